@@ -1,1 +1,23 @@
-export {};
+/**
+ * `@stellaops/test-fixture`: one PostgreSQL 16 fixture for every package's
+ * tests. vitest users want `@stellaops/test-fixture/vitest` and
+ * `@stellaops/test-fixture/global-setup`; this entry point holds the parts
+ * for other runners, scripts and benchmarks.
+ *
+ * @packageDocumentation
+ */
+export { DatabaseFactory, type DatabaseFactoryOptions } from './database-factory.js';
+export { PostgresTestFixture, type PostgresTestFixtureOptions } from './postgres-test-fixture.js';
+export { TestDatabase } from './test-database.js';
+export { startTestServer, TestServer, sweepOrphans, type TestServerInfo } from './server/test-server.js';
+export { resolveServerOptions, defaultCacheDir, PROVIDER_CHOICES, type ProviderChoice, type ProviderName, type TestServerOptions, type ResolvedServerOptions } from './server/options.js';
+export { decideProvider, type ProviderDecision } from './providers/select-provider.js';
+export { probeDocker } from './providers/docker-probe.js';
+export { EMPTY_MIGRATION_SET, templateNameOf, type MigrationSet, type MigrationTarget } from './template/migration-set.js';
+export type { CloneStrategy } from './template/admin-sql.js';
+export { ClonePool, type ClonePoolOptions } from './template/clone-pool.js';
+export { EmbeddedCluster, DURABLE_SETTINGS, TEST_TUNED_SETTINGS, freePort, isPortFree, type EmbeddedClusterOptions } from './embedded/embedded-cluster.js';
+export { locateBinaries, type PgBinaries } from './embedded/pg-binaries.js';
+export { serverRunAs, type RunAs } from './embedded/os-user.js';
+export { testCluster } from './providers/embedded-provider.js';
+export * from './errors/index.js';

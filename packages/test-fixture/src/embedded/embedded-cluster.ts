@@ -1,0 +1,223 @@
+import { spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { PortInUseError, ServerStartError } from '../errors/index.js';
+import type { RunAs } from './os-user.js';
+import type { PgBinaries } from './pg-binaries.js';
+
+/** Settings for tests only: fast, not durable. Never use them for a real cluster. */
+export const TEST_TUNED_SETTINGS: Readonly<Record<string, string>> = {
+  fsync: 'off',
+  synchronous_commit: 'off',
+  full_page_writes: 'off',
+  max_connections: '300',
+  shared_buffers: '128MB',
+  max_wal_size: '1GB',
+  checkpoint_timeout: '30min',
+  log_min_messages: 'warning',
+  timezone: 'UTC',
+};
+
+/** Durable settings for a developer's local server (`stella-db up`). */
+export const DURABLE_SETTINGS: Readonly<Record<string, string>> = {
+  max_connections: '200',
+  timezone: 'UTC',
+};
+
+/** Options of one embedded PostgreSQL cluster (a data directory plus a server process). */
+export interface EmbeddedClusterOptions {
+  binaries: PgBinaries;
+  /** The data directory (PGDATA). Its parent must exist. */
+  dataDir: string;
+  /** Server log file. */
+  logFile: string;
+  /** OS user to run as (required when this process is root). */
+  runAs: RunAs | undefined;
+  /** Password of the `postgres` superuser, set at initdb. */
+  superuserPassword: string;
+  /** Extra `postgresql.conf` settings written at initdb. */
+  settings: Readonly<Record<string, string>>;
+  /** Address to listen on; default 127.0.0.1. */
+  listenAddress?: string;
+}
+
+/** Runs a program to completion, collecting its output; rejects with the output on failure. */
+function run(cmd: string, args: string[], runAs: RunAs | undefined, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
+      env: { ...process.env, LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8' },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(Object.assign(new Error(`${cmd.split('/').pop()} exited with code ${code}`), { output: out }));
+    });
+  });
+}
+
+/** True when nothing listens on `port` at `host`. */
+export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A free TCP port on `host`, chosen by the OS. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen({ port: 0, host, exclusive: true }, () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * One embedded PostgreSQL 16 cluster: `initdb` into a data directory, then
+ * `pg_ctl start/stop`. The server runs detached (it outlives this object), so
+ * callers that share it across processes coordinate who stops it.
+ *
+ * @example
+ * ```ts
+ * const cluster = new EmbeddedCluster({ binaries, dataDir, logFile, runAs, superuserPassword: 'postgres', settings: TEST_TUNED_SETTINGS });
+ * if (!cluster.isInitialized()) await cluster.initialize();
+ * await cluster.start(54321);
+ * // … postgres://postgres:postgres@127.0.0.1:54321/postgres …
+ * await cluster.stop();
+ * ```
+ */
+export class EmbeddedCluster {
+  readonly #o: EmbeddedClusterOptions;
+
+  constructor(options: EmbeddedClusterOptions) {
+    this.#o = options;
+  }
+
+  /** The data directory. */
+  get dataDir(): string {
+    return this.#o.dataDir;
+  }
+
+  /** True when the data directory holds an initialized cluster. */
+  isInitialized(): boolean {
+    return existsSync(join(this.#o.dataDir, 'PG_VERSION')) && existsSync(join(this.#o.dataDir, 'postgresql.conf'));
+  }
+
+  /**
+   * Runs initdb into a temporary sibling folder and renames it into place only
+   * when complete, so a crash never leaves a half-initialized data directory.
+   */
+  async initialize(): Promise<void> {
+    const { dataDir, runAs, binaries } = this.#o;
+    const tmp = `${dataDir}.init-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { mode: 0o700 });
+    const pwfile = `${tmp}.pw`;
+    writeFileSync(pwfile, `${this.#o.superuserPassword}\n`, { mode: 0o600 });
+    if (runAs) {
+      chownSync(tmp, runAs.uid, runAs.gid);
+      chownSync(pwfile, runAs.uid, runAs.gid);
+    }
+    try {
+      await run(
+        binaries.initdb,
+        ['-D', tmp, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync', '--no-instructions'],
+        runAs,
+        120_000,
+      );
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw new ServerStartError(`initdb failed for ${dataDir}.`, String((e as { output?: string }).output ?? ''), { cause: e });
+    } finally {
+      rmSync(pwfile, { force: true });
+    }
+    const lines = [
+      '',
+      '# --- written by @stellaops/test-fixture ---',
+      `listen_addresses = '${this.#o.listenAddress ?? '127.0.0.1'}'`,
+      "unix_socket_directories = ''",
+      ...Object.entries(this.#o.settings).map(([k, v]) => `${k} = '${v}'`),
+      '',
+    ];
+    appendFileSync(join(tmp, 'postgresql.conf'), lines.join('\n'));
+    rmSync(dataDir, { recursive: true, force: true });
+    renameSync(tmp, dataDir);
+  }
+
+  /** PID of the running postmaster per postmaster.pid, if that process is alive. */
+  runningPid(): number | undefined {
+    const file = join(this.#o.dataDir, 'postmaster.pid');
+    if (!existsSync(file)) return undefined;
+    const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Port recorded in postmaster.pid by the running server, if any. */
+  runningPort(): number | undefined {
+    if (!this.runningPid()) return undefined;
+    const lines = readFileSync(join(this.#o.dataDir, 'postmaster.pid'), 'utf8').split('\n');
+    const port = Number(lines[3]);
+    return Number.isInteger(port) && port > 0 ? port : undefined;
+  }
+
+  /** Starts the server on `port` and waits until it accepts connections. */
+  async start(port: number): Promise<void> {
+    if (!(await isPortFree(port, this.#o.listenAddress ?? '127.0.0.1'))) throw new PortInUseError(port);
+    const { binaries, dataDir, logFile, runAs } = this.#o;
+    if (!existsSync(logFile)) writeFileSync(logFile, '');
+    if (runAs) chownSync(logFile, runAs.uid, runAs.gid);
+    try {
+      await run(binaries.pgCtl, ['-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', `-p ${port}`, 'start'], runAs, 90_000);
+    } catch (e) {
+      const tail = this.logTail();
+      if (/could not bind|Address already in use/i.test(tail)) throw new PortInUseError(port, { cause: e });
+      throw new ServerStartError(`The embedded PostgreSQL in ${dataDir} did not start on port ${port}.`, tail, { cause: e });
+    }
+  }
+
+  /** Stops the server (fast shutdown: open sessions are ended). No-op when it is not running. */
+  async stop(): Promise<void> {
+    if (!this.runningPid()) return;
+    try {
+      await run(this.#o.binaries.pgCtl, ['-D', this.#o.dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'], this.#o.runAs, 90_000);
+    } catch (e) {
+      const pid = this.runningPid();
+      if (pid) {
+        process.kill(pid, 'SIGQUIT');
+      } else if (!/Is server running\?/i.test(String((e as { output?: string }).output))) {
+        throw e;
+      }
+    }
+  }
+
+  /** The last `lines` lines of the server log. */
+  logTail(lines = 20): string {
+    try {
+      return readFileSync(this.#o.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  }
+}

@@ -1,0 +1,1 @@
+export { FixtureConfigError, FixtureError, PortInUseError, ProviderUnavailableError, ServerStartError, TemplateBuildError } from './fixture-error.js';

@@ -1,0 +1,53 @@
+import type pg from 'pg';
+import { quoteIdent } from '../util/connection-url.js';
+
+/** How CREATE DATABASE copies the template; FILE_COPY is fastest for small templates on tmpfs. */
+export type CloneStrategy = 'FILE_COPY' | 'WAL_LOG';
+
+/** True when a database of that name exists. */
+export async function databaseExists(admin: pg.Pool, name: string): Promise<boolean> {
+  const r = await admin.query('select 1 from pg_database where datname = $1', [name]);
+  return r.rowCount === 1;
+}
+
+/** Creates `name` as a copy of `template`. */
+export async function createDatabaseFrom(admin: pg.Pool, name: string, template: string, strategy: CloneStrategy): Promise<void> {
+  await admin.query(`create database ${quoteIdent(name)} template ${quoteIdent(template)} strategy ${strategy}`);
+}
+
+/** Drops `name`, ending any session still connected to it. */
+export async function dropDatabase(admin: pg.Pool, name: string): Promise<void> {
+  await admin.query(`drop database if exists ${quoteIdent(name)} with (force)`);
+}
+
+/** Renames a database (no session may be connected to it). */
+export async function renameDatabase(admin: pg.Pool, from: string, to: string): Promise<void> {
+  await admin.query(`alter database ${quoteIdent(from)} rename to ${quoteIdent(to)}`);
+}
+
+/** Ends every session connected to `name` (a migration function that left a pool open). */
+export async function terminateSessions(admin: pg.Pool, name: string): Promise<void> {
+  await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [name]);
+}
+
+/** Marks a database as a template that accepts no connections, so cloning it never fails on a stray session. */
+export async function sealTemplate(admin: pg.Pool, name: string): Promise<void> {
+  await admin.query(`alter database ${quoteIdent(name)} with is_template true allow_connections false`);
+}
+
+/** Names of the fixture's databases whose name starts with `prefix`. */
+export async function listDatabases(admin: pg.Pool, prefix: string): Promise<string[]> {
+  const r = await admin.query<{ datname: string }>('select datname from pg_database where starts_with(datname, $1) order by datname', [prefix]);
+  return r.rows.map((row) => row.datname);
+}
+
+/** Tries the session-level advisory lock `key` once; true when taken. */
+export async function tryAdvisoryLock(client: pg.ClientBase, key: string): Promise<boolean> {
+  const r = await client.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtextextended($1, 0)) as ok', [key]);
+  return r.rows[0]?.ok === true;
+}
+
+/** Releases the session-level advisory lock `key`. */
+export async function advisoryUnlock(client: pg.ClientBase, key: string): Promise<void> {
+  await client.query('select pg_advisory_unlock(hashtextextended($1, 0))', [key]);
+}

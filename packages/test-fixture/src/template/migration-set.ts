@@ -1,0 +1,42 @@
+import { PREFIX, shortHash, slug } from './names.js';
+
+/** The database a migration function is asked to migrate. */
+export interface MigrationTarget {
+  /** Superuser URL of the (empty) database being built into a template. */
+  connectionString: string;
+  /** Its name. */
+  database: string;
+}
+
+/**
+ * The schema a test database starts with: a function that migrates an empty
+ * database, plus what identifies that schema. The template is rebuilt only
+ * when `name` or `hash` changes, so give `hash` whenever the migrations live
+ * outside the function (the migrator's `fixtureMigrations()` does).
+ *
+ * @example
+ * ```ts
+ * const set: MigrationSet = {
+ *   name: 'authority',
+ *   hash: checksumOfAllMigrations,
+ *   migrate: async ({ connectionString }) => { await runAuthorityMigrations(connectionString) },
+ * };
+ * ```
+ */
+export interface MigrationSet {
+  /** Short name, part of the template's database name (e.g. `authority`). */
+  name: string;
+  /** Content hash of the migrations; when omitted, the `migrate` function's source text is hashed. */
+  hash?: string;
+  /** Applies the schema to an empty database. Leave no connection open when done. */
+  migrate(target: MigrationTarget): Promise<void>;
+}
+
+/** The empty schema: a template with nothing in it. */
+export const EMPTY_MIGRATION_SET: MigrationSet = { name: 'empty', hash: 'empty-v1', migrate: async () => undefined };
+
+/** Template database name for a migration set: `fx_t_<name>_<16 hex of its hash>`. */
+export function templateNameOf(set: MigrationSet): { name: string; key: string } {
+  const key = shortHash(set.name, set.hash ?? set.migrate.toString());
+  return { name: `${PREFIX.template}${slug(set.name, 24)}_${key}`, key };
+}

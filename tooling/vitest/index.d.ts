@@ -1,0 +1,3 @@
+import type { ViteUserConfig } from 'vitest/config';
+/** The shared vitest configuration merged with package-specific `overrides`. */
+export declare function stellaVitestConfig(overrides?: ViteUserConfig): ViteUserConfig;
