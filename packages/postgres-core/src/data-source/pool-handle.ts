@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { ConfigurationError } from '../errors/configuration-error.js';
+import { formatConnectionUrl, parseConnectionString, redactConnectionString } from '../options/connection-string.js';
+import type { PostgresOptions } from '../options/postgres-options.js';
+
+/** Optional timing hooks (set by {@link registerPoolMetrics}); undefined means no overhead. */
+export interface PoolInstrumentation {
+  /** Seconds spent waiting for a pooled connection. */
+  onAcquire?(seconds: number): void;
+  /** Seconds spent executing one statement (including its round trip). */
+  onQuery?(seconds: number): void;
+}
+
+/**
+ * One `pg.Pool` shared by every data source of a process that talks to the same
+ * server (same normalized connection string and pooler mode). Reference-counted:
+ * the pool ends when the last data source using it closes.
+ */
+export class SharedPool {
+  /** The underlying pool. */
+  readonly pool: pg.Pool;
+  /** Registry key: normalized connection string (with password) + pooler mode. */
+  readonly key: string;
+  /** The connection string with the password redacted, for logs. */
+  readonly displayName: string;
+  /** Options the pool was built from. */
+  readonly options: PostgresOptions;
+  /** Timing hooks, when metrics are registered. */
+  instrumentation: PoolInstrumentation | undefined;
+  #refs = 0;
+  #ended: Promise<void> | undefined;
+  readonly #onRelease: (p: SharedPool) => void;
+
+  /**
+   * @param options validated options
+   * @param key registry key
+   * @param onRelease called when the last reference is released
+   */
+  constructor(options: PostgresOptions, key: string, onRelease: (p: SharedPool) => void) {
+    this.options = options;
+    this.key = key;
+    this.#onRelease = onRelease;
+    this.displayName = redactConnectionString(key.split('#')[0] ?? '');
+    this.pool = new pg.Pool(buildPoolConfig(options));
+    // An idle client losing its connection (server restart) must not crash the process; the pool drops it.
+    this.pool.on('error', () => undefined);
+  }
+
+  /** Adds a reference. */
+  retain(): this {
+    this.#refs++;
+    return this;
+  }
+
+  /** Drops a reference; ends the pool at zero. */
+  async release(): Promise<void> {
+    this.#refs--;
+    if (this.#refs > 0) return;
+    this.#onRelease(this);
+    this.#ended ??= this.pool.end();
+    await this.#ended;
+  }
+
+  /** True once the pool has been ended. */
+  get ended(): boolean {
+    return this.#ended !== undefined;
+  }
+}
+
+/** Builds the `pg.Pool` configuration: session defaults as startup options unless behind a transaction pooler. */
+export function buildPoolConfig(o: PostgresOptions): pg.PoolConfig {
+  const c = parseConnectionString(o.connectionString);
+  const config: pg.PoolConfig = {
+    host: c.host,
+    port: c.port,
+    max: o.pool.max,
+    min: o.pool.min,
+    idleTimeoutMillis: o.pool.idleTimeoutSeconds * 1000,
+    connectionTimeoutMillis: o.connectionTimeoutSeconds * 1000,
+    application_name: c.applicationName ?? o.applicationName,
+    keepAlive: true,
+  };
+  if (o.pool.maxLifetimeSeconds > 0) config.maxLifetimeSeconds = o.pool.maxLifetimeSeconds;
+  if (c.database !== undefined) config.database = c.database;
+  if (c.user !== undefined) config.user = c.user;
+  if (c.password !== undefined) config.password = c.password;
+  if (o.poolerMode === 'none') {
+    // One round trip fewer per connection and zero per statement: the server applies these at startup.
+    const settings = [`-c TimeZone=UTC`, `-c statement_timeout=${o.commandTimeoutSeconds * 1000}`];
+    if (o.schema) settings.push(`-c search_path=${o.schema},public`);
+    config.options = settings.join(' ');
+  }
+  const mode = o.tls.mode ?? c.sslMode ?? 'disable';
+  const read = (content: string | undefined, file: string | undefined): string | undefined =>
+    content ?? (file ? readFileSync(file, 'utf8') : undefined);
+  if (mode === 'require' || mode === 'verify-ca' || mode === 'verify-full') {
+    const ssl: import('node:tls').ConnectionOptions = { rejectUnauthorized: mode !== 'require' };
+    const ca = read(o.tls.ca, o.tls.caFile);
+    const cert = read(o.tls.cert, o.tls.certFile);
+    const key = read(o.tls.key, o.tls.keyFile);
+    if (ca) ssl.ca = ca;
+    if (cert) ssl.cert = cert;
+    if (key) ssl.key = key;
+    if (mode === 'verify-ca') ssl.checkServerIdentity = () => undefined;
+    config.ssl = ssl;
+  } else if (mode === 'allow' || mode === 'prefer') {
+    config.ssl = false; // node-pg cannot negotiate; plain TCP like libpq's fallback
+  }
+  return config;
+}
+
+/**
+ * Keeps one {@link SharedPool} per server per process, keyed by the normalized
+ * connection string and pooler mode. Asking again with different pool settings
+ * for the same key is a configuration error (two owners disagreeing).
+ */
+export class PoolRegistry {
+  readonly #pools = new Map<string, SharedPool>();
+
+  /** Returns the shared pool for these options, creating it on first use (caller must `release()` it). */
+  acquire(options: PostgresOptions): SharedPool {
+    const key = `${formatConnectionUrl(parseConnectionString(options.connectionString))}#${options.poolerMode}`;
+    const existing = this.#pools.get(key);
+    if (existing) {
+      if (fingerprint(existing.options) !== fingerprint(options)) {
+        throw new ConfigurationError([
+          {
+            path: 'Postgres',
+            message: `a pool for ${existing.displayName} already exists with different settings (pool, timeouts, TLS, schema); modules must share one Postgres section`,
+          },
+        ]);
+      }
+      return existing.retain();
+    }
+    const shared = new SharedPool(options, key, (p) => {
+      if (this.#pools.get(p.key) === p) this.#pools.delete(p.key);
+    });
+    this.#pools.set(key, shared);
+    return shared.retain();
+  }
+
+  /** Number of live pools (for tests and diagnostics). */
+  get size(): number {
+    return this.#pools.size;
+  }
+}
+
+function fingerprint(o: PostgresOptions): string {
+  return JSON.stringify({ ...o, connectionString: undefined });
+}
+
+/** The process-wide registry used when none is given. */
+export const defaultPoolRegistry = new PoolRegistry();

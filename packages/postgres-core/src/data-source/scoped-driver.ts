@@ -1,0 +1,216 @@
+import {
+  CompiledQuery,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type DatabaseConnection,
+  type DatabaseIntrospector,
+  type Dialect,
+  type DialectAdapter,
+  type Driver,
+  type Kysely,
+  type QueryCompiler,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
+import type pg from 'pg';
+import { mapDatabaseError } from '../errors/map-database-error.js';
+import { ConnectionLostError } from '../errors/database-errors.js';
+import { UnsupportedOperationError } from '../errors/usage-errors.js';
+import { quoteIdentifier } from '../sql/identifier.js';
+import { queryWithPrelude, type PreludeStatement } from './pipelined-query.js';
+import type { SessionScope } from './session-scope.js';
+import type { SharedPool } from './pool-handle.js';
+
+const MUTATIONS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
+
+function toKyselyResult<R>(res: pg.QueryResult): QueryResult<R> {
+  if (MUTATIONS.has(res.command) && res.rowCount !== null) {
+    return { rows: (res.rows ?? []) as R[], numAffectedRows: BigInt(res.rowCount) };
+  }
+  return { rows: (res.rows ?? []) as R[] };
+}
+
+function beginText(settings: TransactionSettings): string {
+  let text = 'begin';
+  if (settings.isolationLevel) text += ` isolation level ${settings.isolationLevel}`;
+  if (settings.accessMode) text += ` ${settings.accessMode}`;
+  return text;
+}
+
+/**
+ * A pooled connection that applies its {@link SessionScope} lazily:
+ * - outside a transaction, each statement runs as `[prelude, statement] + Sync`,
+ *   one implicit transaction, one round trip;
+ * - `beginTransaction` sends nothing; the transaction's first statement goes
+ *   out as `[BEGIN, prelude, statement] + Sync` (one round trip); later
+ *   statements go alone; `COMMIT` is one more round trip (none when the
+ *   transaction ran no statement).
+ *
+ * @internal
+ */
+export class ScopedConnection implements DatabaseConnection {
+  readonly client: pg.PoolClient;
+  readonly #scope: SessionScope;
+  readonly #shared: SharedPool;
+  #state: 'idle' | 'pending' | 'open' = 'idle';
+  #begin: PreludeStatement | undefined;
+  /** Destroy instead of returning to the pool (unknown server-side state). */
+  discard = false;
+
+  constructor(client: pg.PoolClient, scope: SessionScope, shared: SharedPool) {
+    this.client = client;
+    this.#scope = scope;
+    this.#shared = shared;
+  }
+
+  /** Marks a transaction as requested; nothing is sent yet. */
+  begin(settings: TransactionSettings): void {
+    const text = beginText(settings);
+    this.#begin = this.#scope.preparedStatements && text === 'begin' ? { text, values: [], name: 'stellaops_begin' } : { text, values: [] };
+    this.#state = 'pending';
+  }
+
+  /** Ends the transaction (`COMMIT`/`ROLLBACK`) if one was opened on the server. */
+  async end(command: 'commit' | 'rollback'): Promise<void> {
+    const wasOpen = this.#state === 'open';
+    this.#state = 'idle';
+    if (!wasOpen) return;
+    try {
+      await this.client.query(command);
+    } catch (e) {
+      this.discard = true;
+      throw mapDatabaseError(e);
+    }
+  }
+
+  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    const hooks = this.#shared.instrumentation;
+    const t0 = hooks?.onQuery ? performance.now() : 0;
+    try {
+      let res: pg.QueryResult;
+      const values = compiledQuery.parameters as unknown[];
+      if (this.#state === 'pending') {
+        this.#state = 'open';
+        const prelude = this.#begin ? [this.#begin, ...this.#scope.prelude] : this.#scope.prelude;
+        res = (await queryWithPrelude(this.client, prelude, compiledQuery.sql, values)).result;
+      } else if (this.#state === 'idle' && this.#scope.prelude.length > 0) {
+        res = (await queryWithPrelude(this.client, this.#scope.prelude, compiledQuery.sql, values)).result;
+      } else {
+        res = await this.client.query(compiledQuery.sql, values);
+      }
+      return toKyselyResult<R>(res);
+    } catch (e) {
+      const mapped = mapDatabaseError(e);
+      if ((e as { preludeFailed?: boolean }).preludeFailed || mapped instanceof ConnectionLostError) this.discard = true;
+      throw mapped;
+    } finally {
+      if (hooks?.onQuery) hooks.onQuery((performance.now() - t0) / 1000);
+    }
+  }
+
+  // eslint-disable-next-line require-yield
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new UnsupportedOperationError('streamQuery is not supported by @stellaops/postgres-core connections; page with limit/offset or keyset');
+  }
+
+  /** Returns the client to the pool (or destroys it when its state is unknown). */
+  release(): void {
+    if (this.#state === 'open') this.discard = true; // never hand out a connection inside a transaction
+    this.client.release(this.discard ? true : undefined);
+  }
+}
+
+/**
+ * Kysely driver over a {@link SharedPool} that applies a {@link SessionScope}.
+ *
+ * @internal
+ */
+export class ScopedDriver implements Driver {
+  readonly #shared: SharedPool;
+  readonly #scope: SessionScope;
+
+  constructor(shared: SharedPool, scope: SessionScope) {
+    this.#shared = shared;
+    this.#scope = scope;
+  }
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const hooks = this.#shared.instrumentation;
+    const t0 = hooks?.onAcquire ? performance.now() : 0;
+    let client: pg.PoolClient;
+    try {
+      client = await this.#shared.pool.connect();
+    } catch (e) {
+      throw mapDatabaseError(e);
+    } finally {
+      if (hooks?.onAcquire) hooks.onAcquire((performance.now() - t0) / 1000);
+    }
+    return new ScopedConnection(client, this.#scope, this.#shared);
+  }
+
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    (connection as ScopedConnection).begin(settings);
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    await (connection as ScopedConnection).end('commit');
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await (connection as ScopedConnection).end('rollback');
+  }
+
+  async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`savepoint ${quoteIdentifier(name)}`));
+  }
+
+  async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`rollback to savepoint ${quoteIdentifier(name)}`));
+  }
+
+  async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`release savepoint ${quoteIdentifier(name)}`));
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    (connection as ScopedConnection).release();
+  }
+
+  /** The pool is shared and owned by the data source: nothing to do here. */
+  async destroy(): Promise<void> {}
+}
+
+/**
+ * Kysely dialect using {@link ScopedDriver}.
+ *
+ * @internal
+ */
+export class ScopedDialect implements Dialect {
+  readonly #shared: SharedPool;
+  readonly #scope: SessionScope;
+
+  constructor(shared: SharedPool, scope: SessionScope) {
+    this.#shared = shared;
+    this.#scope = scope;
+  }
+
+  createDriver(): Driver {
+    return new ScopedDriver(this.#shared, this.#scope);
+  }
+
+  createQueryCompiler(): QueryCompiler {
+    return new PostgresQueryCompiler();
+  }
+
+  createAdapter(): DialectAdapter {
+    return new PostgresAdapter();
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return new PostgresIntrospector(db);
+  }
+}

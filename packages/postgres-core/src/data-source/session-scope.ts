@@ -1,0 +1,44 @@
+import type { PreludeStatement } from './pipelined-query.js';
+
+/** The transaction-local settings a scoped connection applies before the first statement of each transaction. */
+export interface SessionScope {
+  /** Tenant id (validated) or undefined for unscoped work. */
+  readonly tenantId: string | undefined;
+  /** Prelude sent with a transaction's first statement (empty when nothing must be set). */
+  readonly prelude: readonly PreludeStatement[];
+  /** Whether `BEGIN` may be a named prepared statement. */
+  readonly preparedStatements: boolean;
+}
+
+/** Name of the setting the RLS policies read. */
+export const TENANT_SETTING = 'app.tenant_id';
+
+/**
+ * Builds the prelude: ONE `select set_config($1,$2,true), set_config($3,$4,true)…`
+ * statement with every name and value bound, so no value ever enters SQL text.
+ *
+ * @param tenantId tenant (undefined: unscoped)
+ * @param transactionDefaults settings to make transaction-local on every transaction (transaction-pooler mode, module hook)
+ * @param preparedStatements use a named (per-connection) prepared statement
+ * @internal
+ */
+export function buildSessionScope(
+  tenantId: string | undefined,
+  transactionDefaults: ReadonlyArray<readonly [string, string]>,
+  preparedStatements: boolean,
+  alwaysSetTenant: boolean,
+): SessionScope {
+  const pairs: Array<readonly [string, string]> = [];
+  // Behind a transaction pooler, always (re)set the tenant, to '' when unscoped: fail closed even if another
+  // client of the pooler left a session-level app.tenant_id on the server connection.
+  if (tenantId !== undefined || alwaysSetTenant) pairs.push([TENANT_SETTING, tenantId ?? '']);
+  pairs.push(...transactionDefaults);
+  if (pairs.length === 0) return { tenantId, prelude: [], preparedStatements };
+  const text = `select ${pairs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`;
+  const statement: PreludeStatement = {
+    text,
+    values: pairs.flat(),
+    ...(preparedStatements ? { name: `stellaops_set_config_${pairs.length}` } : {}),
+  };
+  return { tenantId, prelude: [statement], preparedStatements };
+}
