@@ -1,0 +1,6 @@
+import { quoteIdent, type Queryable } from './queryable.js';
+
+/** `create schema if not exists`. */
+export async function createSchema(db: Queryable, schema: string): Promise<void> {
+  await db.query(`create schema if not exists ${quoteIdent(schema)}`);
+}
