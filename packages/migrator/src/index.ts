@@ -22,4 +22,4 @@ export type { StatusReport, PlanReport, PlannedMigration, VerifyReport, AcceptRe
 export { migrateOnStart, type MigrateOnStartOptions } from './start/migrate-on-start.js';
 export { fixtureMigrations, type FixtureMigrations } from './fixture/fixture-migrations.js';
 export { silentLogger, type MigratorLogger } from './logging/logger.js';
-export { normalizeConnectionString, redactConnectionString } from './session/connection-string.js';
+

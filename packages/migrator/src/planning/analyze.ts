@@ -52,7 +52,7 @@ export interface Analysis {
   missing: string[];
   /** Applied ids newer than every known migration. */
   future: string[];
-  /** Newest applied id (by id order), if any. */
+  /** Newest applied id (by id order) that the source knows, if any. */
   newestApplied: string | undefined;
   /** Applied rows by id. */
   applied: Map<string, AppliedMigrationRow>;
@@ -63,7 +63,8 @@ export function analyze(migrations: readonly ResolvedMigration[], rows: readonly
   const applied = new Map(rows.map((r) => [r.id, r]));
   const known = new Map(migrations.map((m) => [m.id, m]));
   const appliedIds = [...applied.keys()].sort(compareMigrationIds);
-  const newestApplied = appliedIds[appliedIds.length - 1];
+  const knownApplied = appliedIds.filter((id) => known.has(id));
+  const newestApplied = knownApplied[knownApplied.length - 1];
   const newestKnown = migrations[migrations.length - 1]?.id;
   const entries: MigrationStatusEntry[] = [];
   const pending: ResolvedMigration[] = [];

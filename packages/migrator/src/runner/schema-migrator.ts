@@ -214,7 +214,7 @@ export class SchemaMigrator {
     });
     try {
       const state = await selectTrackingState(session.client, this.schema, this.table);
-      const rows = state.tableExists ? await selectAppliedMigrations(session.client, this.schema, this.table) : [];
+      const rows = state.tableExists ? await selectAppliedMigrations(session.client, this.schema, this.table, state.columns) : [];
       return { analysis: analyze(migrations, rows), initialized: state.tableExists };
     } finally {
       await session.close();

@@ -37,7 +37,12 @@ export class MigrationSession {
    * PgBouncer and similar proxies announce their own key to clients.
    */
   static async open(connectionString: string, options: SessionOptions = {}): Promise<MigrationSession> {
-    const url = normalizeConnectionString(connectionString);
+    let url: string;
+    try {
+      url = normalizeConnectionString(connectionString);
+    } catch (error) {
+      throw new MigratorError('INVALID_CONNECTION_STRING', `invalid connection string: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
     const client = new pg.Client({
       connectionString: url,
       application_name: options.applicationName ?? 'stella-migrator',

@@ -20,8 +20,15 @@ export interface AppliedMigrationRow {
   inTransaction: boolean | null;
 }
 
-/** Reads every row of the tracking table. */
-export async function selectAppliedMigrations(db: Queryable, schema: string, table: string): Promise<AppliedMigrationRow[]> {
+const OPTIONAL = ['description', 'checksum', 'applied_at', 'duration_ms', 'applied_by', 'in_transaction'];
+
+/**
+ * Reads every row of the tracking table. `columns`, when given, lists the
+ * columns present (a table created by plain Kysely lacks ours): absent ones
+ * read as null, so read-only commands never need to alter the table.
+ */
+export async function selectAppliedMigrations(db: Queryable, schema: string, table: string, columns?: readonly string[]): Promise<AppliedMigrationRow[]> {
+  const list = ['name', 'timestamp', ...OPTIONAL.map((c) => (!columns || columns.includes(c) ? c : `null as ${c}`))].join(', ');
   const { rows } = await db.query<{
     name: string;
     timestamp: string;
@@ -31,7 +38,7 @@ export async function selectAppliedMigrations(db: Queryable, schema: string, tab
     duration_ms: number | null;
     applied_by: string | null;
     in_transaction: boolean | null;
-  }>(`select name, timestamp, description, checksum, applied_at, duration_ms, applied_by, in_transaction from ${qualified(schema, table)}`);
+  }>(`select ${list} from ${qualified(schema, table)}`);
   return rows.map((r) => ({
     id: r.name,
     timestamp: r.timestamp,
