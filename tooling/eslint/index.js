@@ -1,5 +1,6 @@
 // @ts-check
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 /**
@@ -18,6 +19,7 @@ export function stellaEslintConfig() {
     js.configs.recommended,
     ...tseslint.configs.recommended,
     {
+      languageOptions: { globals: { ...globals.node } },
       rules: {
         '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
         '@typescript-eslint/consistent-type-imports': 'error',

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import { quietPool } from './util/quiet-pool.js';
+import type pg from 'pg';
 import { ClonePool } from './template/clone-pool.js';
 import type { CloneStrategy } from './template/admin-sql.js';
 import { EMPTY_MIGRATION_SET, type MigrationSet } from './template/migration-set.js';
@@ -38,7 +39,7 @@ export class DatabaseFactory {
   constructor(server: TestServerInfo, options: DatabaseFactoryOptions = {}) {
     this.server = server;
     this.#options = options;
-    this.#admin = new pg.Pool({ connectionString: urlFor(server, server.adminDatabase), max: 4 });
+    this.#admin = quietPool({ connectionString: urlFor(server, server.adminDatabase), max: 4 });
     this.#builder = new TemplateBuilder({ admin: this.#admin, runTag: server.runTag, urlFor: (db) => urlFor(server, db) });
   }
 

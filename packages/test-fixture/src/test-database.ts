@@ -1,5 +1,6 @@
+import { quietPool } from './util/quiet-pool.js';
 import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 
 /**
  * An isolated database for one test (or one test file): a copy of the
@@ -31,7 +32,7 @@ export class TestDatabase implements AsyncDisposable {
   /** A `pg` pool on this database (created on first use, closed on release). */
   get pool(): pg.Pool {
     this.#assertOpen();
-    this.#pool ??= new pg.Pool({ connectionString: this.connectionString, max: 10 });
+    this.#pool ??= quietPool({ connectionString: this.connectionString, max: 10 });
     return this.#pool;
   }
 

@@ -1,3 +1,4 @@
+import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import { ProviderUnavailableError } from '../errors/index.js';
 import type { StartedServer } from './started-server.js';
 
@@ -9,15 +10,10 @@ import type { StartedServer } from './started-server.js';
  */
 export async function startTestcontainers(image: string): Promise<StartedServer> {
   const t0 = performance.now();
-  let mod: typeof import('@testcontainers/postgresql');
+  let container: StartedPostgreSqlContainer;
   try {
-    mod = await import('@testcontainers/postgresql');
-  } catch (cause) {
-    throw new ProviderUnavailableError('testcontainers', 'Could not load @testcontainers/postgresql. Fix: pnpm install.', { cause });
-  }
-  let container: Awaited<ReturnType<InstanceType<typeof mod.PostgreSqlContainer>['start']>>;
-  try {
-    container = await new mod.PostgreSqlContainer(image)
+    const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+    container = await new PostgreSqlContainer(image)
       .withDatabase('stellaops_test')
       .withUsername('test')
       .withPassword('test')

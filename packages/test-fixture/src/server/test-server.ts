@@ -1,4 +1,5 @@
-import pg from 'pg';
+import { quietPool } from '../util/quiet-pool.js';
+import type pg from 'pg';
 import { dropDatabase, listDatabases } from '../template/admin-sql.js';
 import { HOST_TAG, ownerOf, PREFIX, runTagFor } from '../template/names.js';
 import { isAlive } from '../embedded/leases.js';
@@ -82,7 +83,7 @@ export class TestServer implements AsyncDisposable {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
-    const admin = new pg.Pool({ connectionString: this.adminConnectionString, max: 2 });
+    const admin = quietPool({ connectionString: this.adminConnectionString, max: 2 });
     try {
       await dropRunClones(admin, this.info.runTag);
     } catch {
@@ -109,7 +110,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const decision = await decideProvider(o);
   const started = await startProvider(decision, o);
   const server = new TestServer(started, runTagFor(process.pid));
-  const admin = new pg.Pool({ connectionString: server.adminConnectionString, max: 2 });
+  const admin = quietPool({ connectionString: server.adminConnectionString, max: 2 });
   try {
     const swept = await sweepOrphans(admin, server.info.runTag);
     o.log(`[test-fixture] PostgreSQL for tests: ${decision.provider} (${decision.reason}); ${started.detail}${swept.length ? `; swept ${swept.length} database(s) of crashed runs` : ''}`);
