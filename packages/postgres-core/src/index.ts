@@ -16,3 +16,70 @@ export {
   normalizeConnectionString,
   redactConnectionString,
 } from './options/connection-string.js';
+export {
+  DatabaseError,
+  IntegrityConstraintViolationError,
+  UniqueViolationError,
+  ForeignKeyViolationError,
+  CheckViolationError,
+  NotNullViolationError,
+  TransactionRollbackError,
+  SerializationFailureError,
+  DeadlockDetectedError,
+  QueryCanceledError,
+  StatementTimeoutError,
+  ConnectionLostError,
+  PoolTimeoutError,
+  type DatabaseErrorFields,
+} from './errors/database-errors.js';
+export { mapDatabaseError, isRetryableError } from './errors/map-database-error.js';
+export {
+  InvalidTenantIdError,
+  InvalidIdentifierError,
+  ModuleBackendMismatchError,
+  UnsupportedOperationError,
+  DataSourceClosedError,
+} from './errors/usage-errors.js';
+export {
+  PostgresOptionsSchema,
+  parsePostgresOptions,
+  POOLER_MODES,
+  type PoolerMode,
+  type PostgresOptions,
+  type PostgresOptionsInput,
+} from './options/postgres-options.js';
+export {
+  PERSISTENCE_MODULES,
+  PERSISTENCE_BACKENDS,
+  PersistenceOptionsSchema,
+  type PersistenceModule,
+  type PersistenceBackend,
+  type PersistenceOptions,
+  type PersistenceOptionsInput,
+} from './persistence/persistence-options.js';
+export {
+  loadPersistenceOptions,
+  parsePersistenceOptions,
+  type LoadPersistenceOptionsArgs,
+} from './persistence/load-persistence-options.js';
+export { quoteIdentifier, quoteQualifiedName, IDENTIFIER_PATTERN } from './sql/identifier.js';
+export { validateTenantId, TENANT_ID_PATTERN, TENANT_ID_MAX_LENGTH } from './tenant/tenant-id.js';
+export {
+  tenantIsolationSql,
+  appRoleGrantsSql,
+  ensureAppRole,
+  checkAppRole,
+  type TenantIsolationArgs,
+  type TenantColumnType,
+  type AppRoleGrantsArgs,
+  type Queryable,
+} from './tenant/rls-sql.js';
+export { TENANT_SETTING } from './data-source/session-scope.js';
+export {
+  createDataSource,
+  PostgresDataSource,
+  DataSourceBuilder,
+  type CreateDataSourceSettings,
+  type TenantTransactionSettings,
+} from './data-source/data-source.js';
+export { PoolRegistry, SharedPool, defaultPoolRegistry, buildPoolConfig, type PoolInstrumentation } from './data-source/pool-handle.js';

@@ -65,8 +65,9 @@ export class PipelinedQuery extends BaseQuery {
     text: string,
     values: readonly unknown[],
     callback: (err: Error | null, res: pg.QueryResult) => void,
+    name?: string,
   ) {
-    super({ text, values: values as unknown[], queryMode: 'extended' } as pg.QueryConfig, undefined, callback);
+    super({ text, values: values as unknown[], queryMode: 'extended', ...(name ? { name } : {}) } as pg.QueryConfig, undefined, callback);
     this.#prelude = prelude;
     this.#pendingPrelude = prelude.length;
   }
@@ -126,6 +127,7 @@ export function queryWithPrelude(
   prelude: readonly PreludeStatement[],
   text: string,
   values: readonly unknown[],
+  name?: string,
 ): Promise<{ result: pg.QueryResult; query: PipelinedQuery }> {
   return new Promise((resolve, reject) => {
     const query: PipelinedQuery = new PipelinedQuery(prelude, text, values, (err, result) => {
@@ -133,7 +135,7 @@ export function queryWithPrelude(
         (err as Error & { preludeFailed?: boolean }).preludeFailed = query.preludeFailed;
         reject(err);
       } else resolve({ result, query });
-    });
+    }, name);
     (client as unknown as { query(q: unknown): void }).query(query);
   });
 }

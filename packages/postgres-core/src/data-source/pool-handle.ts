@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import { formatConnectionUrl, parseConnectionString, redactConnectionString } from '../options/connection-string.js';
 import type { PostgresOptions } from '../options/postgres-options.js';
+import { StatementNames } from './statement-cache.js';
 
 /** Optional timing hooks (set by {@link registerPoolMetrics}); undefined means no overhead. */
 export interface PoolInstrumentation {
@@ -28,6 +30,8 @@ export class SharedPool {
   readonly options: PostgresOptions;
   /** Timing hooks, when metrics are registered. */
   instrumentation: PoolInstrumentation | undefined;
+  /** Auto-prepare names (undefined when prepared statements are off). */
+  readonly statementNames: StatementNames | undefined;
   #refs = 0;
   #ended: Promise<void> | undefined;
   readonly #onRelease: (p: SharedPool) => void;
@@ -43,6 +47,8 @@ export class SharedPool {
     this.#onRelease = onRelease;
     this.displayName = redactConnectionString(key.split('#')[0] ?? '');
     this.pool = new pg.Pool(buildPoolConfig(options));
+    this.statementNames =
+      options.poolerMode === 'none' && options.maxAutoPrepare > 0 ? new StatementNames(options.maxAutoPrepare) : undefined;
     // An idle client losing its connection (server restart) must not crash the process; the pool drops it.
     this.pool.on('error', () => undefined);
   }
@@ -95,7 +101,7 @@ export function buildPoolConfig(o: PostgresOptions): pg.PoolConfig {
   const read = (content: string | undefined, file: string | undefined): string | undefined =>
     content ?? (file ? readFileSync(file, 'utf8') : undefined);
   if (mode === 'require' || mode === 'verify-ca' || mode === 'verify-full') {
-    const ssl: import('node:tls').ConnectionOptions = { rejectUnauthorized: mode !== 'require' };
+    const ssl: ConnectionOptions = { rejectUnauthorized: mode !== 'require' };
     const ca = read(o.tls.ca, o.tls.caFile);
     const cert = read(o.tls.cert, o.tls.certFile);
     const key = read(o.tls.key, o.tls.keyFile);

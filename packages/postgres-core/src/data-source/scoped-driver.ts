@@ -90,14 +90,16 @@ export class ScopedConnection implements DatabaseConnection {
     try {
       let res: pg.QueryResult;
       const values = compiledQuery.parameters as unknown[];
+      const text = compiledQuery.sql;
+      const name = this.#shared.statementNames?.nameFor(text);
       if (this.#state === 'pending') {
         this.#state = 'open';
         const prelude = this.#begin ? [this.#begin, ...this.#scope.prelude] : this.#scope.prelude;
-        res = (await queryWithPrelude(this.client, prelude, compiledQuery.sql, values)).result;
+        res = (await queryWithPrelude(this.client, prelude, text, values, name)).result;
       } else if (this.#state === 'idle' && this.#scope.prelude.length > 0) {
-        res = (await queryWithPrelude(this.client, this.#scope.prelude, compiledQuery.sql, values)).result;
+        res = (await queryWithPrelude(this.client, this.#scope.prelude, text, values, name)).result;
       } else {
-        res = await this.client.query(compiledQuery.sql, values);
+        res = await this.client.query(name ? { name, text, values } : { text, values });
       }
       return toKyselyResult<R>(res);
     } catch (e) {

@@ -98,6 +98,12 @@ export const PostgresOptionsSchema = z
       .string()
       .regex(/^[a-z_][a-z0-9_$]{0,62}$/, 'must be a lower-case identifier')
       .optional(),
+    /**
+     * Distinct statement texts auto-prepared as named server-side statements
+     * (per process; each connection parses each once). 0 disables. Ignored in
+     * `transaction` pooler mode.
+     */
+    maxAutoPrepare: int().pipe(z.number().min(0, 'must be >= 0').max(10_000, 'must be <= 10000')).default(250),
     /** See {@link PoolerMode}. */
     poolerMode: caseInsensitiveEnum(POOLER_MODES).default('none'),
   })

@@ -44,6 +44,7 @@ const CANONICAL: Record<string, string> = {
   applicationname: 'applicationName',
   schema: 'schema',
   poolermode: 'poolerMode',
+  maxautoprepare: 'maxAutoPrepare',
 };
 
 function isTree(v: unknown): v is Tree {

@@ -1,0 +1,232 @@
+// `pnpm bench tenant`: throughput of tenant-scoped access vs raw pg, side by side on one
+// dedicated embedded PostgreSQL 16 (tmpfs, fsync off), same pool size, 8 concurrent workers.
+import os from 'node:os';
+import pg from 'pg';
+import { writeBenchResult } from '@stellaops/bench-kit';
+import { createDataSource, ensureAppRole, PoolRegistry, tenantIsolationSql, type PostgresDataSource } from '../src/index.js';
+import { EmbeddedPostgres, findPgBouncer, PgBouncer } from '../test/support/embedded-pg.js';
+import { startDelayProxy } from '../test/support/delay-proxy.js';
+
+interface DB {
+  items: { id: number; tenant_id: string; name: string };
+  items_plain: { id: number; tenant_id: string; name: string };
+}
+
+const WORKERS = 8;
+const POOL = 8;
+const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 400);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 10);
+const ROWS = 10_000;
+const TENANTS = 16;
+const APP_USER = 'bench_app';
+const APP_PASSWORD = 'bench-app-pw';
+
+const tenantOf = (id: number): string => `t${id % TENANTS}`;
+const randomId = (): number => 1 + Math.floor(Math.random() * ROWS);
+const randomIdOf = (tenant: number): number => {
+  const k = Math.floor(Math.random() * (ROWS / TENANTS - 1));
+  return k * TENANTS + tenant || TENANTS + tenant;
+};
+
+/** Runs `op` on WORKERS concurrent loops for `ms`; returns ops/s. */
+async function slice(op: () => Promise<unknown>, ms: number): Promise<number> {
+  const loop = async (until: number): Promise<number> => {
+    let n = 0;
+    while (performance.now() < until) {
+      await op();
+      n++;
+    }
+    return n;
+  };
+  const t0 = performance.now();
+  const counts = await Promise.all(Array.from({ length: WORKERS }, () => loop(t0 + ms)));
+  return counts.reduce((a, b) => a + b, 0) / ((performance.now() - t0) / 1000);
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/**
+ * Paired measurement: reference and candidate alternate in short slices (ABBA…),
+ * so that load changes on a shared machine hit both; the ratio is the median of
+ * the per-pair ratios.
+ */
+async function pair(reference: () => Promise<unknown>, candidate: () => Promise<unknown>): Promise<{ ratio: number; refQps: number; candQps: number }> {
+  await slice(reference, 150);
+  await slice(candidate, 150);
+  const ratios: number[] = [];
+  const refs: number[] = [];
+  const cands: number[] = [];
+  for (let i = 0; i < PAIRS; i++) {
+    let a: number;
+    let b: number;
+    if (i % 2 === 0) {
+      a = await slice(reference, SLICE_MS);
+      b = await slice(candidate, SLICE_MS);
+    } else {
+      b = await slice(candidate, SLICE_MS);
+      a = await slice(reference, SLICE_MS);
+    }
+    refs.push(a);
+    cands.push(b);
+    ratios.push(b / a);
+  }
+  return { ratio: Math.round(median(ratios) * 1000) / 1000, refQps: median(refs), candQps: median(cands) };
+}
+
+const POINT = 'select id, tenant_id, name from items_plain where id = $1';
+const POINT_RLS = 'select id, tenant_id, name from items where id = $1';
+
+type VariantName = 'raw' | 'raw_prepared' | 'kysely' | 'seed' | 'tenant_single' | 'raw5' | 'unit5';
+
+function variants(rawPool: pg.Pool, ds: PostgresDataSource<DB>): Record<VariantName, () => Promise<unknown>> {
+  return {
+    raw: () => rawPool.query(POINT, [randomId()]),
+    raw_prepared: () => rawPool.query({ name: 'bench_point', text: POINT, values: [randomId()] }),
+    kysely: () => ds.db.selectFrom('items_plain').select(['id', 'tenant_id', 'name']).where('id', '=', randomId()).execute(),
+    seed: async () => {
+      // The seed's DataSourceBase: checkout, session SET with the id pasted into SQL (escaped here), then the query.
+      const id = randomId();
+      const c = await rawPool.connect();
+      try {
+        await c.query(`set app.tenant_id = ${pg.escapeLiteral(tenantOf(id))}`);
+        return await c.query(POINT_RLS, [id]);
+      } finally {
+        c.release();
+      }
+    },
+    tenant_single: () => {
+      const id = randomId();
+      return ds.forTenant(tenantOf(id)).selectFrom('items').select(['id', 'tenant_id', 'name']).where('id', '=', id).execute();
+    },
+    raw5: async () => {
+      const c = await rawPool.connect();
+      try {
+        for (let i = 0; i < 5; i++) await c.query(POINT, [randomId()]);
+      } finally {
+        c.release();
+      }
+    },
+    unit5: () => {
+      const t = Math.floor(Math.random() * TENANTS);
+      return ds.withTenant(`t${t}`, async (trx) => {
+        for (let i = 0; i < 5; i++) {
+          await trx.selectFrom('items').select(['id', 'tenant_id', 'name']).where('id', '=', randomIdOf(t)).execute();
+        }
+      });
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const server = await new EmbeddedPostgres('bench-tenant').start();
+  const cleanups: Array<() => Promise<void> | void> = [() => server.destroy()];
+  try {
+    const admin = new pg.Client(server.url());
+    await admin.connect();
+    await admin.query('create database bench');
+    await admin.end();
+    const setup = new pg.Client(server.url('bench'));
+    await setup.connect();
+    await ensureAppRole(setup, { role: APP_USER, password: APP_PASSWORD });
+    for (const t of ['items', 'items_plain']) {
+      await setup.query(`create table ${t} (id int primary key, tenant_id text not null, name text not null)`);
+      await setup.query(`create index on ${t} (tenant_id)`);
+      await setup.query(`insert into ${t} select g, 't' || (g % ${TENANTS}), 'name ' || g from generate_series(1, ${ROWS}) g`);
+      await setup.query(`grant select, insert, update, delete on ${t} to ${APP_USER}`);
+    }
+    for (const s of tenantIsolationSql({ table: 'items' })) await setup.query(s);
+    await setup.query('vacuum analyze');
+    await setup.end();
+
+    const open = (port: number, poolerMode: 'none' | 'transaction', maxAutoPrepare = 250) => {
+      const url = `postgres://${APP_USER}:${APP_PASSWORD}@127.0.0.1:${port}/bench`;
+      const rawPool = new pg.Pool({ connectionString: url, max: POOL });
+      const ds = createDataSource<DB>({ connectionString: url, pool: { max: POOL }, poolerMode, maxAutoPrepare }, { registry: new PoolRegistry() });
+      return { rawPool, ds, close: async () => void (await Promise.all([rawPool.end(), ds.close()])) };
+    };
+
+    // Sanity: scoping really filters (the bench would be meaningless otherwise).
+    {
+      const { ds, close } = open(server.port, 'none');
+      const n = (await ds.db.selectFrom('items').select('id').execute()).length;
+      const m = (await ds.forTenant('t3').selectFrom('items').select('id').execute()).length;
+      await close();
+      if (n !== 0 || m !== ROWS / TENANTS) throw new Error(`RLS sanity check failed: unscoped ${n}, t3 ${m}`);
+    }
+
+    const direct = open(server.port, 'none');
+    cleanups.push(direct.close);
+    const v = variants(direct.rawPool, direct.ds);
+    const noPrep = open(server.port, 'none', 0);
+    cleanups.push(noPrep.close);
+    const nv = variants(noPrep.rawPool, noPrep.ds);
+    const proxy = await startDelayProxy(server.port, 0.5);
+    cleanups.push(() => proxy.close());
+    const delayed = open(proxy.port, 'none');
+    cleanups.push(delayed.close);
+    const dv = variants(delayed.rawPool, delayed.ds);
+    const bouncerBin = findPgBouncer();
+    let bv: ReturnType<typeof variants> | undefined;
+    if (bouncerBin) {
+      const bouncer = await new PgBouncer(bouncerBin, server, { [APP_USER]: APP_PASSWORD }, POOL).start();
+      cleanups.push(() => bouncer.stop());
+      const viaBouncer = open(bouncer.port, 'transaction');
+      cleanups.push(viaBouncer.close);
+      bv = variants(viaBouncer.rawPool, viaBouncer.ds);
+    }
+
+    const detail: Record<string, { ratio: number; refQps: number; candQps: number }> = {};
+    const run = async (name: string, ref: () => Promise<unknown>, cand: () => Promise<unknown>): Promise<number> => {
+      const r = await pair(ref, cand);
+      detail[name] = r;
+      console.log(`${name.padEnd(40)} ${r.ratio.toFixed(3)}  (ref ${Math.round(r.refQps)}/s, candidate ${Math.round(r.candQps)}/s)`);
+      return r.ratio;
+    };
+    const metrics: Record<string, number> = {};
+    metrics.kysely_unscoped_ratio = await run('kysely_unscoped_ratio', v.raw, v.kysely);
+    metrics.seed_style_ratio = await run('seed_style_ratio', v.raw, v.seed);
+    metrics.tenant_single_ratio = await run('tenant_single_ratio', v.raw, v.tenant_single);
+    metrics.tenant_unit5_ratio = await run('tenant_unit5_ratio', v.raw5, v.unit5);
+    metrics.delayed_tenant_single_ratio = await run('delayed_tenant_single_ratio', dv.raw, dv.tenant_single);
+    if (bv) metrics.pgbouncer_tenant_single_ratio = await run('pgbouncer_tenant_single_ratio', bv.raw, bv.tenant_single);
+    metrics.raw_pg_qps = Math.round(median(Object.entries(detail).filter(([k]) => !k.startsWith('delayed') && !k.startsWith('pgbouncer') && k !== 'tenant_unit5_ratio').map(([, d]) => d.refQps)));
+    // Context (not goals): without auto-prepared statements, and raw pg with a named statement.
+    metrics.kysely_unscoped_no_autoprepare_ratio = await run('kysely_unscoped_no_autoprepare_ratio', nv.raw, nv.kysely);
+    metrics.tenant_single_no_autoprepare_ratio = await run('tenant_single_no_autoprepare_ratio', nv.raw, nv.tenant_single);
+    metrics.tenant_unit5_no_autoprepare_ratio = await run('tenant_unit5_no_autoprepare_ratio', nv.raw5, nv.unit5);
+    metrics.raw_pg_prepared_ratio = await run('raw_pg_prepared_ratio', v.raw, v.raw_prepared);
+    metrics.delayed_raw_pg_qps = Math.round(detail.delayed_tenant_single_ratio!.refQps);
+    const units: Record<string, string> = Object.fromEntries(Object.keys(metrics).map((k) => [k, k.endsWith('qps') ? 'ops/s' : 'x raw']));
+    writeBenchResult('tenant', metrics, units, {
+      settings: { workers: WORKERS, poolSize: POOL, sliceMs: SLICE_MS, pairs: PAIRS, rows: ROWS, tenants: TENANTS, proxyDelayMsEachWay: 0.5 },
+      detail,
+      loadAverage: os.loadavg(),
+      notes: [
+        'each ratio: median over alternating ABBA slices of reference and candidate (robust to load drift on a shared machine)',
+        'raw/kysely reference: point select by PK on an identical table without RLS, as the same app role',
+        'tenant_unit5_ratio: units of 5 point selects per second vs 5 raw selects on one checked-out client',
+        'delayed_* and pgbouncer_* ratios compare to raw pg through the same proxy / PgBouncer',
+        pgbouncerNote(bouncerBin),
+      ],
+      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model },
+    });
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch {
+        /* best effort */
+      }
+    }
+  }
+}
+
+function pgbouncerNote(bin: string | undefined): string {
+  return bin ? `pgbouncer ${bin} (transaction mode, pool ${POOL})` : 'pgbouncer not installed: pgbouncer_tenant_single_ratio omitted';
+}
+
+await main();

@@ -1,0 +1,151 @@
+import { quoteIdentifier, quoteQualifiedName } from '../sql/identifier.js';
+import { TENANT_SETTING } from '../data-source/session-scope.js';
+import { PostgresCoreError } from '../errors/postgres-core-error.js';
+
+/** Column types a tenant column may have. */
+export type TenantColumnType = 'text' | 'varchar' | 'uuid';
+
+/** Arguments of {@link tenantIsolationSql}. */
+export interface TenantIsolationArgs {
+  /** Table name. */
+  table: string;
+  /** Schema name (default: unqualified). */
+  schema?: string;
+  /** Tenant column (default `tenant_id`). */
+  column?: string;
+  /** Tenant column type (default `text`). */
+  columnType?: TenantColumnType;
+  /** Policy name (default `<table>_tenant_isolation`). */
+  policyName?: string;
+}
+
+/**
+ * The statements a migration runs to make a table tenant-isolated:
+ * `ENABLE` + `FORCE ROW LEVEL SECURITY` (the owner is subject to it too) and one
+ * policy for all commands whose `USING` and `WITH CHECK` compare the tenant
+ * column to `nullif(current_setting('app.tenant_id', true), '')`: no tenant set
+ * means no row visible and no row writable. Identifiers are validated and quoted.
+ *
+ * @example
+ * ```ts
+ * for (const stmt of tenantIsolationSql({ schema: 'notify', table: 'channels' })) await sql.raw(stmt).execute(db);
+ * ```
+ */
+export function tenantIsolationSql(args: TenantIsolationArgs): string[] {
+  const table = quoteQualifiedName(args.schema, args.table);
+  const column = quoteIdentifier(args.column ?? 'tenant_id');
+  const policy = quoteIdentifier(args.policyName ?? `${args.table}_tenant_isolation`);
+  const type = args.columnType ?? 'text';
+  if (!['text', 'varchar', 'uuid'].includes(type)) throw new PostgresCoreError('INVALID_ARGUMENT', 'columnType must be text, varchar or uuid');
+  const predicate = `${column} = nullif(current_setting('${TENANT_SETTING}', true), '')::${type}`;
+  return [
+    `alter table ${table} enable row level security`,
+    `alter table ${table} force row level security`,
+    `drop policy if exists ${policy} on ${table}`,
+    `create policy ${policy} on ${table} as permissive for all using (${predicate}) with check (${predicate})`,
+  ];
+}
+
+/** Arguments of {@link appRoleGrantsSql}. */
+export interface AppRoleGrantsArgs {
+  /** The application role (owns nothing). */
+  appRole: string;
+  /** The owner role that runs migrations and owns the objects. */
+  ownerRole: string;
+  /** Schema holding the module's tables. */
+  schema: string;
+  /** Table privileges (default select, insert, update, delete). */
+  privileges?: ReadonlyArray<'select' | 'insert' | 'update' | 'delete'>;
+}
+
+/**
+ * Grants for the owner/app role split: the app role gets `USAGE` on the schema,
+ * DML on its existing and future tables (default privileges of the owner role)
+ * and `USAGE, SELECT` on sequences — never ownership, `CREATE`, or `TRUNCATE`.
+ *
+ * @example
+ * ```ts
+ * appRoleGrantsSql({ appRole: 'notify_app', ownerRole: 'notify_owner', schema: 'notify' });
+ * ```
+ */
+export function appRoleGrantsSql(args: AppRoleGrantsArgs): string[] {
+  const app = quoteIdentifier(args.appRole);
+  const owner = quoteIdentifier(args.ownerRole);
+  const schema = quoteIdentifier(args.schema);
+  const privs = (args.privileges ?? ['select', 'insert', 'update', 'delete']).map((p) => {
+    if (!['select', 'insert', 'update', 'delete'].includes(p)) throw new PostgresCoreError('INVALID_ARGUMENT', 'unsupported privilege');
+    return p;
+  });
+  const list = privs.join(', ');
+  return [
+    `revoke create on schema ${schema} from ${app}`,
+    `grant usage on schema ${schema} to ${app}`,
+    `grant ${list} on all tables in schema ${schema} to ${app}`,
+    `grant usage, select on all sequences in schema ${schema} to ${app}`,
+    `alter default privileges for role ${owner} in schema ${schema} grant ${list} on tables to ${app}`,
+    `alter default privileges for role ${owner} in schema ${schema} grant usage, select on sequences to ${app}`,
+  ];
+}
+
+/** Anything with pg's `query(text, values)` (a `pg.Pool`, `pg.Client`, `pg.PoolClient`). */
+export interface Queryable {
+  /** Runs a parameterized statement. */
+  query(text: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
+}
+
+/**
+ * Creates (or updates) a login role fit to be the app role: `NOSUPERUSER
+ * NOBYPASSRLS NOCREATEDB NOCREATEROLE`. The name and password are bound
+ * parameters quoted server-side by `format('%I', '%L')`, never pasted by the
+ * client. Idempotent and safe when run concurrently.
+ *
+ * @example
+ * ```ts
+ * await ensureAppRole(adminPool, { role: 'notify_app', password: secret });
+ * ```
+ */
+export async function ensureAppRole(db: Queryable, args: { role: string; password?: string }): Promise<void> {
+  quoteIdentifier(args.role);
+  const attrs = 'login nosuperuser nobypassrls nocreatedb nocreaterole noreplication';
+  const build = async (verb: 'create' | 'alter'): Promise<string> => {
+    const r = await db.query(
+      args.password === undefined
+        ? `select format('${verb} role %I with ${attrs}', $1::text) as sql`
+        : `select format('${verb} role %I with ${attrs} password %L', $1::text, $2::text) as sql`,
+      args.password === undefined ? [args.role] : [args.role, args.password],
+    );
+    return String(r.rows[0]?.sql);
+  };
+  const exists = await db.query('select 1 from pg_roles where rolname = $1', [args.role]);
+  if (exists.rows.length === 0) {
+    try {
+      await db.query(await build('create'));
+      return;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      // Created concurrently by someone else (42710 duplicate_object, 23505 on pg_authid): fall through to ALTER.
+      if (code !== '42710' && code !== '23505') throw e;
+    }
+  }
+  await db.query(await build('alter'));
+}
+
+/**
+ * Checks that `role` is fit to be the app role and returns the problems found
+ * (empty when fine): superuser, `BYPASSRLS`, or owning any relation.
+ */
+export async function checkAppRole(db: Queryable, role: string): Promise<string[]> {
+  const r = await db.query(
+    `select r.rolsuper as super, r.rolbypassrls as bypass,
+            (select count(*) from pg_class c where c.relowner = r.oid)::int as owned
+       from pg_roles r where r.rolname = $1`,
+    [role],
+  );
+  const row = r.rows[0];
+  if (!row) return ['role does not exist'];
+  const problems: string[] = [];
+  if (row.super) problems.push('is a superuser (bypasses row level security)');
+  if (row.bypass) problems.push('has BYPASSRLS');
+  if (Number(row.owned) > 0) problems.push(`owns ${String(row.owned)} relation(s) (owners can disable row level security)`);
+  return problems;
+}
