@@ -6,7 +6,7 @@ const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Starts `test/helpers/<script>` with tsx in the package folder. */
 export function spawnHelper(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
-  return spawn(join(pkgDir, 'node_modules', '.bin', 'tsx'), [join(pkgDir, 'test', 'helpers', script), ...args], {
+  return spawn(join(pkgDir, 'node_modules', '.bin', 'tsx'), ['--conditions=@stellaops/source', join(pkgDir, 'test', 'helpers', script), ...args], {
     cwd: pkgDir,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
