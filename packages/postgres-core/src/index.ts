@@ -83,3 +83,7 @@ export {
   type TenantTransactionSettings,
 } from './data-source/data-source.js';
 export { PoolRegistry, SharedPool, defaultPoolRegistry, buildPoolConfig, type PoolInstrumentation } from './data-source/pool-handle.js';
+export { withRetry, backoffDelayMs, isSerializationOrDeadlock, type RetryOptions } from './retry/with-retry.js';
+export { checkHealth, type HealthCheckResult, type HealthTarget } from './health/health-check.js';
+export { registerPoolMetrics, type PoolMetrics, type PoolMetricsOptions } from './metrics/pool-metrics.js';
+export { PersistenceRegistry } from './persistence/persistence-registry.js';
