@@ -1,0 +1,126 @@
+import { resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { MigrationFailedError, SchemaMigrator, type MigrationSet, type SchemaMigratorOptions } from '@stellaops/migrator';
+import { redactConnectionString } from '@stellaops/postgres-core';
+import { resolveConnection } from '../../config/resolve-connection.js';
+import type { CliContext } from '../../context.js';
+import { ExitCode } from '../../exit-codes.js';
+import { importMigrationModule } from '../../loaders/module-importer.js';
+import { resolveModule } from '../../modules/module-registry.js';
+import { describeError } from '../../output/describe-error.js';
+import { progressPrinter } from '../../output/progress.js';
+import { UsageError } from '../../usage-error.js';
+
+/** Options every `migrate` subcommand takes. */
+export interface CommonOptions {
+  url?: string;
+  config?: string;
+  module?: string;
+  dir?: string;
+  schema?: string;
+  table?: string;
+  json?: boolean;
+  progress?: boolean;
+  lockWait?: number;
+  lockTimeout?: number;
+}
+
+/** Parses a non-negative integer option (usage error otherwise). */
+export function parseNonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+/** Adds the connection, source and output options shared by all `migrate` subcommands. */
+export function addCommonOptions(cmd: Command): Command {
+  return cmd
+    .option('--url <connection-string>', 'PostgreSQL connection string (postgres:// URL or Npgsql Host=…;Database=…), a direct connection, not PgBouncer')
+    .option('--config <file>', 'JSON configuration (appsettings shape) with Postgres.ConnectionString; default: env Postgres__ConnectionString')
+    .option('--module <name>', 'migrations of a module package (@stellaops/module-<name>, or a package name)')
+    .option('--dir <folder>', 'folder of migrations (*.sql, *.down.sql, *.ts, *.js); needs --schema')
+    .option('--schema <name>', 'schema of the --dir migrations (tracking table <schema>._migrations)')
+    .option('--table <name>', 'tracking table name', '_migrations')
+    .option('--lock-wait <ms>', 'give up waiting for the migration lock after this many ms', parseNonNegativeInt, 60_000)
+    .option('--lock-timeout <ms>', 'lock_timeout for migration statements, in ms (0 = none)', parseNonNegativeInt, 5_000)
+    .option('--json', 'print one JSON document on stdout')
+    .option('--no-progress', 'no progress lines on stderr');
+}
+
+/** The migration set selected by --module or --dir/--schema. */
+export async function resolveMigrationSet(opts: CommonOptions, ctx: CliContext): Promise<MigrationSet> {
+  if (opts.module !== undefined && opts.dir !== undefined) throw new UsageError('give either --module or --dir, not both');
+  if (opts.module !== undefined) {
+    const set = await resolveModule(opts.module, ctx.cwd);
+    return opts.schema !== undefined ? { ...set, schema: opts.schema } : set;
+  }
+  if (opts.dir !== undefined) {
+    if (opts.schema === undefined) throw new UsageError('--dir needs --schema <name>');
+    return { schema: opts.schema, migrations: { directory: resolve(ctx.cwd, opts.dir), importModule: importMigrationModule } };
+  }
+  throw new UsageError('choose the migrations: --module <name>, or --dir <folder> --schema <name>');
+}
+
+/** A migrator for the selected set and connection, plus the redacted target for display. */
+export async function createMigrator(
+  opts: CommonOptions,
+  ctx: CliContext,
+  extra: Partial<SchemaMigratorOptions> = {},
+): Promise<{ migrator: SchemaMigrator; target: string; schema: string }> {
+  const url = await resolveConnection(opts, ctx.env, ctx.cwd);
+  const set = await resolveMigrationSet(opts, ctx);
+  const migrator = new SchemaMigrator({
+    connectionString: url,
+    schema: set.schema,
+    migrations: set.migrations,
+    table: opts.table ?? set.table ?? '_migrations',
+    lockWaitMs: opts.lockWait ?? 60_000,
+    lockTimeoutMs: opts.lockTimeout ?? 5_000,
+    applicationName: 'stella-db migrate',
+    ...(opts.progress !== false && !opts.json ? { onEvent: progressPrinter(ctx.stderr) } : {}),
+    ...extra,
+  });
+  return { migrator, target: redactConnectionString(url), schema: set.schema };
+}
+
+/** What a command produced: the JSON document, the human text, the exit code. */
+export interface CommandOutcome {
+  /** Fields of the `--json` document (besides `ok`, `command`, `exitCode`). */
+  doc: Record<string, unknown>;
+  /** Human-readable output for stdout. */
+  human: string;
+  /** Exit code. */
+  exitCode: number;
+}
+
+/**
+ * Runs a command body and prints its outcome: one JSON document on stdout
+ * with `--json`, text otherwise. Errors print as `{ ok: false, error }` (or
+ * on stderr) with exit code 2 for usage errors, 1 for everything else.
+ */
+export async function runCommand(name: string, opts: CommonOptions, ctx: CliContext, body: () => Promise<CommandOutcome>): Promise<void> {
+  try {
+    const out = await body();
+    ctx.exitCode = out.exitCode;
+    if (opts.json) ctx.stdout.write(`${JSON.stringify({ ok: out.exitCode === ExitCode.Ok, command: name, exitCode: out.exitCode, ...out.doc }, null, 2)}\n`);
+    else ctx.stdout.write(out.human);
+  } catch (error) {
+    const exitCode = error instanceof UsageError ? ExitCode.Usage : ExitCode.Failed;
+    ctx.exitCode = exitCode;
+    const err = describeError(error);
+    if (opts.json) {
+      const results = error instanceof MigrationFailedError ? error.results : undefined;
+      ctx.stdout.write(`${JSON.stringify({ ok: false, command: name, exitCode, error: err, ...(results ? { results } : {}) }, null, 2)}\n`);
+    } else {
+      ctx.stderr.write(`error: ${err.message}\n`);
+      if (error instanceof MigrationFailedError && error.statement) ctx.stderr.write(`failing statement:\n  ${error.statement.split('\n').join('\n  ')}\n`);
+      if (exitCode === ExitCode.Usage) ctx.stderr.write(`(run "stella-db migrate ${name} --help" for usage)\n`);
+    }
+  }
+}
+
+/** `12 ms`, `1.2 s`. */
+export function formatMs(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '-';
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}

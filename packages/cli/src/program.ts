@@ -1,0 +1,37 @@
+import { Command, type CommanderError } from 'commander';
+import { migrateCommand } from './commands/migrate/index.js';
+import type { CliContext } from './context.js';
+
+/** The CLI's version (shown by `--version`). */
+export const CLI_VERSION = '0.1.0';
+
+/**
+ * Builds the `stella-db` program. Command groups register here — today
+ * `migrate`; later issues add `up`, `down`, `status`, `codegen`, `cluster`
+ * the same way (a `src/commands/<group>/index.ts` returning a `Command`).
+ * Output goes to the context's streams; commander never exits the process.
+ */
+export function createProgram(ctx: CliContext): Command {
+  const program = new Command('stella-db')
+    .description("StellaOps data layer CLI: the project's one command for PostgreSQL (migrations today; local server and codegen later)")
+    .version(CLI_VERSION)
+    .addCommand(migrateCommand(ctx));
+  configureAll(program, (cmd) =>
+    cmd
+      .exitOverride()
+      .showHelpAfterError('(add --help for usage)')
+      .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) }),
+  );
+  return program;
+}
+
+function configureAll(cmd: Command, fn: (c: Command) => void): void {
+  fn(cmd);
+  for (const sub of cmd.commands) configureAll(sub, fn);
+}
+
+/** Exit code for a commander error: 0 for help/version, 2 (usage) otherwise. */
+export function exitCodeOfCommanderError(error: CommanderError): number {
+  if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+  return 2;
+}
