@@ -122,7 +122,9 @@ function splitKeywordString(s: string, problems: ConfigProblem[]): Array<[string
     }
     key = key.trim();
     if (s[i] !== '=') {
-      problems.push({ path: `connectionString.${key || '(empty)'}`, message: 'expected "key=value"' });
+      // Never echo the segment: it may be a fragment of an unquoted password containing ';'.
+      problems.push({ path: `connectionString[segment ${pairs.length + 1}]`, message: 'expected "key=value" (quote values containing ";")' });
+      pairs.push(['', '']);
       while (i < n && s[i] !== ';') i++;
       continue;
     }
@@ -147,10 +149,10 @@ function splitKeywordString(s: string, problems: ConfigProblem[]): Array<[string
         value += s[i];
         i++;
       }
-      if (!closed) problems.push({ path: `connectionString.${key}`, message: 'unterminated quoted value' });
+      if (!closed) problems.push({ path: `connectionString${safeKeyPath(key, pairs.length + 1)}`, message: 'unterminated quoted value' });
       while (i < n && s[i] !== ';') {
         if (!/\s/.test(s[i] ?? '')) {
-          problems.push({ path: `connectionString.${key}`, message: 'unexpected text after a quoted value' });
+          problems.push({ path: `connectionString${safeKeyPath(key, pairs.length + 1)}`, message: 'unexpected text after a quoted value' });
           while (i < n && s[i] !== ';') i++;
           break;
         }
@@ -168,17 +170,26 @@ function splitKeywordString(s: string, problems: ConfigProblem[]): Array<[string
   return pairs;
 }
 
+/** `.Key` when the key looks like a keyword, else `[segment N]` (the text might be part of a secret). */
+function safeKeyPath(key: string, segment: number): string {
+  return /^[A-Za-z][A-Za-z ]{0,39}$/.test(key) ? `.${key}` : `[segment ${segment}]`;
+}
+
 function parseKeywordString(s: string): ConnectionSettings {
   const problems: ConfigProblem[] = [];
   const pairs = splitKeywordString(s, problems);
   const out: Partial<Record<keyof ConnectionSettings, string | number>> = {};
   const seen = new Set<string>();
-  for (const [rawKey, value] of pairs) {
+  let previous: string | undefined;
+  for (const [index, [rawKey, value]] of pairs.entries()) {
+    const afterPassword = previous === 'password';
     const key = rawKey.toLowerCase().replace(/\s+/g, ' ');
     const target = KEY_ALIASES[key];
-    const path = `connectionString.${rawKey}`;
+    previous = target;
+    if (rawKey === '' && value === '') continue; // malformed segment, already reported
+    const path = `connectionString${afterPassword ? `[segment ${index + 1}]` : safeKeyPath(rawKey, index + 1)}`;
     if (target === undefined) {
-      problems.push({ path, message: 'unknown keyword' });
+      problems.push({ path, message: afterPassword ? 'unknown keyword after Password (quote passwords containing ";")' : 'unknown keyword' });
       continue;
     }
     if (target === 'ignored') continue;
