@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import lockfile from 'proper-lockfile';
 
 /**
@@ -5,6 +7,7 @@ import lockfile from 'proper-lockfile';
  * 10 s if its holder died) while `fn` runs.
  */
 export async function withFileLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(dirname(path), { recursive: true });
   const release = await lockfile.lock(path, {
     realpath: false,
     stale: 10_000,
