@@ -1,14 +1,17 @@
 // The schema the postgres-core tests run against: two tenant-isolated tables,
 // owned by the superuser that migrates; a plain app role with DML grants only.
+import type { Generated } from 'kysely';
 import pg from 'pg';
+// Brings the fixture's `ProvidedContext` augmentation into the typecheck program.
+import type {} from '@stellaops/test-fixture/global-setup';
 import { ensureAppRole, tenantIsolationSql } from '../../src/index.js';
 
 export const APP_ROLE = 'pgcore_test_app';
 export const APP_PASSWORD = 'pgcore-test-app-pw';
 
 export interface TestDB {
-  items: { id: number; tenant_id: string; name: string; qty: number; parent_id: number | null };
-  notes: { id: number; tenant_id: string; body: string };
+  items: { id: number; tenant_id: string; name: string; qty: Generated<number>; parent_id: number | null };
+  notes: { id: Generated<number>; tenant_id: string; body: string };
   plain: { id: number; v: string };
 }
 
