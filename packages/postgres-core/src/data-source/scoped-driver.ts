@@ -62,7 +62,14 @@ export class ScopedConnection implements DatabaseConnection {
     this.client = client;
     this.#scope = scope;
     this.#shared = shared;
+    // pg-pool removes its error listener on checkout: a connection dying between two statements of a
+    // unit (server restart) would otherwise emit an unhandled 'error' and crash the process.
+    client.on('error', this.#onError);
   }
+
+  readonly #onError = (): void => {
+    this.discard = true;
+  };
 
   /** Marks a transaction as requested; nothing is sent yet. */
   begin(settings: TransactionSettings): void {
@@ -119,6 +126,7 @@ export class ScopedConnection implements DatabaseConnection {
   /** Returns the client to the pool (or destroys it when its state is unknown). */
   release(): void {
     if (this.#state === 'open') this.discard = true; // never hand out a connection inside a transaction
+    this.client.removeListener('error', this.#onError);
     this.client.release(this.discard ? true : undefined);
   }
 }

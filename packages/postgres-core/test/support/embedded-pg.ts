@@ -1,6 +1,6 @@
 // Test/bench helper (not part of the public API): a dedicated embedded PostgreSQL 16
 // on /dev/shm with its own lifecycle (start/stop/restart), plus PgBouncer detection.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -103,6 +103,18 @@ export class EmbeddedPostgres {
   url(database = 'postgres', user = 'postgres', password?: string): string {
     const auth = password ? `${encodeURIComponent(user)}:${encodeURIComponent(password)}` : encodeURIComponent(user);
     return `postgres://${auth}@127.0.0.1:${this.port}/${database}`;
+  }
+
+  /** Like {@link EmbeddedPostgres.restart} without blocking the event loop (in-flight work keeps running). */
+  restartAsync(): Promise<void> {
+    return new Promise((res, rej) => {
+      execFile(
+        join(this.#bin, 'pg_ctl'),
+        ['-D', this.dataDir, 'restart', '-w', '-m', 'fast', '-l', join(this.dir, 'log')],
+        { ...(this.#runAs ? { uid: this.#runAs.uid, gid: this.#runAs.gid } : {}), timeout: 60_000 },
+        (err) => (err ? rej(err) : res()),
+      );
+    });
   }
 
   /** Stops the server (if running) and deletes its directory. */
