@@ -221,7 +221,10 @@ export class SchemaMigrator {
     }
   }
 
-  private async withLock<T>(fn: (session: MigrationSession, lockWaitMs: number) => Promise<T>): Promise<T> {
+  private async withLock<T>(
+    fn: (session: MigrationSession, lockWaitMs: number) => Promise<T>,
+    whileWaiting?: (session: MigrationSession, lockWaitMs: number) => Promise<T | undefined>,
+  ): Promise<T> {
     await this.migrations();
     const session = await MigrationSession.open(this.options.connectionString, {
       applicationName: this.options.applicationName ?? 'stella-migrator',
@@ -229,17 +232,30 @@ export class SchemaMigrator {
       lockTimeoutMs: this.options.lockTimeoutMs ?? 5_000,
     });
     const lock = new MigrationLock(session.client, this.schema, `${this.schema}.${this.table}`);
+    let early: T | undefined;
     try {
-      const waited = await lock.acquire({
+      const { waitedMs, held } = await lock.acquire({
         waitMs: this.options.lockWaitMs ?? 60_000,
         onWait: () => {
           this.log.info({ schema: this.schema }, 'waiting for the migration lock');
           this.emit({ type: 'lock-wait', schema: this.schema });
         },
+        ...(whileWaiting
+          ? {
+              stopWaiting: async () => {
+                early = await whileWaiting(session, 0).catch(() => undefined);
+                return early !== undefined;
+              },
+            }
+          : {}),
       });
-      this.emit({ type: 'lock-acquired', schema: this.schema, waitedMs: waited });
+      if (!held) {
+        this.log.info({ schema: this.schema, waitedMs: Math.round(waitedMs) }, 'another runner applied every pending migration while this one waited');
+        return early as T;
+      }
+      this.emit({ type: 'lock-acquired', schema: this.schema, waitedMs });
       await this.ensureTracking(session);
-      return await fn(session, waited);
+      return await fn(session, waitedMs);
     } finally {
       const released = await lock.release().catch(() => false);
       if (!released) this.log.debug({ schema: this.schema }, 'migration lock was not held at release');
@@ -260,6 +276,20 @@ export class SchemaMigrator {
 
   private async run(direction: 'up' | 'down', choose: (m: ResolvedMigration[], a: Analysis) => ResolvedMigration[]): Promise<RunReport> {
     const t0 = performance.now();
+    // While another runner holds the lock, an `up` checks (read-only) whether
+    // that runner has already applied everything this one would; if so it is
+    // done without ever taking the lock (replicas booting together).
+    const nothingLeft =
+      direction === 'up'
+        ? async (session: MigrationSession): Promise<RunReport | undefined> => {
+            const state = await selectTrackingState(session.client, this.schema, this.table);
+            if (!state.tableExists) return undefined;
+            const migrations = await this.migrations();
+            const rows = await selectAppliedMigrations(session.client, this.schema, this.table, state.columns);
+            const list = choose(migrations, analyze(migrations, rows));
+            return list.length === 0 ? { schema: this.schema, direction, results: [], lockWaitMs: performance.now() - t0, durationMs: performance.now() - t0 } : undefined;
+          }
+        : undefined;
     return this.withLock(async (session, lockWaitMs) => {
       const migrations = await this.migrations();
       const rows = await selectAppliedMigrations(session.client, this.schema, this.table);
@@ -323,7 +353,7 @@ export class SchemaMigrator {
         this.log.info({ schema: this.schema, direction, count: list.length, durationMs: Math.round(report.durationMs) }, `migrations ${direction === 'up' ? 'applied' : 'rolled back'}: ${list.length}`);
       }
       return report;
-    });
+    }, nothingLeft);
   }
 }
 

@@ -11,10 +11,15 @@ export interface LockWaitOptions {
   waitMs?: number;
   /** First poll interval in ms; doubles up to `maxPollMs` (default 25). */
   pollMs?: number;
-  /** Longest poll interval in ms (default 500). */
+  /** Longest poll interval in ms (default 250). */
   maxPollMs?: number;
   /** Called once when the lock is busy and the runner starts waiting. */
   onWait?: () => void;
+  /**
+   * Called after each failed attempt; resolving `true` stops waiting without
+   * the lock (e.g. another runner already applied everything this one would).
+   */
+  stopWaiting?: () => Promise<boolean>;
 }
 
 /**
@@ -37,18 +42,22 @@ export class MigrationLock {
     private readonly lockName: string,
   ) {}
 
-  /** Waits for the lock; throws `LockTimeoutError` past the bound. Returns ms waited. */
-  async acquire(options: LockWaitOptions = {}): Promise<number> {
+  /**
+   * Waits for the lock; throws `LockTimeoutError` past the bound. Returns ms
+   * waited and whether the lock is held (false when `stopWaiting` ended the wait).
+   */
+  async acquire(options: LockWaitOptions = {}): Promise<{ waitedMs: number; held: boolean }> {
     const waitMs = options.waitMs ?? 60_000;
-    const maxPoll = options.maxPollMs ?? 500;
+    const maxPoll = options.maxPollMs ?? 250;
     let poll = options.pollMs ?? 25;
     const t0 = performance.now();
     let notified = false;
     for (;;) {
       if (await tryAdvisoryLock(this.db, this.lockName)) {
         this.held = true;
-        return performance.now() - t0;
+        return { waitedMs: performance.now() - t0, held: true };
       }
+      if (options.stopWaiting && (await options.stopWaiting())) return { waitedMs: performance.now() - t0, held: false };
       const waited = performance.now() - t0;
       if (waited >= waitMs) {
         const holders = await selectLockHolders(this.db, this.lockName).catch(() => []);
