@@ -1,4 +1,9 @@
 import { Command, type CommanderError } from 'commander';
+import { codegenCommand } from './commands/codegen/index.js';
+import { downCommand } from './commands/local/down.js';
+import { statusCommand } from './commands/local/status.js';
+import { upCommand } from './commands/local/up.js';
+import { urlCommand } from './commands/local/url.js';
 import { migrateCommand } from './commands/migrate/index.js';
 import type { CliContext } from './context.js';
 
@@ -15,7 +20,12 @@ export function createProgram(ctx: CliContext): Command {
   const program = new Command('stella-db')
     .description("StellaOps data layer CLI: the project's one command for PostgreSQL (migrations today; local server and codegen later)")
     .version(CLI_VERSION)
-    .addCommand(migrateCommand(ctx));
+    .addCommand(upCommand(ctx))
+    .addCommand(downCommand(ctx))
+    .addCommand(statusCommand(ctx))
+    .addCommand(urlCommand(ctx))
+    .addCommand(migrateCommand(ctx))
+    .addCommand(codegenCommand(ctx));
   configureAll(program, (cmd) =>
     cmd
       .exitOverride()

@@ -1,0 +1,106 @@
+import { Command } from 'commander';
+import { SchemaMigrator } from '@stellaops/migrator';
+import { redactConnectionString } from '@stellaops/postgres-core';
+import { isUpToDate, runCodegen, type CodegenTarget } from '../../codegen/run-codegen.js';
+import { CONNECTION_ENV } from '../../config/resolve-connection.js';
+import type { CliContext } from '../../context.js';
+import { ExitCode } from '../../exit-codes.js';
+import { loadPersistence, selectModules } from '../../local/module-selection.js';
+import { prepareLocalEnvironment } from '../../local/local-environment.js';
+import { renderTable } from '../../output/table.js';
+import { runCommand } from '../migrate/shared.js';
+import { codegenTargets } from '../codegen/index.js';
+import { localPaths } from './paths.js';
+
+interface UpOptions {
+  all?: boolean;
+  codegen?: boolean;
+  json?: boolean;
+}
+
+/** One row of the status table. */
+export interface ModuleRow {
+  module: string;
+  backend: string;
+  applied: number | null;
+  pending: number | null;
+  last: string | null;
+  types: string;
+}
+
+/** `stella-db up`: local PostgreSQL, roles, migrations of the Postgres-backed modules, fresh types. */
+export function upCommand(ctx: CliContext): Command {
+  return new Command('up')
+    .description('start the local PostgreSQL 16 (or use Postgres__ConnectionString), create roles, migrate the Postgres-backed modules, regenerate types')
+    .option('--all', 'migrate every module package, whatever PersistenceOptions say')
+    .option('--no-codegen', 'do not regenerate the modules\' DB types')
+    .option('--json', 'print one JSON document on stdout')
+    .addHelpText(
+      'after',
+      `
+Modules come from PersistenceOptions (appsettings.json, appsettings.{Environment}.json,
+Persistence__<Module>=Postgres) in the working directory, or all with --all.
+The local server keeps its data in <workspace>/.stellaops (git-ignored) and keeps
+running after this command exits: "stella-db down" stops it.
+Roles: stellaops_owner runs migrations and owns the objects; stellaops_app is
+what services use (no ownership, no BYPASSRLS). "stella-db url --role app"
+prints the app role's full connection string.
+
+Exit codes: 0 ok, 1 failed, 2 usage error.`,
+    )
+    .action(async (opts: UpOptions) =>
+      runCommand('up', { json: opts.json === true }, ctx, async () => {
+        const paths = localPaths(ctx.cwd);
+        const externalUrl = ctx.env[CONNECTION_ENV]?.trim() || undefined;
+        const env = await prepareLocalEnvironment({ stateDir: paths.stateDir, ...(externalUrl ? { externalUrl } : {}) });
+        const persistence = loadPersistence(ctx.cwd, ctx.env, env.ownerUrl);
+        const targets = await codegenTargets(undefined, { ...ctx, cwd: paths.root }).catch(() => [] as CodegenTarget[]);
+        const modules = selectModules(persistence, targets.map((t) => t.name), opts.all === true);
+
+        const rows: ModuleRow[] = [];
+        const regenerate: CodegenTarget[] = [];
+        for (const m of modules) {
+          const target = targets.find((t) => t.name === m.packageName);
+          if (m.backend !== 'Postgres' || !target) {
+            rows.push({ module: m.module, backend: m.backend, applied: null, pending: null, last: null, types: target ? '-' : 'no package yet' });
+            continue;
+          }
+          const migrator = new SchemaMigrator({
+            connectionString: env.ownerUrl,
+            schema: target.migrations.schema,
+            migrations: target.migrations.migrations,
+            applicationName: 'stella-db up',
+          });
+          await migrator.up();
+          const status = await migrator.status();
+          const applied = status.migrations.filter((s) => s.appliedAt !== null);
+          const fresh = opts.codegen === false || (await isUpToDate(target));
+          if (!fresh) regenerate.push(target);
+          rows.push({
+            module: m.module,
+            backend: 'Postgres',
+            applied: applied.length,
+            pending: status.counts.pending,
+            last: applied.at(-1)?.id ?? null,
+            types: opts.codegen === false ? 'skipped' : fresh ? 'current' : 'regenerated',
+          });
+        }
+        if (regenerate.length > 0) await runCodegen(regenerate, { check: false, cwd: ctx.cwd });
+
+        const server = env.embedded
+          ? `local PostgreSQL (${env.embedded.version}, ${env.embedded.action}, port ${env.embedded.port}, data ${env.embedded.dataDir})`
+          : `external server from ${CONNECTION_ENV}`;
+        const human =
+          `${server}\n\n` +
+          renderTable(['MODULE', 'BACKEND', 'APPLIED', 'PENDING', 'LAST MIGRATION', 'TYPES'], rows.map((r) => [r.module, r.backend, r.applied, r.pending, r.last, r.types])) +
+          `\napp role connection string: ${redactConnectionString(env.appUrl)}\n` +
+          `  (full URL with password: stella-db url --role app; stop the server: stella-db down)\n`;
+        return {
+          doc: { server: env.server, embedded: env.embedded ? { ...env.embedded, superuserUrl: undefined } : undefined, modules: rows, appUrl: redactConnectionString(env.appUrl) },
+          human,
+          exitCode: ExitCode.Ok,
+        };
+      }),
+    );
+}
+

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { LocalServer, type LocalServerStatus } from '@stellaops/embedded-server';
+import { ensureAppRole, formatConnectionUrl, parseConnectionString, quoteIdentifier } from '@stellaops/postgres-core';
+
+/** Database the modules live in. */
+export const DATABASE = 'stellaops';
+/** Role that runs migrations and owns the database, schemas and tables. */
+export const OWNER_ROLE = 'stellaops_owner';
+/** Role services connect as: owns nothing, cannot bypass row level security. */
+export const APP_ROLE = 'stellaops_app';
+
+/** Passwords of the local roles, kept in `.stellaops/roles.json` (mode 0600). */
+interface RolePasswords {
+  owner: string;
+  app: string;
+}
+
+/** Where the local environment stands: the server and the connection strings of its roles. */
+export interface LocalEnvironment {
+  /** `embedded` (the local server) or `external` (`Postgres__ConnectionString`). */
+  server: 'embedded' | 'external';
+  /** State of the embedded server, when used. */
+  embedded?: LocalServerStatus;
+  /** Superuser (or given) connection to the maintenance database. */
+  adminUrl: string;
+  /** Owner role's URL of the `stellaops` database (migrations). */
+  ownerUrl: string;
+  /** App role's URL of the `stellaops` database (services). */
+  appUrl: string;
+}
+
+function passwords(stateDir: string): RolePasswords {
+  const file = join(stateDir, 'roles.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as RolePasswords;
+  const made = { owner: randomBytes(18).toString('base64url'), app: randomBytes(18).toString('base64url') };
+  writeFileSync(file, JSON.stringify(made, null, 2), { mode: 0o600 });
+  return made;
+}
+
+function withUser(url: string, user: string, password: string, database: string): string {
+  return formatConnectionUrl({ ...parseConnectionString(url), user, password, database });
+}
+
+/**
+ * Makes the local environment ready: starts the embedded server (or takes
+ * `externalUrl`), creates the owner and app roles and the `stellaops`
+ * database when missing. Idempotent; role names and passwords are bound
+ * parameters, quoted server-side.
+ */
+export async function prepareLocalEnvironment(args: { stateDir: string; externalUrl?: string }): Promise<LocalEnvironment> {
+  let adminUrl: string;
+  let embedded: LocalServerStatus | undefined;
+  if (args.externalUrl) {
+    adminUrl = args.externalUrl;
+  } else {
+    embedded = await new LocalServer({ rootDir: args.stateDir }).up();
+    adminUrl = embedded.superuserUrl!;
+  }
+  const pw = passwords(args.stateDir);
+  const admin = new pg.Client({ connectionString: adminUrl, application_name: 'stella-db up' });
+  await admin.connect();
+  try {
+    const owner = await admin.query('select 1 from pg_roles where rolname = $1', [OWNER_ROLE]);
+    const ownerSql = await admin.query<{ sql: string }>(
+      `select format('${owner.rowCount ? 'alter' : 'create'} role %I with login nosuperuser nobypassrls nocreatedb nocreaterole password %L', $1::text, $2::text) as sql`,
+      [OWNER_ROLE, pw.owner],
+    );
+    await admin.query(ownerSql.rows[0]!.sql);
+    await ensureAppRole(admin, { role: APP_ROLE, password: pw.app });
+    const db = await admin.query('select 1 from pg_database where datname = $1', [DATABASE]);
+    if (!db.rowCount) await admin.query(`create database ${quoteIdentifier(DATABASE)} owner ${quoteIdentifier(OWNER_ROLE)}`);
+    await admin.query(`grant connect on database ${quoteIdentifier(DATABASE)} to ${quoteIdentifier(APP_ROLE)}`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    server: args.externalUrl ? 'external' : 'embedded',
+    ...(embedded ? { embedded } : {}),
+    adminUrl,
+    ownerUrl: withUser(adminUrl, OWNER_ROLE, pw.owner, DATABASE),
+    appUrl: withUser(adminUrl, APP_ROLE, pw.app, DATABASE),
+  };
+}
+
+/** The local environment's URLs without starting or changing anything (undefined when the server is down). */
+export function describeLocalEnvironment(stateDir: string): { status: LocalServerStatus; ownerUrl?: string; appUrl?: string } {
+  const status = new LocalServer({ rootDir: stateDir }).status();
+  if (!status.superuserUrl || !existsSync(join(stateDir, 'roles.json'))) return { status };
+  const pw = passwords(stateDir);
+  return {
+    status,
+    ownerUrl: withUser(status.superuserUrl, OWNER_ROLE, pw.owner, DATABASE),
+    appUrl: withUser(status.superuserUrl, APP_ROLE, pw.app, DATABASE),
+  };
+}
