@@ -49,8 +49,9 @@ export function aliasBlock(tables: GeneratedTable[]): string {
   const used = new Set<string>();
   for (const t of tables) {
     const bare = t.table.includes('.') ? t.table.slice(t.table.indexOf('.') + 1) : t.table;
+    const schema = t.table.includes('.') ? t.table.slice(0, t.table.indexOf('.')) : '';
     let name = pascal(singular(bare));
-    if (used.has(name) || name === t.interfaceName || name === 'DB') name = pascal(t.table.replace('.', '_'));
+    if (used.has(name) || name === t.interfaceName || name === 'DB') name = pascal(`${schema}_${singular(bare)}`);
     used.add(name);
     lines.push(
       `/** A row of \`${t.table}\` as selected. */`,
