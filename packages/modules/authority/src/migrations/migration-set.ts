@@ -1,0 +1,15 @@
+import { defineMigrationSet } from '@stellaops/migrator';
+import { AUTHORITY_SCHEMA } from '../database/app-role.js';
+import { v001TenantsAndUsers } from './v001-tenants-and-users.js';
+import { v002ClientsAndTokens } from './v002-clients-and-tokens.js';
+import { v003RolesAndGrants } from './v003-roles-and-grants.js';
+
+/**
+ * Authority's migration set (schema `authority`, tracking table
+ * `authority._migrations`), as `stella-db migrate --module authority` and the
+ * test fixture (`fixtureMigrations(migrations)`) expect it.
+ */
+export const migrations = defineMigrationSet({
+  schema: AUTHORITY_SCHEMA,
+  migrations: [v001TenantsAndUsers, v002ClientsAndTokens, v003RolesAndGrants],
+});
