@@ -29,11 +29,11 @@ Exit codes:
 `;
 
 /** Module packages to generate for: `--module` names, or every module in the workspace. */
-export async function codegenTargets(names: string[] | undefined, ctx: CliContext): Promise<CodegenTarget[]> {
+export async function codegenTargets(names: string[] | undefined, ctx: CliContext, options: { allowNone?: boolean } = {}): Promise<CodegenTarget[]> {
   const root = findWorkspaceRoot(ctx.cwd);
   const modules = root ? workspaceModules(root) : [];
   const wanted = names && names.length > 0 ? names : modules.map((m) => m.name);
-  if (wanted.length === 0) throw new UsageError('no module packages found under packages/modules; name one with --module');
+  if (wanted.length === 0 && !options.allowNone) throw new UsageError('no module packages found under packages/modules; name one with --module');
   const targets: CodegenTarget[] = [];
   for (const name of wanted) {
     const found = modules.find((m) => m.name === name || m.packageName === name);

@@ -23,7 +23,7 @@ export function statusCommand(ctx: CliContext): Command {
         let human = s.running ? `local PostgreSQL running: ${s.version}, pid ${s.pid}, port ${s.port}, data ${s.dataDir}\n` : `local PostgreSQL not running (data ${s.dataDir}); start it with "stella-db up"\n`;
         const rows: unknown[][] = [];
         if (s.running && env.ownerUrl) {
-          for (const t of await codegenTargets(undefined, { ...ctx, cwd: root }).catch(() => [])) {
+          for (const t of await codegenTargets(undefined, { ...ctx, cwd: root }, { allowNone: true })) {
             const report = await new SchemaMigrator({ connectionString: env.ownerUrl, schema: t.migrations.schema, migrations: t.migrations.migrations }).status();
             const applied = report.migrations.filter((m) => m.appliedAt !== null);
             rows.push([t.name, applied.length, report.counts.pending, applied.at(-1)?.id ?? null, (await isUpToDate(t)) ? 'current' : 'stale']);

@@ -54,7 +54,7 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
         const externalUrl = ctx.env[CONNECTION_ENV]?.trim() || undefined;
         const env = await prepareLocalEnvironment({ stateDir: paths.stateDir, ...(externalUrl ? { externalUrl } : {}) });
         const persistence = loadPersistence(ctx.cwd, ctx.env, env.ownerUrl);
-        const targets = await codegenTargets(undefined, { ...ctx, cwd: paths.root }).catch(() => [] as CodegenTarget[]);
+        const targets = await codegenTargets(undefined, { ...ctx, cwd: paths.root }, { allowNone: true });
         const modules = selectModules(persistence, targets.map((t) => t.name), opts.all === true);
 
         const rows: ModuleRow[] = [];
