@@ -220,6 +220,29 @@ describe('SchemaMigrator (real PostgreSQL)', () => {
     }
   });
 
+  it('honours a migration\'s own lock_timeout, in a transaction and outside one', async () => {
+    await migrator(base).up();
+    const blocker = new pg.Client({ connectionString: db.connectionString });
+    await blocker.connect();
+    try {
+      await blocker.query('begin; lock table app.users in access exclusive mode');
+      // The runner's lock_timeout is a minute; the migration's own 50 ms wins.
+      const tx = await migrator([...base, { id: 'V003_Quick', lockTimeoutMs: 50, up: 'alter table app.users add column q int' }], { lockTimeoutMs: 60_000, lockRetries: 0 })
+        .up()
+        .catch((e: unknown) => e);
+      expect((tx as MigrationFailedError).sqlState).toBe('55P03');
+      const noTx = await migrator([...base, { id: 'V003_Quick', transaction: false, lockTimeoutMs: 50, up: 'create index concurrently users_q on app.users (email)' }], { lockTimeoutMs: 60_000 })
+        .up()
+        .catch((e: unknown) => e);
+      expect((noTx as MigrationFailedError).sqlState).toBe('55P03');
+      expect((noTx as MigrationFailedError).rolledBack).toBe(false);
+      expect(String(noTx)).toContain('INVALID index');
+    } finally {
+      await blocker.query('rollback').catch(() => undefined);
+      await blocker.end();
+    }
+  });
+
   it('plan shows SQL without changing anything; status reads without creating the schema', async () => {
     const s = await migrator(base).status();
     expect(s.initialized).toBe(false);

@@ -42,10 +42,11 @@ describe('splitSqlStatements', () => {
 
 describe('readSqlDirectives', () => {
   it('reads leading stella: comments only', () => {
-    expect(readSqlDirectives('-- stella:no-transaction\n-- stella:description Build index\ncreate index concurrently x on y(z);')).toEqual({
+    expect(readSqlDirectives('-- stella:no-transaction\n-- stella:lock-timeout 0\n-- stella:description Build index\ncreate index concurrently x on y(z);')).toEqual({
       noTransaction: true,
       description: 'Build index',
+      lockTimeoutMs: 0,
     });
-    expect(readSqlDirectives('select 1;\n-- stella:no-transaction')).toEqual({ noTransaction: false, description: undefined });
+    expect(readSqlDirectives('select 1;\n-- stella:no-transaction')).toEqual({ noTransaction: false, description: undefined, lockTimeoutMs: undefined });
   });
 });

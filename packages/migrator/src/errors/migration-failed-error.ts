@@ -55,7 +55,10 @@ export class MigrationFailedError extends MigratorError {
     super(
       'MIGRATION_FAILED',
       `migration ${details.migrationId} (${details.direction}) failed${details.sqlState ? ` [SQLSTATE ${details.sqlState}]` : ''}${where}: ${reason}` +
-        (details.rolledBack ? ' (rolled back)' : ' (ran outside a transaction: check the schema by hand)'),
+        (details.rolledBack ? ' (rolled back)' : ' (ran outside a transaction: check the schema by hand)') +
+        (!details.rolledBack && details.sqlState === '55P03'
+          ? '. A CREATE INDEX CONCURRENTLY stopped by lock_timeout leaves an INVALID index: drop it before rerunning, or give this migration lockTimeoutMs 0 (-- stella:lock-timeout 0)'
+          : ''),
       options,
     );
     this.migrationId = details.migrationId;

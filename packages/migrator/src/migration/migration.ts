@@ -39,6 +39,13 @@ export interface Migration {
   transaction?: boolean;
   /** Explicit checksum; overrides the computed one. */
   checksum?: string;
+  /**
+   * `lock_timeout` for this migration, in ms (0 = none), instead of the
+   * runner's. E.g. `0` for a `CREATE INDEX CONCURRENTLY` that must wait for
+   * old transactions (its lock does not block reads or writes; timing out
+   * mid-way leaves an INVALID index).
+   */
+  lockTimeoutMs?: number;
   /** Where the migration came from (a file path), for messages. */
   origin?: string;
 }
@@ -69,4 +76,6 @@ export interface ResolvedMigration {
   down: ResolvedStep | undefined;
   /** Where it came from, for messages. */
   origin: string | undefined;
+  /** Its own `lock_timeout` in ms, when it sets one. */
+  lockTimeoutMs: number | undefined;
 }

@@ -4,6 +4,7 @@ import type { ResolvedMigration } from '../migration/migration.js';
 import { deleteAppliedMigration } from '../sql/delete-applied-migration.js';
 import { insertAppliedMigration } from '../sql/insert-applied-migration.js';
 import type { Queryable } from '../sql/queryable.js';
+import { setLockTimeout } from '../sql/set-lock-timeout.js';
 import { executeStep } from './execute-step.js';
 import type { MigratorEvent } from './migrator-event.js';
 
@@ -24,6 +25,8 @@ export interface ApplyContext {
   lockRetries: number;
   /** First retry delay in ms (doubles). */
   retryDelayMs: number;
+  /** The session's `lock_timeout` (restored after a no-transaction migration that sets its own). */
+  sessionLockTimeoutMs: number;
   /** Progress sink. */
   emit: (e: MigratorEvent) => void;
 }
@@ -62,8 +65,13 @@ export async function applyMigration(ctx: ApplyContext, m: ResolvedMigration, di
     }
   };
   if (!m.transaction) {
+    if (m.lockTimeoutMs !== undefined) await setLockTimeout(ctx.db, m.lockTimeoutMs);
     const t0 = performance.now();
-    await executeStep(ctx.db, step, false, m.id);
+    try {
+      await executeStep(ctx.db, step, false, m.id);
+    } finally {
+      if (m.lockTimeoutMs !== undefined) await setLockTimeout(ctx.db, ctx.sessionLockTimeoutMs).catch(() => {});
+    }
     const durationMs = performance.now() - t0;
     await record(durationMs);
     return { durationMs, attempts: 1 };
@@ -71,6 +79,7 @@ export async function applyMigration(ctx: ApplyContext, m: ResolvedMigration, di
   for (let attempt = 1; ; attempt++) {
     await ctx.db.query('begin');
     try {
+      if (m.lockTimeoutMs !== undefined) await setLockTimeout(ctx.db, m.lockTimeoutMs, true);
       const t0 = performance.now();
       await executeStep(ctx.db, step, true, m.id);
       const durationMs = performance.now() - t0;

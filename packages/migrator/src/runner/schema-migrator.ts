@@ -308,6 +308,7 @@ export class SchemaMigrator {
         appliedBy: this.options.appliedBy ?? null,
         lockRetries: this.options.lockRetries ?? 3,
         retryDelayMs: this.options.retryDelayMs ?? 250,
+        sessionLockTimeoutMs: this.options.lockTimeoutMs ?? 5_000,
         emit: (e: MigratorEvent) => this.emit(e),
       };
       for (let i = 0; i < list.length; i++) {

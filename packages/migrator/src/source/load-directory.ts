@@ -47,6 +47,7 @@ export async function loadMigrationsFromDirectory(
       add({
         id: name.slice(0, -'.sql'.length),
         ...(d.description !== undefined ? { description: d.description } : {}),
+        ...(d.lockTimeoutMs !== undefined ? { lockTimeoutMs: d.lockTimeoutMs } : {}),
         up: text,
         transaction: !d.noTransaction,
         origin: file,
@@ -79,6 +80,7 @@ async function loadModule(file: string, id: string, importModule: ModuleImporter
   if (typeof src.description === 'string') m.description = src.description;
   if (typeof src.transaction === 'boolean') m.transaction = src.transaction;
   if (typeof src.checksum === 'string') m.checksum = src.checksum;
+  if (typeof src.lockTimeoutMs === 'number') m.lockTimeoutMs = src.lockTimeoutMs;
   return m;
 }
 

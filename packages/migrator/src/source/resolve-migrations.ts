@@ -40,6 +40,9 @@ export async function resolveMigrations(source: MigrationSource): Promise<Resolv
       throw new InvalidMigrationError(`invalid migration id ${JSON.stringify(def.id)}`);
     }
     if (def.id.length > 255) throw new InvalidMigrationError('id is longer than 255 characters', def.id);
+    if (def.lockTimeoutMs !== undefined && (!Number.isInteger(def.lockTimeoutMs) || def.lockTimeoutMs < 0)) {
+      throw new InvalidMigrationError('lockTimeoutMs must be a non-negative integer', def.id);
+    }
     if (seen.has(def.id)) throw new InvalidMigrationError('id is used by more than one migration', def.id);
     seen.add(def.id);
     const transaction = def.transaction ?? true;
@@ -55,6 +58,7 @@ export async function resolveMigrations(source: MigrationSource): Promise<Resolv
       up,
       down,
       origin: def.origin,
+      lockTimeoutMs: def.lockTimeoutMs,
     });
   }
   out.sort((a, b) => compareMigrationIds(a.id, b.id));

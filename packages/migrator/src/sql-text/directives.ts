@@ -4,6 +4,8 @@ export interface SqlFileDirectives {
   noTransaction: boolean;
   /** `-- stella:description <text>`: the migration's description. */
   description: string | undefined;
+  /** `-- stella:lock-timeout <ms>`: this migration's `lock_timeout` (0 = none). */
+  lockTimeoutMs: number | undefined;
 }
 
 /**
@@ -11,7 +13,7 @@ export interface SqlFileDirectives {
  * migration (before its first statement).
  */
 export function readSqlDirectives(script: string): SqlFileDirectives {
-  const result: SqlFileDirectives = { noTransaction: false, description: undefined };
+  const result: SqlFileDirectives = { noTransaction: false, description: undefined, lockTimeoutMs: undefined };
   for (const raw of script.replace(/^\uFEFF/, '').split(/\r?\n/)) {
     const line = raw.trim();
     if (line === '') continue;
@@ -21,6 +23,7 @@ export function readSqlDirectives(script: string): SqlFileDirectives {
     const key = (m[1] as string).toLowerCase();
     if (key === 'no-transaction') result.noTransaction = true;
     else if (key === 'description') result.description = (m[2] as string).trim() || undefined;
+    else if (key === 'lock-timeout' && /^\d+$/.test((m[2] as string).trim())) result.lockTimeoutMs = Number((m[2] as string).trim());
   }
   return result;
 }
