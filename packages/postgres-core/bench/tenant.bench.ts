@@ -14,8 +14,8 @@ interface DB {
 
 const WORKERS = 8;
 const POOL = 8;
-const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 400);
-const PAIRS = Number(process.env.BENCH_PAIRS ?? 10);
+const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 300);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 12);
 const ROWS = 10_000;
 const TENANTS = 16;
 const APP_USER = 'bench_app';
@@ -55,8 +55,8 @@ const median = (xs: number[]): number => {
  * the per-pair ratios.
  */
 async function pair(reference: () => Promise<unknown>, candidate: () => Promise<unknown>): Promise<{ ratio: number; refQps: number; candQps: number }> {
-  await slice(reference, 150);
-  await slice(candidate, 150);
+  await slice(reference, 300);
+  await slice(candidate, 300);
   const ratios: number[] = [];
   const refs: number[] = [];
   const cands: number[] = [];
@@ -80,7 +80,7 @@ async function pair(reference: () => Promise<unknown>, candidate: () => Promise<
 const POINT = 'select id, tenant_id, name from items_plain where id = $1';
 const POINT_RLS = 'select id, tenant_id, name from items where id = $1';
 
-type VariantName = 'raw' | 'raw_prepared' | 'kysely' | 'seed' | 'tenant_single' | 'raw5' | 'unit5';
+type VariantName = 'raw' | 'raw_prepared' | 'kysely' | 'seed' | 'tenant_single' | 'raw5' | 'unit5' | 'raw5_rls' | 'raw_unit5';
 
 function variants(rawPool: pg.Pool, ds: PostgresDataSource<DB>): Record<VariantName, () => Promise<unknown>> {
   return {
@@ -106,6 +106,26 @@ function variants(rawPool: pg.Pool, ds: PostgresDataSource<DB>): Record<VariantN
       const c = await rawPool.connect();
       try {
         for (let i = 0; i < 5; i++) await c.query(POINT, [randomId()]);
+      } finally {
+        c.release();
+      }
+    },
+    raw5_rls: async () => {
+      const c = await rawPool.connect();
+      try {
+        for (let i = 0; i < 5; i++) await c.query(POINT_RLS, [randomId()]);
+      } finally {
+        c.release();
+      }
+    },
+    raw_unit5: async () => {
+      const t = Math.floor(Math.random() * TENANTS);
+      const c = await rawPool.connect();
+      try {
+        await c.query('begin');
+        await c.query(`select set_config('app.tenant_id', $1, true)`, [`t${t}`]);
+        for (let i = 0; i < 5; i++) await c.query(POINT_RLS, [randomIdOf(t)]);
+        await c.query('commit');
       } finally {
         c.release();
       }
@@ -180,7 +200,9 @@ async function main(): Promise<void> {
     }
 
     const detail: Record<string, { ratio: number; refQps: number; candQps: number }> = {};
+    const only = process.env.BENCH_ONLY?.split(',');
     const run = async (name: string, ref: () => Promise<unknown>, cand: () => Promise<unknown>): Promise<number> => {
+      if (only && !only.includes(name)) return Number.NaN;
       const r = await pair(ref, cand);
       detail[name] = r;
       console.log(`${name.padEnd(40)} ${r.ratio.toFixed(3)}  (ref ${Math.round(r.refQps)}/s, candidate ${Math.round(r.candQps)}/s)`);
@@ -199,7 +221,17 @@ async function main(): Promise<void> {
     metrics.tenant_single_no_autoprepare_ratio = await run('tenant_single_no_autoprepare_ratio', nv.raw, nv.tenant_single);
     metrics.tenant_unit5_no_autoprepare_ratio = await run('tenant_unit5_no_autoprepare_ratio', nv.raw5, nv.unit5);
     metrics.raw_pg_prepared_ratio = await run('raw_pg_prepared_ratio', v.raw, v.raw_prepared);
-    metrics.delayed_raw_pg_qps = Math.round(detail.delayed_tenant_single_ratio!.refQps);
+    if (only?.includes('debug')) {
+      const tp = new pg.Pool({ connectionString: `postgres://${APP_USER}:${APP_PASSWORD}@127.0.0.1:${server.port}/bench`, max: POOL, options: '-c statement_timeout=30000 -c TimeZone=UTC' });
+      cleanups.push(() => tp.end());
+      const tv = variants(tp, direct.ds);
+      await run('raw5_timeout_vs_raw5', v.raw5, tv.raw5);
+      await run('raw_timeout_vs_raw', v.raw, tv.raw);
+      await run('unit5_vs_raw_unit5_rls', v.raw_unit5, v.unit5);
+      await run('raw5_rls_vs_raw5', v.raw5, v.raw5_rls);
+      await run('unit5_vs_raw5_rls', v.raw5_rls, v.unit5);
+    }
+    metrics.delayed_raw_pg_qps = Math.round(detail.delayed_tenant_single_ratio?.refQps ?? Number.NaN);
     const units: Record<string, string> = Object.fromEntries(Object.keys(metrics).map((k) => [k, k.endsWith('qps') ? 'ops/s' : 'x raw']));
     writeBenchResult('tenant', metrics, units, {
       settings: { workers: WORKERS, poolSize: POOL, sliceMs: SLICE_MS, pairs: PAIRS, rows: ROWS, tenants: TENANTS, proxyDelayMsEachWay: 0.5 },
