@@ -57,6 +57,7 @@ describe('concurrent runners (separate processes)', () => {
       if (applied.rows[0].n > 0) progress.push((await db.pool.query('select count(*)::int as n from killed._migrations')).rows[0].n as number);
       else progress.push(0);
     }
+    console.log('kill delays', kills.join(','), 'applied after each kill', progress.join(','));
     const survivor = workers[0] as WorkerProcess;
     const reply = await survivor.run({ url: db.connectionString, schema: 'killed', count: TOTAL, concurrentlyEvery: 9, sleepMs: 5 });
     expect(reply, `kill delays ${kills.join(',')} ms; migrations applied after each kill ${progress.join(',')}`).toMatchObject({ ok: true });

@@ -45,6 +45,13 @@ export interface SchemaMigratorOptions {
   allowOutOfOrder?: boolean;
   /** Tolerate applied migrations missing from the source (default false). */
   ignoreMissing?: boolean;
+  /**
+   * Let `up`/`down`/`accept` run through a connection pooler (default false:
+   * refused with `PoolerDetectedError`). Only for a proxy that pins one server
+   * connection per client for the whole session (PgBouncer `pool_mode =
+   * session`); with transaction pooling the advisory lock can be left held.
+   */
+  allowPooler?: boolean;
   /** Recorded as `applied_by` (default: the database `current_user`). */
   appliedBy?: string;
   /** `application_name` of the session (default `stella-migrator`). */
@@ -228,7 +235,7 @@ export class SchemaMigrator {
     await this.migrations();
     const session = await MigrationSession.open(this.options.connectionString, {
       applicationName: this.options.applicationName ?? 'stella-migrator',
-      refusePooler: true,
+      refusePooler: !this.options.allowPooler,
       lockTimeoutMs: this.options.lockTimeoutMs ?? 5_000,
     });
     const lock = new MigrationLock(session.client, this.schema, `${this.schema}.${this.table}`);

@@ -61,7 +61,7 @@ export class MigrationSession {
       const announced = (client as unknown as { processID: number | null }).processID;
       const pooled = announced !== backend.pid;
       if (pooled && (options.refusePooler ?? true)) throw new PoolerDetectedError(announced, backend.pid);
-      if (options.lockTimeoutMs !== undefined && !pooled) await setLockTimeout(client, options.lockTimeoutMs);
+      if (options.lockTimeoutMs !== undefined) await setLockTimeout(client, options.lockTimeoutMs);
       return new MigrationSession(client, backend, pooled);
     } catch (error) {
       await client.end().catch(() => {});

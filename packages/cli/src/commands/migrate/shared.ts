@@ -23,6 +23,7 @@ export interface CommonOptions {
   progress?: boolean;
   lockWait?: number;
   lockTimeout?: number;
+  allowPooler?: boolean;
 }
 
 /** Parses a non-negative integer option (usage error otherwise). */
@@ -43,6 +44,7 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--table <name>', 'tracking table name', '_migrations')
     .option('--lock-wait <ms>', 'give up waiting for the migration lock after this many ms', parseNonNegativeInt, 60_000)
     .option('--lock-timeout <ms>', 'lock_timeout for migration statements, in ms (0 = none)', parseNonNegativeInt, 5_000)
+    .option('--allow-pooler', 'run through a connection pooler anyway (only PgBouncer pool_mode=session; transaction pooling can leave the lock held)')
     .option('--json', 'print one JSON document on stdout')
     .option('--no-progress', 'no progress lines on stderr');
 }
@@ -77,6 +79,7 @@ export async function createMigrator(
     lockWaitMs: opts.lockWait ?? 60_000,
     lockTimeoutMs: opts.lockTimeout ?? 5_000,
     applicationName: 'stella-db migrate',
+    allowPooler: opts.allowPooler === true,
     ...(opts.progress !== false && !opts.json ? { onEvent: progressPrinter(ctx.stderr) } : {}),
     ...extra,
   });
