@@ -80,7 +80,7 @@ async function pair(reference: () => Promise<unknown>, candidate: () => Promise<
 const POINT = 'select id, tenant_id, name from items_plain where id = $1';
 const POINT_RLS = 'select id, tenant_id, name from items where id = $1';
 
-type VariantName = 'raw' | 'raw_prepared' | 'kysely' | 'seed' | 'tenant_single' | 'raw5' | 'unit5' | 'raw5_rls' | 'raw_unit5';
+type VariantName = 'unit5_batch' | 'raw' | 'raw_prepared' | 'kysely' | 'seed' | 'tenant_single' | 'raw5' | 'unit5' | 'raw5_rls' | 'raw_unit5';
 
 function variants(rawPool: pg.Pool, ds: PostgresDataSource<DB>): Record<VariantName, () => Promise<unknown>> {
   return {
@@ -129,6 +129,14 @@ function variants(rawPool: pg.Pool, ds: PostgresDataSource<DB>): Record<VariantN
       } finally {
         c.release();
       }
+    },
+    unit5_batch: () => {
+      const t = Math.floor(Math.random() * TENANTS);
+      const k = ds.forTenant(`t${t}`);
+      return ds.batchWithTenant(
+        `t${t}`,
+        Array.from({ length: 5 }, () => k.selectFrom('items').select(['id', 'tenant_id', 'name']).where('id', '=', randomIdOf(t))),
+      );
     },
     unit5: () => {
       const t = Math.floor(Math.random() * TENANTS);
@@ -220,6 +228,7 @@ async function main(): Promise<void> {
     metrics.kysely_unscoped_no_autoprepare_ratio = await run('kysely_unscoped_no_autoprepare_ratio', nv.raw, nv.kysely);
     metrics.tenant_single_no_autoprepare_ratio = await run('tenant_single_no_autoprepare_ratio', nv.raw, nv.tenant_single);
     metrics.tenant_unit5_no_autoprepare_ratio = await run('tenant_unit5_no_autoprepare_ratio', nv.raw5, nv.unit5);
+    metrics.tenant_unit5_batch_ratio = await run('tenant_unit5_batch_ratio', v.raw5, v.unit5_batch);
     metrics.raw_pg_prepared_ratio = await run('raw_pg_prepared_ratio', v.raw, v.raw_prepared);
     if (only?.includes('debug')) {
       const tp = new pg.Pool({ connectionString: `postgres://${APP_USER}:${APP_PASSWORD}@127.0.0.1:${server.port}/bench`, max: POOL, options: '-c statement_timeout=30000 -c TimeZone=UTC' });
@@ -241,6 +250,8 @@ async function main(): Promise<void> {
         'each ratio: median over alternating ABBA slices of reference and candidate (robust to load drift on a shared machine)',
         'raw/kysely reference: point select by PK on an identical table without RLS, as the same app role',
         'tenant_unit5_ratio: units of 5 point selects per second vs 5 raw selects on one checked-out client',
+        'tenant_unit5_batch_ratio (context): the same 5 selects as one batchWithTenant (one round trip, atomic)',
+        '*_no_autoprepare_ratio (context): the same with maxAutoPrepare=0 (unnamed statements like the raw reference)',
         'delayed_* and pgbouncer_* ratios compare to raw pg through the same proxy / PgBouncer',
         pgbouncerNote(bouncerBin),
       ],

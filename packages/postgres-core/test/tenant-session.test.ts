@@ -173,6 +173,46 @@ describe('tenant scoping', () => {
   });
 });
 
+describe('batchWithTenant (one round trip)', () => {
+  it('runs independent statements as one tenant-scoped transaction and returns each result', async () => {
+    await seed();
+    const ds = open();
+    const t = ds.forTenant('acme');
+    const [ins, rows, tx1, tx2] = await ds.batchWithTenant('acme', [
+      t.insertInto('items').values({ id: 7, tenant_id: 'acme', name: 'b7' }).returning('id'),
+      t.selectFrom('items').select(['id', 'tenant_id']).orderBy('id'),
+      sql<{ x: string }>`select txid_current()::text as x`.compile(t),
+      sql<{ x: string }>`select txid_current()::text as x`.compile(t),
+    ]);
+    expect(ins?.rows).toEqual([{ id: 7 }]);
+    expect(rows?.rows).toEqual([
+      { id: 1, tenant_id: 'acme' },
+      { id: 2, tenant_id: 'acme' },
+      { id: 7, tenant_id: 'acme' },
+    ]);
+    expect(tx1?.rows[0]).toEqual(tx2?.rows[0]); // same transaction
+    expect((await db.pool.query('select tenant_id from items where id = 7')).rows).toEqual([{ tenant_id: 'acme' }]);
+  });
+
+  it('is atomic: a failing statement undoes the earlier ones, and the data source stays usable', async () => {
+    await seed();
+    const ds = open({ pool: { max: 1 } });
+    const t = ds.forTenant('acme');
+    const err = await ds
+      .batchWithTenant('acme', [
+        t.insertInto('items').values({ id: 8, tenant_id: 'acme', name: 'b8' }),
+        t.insertInto('items').values({ id: 1, tenant_id: 'acme', name: 'dup' }),
+        t.insertInto('items').values({ id: 9, tenant_id: 'acme', name: 'b9' }),
+      ])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UniqueViolationError);
+    expect((await db.pool.query('select id from items where id in (8, 9)')).rows).toEqual([]);
+    const r = await ds.batchWithTenant('globex', [t.selectFrom('items').select('id')], { isolationLevel: 'serializable' });
+    expect(r[0]?.rows).toEqual([{ id: 3 }]); // the statement ran with the batch's tenant, not the builder's
+    expect((await sql<{ t: string }>`select current_setting('app.tenant_id', true) as t`.execute(ds.db)).rows[0]?.t).toBe('');
+  });
+});
+
 describe('session defaults', () => {
   it('applies UTC, statement_timeout and application_name', async () => {
     const ds = open({ commandTimeoutSeconds: 7, applicationName: 'pgcore-test' });

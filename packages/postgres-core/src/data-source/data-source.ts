@@ -1,10 +1,20 @@
-import { Kysely, type KyselyPlugin, type LogConfig, type Transaction, type IsolationLevel, type AccessMode } from 'kysely';
+import {
+  Kysely,
+  type AccessMode,
+  type Compilable,
+  type CompiledQuery,
+  type IsolationLevel,
+  type KyselyPlugin,
+  type LogConfig,
+  type QueryResult,
+  type Transaction,
+} from 'kysely';
 import type pg from 'pg';
 import { DataSourceClosedError } from '../errors/usage-errors.js';
 import { parsePostgresOptions, type PostgresOptions, type PostgresOptionsInput } from '../options/postgres-options.js';
 import { validateTenantId } from '../tenant/tenant-id.js';
 import { defaultPoolRegistry, type PoolRegistry, type SharedPool } from './pool-handle.js';
-import { ScopedDialect } from './scoped-driver.js';
+import { ScopedDialect, type ScopedConnection } from './scoped-driver.js';
 import { buildSessionScope, type SessionScope } from './session-scope.js';
 import { IDENTIFIER_PATTERN } from '../sql/identifier.js';
 import { InvalidIdentifierError } from '../errors/usage-errors.js';
@@ -100,7 +110,7 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
   readonly db: Kysely<DB>;
   readonly #shared: SharedPool;
   readonly #builder: DataSourceBuilder;
-  readonly #tenantCache = new Map<string, Kysely<DB>>();
+  readonly #tenantCache = new Map<string, { kysely: Kysely<DB>; dialect: ScopedDialect }>();
   readonly #cacheSize: number;
   #closed: Promise<void> | undefined;
 
@@ -111,7 +121,7 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
     this.#shared = shared;
     this.#builder = builder;
     this.#cacheSize = settings.tenantCacheSize ?? 256;
-    this.db = this.#kysely(undefined);
+    this.db = this.#kysely(undefined).kysely;
   }
 
   /** The shared `pg.Pool` (raw queries through it get no tenant and, behind a transaction pooler, no session defaults). */
@@ -137,17 +147,56 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
    * @throws {@link InvalidTenantIdError} for a malformed id
    */
   forTenant(tenantId: string): Kysely<DB> {
+    return this.#tenantEntry(tenantId).kysely;
+  }
+
+  /**
+   * Runs independent statements as ONE atomic tenant-scoped unit in ONE round
+   * trip (tenant, statements and, with `settings`, `BEGIN`/`COMMIT` pipelined
+   * before a single Sync). Use it when no statement needs the result of another
+   * (bulk writes, several reads). If one fails, none takes effect.
+   * Rows are returned as the driver produced them (result-transforming plugins
+   * such as `CamelCasePlugin` are not applied).
+   *
+   * @throws {@link InvalidTenantIdError} before touching the database
+   * @example
+   * ```ts
+   * const t = ds.forTenant('acme');
+   * const [inserted, count] = await ds.batchWithTenant('acme', [
+   *   t.insertInto('items').values(row).returning('id'),
+   *   t.selectFrom('items').select((eb) => eb.fn.countAll().as('n')),
+   * ]);
+   * ```
+   */
+  async batchWithTenant(
+    tenantId: string,
+    queries: ReadonlyArray<Compilable<unknown> | CompiledQuery<unknown>>,
+    settings: TenantTransactionSettings = {},
+  ): Promise<Array<QueryResult<unknown>>> {
+    const { dialect } = this.#tenantEntry(tenantId);
+    if (queries.length === 0) return [];
+    const compiled = queries.map((q) => ('compile' in q ? q.compile() : q));
+    const driver = dialect.driver!;
+    const connection = (await driver.acquireConnection()) as ScopedConnection;
+    try {
+      return await connection.executeBatch(compiled, settings);
+    } finally {
+      await driver.releaseConnection(connection);
+    }
+  }
+
+  #tenantEntry(tenantId: string): { kysely: Kysely<DB>; dialect: ScopedDialect } {
     this.#assertOpen();
     const id = validateTenantId(tenantId);
-    let k = this.#tenantCache.get(id);
-    if (k) return k;
-    k = this.#kysely(id);
+    let entry = this.#tenantCache.get(id);
+    if (entry) return entry;
+    entry = this.#kysely(id);
     if (this.#tenantCache.size >= this.#cacheSize) {
       const oldest = this.#tenantCache.keys().next().value;
       if (oldest !== undefined) this.#tenantCache.delete(oldest);
     }
-    this.#tenantCache.set(id, k);
-    return k;
+    this.#tenantCache.set(id, entry);
+    return entry;
   }
 
   /**
@@ -183,7 +232,7 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
     if (this.#closed) throw new DataSourceClosedError();
   }
 
-  #kysely(tenantId: string | undefined): Kysely<DB> {
+  #kysely(tenantId: string | undefined): { kysely: Kysely<DB>; dialect: ScopedDialect } {
     const o = this.options;
     const defaults: Array<readonly [string, string]> = [];
     const transactionPooler = o.poolerMode === 'transaction';
@@ -193,11 +242,13 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
     }
     defaults.push(...this.#builder.sessionSettings);
     const scope: SessionScope = buildSessionScope(tenantId, defaults, !transactionPooler, transactionPooler);
-    return new Kysely<DB>({
-      dialect: new ScopedDialect(this.#shared, scope),
+    const dialect = new ScopedDialect(this.#shared, scope);
+    const kysely = new Kysely<DB>({
+      dialect,
       plugins: this.#builder.plugins,
       ...(this.#builder.log ? { log: this.#builder.log } : {}),
     });
+    return { kysely, dialect };
   }
 }
 

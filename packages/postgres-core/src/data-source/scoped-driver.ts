@@ -19,6 +19,7 @@ import { ConnectionLostError } from '../errors/database-errors.js';
 import { UnsupportedOperationError } from '../errors/usage-errors.js';
 import { quoteIdentifier } from '../sql/identifier.js';
 import { queryWithPrelude, type PreludeStatement } from './pipelined-query.js';
+import { runBatch } from './batch-query.js';
 import type { SessionScope } from './session-scope.js';
 import type { SharedPool } from './pool-handle.js';
 
@@ -118,6 +119,31 @@ export class ScopedConnection implements DatabaseConnection {
     }
   }
 
+  /**
+   * Runs `queries` as one atomic unit in ONE round trip: `[prelude, q1…qn] + Sync`
+   * (an implicit transaction), or `[BEGIN <settings>, prelude, q1…qn, COMMIT] + Sync`
+   * when transaction settings are given. Any error rolls the whole unit back and
+   * discards the connection.
+   */
+  async executeBatch(queries: readonly CompiledQuery[], settings: TransactionSettings): Promise<Array<QueryResult<unknown>>> {
+    if (this.#state !== 'idle') throw new UnsupportedOperationError('a batch cannot run inside a transaction');
+    const explicit = settings.isolationLevel !== undefined || settings.accessMode !== undefined;
+    const prelude = explicit ? [{ text: beginText(settings), values: [] }, ...this.#scope.prelude] : this.#scope.prelude;
+    const postlude = explicit ? [{ text: 'commit', values: [] }] : [];
+    const names = this.#shared.statementNames;
+    const statements = queries.map((q) => {
+      const name = names?.nameFor(q.sql);
+      return { text: q.sql, values: q.parameters, ...(name ? { name } : {}) };
+    });
+    try {
+      const results = await runBatch(this.client, prelude, statements, postlude);
+      return results.map((r) => toKyselyResult(r));
+    } catch (e) {
+      this.discard = true;
+      throw mapDatabaseError(e);
+    }
+  }
+
   // eslint-disable-next-line require-yield
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new UnsupportedOperationError('streamQuery is not supported by @stellaops/postgres-core connections; page with limit/offset or keyset');
@@ -201,6 +227,8 @@ export class ScopedDriver implements Driver {
 export class ScopedDialect implements Dialect {
   readonly #shared: SharedPool;
   readonly #scope: SessionScope;
+  /** The driver created for the Kysely instance (set by `createDriver`). */
+  driver: ScopedDriver | undefined;
 
   constructor(shared: SharedPool, scope: SessionScope) {
     this.#shared = shared;
@@ -208,7 +236,8 @@ export class ScopedDialect implements Dialect {
   }
 
   createDriver(): Driver {
-    return new ScopedDriver(this.#shared, this.#scope);
+    this.driver = new ScopedDriver(this.#shared, this.#scope);
+    return this.driver;
   }
 
   createQueryCompiler(): QueryCompiler {
