@@ -128,4 +128,12 @@ describe('stella-db migrate (real PostgreSQL)', () => {
     expect(unknown.json).toMatchObject({ ok: false, error: { code: 'USAGE' } });
     expect(String((unknown.json.error as { message: string }).message)).toContain('@stellaops/module-nope');
   });
+
+  it('--module <name> finds a workspace module package (packages/modules/*) from inside the repository', async () => {
+    const plan = await runCli(['migrate', 'plan', '--url', db.connectionString, '--module', 'authority', '--json']);
+    expect(plan.code).toBe(0);
+    expect(plan.json).toMatchObject({ ok: true, schema: 'authority', direction: 'up' });
+    expect((plan.json.migrations as unknown[]).length).toBeGreaterThan(0);
+    expect((await db.pool.query("select count(*)::int as n from pg_namespace where nspname = 'authority'")).rows[0].n).toBe(0);
+  });
 });
