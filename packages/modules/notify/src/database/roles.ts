@@ -1,0 +1,58 @@
+import { appRoleGrantsSql, quoteIdentifier } from '@stellaops/postgres-core';
+
+/**
+ * The application role the Notify service connects as: a plain `NOSUPERUSER
+ * NOBYPASSRLS` role that owns nothing, so row level security always applies
+ * to it. Shared by every StellaOps module (`stellaops_app`).
+ */
+export const APP_ROLE = 'stellaops_app';
+
+/**
+ * The delivery workers' role. It may claim and settle due deliveries of every
+ * tenant — through its own policies on `notify.deliveries` only, with
+ * `UPDATE` limited to the queue-state columns — and reads channels and rules
+ * only inside a tenant session, like the app role. It is no `BYPASSRLS` role
+ * and owns nothing.
+ */
+export const WORKER_ROLE = 'stellaops_notify_worker';
+
+/** The schema holding Notify's tables. */
+export const NOTIFY_SCHEMA = 'notify';
+
+/**
+ * A `DO` block that creates `role` as `NOLOGIN` when it does not exist yet
+ * (`stella-db up` or the operator gives it `LOGIN` and a password, e.g. with
+ * postgres-core's `ensureAppRole`). Idempotent and safe when two modules
+ * migrate at the same time. Creating the role needs `CREATEROLE`; when the role
+ * already exists, nothing is needed.
+ *
+ * @param role a constant role name (validated as an identifier)
+ */
+export function ensureRoleSql(role: string): string {
+  const quoted = quoteIdentifier(role);
+  return `do $$
+begin
+  if not exists (select from pg_catalog.pg_roles where rolname = '${role}') then
+    create role ${quoted} nologin nosuperuser nobypassrls nocreatedb nocreaterole noreplication;
+  end if;
+exception when duplicate_object or unique_violation then
+  null;
+end
+$$`;
+}
+
+/**
+ * The app role's grants on the Notify schema, from postgres-core's
+ * `appRoleGrantsSql`: `USAGE` on the schema (never `CREATE`), DML on every
+ * table, `USAGE, SELECT` on sequences. Every migration that creates tables
+ * ends with these; `ALTER DEFAULT PRIVILEGES FOR ROLE <owner>` is left out
+ * because a SQL-text migration does not know the owner role's name. "All
+ * tables" includes the migrator's tracking table, so the app role's rights on
+ * it are revoked again.
+ */
+export function appGrantsSql(): string[] {
+  return [
+    ...appRoleGrantsSql({ appRole: APP_ROLE, ownerRole: APP_ROLE, schema: NOTIFY_SCHEMA }).filter((statement) => !statement.startsWith('alter default privileges')),
+    `revoke all on table ${quoteIdentifier(NOTIFY_SCHEMA)}."_migrations" from ${quoteIdentifier(APP_ROLE)}`,
+  ];
+}

@@ -1,0 +1,24 @@
+/**
+ * `@stellaops/module-notify`: Notify's PostgreSQL schema (`notify`), its
+ * migrations, typed repositories and the delivery work queue. Repositories
+ * take a tenant-bound `Kysely<DB>` from postgres-core (`ds.forTenant(id)` or a
+ * `withTenant` transaction); row level security keeps every tenant to its own
+ * rows. Workers claim deliveries across tenants as the worker role.
+ *
+ * @packageDocumentation
+ */
+export { migrations } from './migrations/migration-set.js';
+export { APP_ROLE, WORKER_ROLE, NOTIFY_SCHEMA } from './database/roles.js';
+export { ChannelRepository, type ChannelKind, type CreateChannelInput } from './channels/channel-repository.js';
+export { RuleRepository, type CreateRuleInput } from './rules/rule-repository.js';
+export { DeliveryRepository, type EnqueueDeliveryInput, type EnqueueResult } from './deliveries/delivery-repository.js';
+export {
+  DeliveryQueue,
+  DEFAULT_BACKOFF,
+  type BackoffPolicy,
+  type ClaimOptions,
+  type DeliveryRef,
+  type FailOptions,
+} from './deliveries/delivery-queue.js';
+export { DEFAULT_MAX_ATTEMPTS, type DeliveryStatus } from './deliveries/delivery-status.js';
+export type * from './generated/db.js';

@@ -1,0 +1,14 @@
+import { defineMigrationSet } from '@stellaops/migrator';
+import { NOTIFY_SCHEMA } from '../database/roles.js';
+import { v001ChannelsAndRules } from './v001-channels-and-rules.js';
+import { v002Deliveries } from './v002-deliveries.js';
+
+/**
+ * Notify's migration set (schema `notify`, tracking table `notify._migrations`),
+ * as `stella-db migrate --module notify` and the test fixture
+ * (`fixtureMigrations(migrations)`) expect it.
+ */
+export const migrations = defineMigrationSet({
+  schema: NOTIFY_SCHEMA,
+  migrations: [v001ChannelsAndRules, v002Deliveries],
+});
