@@ -243,6 +243,19 @@ describe('SchemaMigrator (real PostgreSQL)', () => {
     }
   });
 
+  it('runs a SQL migration holding a BEGIN ATOMIC function body and dollar-quoted PL/pgSQL', async () => {
+    const up = [
+      'create function app.sign(x int) returns int language sql immutable',
+      'begin atomic',
+      '  select case when x > 0 then 1 when x < 0 then -1 else 0 end;',
+      'end;',
+      'create function app.twice(x int) returns int language plpgsql as $$ begin return x * 2; end $$;',
+      'create table app.calc as select app.sign(-5) as s, app.twice(21) as t;',
+    ].join('\n');
+    await migrator([{ id: 'V001_Functions', up }]).up();
+    expect((await db.pool.query('select s, t from app.calc')).rows).toEqual([{ s: -1, t: 42 }]);
+  });
+
   it('plan shows SQL without changing anything; status reads without creating the schema', async () => {
     const s = await migrator(base).status();
     expect(s.initialized).toBe(false);

@@ -22,6 +22,22 @@ describe('splitSqlStatements', () => {
     expect(script.slice(st[0]!.start, st[0]!.end)).toBe(st[0]!.text);
   });
 
+  it('keeps SQL-standard function bodies (BEGIN ATOMIC … END, CASE … END inside) whole, like psql', () => {
+    const script = [
+      'create function f(x int) returns int language sql',
+      'begin atomic',
+      '  select case when x > 0 then 1 else 0 end;',
+      '  select 2;',
+      'end;',
+      'begin;',
+      "select case when true then 'a;b' end;",
+      'commit;',
+    ].join('\n');
+    const st = splitSqlStatements(script).map((s) => s.text.split('\n')[0]);
+    expect(st).toEqual(['create function f(x int) returns int language sql', 'begin', "select case when true then 'a;b' end", 'commit']);
+    expect(splitSqlStatements(script)[0]?.text.endsWith('end')).toBe(true);
+  });
+
   it('returns nothing for comments only', () => {
     expect(splitSqlStatements('-- x\n/* y */\n')).toEqual([]);
   });

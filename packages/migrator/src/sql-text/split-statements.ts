@@ -11,20 +11,28 @@ export interface SqlStatement {
 /**
  * Splits a PostgreSQL script into statements on top-level semicolons,
  * honouring single-quoted and E'' strings, quoted identifiers, dollar quotes,
- * line comments and nested block comments. Statements that are only
- * whitespace or comments are dropped.
+ * line comments, nested block comments, and SQL-standard function bodies
+ * (`BEGIN ATOMIC … END`, with `CASE … END` inside) the way psql does.
+ * Statements that are only whitespace or comments are dropped.
  */
 export function splitSqlStatements(script: string): SqlStatement[] {
   const out: SqlStatement[] = [];
   let i = 0;
   let stmtStart = 0;
   let significantStart = -1;
+  // psql's rule: BEGIN or CASE that is not the statement's first word opens a
+  // block (BEGIN ATOMIC bodies, CASE expressions), END closes one; semicolons
+  // inside a block do not end the statement.
+  let words = 0;
+  let depth = 0;
   const n = script.length;
   const push = (end: number) => {
     if (significantStart >= 0) {
       out.push({ text: script.slice(significantStart, end).trimEnd(), start: significantStart, end });
     }
     significantStart = -1;
+    words = 0;
+    depth = 0;
   };
   while (i < n) {
     const c = script[i] as string;
@@ -35,20 +43,20 @@ export function splitSqlStatements(script: string): SqlStatement[] {
       continue;
     }
     if (c === '/' && next === '*') {
-      let depth = 1;
+      let nest = 1;
       i += 2;
-      while (i < n && depth > 0) {
+      while (i < n && nest > 0) {
         if (script[i] === '/' && script[i + 1] === '*') {
-          depth++;
+          nest++;
           i += 2;
         } else if (script[i] === '*' && script[i + 1] === '/') {
-          depth--;
+          nest--;
           i += 2;
         } else i++;
       }
       continue;
     }
-    if (c === ';') {
+    if (c === ';' && depth === 0) {
       push(i);
       i++;
       stmtStart = i;
@@ -59,6 +67,19 @@ export function splitSqlStatements(script: string): SqlStatement[] {
       continue;
     }
     if (significantStart < 0) significantStart = i;
+    if (/[A-Za-z_\u0080-\uffff]/.test(c)) {
+      let j = i + 1;
+      while (j < n && /[\w$\u0080-\uffff]/.test(script[j] as string)) j++;
+      // A word right before a quote is a string prefix (E'…'): the quote branch handles the string.
+      if (script[j] !== "'") {
+        const word = script.slice(i, j).toLowerCase();
+        words++;
+        if ((word === 'begin' || word === 'case') && words > 1) depth++;
+        else if (word === 'end' && depth > 0) depth--;
+      }
+      i = j;
+      continue;
+    }
     if (c === "'") {
       const escapes = i > stmtStart && /[eE]/.test(script[i - 1] ?? '') && !/[\w$]/.test(script[i - 2] ?? '');
       i = skipQuoted(script, i, "'", escapes);
