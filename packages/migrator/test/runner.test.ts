@@ -256,6 +256,17 @@ describe('SchemaMigrator (real PostgreSQL)', () => {
     expect((await db.pool.query('select s, t from app.calc')).rows).toEqual([{ s: -1, t: 42 }]);
   });
 
+  it('starts every migration with a clean session: a SET in one does not leak into the next', async () => {
+    await migrator([
+      { id: 'V001_Schema', up: 'create table app.marker (id int)' },
+      { id: 'V002_SetsSearchPath', up: 'set search_path = app, public; set statement_timeout = 1' },
+      { id: 'V003_Unqualified', up: 'create table leaked_or_not (id int); select pg_sleep(0.01)' },
+    ]).up();
+    expect(await tableExists('public.leaked_or_not')).toBe(true);
+    expect(await tableExists('app.leaked_or_not')).toBe(false);
+    await db.pool.query('drop table public.leaked_or_not');
+  });
+
   it('plan shows SQL without changing anything; status reads without creating the schema', async () => {
     const s = await migrator(base).status();
     expect(s.initialized).toBe(false);

@@ -4,6 +4,7 @@ import type { ResolvedMigration } from '../migration/migration.js';
 import { deleteAppliedMigration } from '../sql/delete-applied-migration.js';
 import { insertAppliedMigration } from '../sql/insert-applied-migration.js';
 import type { Queryable } from '../sql/queryable.js';
+import { resetSession } from '../sql/reset-session.js';
 import { setLockTimeout } from '../sql/set-lock-timeout.js';
 import { executeStep } from './execute-step.js';
 import type { MigratorEvent } from './migrator-event.js';
@@ -25,7 +26,7 @@ export interface ApplyContext {
   lockRetries: number;
   /** First retry delay in ms (doubles). */
   retryDelayMs: number;
-  /** The session's `lock_timeout` (restored after a no-transaction migration that sets its own). */
+  /** The session's `lock_timeout` (restored after each migration, which may have changed it). */
   sessionLockTimeoutMs: number;
   /** Progress sink. */
   emit: (e: MigratorEvent) => void;
@@ -74,6 +75,7 @@ export async function applyMigration(ctx: ApplyContext, m: ResolvedMigration, di
     }
     const durationMs = performance.now() - t0;
     await record(durationMs);
+    await resetSession(ctx.db, ctx.sessionLockTimeoutMs);
     return { durationMs, attempts: 1 };
   }
   for (let attempt = 1; ; attempt++) {
@@ -88,6 +90,7 @@ export async function applyMigration(ctx: ApplyContext, m: ResolvedMigration, di
       if ((commit as { command?: string }).command === 'ROLLBACK') {
         throw new MigratorError('ABORTED_TRANSACTION', 'the transaction was aborted by an earlier error the migration swallowed; it was rolled back');
       }
+      await resetSession(ctx.db, ctx.sessionLockTimeoutMs);
       return { durationMs, attempts: attempt };
     } catch (error) {
       await ctx.db.query('rollback').catch(() => {});
