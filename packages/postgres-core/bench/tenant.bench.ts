@@ -16,6 +16,7 @@ const WORKERS = 8;
 const POOL = 8;
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 300);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 12);
+const CONTEXT_PAIRS = Math.max(2, Math.round(PAIRS / 2));
 const ROWS = 10_000;
 const TENANTS = 16;
 const APP_USER = 'bench_app';
@@ -54,13 +55,13 @@ const median = (xs: number[]): number => {
  * so that load changes on a shared machine hit both; the ratio is the median of
  * the per-pair ratios.
  */
-async function pair(reference: () => Promise<unknown>, candidate: () => Promise<unknown>): Promise<{ ratio: number; refQps: number; candQps: number }> {
+async function pair(reference: () => Promise<unknown>, candidate: () => Promise<unknown>, pairs = PAIRS): Promise<{ ratio: number; refQps: number; candQps: number }> {
   await slice(reference, 300);
   await slice(candidate, 300);
   const ratios: number[] = [];
   const refs: number[] = [];
   const cands: number[] = [];
-  for (let i = 0; i < PAIRS; i++) {
+  for (let i = 0; i < pairs; i++) {
     let a: number;
     let b: number;
     if (i % 2 === 0) {
@@ -189,6 +190,25 @@ async function main(): Promise<void> {
     const direct = open(server.port, 'none');
     cleanups.push(direct.close);
     const v = variants(direct.rawPool, direct.ds);
+    // The best known pattern before this package (FIELD-NOTES): pg 8.23 `pipeline: true`,
+    // BEGIN + set_config + query + COMMIT sent without awaiting each other.
+    const pipelinePool = new pg.Pool({ connectionString: `postgres://${APP_USER}:${APP_PASSWORD}@127.0.0.1:${server.port}/bench`, max: POOL, pipeline: true } as pg.PoolConfig);
+    cleanups.push(() => pipelinePool.end());
+    const pipelined4 = async () => {
+      const id = randomId();
+      const c = await pipelinePool.connect();
+      try {
+        const [, , r] = await Promise.all([
+          c.query('begin'),
+          c.query(`select set_config('app.tenant_id', $1, true)`, [tenantOf(id)]),
+          c.query(POINT_RLS, [id]),
+          c.query('commit'),
+        ]);
+        return r;
+      } finally {
+        c.release();
+      }
+    };
     const noPrep = open(server.port, 'none', 0);
     cleanups.push(noPrep.close);
     const nv = variants(noPrep.rawPool, noPrep.ds);
@@ -209,9 +229,9 @@ async function main(): Promise<void> {
 
     const detail: Record<string, { ratio: number; refQps: number; candQps: number }> = {};
     const only = process.env.BENCH_ONLY?.split(',');
-    const run = async (name: string, ref: () => Promise<unknown>, cand: () => Promise<unknown>): Promise<number> => {
+    const run = async (name: string, ref: () => Promise<unknown>, cand: () => Promise<unknown>, pairs = PAIRS): Promise<number> => {
       if (only && !only.includes(name)) return Number.NaN;
-      const r = await pair(ref, cand);
+      const r = await pair(ref, cand, pairs);
       detail[name] = r;
       console.log(`${name.padEnd(40)} ${r.ratio.toFixed(3)}  (ref ${Math.round(r.refQps)}/s, candidate ${Math.round(r.candQps)}/s)`);
       return r.ratio;
@@ -225,11 +245,12 @@ async function main(): Promise<void> {
     if (bv) metrics.pgbouncer_tenant_single_ratio = await run('pgbouncer_tenant_single_ratio', bv.raw, bv.tenant_single);
     metrics.raw_pg_qps = Math.round(median(Object.entries(detail).filter(([k]) => !k.startsWith('delayed') && !k.startsWith('pgbouncer') && k !== 'tenant_unit5_ratio').map(([, d]) => d.refQps)));
     // Context (not goals): without auto-prepared statements, and raw pg with a named statement.
-    metrics.kysely_unscoped_no_autoprepare_ratio = await run('kysely_unscoped_no_autoprepare_ratio', nv.raw, nv.kysely);
-    metrics.tenant_single_no_autoprepare_ratio = await run('tenant_single_no_autoprepare_ratio', nv.raw, nv.tenant_single);
-    metrics.tenant_unit5_no_autoprepare_ratio = await run('tenant_unit5_no_autoprepare_ratio', nv.raw5, nv.unit5);
-    metrics.tenant_unit5_batch_ratio = await run('tenant_unit5_batch_ratio', v.raw5, v.unit5_batch);
-    metrics.raw_pg_prepared_ratio = await run('raw_pg_prepared_ratio', v.raw, v.raw_prepared);
+    metrics.kysely_unscoped_no_autoprepare_ratio = await run('kysely_unscoped_no_autoprepare_ratio', nv.raw, nv.kysely, CONTEXT_PAIRS);
+    metrics.tenant_single_no_autoprepare_ratio = await run('tenant_single_no_autoprepare_ratio', nv.raw, nv.tenant_single, CONTEXT_PAIRS);
+    metrics.tenant_unit5_no_autoprepare_ratio = await run('tenant_unit5_no_autoprepare_ratio', nv.raw5, nv.unit5, CONTEXT_PAIRS);
+    metrics.pg_pipeline_4stmt_tenant_single_ratio = await run('pg_pipeline_4stmt_tenant_single_ratio', v.raw, pipelined4, CONTEXT_PAIRS);
+    metrics.tenant_unit5_batch_ratio = await run('tenant_unit5_batch_ratio', v.raw5, v.unit5_batch, CONTEXT_PAIRS);
+    metrics.raw_pg_prepared_ratio = await run('raw_pg_prepared_ratio', v.raw, v.raw_prepared, CONTEXT_PAIRS);
     if (only?.includes('debug')) {
       const tp = new pg.Pool({ connectionString: `postgres://${APP_USER}:${APP_PASSWORD}@127.0.0.1:${server.port}/bench`, max: POOL, options: '-c statement_timeout=30000 -c TimeZone=UTC' });
       cleanups.push(() => tp.end());
@@ -251,6 +272,7 @@ async function main(): Promise<void> {
         'raw/kysely reference: point select by PK on an identical table without RLS, as the same app role',
         'tenant_unit5_ratio: units of 5 point selects per second vs 5 raw selects on one checked-out client',
         'tenant_unit5_batch_ratio (context): the same 5 selects as one batchWithTenant (one round trip, atomic)',
+        'pg_pipeline_4stmt_tenant_single_ratio (context): pg pipeline:true with BEGIN, set_config, query, COMMIT (the best known pattern in FIELD-NOTES)',
         '*_no_autoprepare_ratio (context): the same with maxAutoPrepare=0 (unnamed statements like the raw reference)',
         'delayed_* and pgbouncer_* ratios compare to raw pg through the same proxy / PgBouncer',
         pgbouncerNote(bouncerBin),
