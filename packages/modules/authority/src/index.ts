@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 export { migrations } from './migrations/migration-set.js';
-export { APP_ROLE, AUTHORITY_SCHEMA } from './database/app-role.js';
+export { APP_ROLE, AUTHORITY_SCHEMA, REQUIRED_ROLES } from './database/app-role.js';
 export { TenantRepository, type TenantStatus } from './tenants/tenant-repository.js';
 export { UserRepository, type UserStatus, type CreateUserInput } from './users/user-repository.js';
 export {

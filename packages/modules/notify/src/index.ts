@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 export { migrations } from './migrations/migration-set.js';
-export { APP_ROLE, WORKER_ROLE, NOTIFY_SCHEMA } from './database/roles.js';
+export { APP_ROLE, WORKER_ROLE, NOTIFY_SCHEMA, REQUIRED_ROLES } from './database/roles.js';
 export { ChannelRepository, type ChannelKind, type CreateChannelInput } from './channels/channel-repository.js';
 export { RuleRepository, type CreateRuleInput } from './rules/rule-repository.js';
 export { DeliveryRepository, type EnqueueDeliveryInput, type EnqueueResult } from './deliveries/delivery-repository.js';

@@ -7,6 +7,12 @@ import { appRoleGrantsSql, quoteIdentifier } from '@stellaops/postgres-core';
  */
 export const APP_ROLE = 'stellaops_app';
 
+/**
+ * The database roles Authority's migrations grant to: create them (with
+ * `LOGIN` and a password) before migrating as a role without `CREATEROLE`.
+ */
+export const REQUIRED_ROLES: readonly string[] = [APP_ROLE];
+
 /** The schema holding Authority's tables. */
 export const AUTHORITY_SCHEMA = 'authority';
 
@@ -14,8 +20,9 @@ export const AUTHORITY_SCHEMA = 'authority';
  * A `DO` block that creates `role` as `NOLOGIN` when it does not exist yet
  * (`stella-db up` or the operator gives it `LOGIN` and a password, e.g. with
  * postgres-core's `ensureAppRole`). Idempotent and safe when two modules
- * migrate at the same time. Creating the role needs `CREATEROLE`; when the role
- * already exists, nothing is needed.
+ * migrate at the same time. Creating the role needs `CREATEROLE`: a migrator
+ * role without it (such as `stellaops_owner`) gets a clear error naming the
+ * missing role; when the role exists already, nothing is needed.
  *
  * @param role a constant role name (validated as an identifier)
  */
@@ -24,10 +31,17 @@ export function ensureRoleSql(role: string): string {
   return `do $$
 begin
   if not exists (select from pg_catalog.pg_roles where rolname = '${role}') then
-    create role ${quoted} nologin nosuperuser nobypassrls nocreatedb nocreaterole noreplication;
+    begin
+      create role ${quoted} nologin nosuperuser nobypassrls nocreatedb nocreaterole noreplication;
+    exception
+      when duplicate_object or unique_violation then
+        null;
+      when insufficient_privilege then
+        raise exception 'role ${role} does not exist and % may not create it', current_user
+          using errcode = 'insufficient_privilege',
+                hint = 'create it first (stella-db up does, or postgres-core ensureAppRole), or migrate as a role with CREATEROLE';
+    end;
   end if;
-exception when duplicate_object or unique_violation then
-  null;
 end
 $$`;
 }

@@ -1,0 +1,53 @@
+import { SchemaMigrator } from '@stellaops/migrator';
+import { checkAppRole, ensureAppRole, quoteIdentifier } from '@stellaops/postgres-core';
+import { useTestDatabase } from '@stellaops/test-fixture/vitest';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { ensureRoleSql } from '../src/database/roles.js';
+import { APP_ROLE, migrations, WORKER_ROLE } from '../src/index.js';
+
+// The production path: migrations run as an owner role that is neither superuser nor CREATEROLE
+// (like stella-db up's stellaops_owner), after the module's roles were created.
+const db = useTestDatabase(); // an empty database
+const OWNER = 'stellaops_test_owner';
+const OWNER_PASSWORD = 'stellaops-test-owner-pw';
+
+async function asOwner<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client(db.server.urlFor(db.database, { user: OWNER, password: OWNER_PASSWORD }));
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+describe('migrating as a non-superuser owner without CREATEROLE', () => {
+  it('applies every migration; the owner owns the tables and RLS still binds the app and worker roles', async () => {
+    await ensureAppRole(db.pool, { role: OWNER, password: OWNER_PASSWORD });
+    for (const role of [APP_ROLE, WORKER_ROLE]) await ensureAppRole(db.pool, { role });
+    await db.pool.query(`grant create on database ${quoteIdentifier(db.database)} to ${quoteIdentifier(OWNER)}`);
+
+    const report = await new SchemaMigrator({ connectionString: db.server.urlFor(db.database, { user: OWNER, password: OWNER_PASSWORD }), ...migrations }).up();
+    expect(report.results.map((m) => [m.id, m.status])).toEqual([
+      ['V001_ChannelsAndRules', 'applied'],
+      ['V002_Deliveries', 'applied'],
+    ]);
+    const owners = await db.pool.query<{ owner: string }>(`select distinct tableowner as owner from pg_tables where schemaname = 'notify'`);
+    expect(owners.rows).toEqual([{ owner: OWNER }]);
+    expect(await checkAppRole(db.pool, APP_ROLE)).toEqual([]);
+    expect(await checkAppRole(db.pool, WORKER_ROLE)).toEqual([]);
+    // FORCE ROW LEVEL SECURITY: even the owner sees nothing without a tenant
+    await db.pool.query(`insert into notify.channels (tenant_id, name, kind) values ('acme', 'mail', 'email')`);
+    const seen = await asOwner((c) => c.query('select count(*)::int as n from notify.channels'));
+    expect(seen.rows[0]?.n).toBe(0);
+  });
+
+  it('says which role is missing when the owner may not create it', async () => {
+    await ensureAppRole(db.pool, { role: OWNER, password: OWNER_PASSWORD });
+    const error = await asOwner((c) => c.query(ensureRoleSql('stellaops_test_never_created'))).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: '42501', message: `role stellaops_test_never_created does not exist and ${OWNER} may not create it` });
+    const exists = await db.pool.query(`select 1 from pg_roles where rolname = 'stellaops_test_never_created'`);
+    expect(exists.rowCount).toBe(0);
+  });
+});
