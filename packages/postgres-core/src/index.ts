@@ -82,7 +82,14 @@ export {
   type CreateDataSourceSettings,
   type TenantTransactionSettings,
 } from './data-source/data-source.js';
-export { PoolRegistry, SharedPool, defaultPoolRegistry, buildPoolConfig, type PoolInstrumentation } from './data-source/pool-handle.js';
+export {
+  PoolRegistry,
+  SharedPool,
+  defaultPoolRegistry,
+  buildPoolConfig,
+  type PoolInstrumentation,
+  type DataLayerLogger,
+} from './data-source/pool-handle.js';
 export { withRetry, backoffDelayMs, isSerializationOrDeadlock, type RetryOptions } from './retry/with-retry.js';
 export { checkHealth, type HealthCheckResult, type HealthTarget } from './health/health-check.js';
 export { registerPoolMetrics, type PoolMetrics, type PoolMetricsOptions } from './metrics/pool-metrics.js';

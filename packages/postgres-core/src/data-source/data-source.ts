@@ -13,7 +13,7 @@ import type pg from 'pg';
 import { DataSourceClosedError } from '../errors/usage-errors.js';
 import { parsePostgresOptions, type PostgresOptions, type PostgresOptionsInput } from '../options/postgres-options.js';
 import { validateTenantId } from '../tenant/tenant-id.js';
-import { defaultPoolRegistry, type PoolRegistry, type SharedPool } from './pool-handle.js';
+import { defaultPoolRegistry, type DataLayerLogger, type PoolRegistry, type SharedPool } from './pool-handle.js';
 import { ScopedDialect, type ScopedConnection } from './scoped-driver.js';
 import { buildSessionScope, type SessionScope } from './session-scope.js';
 import { IDENTIFIER_PATTERN } from '../sql/identifier.js';
@@ -70,6 +70,8 @@ export interface CreateDataSourceSettings {
   registry?: PoolRegistry;
   /** Maximum number of tenant-bound Kysely instances cached (default 256). */
   tenantCacheSize?: number;
+  /** Logger (e.g. pino) for pool lifecycle events; passwords are never logged. */
+  logger?: DataLayerLogger;
 }
 
 /** Transaction settings of {@link PostgresDataSource.withTenant}. */
@@ -267,6 +269,6 @@ export function createDataSource<DB>(options: PostgresOptionsInput | PostgresOpt
   if (parsed.schema && !IDENTIFIER_PATTERN.test(parsed.schema)) throw new InvalidIdentifierError('schema');
   const builder = new DataSourceBuilder();
   settings.configure?.(builder);
-  const shared = (settings.registry ?? defaultPoolRegistry).acquire(parsed);
+  const shared = (settings.registry ?? defaultPoolRegistry).acquire(parsed, settings.logger);
   return new PostgresDataSource<DB>(parsed, shared, builder, settings);
 }

@@ -6,6 +6,17 @@ import { formatConnectionUrl, parseConnectionString, redactConnectionString } fr
 import type { PostgresOptions } from '../options/postgres-options.js';
 import { StatementNames } from './statement-cache.js';
 
+/**
+ * The logging surface this package uses; a pino logger fits as is. Objects
+ * logged never contain passwords (connection strings are redacted).
+ */
+export interface DataLayerLogger {
+  /** Informational event. */
+  info(obj: object, msg: string): void;
+  /** Something went wrong but was handled. */
+  warn(obj: object, msg: string): void;
+}
+
 /** Optional timing hooks (set by {@link registerPoolMetrics}); undefined means no overhead. */
 export interface PoolInstrumentation {
   /** Seconds spent waiting for a pooled connection. */
@@ -41,7 +52,7 @@ export class SharedPool {
    * @param key registry key
    * @param onRelease called when the last reference is released
    */
-  constructor(options: PostgresOptions, key: string, onRelease: (p: SharedPool) => void) {
+  constructor(options: PostgresOptions, key: string, onRelease: (p: SharedPool) => void, logger?: DataLayerLogger) {
     this.options = options;
     this.key = key;
     this.#onRelease = onRelease;
@@ -50,7 +61,13 @@ export class SharedPool {
     this.statementNames =
       options.poolerMode === 'none' && options.maxAutoPrepare > 0 ? new StatementNames(options.maxAutoPrepare) : undefined;
     // An idle client losing its connection (server restart) must not crash the process; the pool drops it.
-    this.pool.on('error', () => undefined);
+    this.pool.on('error', (err: Error & { code?: string }) => {
+      logger?.warn({ pool: this.displayName, err: { name: err.name, message: err.message, code: err.code } }, 'idle PostgreSQL connection lost; the pool replaces it');
+    });
+    logger?.info(
+      { pool: this.displayName, poolerMode: options.poolerMode, max: options.pool.max, commandTimeoutSeconds: options.commandTimeoutSeconds },
+      'PostgreSQL pool created',
+    );
   }
 
   /** Adds a reference. */
@@ -125,7 +142,7 @@ export class PoolRegistry {
   readonly #pools = new Map<string, SharedPool>();
 
   /** Returns the shared pool for these options, creating it on first use (caller must `release()` it). */
-  acquire(options: PostgresOptions): SharedPool {
+  acquire(options: PostgresOptions, logger?: DataLayerLogger): SharedPool {
     const key = `${formatConnectionUrl(parseConnectionString(options.connectionString))}#${options.poolerMode}`;
     const existing = this.#pools.get(key);
     if (existing) {
@@ -139,9 +156,14 @@ export class PoolRegistry {
       }
       return existing.retain();
     }
-    const shared = new SharedPool(options, key, (p) => {
-      if (this.#pools.get(p.key) === p) this.#pools.delete(p.key);
-    });
+    const shared = new SharedPool(
+      options,
+      key,
+      (p) => {
+        if (this.#pools.get(p.key) === p) this.#pools.delete(p.key);
+      },
+      logger,
+    );
     this.#pools.set(key, shared);
     return shared.retain();
   }
