@@ -112,7 +112,10 @@ export class ScopedConnection implements DatabaseConnection {
       return toKyselyResult<R>(res);
     } catch (e) {
       const mapped = mapDatabaseError(e);
-      if ((e as { preludeFailed?: boolean }).preludeFailed || mapped instanceof ConnectionLostError) this.discard = true;
+      const pgErr = e as { preludeFailed?: boolean; code?: string };
+      // 0A000 "cached plan must not change result type": a prepared statement went stale after DDL;
+      // drop the connection so that its replacement parses the statement afresh.
+      if (pgErr.preludeFailed || pgErr.code === '0A000' || mapped instanceof ConnectionLostError) this.discard = true;
       throw mapped;
     } finally {
       if (hooks?.onQuery) hooks.onQuery((performance.now() - t0) / 1000);

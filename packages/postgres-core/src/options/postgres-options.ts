@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { ConfigurationError, type ConfigProblem } from '../errors/configuration-error.js';
+import { ConfigurationError, InvalidConnectionStringError, type ConfigProblem } from '../errors/configuration-error.js';
 import { parseConnectionString, SSL_MODES } from './connection-string.js';
-import { InvalidConnectionStringError } from '../errors/configuration-error.js';
 
 /** Coerces numeric strings (environment variables) to numbers; leaves anything else for zod to reject. */
 const int = (): z.ZodType<number, unknown> =>
