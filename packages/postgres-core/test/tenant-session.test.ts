@@ -244,6 +244,22 @@ describe('session defaults', () => {
   });
 });
 
+describe('auto-prepared statements', () => {
+  it('replace a connection whose prepared statement went stale after DDL', async () => {
+    await db.pool.query(`insert into plain values (1, 'a')`);
+    const ds = open({ pool: { max: 1 } });
+    const q = () => ds.db.selectFrom('plain').selectAll().execute();
+    expect(await q()).toEqual([{ id: 1, v: 'a' }]);
+    const pid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(ds.db)).rows[0]?.pid;
+    await db.pool.query('alter table plain add column w int');
+    const err = await q().catch((e: unknown) => e);
+    expect(err).toMatchObject({ sqlState: '0A000' });
+    expect(await q()).toEqual([{ id: 1, v: 'a', w: null }]);
+    const pid2 = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(ds.db)).rows[0]?.pid;
+    expect(pid2).not.toBe(pid);
+  });
+});
+
 describe('typed errors', () => {
   it('maps integrity violations with constraint, table and cause', async () => {
     await seed();

