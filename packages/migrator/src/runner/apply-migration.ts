@@ -1,11 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MigratorError } from '../errors/migrator-error.js';
 import type { ResolvedMigration } from '../migration/migration.js';
-import { deleteAppliedMigration } from '../sql/delete-applied-migration.js';
-import { insertAppliedMigration } from '../sql/insert-applied-migration.js';
+import { deleteAppliedMigrationSql } from '../sql/delete-applied-migration.js';
+import { insertAppliedMigrationSql } from '../sql/insert-applied-migration.js';
+import { migrationPreludeSql } from '../sql/migration-prelude.js';
 import type { Queryable } from '../sql/queryable.js';
-import { resetSession } from '../sql/reset-session.js';
-import { setLockTimeout } from '../sql/set-lock-timeout.js';
 import { executeStep } from './execute-step.js';
 import type { MigratorEvent } from './migrator-event.js';
 
@@ -51,46 +50,38 @@ export interface ApplyOutcome {
 export async function applyMigration(ctx: ApplyContext, m: ResolvedMigration, direction: 'up' | 'down'): Promise<ApplyOutcome> {
   const step = direction === 'up' ? m.up : m.down;
   if (!step) throw new MigratorError('NO_DOWN', `migration ${m.id} has no down`);
-  const record = async (durationMs: number) => {
-    if (direction === 'up') {
-      await insertAppliedMigration(ctx.db, ctx.schema, ctx.table, {
-        id: m.id,
-        description: m.description,
-        checksum: m.checksum,
-        durationMs,
-        appliedBy: ctx.appliedBy,
-        inTransaction: m.transaction,
-      });
-    } else {
-      await deleteAppliedMigration(ctx.db, ctx.schema, ctx.table, m.id);
-    }
-  };
+  const recordSql = (durationMs: number) =>
+    direction === 'up'
+      ? insertAppliedMigrationSql(ctx.schema, ctx.table, {
+          id: m.id,
+          description: m.description,
+          checksum: m.checksum,
+          durationMs,
+          appliedBy: ctx.appliedBy,
+          inTransaction: m.transaction,
+        })
+      : deleteAppliedMigrationSql(ctx.schema, ctx.table, m.id);
+  const prelude = migrationPreludeSql({ sessionLockTimeoutMs: ctx.sessionLockTimeoutMs, migrationLockTimeoutMs: m.lockTimeoutMs, begin: m.transaction });
   if (!m.transaction) {
-    if (m.lockTimeoutMs !== undefined) await setLockTimeout(ctx.db, m.lockTimeoutMs);
+    await ctx.db.query(prelude);
     const t0 = performance.now();
-    try {
-      await executeStep(ctx.db, step, false, m.id);
-    } finally {
-      if (m.lockTimeoutMs !== undefined) await setLockTimeout(ctx.db, ctx.sessionLockTimeoutMs).catch(() => {});
-    }
+    await executeStep(ctx.db, step, false, m.id);
     const durationMs = performance.now() - t0;
-    await record(durationMs);
-    await resetSession(ctx.db, ctx.sessionLockTimeoutMs);
+    await ctx.db.query(recordSql(durationMs));
     return { durationMs, attempts: 1 };
   }
   for (let attempt = 1; ; attempt++) {
-    await ctx.db.query('begin');
+    // Round trips: prelude (reset + begin), the step, then the tracking row and COMMIT together.
+    await ctx.db.query(prelude);
     try {
-      if (m.lockTimeoutMs !== undefined) await setLockTimeout(ctx.db, m.lockTimeoutMs, true);
       const t0 = performance.now();
       await executeStep(ctx.db, step, true, m.id);
       const durationMs = performance.now() - t0;
-      await record(durationMs);
-      const commit = await ctx.db.query('commit');
-      if ((commit as { command?: string }).command === 'ROLLBACK') {
+      const results = (await ctx.db.query(`${recordSql(durationMs)}; commit`)) as unknown;
+      const last = Array.isArray(results) ? (results[results.length - 1] as { command?: string }) : (results as { command?: string });
+      if (last.command === 'ROLLBACK') {
         throw new MigratorError('ABORTED_TRANSACTION', 'the transaction was aborted by an earlier error the migration swallowed; it was rolled back');
       }
-      await resetSession(ctx.db, ctx.sessionLockTimeoutMs);
       return { durationMs, attempts: attempt };
     } catch (error) {
       await ctx.db.query('rollback').catch(() => {});

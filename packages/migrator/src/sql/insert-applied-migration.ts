@@ -1,4 +1,5 @@
-import { qualified, type Queryable } from './queryable.js';
+import { escapeLiteral } from 'pg';
+import { qualified } from './queryable.js';
 
 /** What the runner records for an applied migration. */
 export interface AppliedMigrationInsert {
@@ -16,11 +17,23 @@ export interface AppliedMigrationInsert {
   inTransaction: boolean;
 }
 
-/** Inserts a tracking row (in the migration's transaction when it has one). */
-export async function insertAppliedMigration(db: Queryable, schema: string, table: string, row: AppliedMigrationInsert): Promise<void> {
-  await db.query(
-    `insert into ${qualified(schema, table)} (name, timestamp, description, checksum, duration_ms, applied_by, in_transaction)
-     values ($1, $2, $3, $4, $5, coalesce($6, current_user), $7)`,
-    [row.id, new Date().toISOString(), row.description, row.checksum, Math.round(row.durationMs), row.appliedBy, row.inTransaction],
+/**
+ * The `insert` of a tracking row as SQL text (values escaped with `pg`'s
+ * `escapeLiteral`), so the runner can send it together with `COMMIT` in one
+ * round trip.
+ */
+export function insertAppliedMigrationSql(schema: string, table: string, row: AppliedMigrationInsert): string {
+  return (
+    `insert into ${qualified(schema, table)} (name, timestamp, description, checksum, duration_ms, applied_by, in_transaction) values (` +
+    [
+      escapeLiteral(row.id),
+      escapeLiteral(new Date().toISOString()),
+      escapeLiteral(row.description),
+      escapeLiteral(row.checksum),
+      String(Math.round(row.durationMs)),
+      row.appliedBy === null ? 'current_user' : escapeLiteral(row.appliedBy),
+      row.inTransaction ? 'true' : 'false',
+    ].join(', ') +
+    ')'
   );
 }
