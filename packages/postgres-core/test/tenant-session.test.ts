@@ -18,6 +18,7 @@ import {
   SerializationFailureError,
   StatementTimeoutError,
   UniqueViolationError,
+  UnsupportedOperationError,
   withRetry,
   type PostgresDataSource,
   type PostgresOptionsInput,
@@ -154,6 +155,19 @@ describe('tenant scoping', () => {
     expect(() => ds.forTenant(hostile)).toThrow(InvalidTenantIdError);
     expect(ds.pool.totalCount).toBe(0); // no connection was even opened
     expect((await db.pool.query('select count(*)::int as n from items')).rows[0].n).toBe(3);
+  });
+
+  it('refuses statements that set the tenant themselves (a session SET would outlive the unit)', async () => {
+    await seed();
+    const ds = open({ pool: { max: 1 } });
+    for (const stmt of [sql`set app.tenant_id = 'globex'`, sql`SET SESSION "app"."tenant_id" TO 'globex'`, sql`select set_config('app.tenant_id', 'globex', false)`, sql`reset app.tenant_id`]) {
+      await expect(stmt.execute(ds.db)).rejects.toBeInstanceOf(UnsupportedOperationError);
+      await expect(ds.withTenant('acme', (trx) => stmt.execute(trx))).rejects.toBeInstanceOf(UnsupportedOperationError);
+    }
+    expect(await ds.db.selectFrom('items').select('id').execute()).toEqual([]);
+    // reading it is fine
+    const r = await sql<{ t: string | null }>`select current_setting('app.tenant_id', true) as t`.execute(ds.db);
+    expect(r.rows[0]?.t ?? '').toBe('');
   });
 
   it('binds the tenant as a parameter: a value with quotes is data, not SQL', async () => {

@@ -25,6 +25,15 @@ import type { SharedPool } from './pool-handle.js';
 
 const MUTATIONS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
+/** Statements that would change the tenant setting themselves (session-level SET could outlive the unit). */
+const TENANT_WRITE = /\b(?:set\s+(?:session\s+|local\s+)?"?app"?\."?tenant_id"?|set_config\s*\(\s*'app\.tenant_id'|reset\s+"?app"?\."?tenant_id"?)/i;
+
+function assertNoTenantWrite(sql: string): void {
+  if (sql.includes('tenant_id') && TENANT_WRITE.test(sql)) {
+    throw new UnsupportedOperationError('statements must not set app.tenant_id themselves; use forTenant/withTenant');
+  }
+}
+
 function toKyselyResult<R>(res: pg.QueryResult): QueryResult<R> {
   if (MUTATIONS.has(res.command) && res.rowCount !== null) {
     return { rows: (res.rows ?? []) as R[], numAffectedRows: BigInt(res.rowCount) };
@@ -99,6 +108,7 @@ export class ScopedConnection implements DatabaseConnection {
       let res: pg.QueryResult;
       const values = compiledQuery.parameters as unknown[];
       const text = compiledQuery.sql;
+      assertNoTenantWrite(text);
       const name = this.#shared.statementNames?.nameFor(text);
       if (this.#state === 'pending') {
         this.#state = 'open';
@@ -134,6 +144,7 @@ export class ScopedConnection implements DatabaseConnection {
     const prelude = explicit ? [{ text: beginText(settings), values: [] }, ...this.#scope.prelude] : this.#scope.prelude;
     const postlude = explicit ? [{ text: 'commit', values: [] }] : [];
     const names = this.#shared.statementNames;
+    for (const q of queries) assertNoTenantWrite(q.sql);
     const statements = queries.map((q) => {
       const name = names?.nameFor(q.sql);
       return { text: q.sql, values: q.parameters, ...(name ? { name } : {}) };
