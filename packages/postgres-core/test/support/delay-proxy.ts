@@ -13,12 +13,20 @@ const ALARM = "const { parentPort } = require('node:worker_threads'); const sab 
 const alarm = new Worker(ALARM, { eval: true });
 const queue = []; // FIFO: constant delay, so due order = arrival order
 let armed = false;
+let lateness = 0.2; // EWMA of how late the alarm's wake-up message arrives (thread hop), ms
 const now = () => performance.timeOrigin + performance.now();
-function arm() { if (!armed && queue.length) { armed = true; alarm.postMessage(queue[0].due); } }
+function arm() { if (!armed && queue.length) { armed = true; alarm.postMessage(queue[0].due - lateness); } }
 alarm.on('message', () => {
   armed = false;
-  const t = now() + 0.05;
-  while (queue.length && queue[0].due <= t) { const it = queue.shift(); if (!it.sock.destroyed) it.sock.write(it.chunk); }
+  const t = now();
+  if (queue.length) lateness = Math.max(0, Math.min(delayMs, lateness + 0.1 * (t - (queue[0].due - lateness) - lateness)));
+  while (queue.length && queue[0].due <= t + 0.05) { const it = queue.shift(); if (!it.sock.destroyed) it.sock.write(it.chunk); }
+  if (queue.length && queue[0].due <= t + lateness) {
+    // Not yet due but closer than one wake-up: wait the rest here.
+    const rest = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.wait(rest, 0, 0, Math.max(0, queue[0].due - now()));
+    while (queue.length && queue[0].due <= now() + 0.05) { const it = queue.shift(); if (!it.sock.destroyed) it.sock.write(it.chunk); }
+  }
   arm();
 });
 function pipe(from, to) {
