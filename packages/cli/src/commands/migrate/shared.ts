@@ -13,16 +13,27 @@ import { UsageError } from '../../usage-error.js';
 
 /** Options every `migrate` subcommand takes. */
 export interface CommonOptions {
+  /** `--url`: connection string (URL or Npgsql keywords). */
   url?: string;
+  /** `--config`: appsettings-shaped JSON file with `Postgres.ConnectionString`. */
   config?: string;
+  /** `--module`: module short name or package name. */
   module?: string;
+  /** `--dir`: folder of migrations. */
   dir?: string;
+  /** `--schema`: schema of the `--dir` migrations (or override of a module's). */
   schema?: string;
+  /** `--table`: tracking table name. */
   table?: string;
+  /** `--json`: one JSON document on stdout. */
   json?: boolean;
+  /** `--no-progress` sets it to false. */
   progress?: boolean;
+  /** `--lock-wait`: bound on waiting for the migration lock, ms. */
   lockWait?: number;
+  /** `--lock-timeout`: statement `lock_timeout`, ms. */
   lockTimeout?: number;
+  /** `--allow-pooler`: accept a (session-pooling) proxy. */
   allowPooler?: boolean;
 }
 
