@@ -43,6 +43,22 @@ describe('migrating as a non-superuser owner without CREATEROLE', () => {
     expect(seen.rows[0]?.n).toBe(0);
   });
 
+  it('rolls every migration back and applies them again', async () => {
+    await ensureAppRole(db.pool, { role: OWNER, password: OWNER_PASSWORD });
+    await db.pool.query(`grant create on database ${quoteIdentifier(db.database)} to ${quoteIdentifier(OWNER)}`);
+    const migrator = new SchemaMigrator({ connectionString: db.server.urlFor(db.database, { user: OWNER, password: OWNER_PASSWORD }), ...migrations });
+    const tables = async () =>
+      (await db.pool.query<{ t: string }>(`select tablename as t from pg_tables where schemaname = 'notify' and tablename <> '_migrations' order by 1`)).rows.map((r) => r.t);
+    await migrator.up();
+    expect(await tables()).toEqual(['channels', 'deliveries', 'rules']);
+    const down = await migrator.down({ all: true });
+    expect(down.results.every((r) => r.status === 'reverted')).toBe(true);
+    expect(await tables()).toEqual([]);
+    await migrator.up();
+    expect(await tables()).toEqual(['channels', 'deliveries', 'rules']);
+    expect((await migrator.verify()).ok).toBe(true);
+  });
+
   it('says which role is missing when the owner may not create it', async () => {
     await ensureAppRole(db.pool, { role: OWNER, password: OWNER_PASSWORD });
     const error = await asOwner((c) => c.query(ensureRoleSql('stellaops_test_never_created'))).catch((e: unknown) => e);
