@@ -30,6 +30,7 @@ describe('stella-db usage and help', () => {
     expect((await runCli(['migrate', 'up', '--url', 'postgres://x@127.0.0.1/db'])).code).toBe(2);
     expect((await runCli(['migrate', 'up', '--url', 'postgres://x@127.0.0.1/db', '--dir', '.', '--schema', 's', '--lock-wait', 'soon'])).code).toBe(2);
     expect((await runCli(['migrate', 'up', '--url', 'Host', '--dir', '.', '--schema', 's'])).code).toBe(2);
+    expect((await runCli(['migrate', 'up', '--url', 'postgres://x@127.0.0.1/db', '--dir', './no-such-folder', '--schema', 's'])).code).toBe(2);
   });
 
   it('the bin script runs (built dist, or source through tsx)', () => {

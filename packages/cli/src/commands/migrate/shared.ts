@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { MigrationFailedError, SchemaMigrator, type MigrationSet, type SchemaMigratorOptions } from '@stellaops/migrator';
@@ -69,7 +70,9 @@ export async function resolveMigrationSet(opts: CommonOptions, ctx: CliContext):
   }
   if (opts.dir !== undefined) {
     if (opts.schema === undefined) throw new UsageError('--dir needs --schema <name>');
-    return { schema: opts.schema, migrations: { directory: resolve(ctx.cwd, opts.dir), importModule: importMigrationModule } };
+    const directory = resolve(ctx.cwd, opts.dir);
+    if (!existsSync(directory) || !statSync(directory).isDirectory()) throw new UsageError(`--dir ${opts.dir} is not a folder`);
+    return { schema: opts.schema, migrations: { directory, importModule: importMigrationModule } };
   }
   throw new UsageError('choose the migrations: --module <name>, or --dir <folder> --schema <name>');
 }
