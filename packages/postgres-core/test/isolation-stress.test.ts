@@ -145,7 +145,7 @@ describe('isolation under concurrency', () => {
 
     beforeAll(async () => {
       if (!bin) return;
-      bouncer = await new PgBouncer(bin, { port: db.server.port }, { [APP_ROLE]: APP_PASSWORD }, POOL).start();
+      bouncer = await new PgBouncer(bin, { port: db.server.port, host: db.server.host }, { [APP_ROLE]: APP_PASSWORD }, POOL).start();
     });
     afterAll(async () => {
       await bouncer?.stop();

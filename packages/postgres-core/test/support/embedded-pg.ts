@@ -154,7 +154,7 @@ export class PgBouncer {
   #child: ChildProcess | undefined;
   readonly #dir: string;
 
-  constructor(readonly bin: string, readonly target: { port: number }, readonly users: Record<string, string>, readonly poolSize: number) {
+  constructor(readonly bin: string, readonly target: { port: number; host?: string }, readonly users: Record<string, string>, readonly poolSize: number) {
     this.#dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 'pgbouncer-'));
   }
 
@@ -167,7 +167,7 @@ export class PgBouncer {
       join(this.#dir, 'pgbouncer.ini'),
       [
         '[databases]',
-        `* = host=127.0.0.1 port=${this.target.port}`,
+        `* = host=${this.target.host ?? '127.0.0.1'} port=${this.target.port}`,
         '[pgbouncer]',
         'listen_addr = 127.0.0.1',
         `listen_port = ${this.port}`,
