@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { Kysely, PostgresDialect } from 'kysely';
 import { generate, PostgresDialect as CodegenDialect } from 'kysely-codegen';
 import { fixtureMigrations, type MigrationSet } from '@stellaops/migrator';
 import { DatabaseFactory, startTestServer } from '@stellaops/test-fixture';
@@ -43,11 +42,10 @@ export async function isUpToDate(target: CodegenTarget): Promise<boolean> {
 async function generateFor(factory: DatabaseFactory, target: CodegenTarget): Promise<string> {
   const set = await fixtureMigrations(target.migrations);
   const db = await factory.acquire(set);
-  const kysely = new Kysely<unknown>({ dialect: new PostgresDialect({ pool: db.pool }) });
   try {
     const schema = target.migrations.schema;
     const code = await generate({
-      db: kysely as never, // kysely-codegen types its own copy of Kysely
+      db: db.kysely() as never, // kysely-codegen types its own copy of Kysely
       dialect: new CodegenDialect(),
       includePattern: `${schema}.*`,
       excludePattern: `${schema}.${target.migrations.table ?? '_migrations'}`,
@@ -57,8 +55,7 @@ async function generateFor(factory: DatabaseFactory, target: CodegenTarget): Pro
     });
     return finishGeneratedFile(code, { module: target.name, migrationsHash: set.hash });
   } finally {
-    await kysely.destroy();
-    await db.release();
+    await db.release(); // closes the Kysely instance and its pool
   }
 }
 

@@ -12,11 +12,8 @@ export const OWNER_ROLE = 'stellaops_owner';
 /** Role services connect as: owns nothing, cannot bypass row level security. */
 export const APP_ROLE = 'stellaops_app';
 
-/** Passwords of the local roles, kept in `.stellaops/roles.json` (mode 0600). */
-interface RolePasswords {
-  owner: string;
-  app: string;
-}
+/** Passwords of the local roles by role name, kept in `.stellaops/roles.json` (mode 0600). */
+type RolePasswords = Record<string, string>;
 
 /** Where the local environment stands: the server and the connection strings of its roles. */
 export interface LocalEnvironment {
@@ -32,12 +29,15 @@ export interface LocalEnvironment {
   appUrl: string;
 }
 
-function passwords(stateDir: string): RolePasswords {
+/** The saved passwords, with a new random one for each role in `roles` that has none yet. */
+function passwords(stateDir: string, roles: readonly string[] = [OWNER_ROLE, APP_ROLE]): RolePasswords {
   const file = join(stateDir, 'roles.json');
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as RolePasswords;
-  const made = { owner: randomBytes(18).toString('base64url'), app: randomBytes(18).toString('base64url') };
-  writeFileSync(file, JSON.stringify(made, null, 2), { mode: 0o600 });
-  return made;
+  const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RolePasswords) : {};
+  const missing = roles.filter((r) => saved[r] === undefined);
+  if (missing.length === 0) return saved;
+  for (const r of missing) saved[r] = randomBytes(18).toString('base64url');
+  writeFileSync(file, JSON.stringify(saved, null, 2), { mode: 0o600 });
+  return saved;
 }
 
 function withUser(url: string, user: string, password: string, database: string): string {
@@ -50,7 +50,7 @@ function withUser(url: string, user: string, password: string, database: string)
  * database when missing. Idempotent; role names and passwords are bound
  * parameters, quoted server-side.
  */
-export async function prepareLocalEnvironment(args: { stateDir: string; externalUrl?: string }): Promise<LocalEnvironment> {
+export async function prepareLocalEnvironment(args: { stateDir: string; externalUrl?: string; moduleRoles?: readonly string[] }): Promise<LocalEnvironment> {
   let adminUrl: string;
   let embedded: LocalServerStatus | undefined;
   if (args.externalUrl) {
@@ -59,17 +59,19 @@ export async function prepareLocalEnvironment(args: { stateDir: string; external
     embedded = await new LocalServer({ rootDir: args.stateDir }).up();
     adminUrl = embedded.superuserUrl!;
   }
-  const pw = passwords(args.stateDir);
+  const moduleRoles = (args.moduleRoles ?? []).filter((r) => r !== OWNER_ROLE && r !== APP_ROLE);
+  const pw = passwords(args.stateDir, [OWNER_ROLE, APP_ROLE, ...moduleRoles]);
   const admin = new pg.Client({ connectionString: adminUrl, application_name: 'stella-db up' });
   await admin.connect();
   try {
     const owner = await admin.query('select 1 from pg_roles where rolname = $1', [OWNER_ROLE]);
     const ownerSql = await admin.query<{ sql: string }>(
       `select format('${owner.rowCount ? 'alter' : 'create'} role %I with login nosuperuser nobypassrls nocreatedb nocreaterole password %L', $1::text, $2::text) as sql`,
-      [OWNER_ROLE, pw.owner],
+      [OWNER_ROLE, pw[OWNER_ROLE]],
     );
     await admin.query(ownerSql.rows[0]!.sql);
-    await ensureAppRole(admin, { role: APP_ROLE, password: pw.app });
+    // the app role and every role a module's migrations grant to: LOGIN, no ownership, no BYPASSRLS
+    for (const role of [APP_ROLE, ...moduleRoles]) await ensureAppRole(admin, { role, password: pw[role]! });
     const db = await admin.query('select 1 from pg_database where datname = $1', [DATABASE]);
     if (!db.rowCount) await admin.query(`create database ${quoteIdentifier(DATABASE)} owner ${quoteIdentifier(OWNER_ROLE)}`);
     await admin.query(`grant connect on database ${quoteIdentifier(DATABASE)} to ${quoteIdentifier(APP_ROLE)}`);
@@ -80,8 +82,8 @@ export async function prepareLocalEnvironment(args: { stateDir: string; external
     server: args.externalUrl ? 'external' : 'embedded',
     ...(embedded ? { embedded } : {}),
     adminUrl,
-    ownerUrl: withUser(adminUrl, OWNER_ROLE, pw.owner, DATABASE),
-    appUrl: withUser(adminUrl, APP_ROLE, pw.app, DATABASE),
+    ownerUrl: withUser(adminUrl, OWNER_ROLE, pw[OWNER_ROLE]!, DATABASE),
+    appUrl: withUser(adminUrl, APP_ROLE, pw[APP_ROLE]!, DATABASE),
   };
 }
 
@@ -92,7 +94,7 @@ export function describeLocalEnvironment(stateDir: string): { status: LocalServe
   const pw = passwords(stateDir);
   return {
     status,
-    ownerUrl: withUser(status.superuserUrl, OWNER_ROLE, pw.owner, DATABASE),
-    appUrl: withUser(status.superuserUrl, APP_ROLE, pw.app, DATABASE),
+    ownerUrl: withUser(status.superuserUrl, OWNER_ROLE, pw[OWNER_ROLE]!, DATABASE),
+    appUrl: withUser(status.superuserUrl, APP_ROLE, pw[APP_ROLE]!, DATABASE),
   };
 }

@@ -34,18 +34,33 @@ export function modulePackageName(name: string): string {
 export async function resolveModule(name: string, cwd: string): Promise<MigrationSet> {
   const own = registered.get(name);
   if (own) return own();
-  const pkg = modulePackageName(name);
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(locate(pkg, cwd))) as Record<string, unknown>;
-  } catch (error) {
-    throw new UsageError(`unknown module "${name}": cannot load package ${pkg} (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`, { cause: error });
-  }
+  const { pkg, mod } = await importModulePackage(name, cwd);
   const set = (mod.migrations ?? mod.default) as Partial<MigrationSet> | undefined;
   if (!set || typeof set.schema !== 'string' || set.migrations === undefined) {
     throw new UsageError(`package ${pkg} does not export "migrations" (a defineMigrationSet({ schema, migrations }))`);
   }
   return set as MigrationSet;
+}
+
+/**
+ * The database roles a module's migrations grant to (its `REQUIRED_ROLES`
+ * export; none when it has no such export). `stella-db up` creates them with
+ * `LOGIN` before migrating as an owner role without `CREATEROLE`.
+ */
+export async function moduleRequiredRoles(name: string, cwd: string): Promise<string[]> {
+  if (registered.has(name)) return [];
+  const { mod } = await importModulePackage(name, cwd);
+  const roles = mod.REQUIRED_ROLES;
+  return Array.isArray(roles) ? roles.filter((r): r is string => typeof r === 'string') : [];
+}
+
+async function importModulePackage(name: string, cwd: string): Promise<{ pkg: string; mod: Record<string, unknown> }> {
+  const pkg = modulePackageName(name);
+  try {
+    return { pkg, mod: (await import(locate(pkg, cwd))) as Record<string, unknown> };
+  } catch (error) {
+    throw new UsageError(`unknown module "${name}": cannot load package ${pkg} (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`, { cause: error });
+  }
 }
 
 function locate(pkg: string, cwd: string): string {

@@ -8,6 +8,7 @@ import { ExitCode } from '../../exit-codes.js';
 import { loadPersistence, selectModules } from '../../local/module-selection.js';
 import { prepareLocalEnvironment } from '../../local/local-environment.js';
 import { renderTable } from '../../output/table.js';
+import { moduleRequiredRoles } from '../../modules/module-registry.js';
 import { runCommand } from '../migrate/shared.js';
 import { codegenTargets } from '../codegen/index.js';
 import { localPaths } from './paths.js';
@@ -52,10 +53,13 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
       runCommand('up', { json: opts.json === true }, ctx, async () => {
         const paths = localPaths(ctx.cwd);
         const externalUrl = ctx.env[CONNECTION_ENV]?.trim() || undefined;
-        const env = await prepareLocalEnvironment({ stateDir: paths.stateDir, ...(externalUrl ? { externalUrl } : {}) });
-        const persistence = loadPersistence(ctx.cwd, ctx.env, env.ownerUrl);
         const targets = await codegenTargets(undefined, { ...ctx, cwd: paths.root }, { allowNone: true });
+        // PersistenceOptions need a Postgres connection string once a module is on Postgres; the local one serves until it exists
+        const persistence = loadPersistence(ctx.cwd, ctx.env, externalUrl ?? 'postgres://local-server/stellaops');
         const modules = selectModules(persistence, targets.map((t) => t.name), opts.all === true);
+        const migrating = modules.filter((m) => m.backend === 'Postgres' && m.packageName !== undefined);
+        const moduleRoles = (await Promise.all(migrating.map((m) => moduleRequiredRoles(m.packageName!, paths.root)))).flat();
+        const env = await prepareLocalEnvironment({ stateDir: paths.stateDir, ...(externalUrl ? { externalUrl } : {}), moduleRoles });
 
         const rows: ModuleRow[] = [];
         const regenerate: CodegenTarget[] = [];
