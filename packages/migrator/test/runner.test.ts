@@ -277,6 +277,16 @@ describe('SchemaMigrator (real PostgreSQL)', () => {
       ['V002_AddName', 'alter table "app"."users" add column "name" text;', 'full'],
     ]);
     expect((await db.pool.query("select count(*)::int as n from pg_namespace where nspname = 'app'")).rows[0].n).toBe(0);
+    const dataDependent = await migrator([
+      {
+        id: 'V001_Backfill',
+        up: async (k) => {
+          const rows = await k.selectFrom('app.users').select('id').execute();
+          for (const r of rows) await k.updateTable('app.users').set({ email: 'x' }).where('id', '=', r.id).execute();
+        },
+      },
+    ]).plan();
+    expect(dataDependent.migrations[0]).toMatchObject({ capture: 'partial', note: expect.stringContaining('zero rows') });
   });
 
   it('upgrades a tracking table created by Kysely’s own Migrator, and Kysely can read ours', async () => {

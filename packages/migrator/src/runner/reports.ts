@@ -31,8 +31,9 @@ export interface PlannedMigration {
   sql: string;
   /**
    * `full`: SQL text, or every query a Kysely step sent in the dry run;
-   * `partial`: the dry run threw after recording some queries (steps that
-   * read data see zero rows, so data-dependent SQL cannot be shown).
+   * `partial`: the dry run threw after recording some queries, or the step
+   * read data (a dry run answers reads with zero rows, so SQL that depends
+   * on data may be missing).
    */
   capture: 'full' | 'partial';
   /** Why the capture is partial. */

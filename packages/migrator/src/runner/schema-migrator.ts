@@ -369,6 +369,10 @@ async function describeStep(step: ResolvedStep): Promise<Pick<PlannedMigration, 
   if (step.kind === 'sql') return { sql: step.sql, capture: 'full' };
   const c = await captureSql(step.fn);
   const sql = renderRecordedQueries(c.queries);
-  if (c.ok) return { sql, capture: 'full' };
-  return { sql, capture: 'partial', note: `dry run stopped: ${c.reason}` };
+  if (!c.ok) return { sql, capture: 'partial', note: `dry run stopped: ${c.reason}` };
+  const reads = c.queries.filter((q) => /^\s*(select|with|table|values|show)\b/i.test(q.sql)).length;
+  if (reads > 0) {
+    return { sql, capture: 'partial', note: `the dry run answered ${reads} read(s) with zero rows: statements that depend on data may be missing` };
+  }
+  return { sql, capture: 'full' };
 }
