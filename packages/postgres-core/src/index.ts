@@ -67,6 +67,8 @@ export { validateTenantId, TENANT_ID_PATTERN, TENANT_ID_MAX_LENGTH } from './ten
 export {
   tenantIsolationSql,
   appRoleGrantsSql,
+  createRoleIfMissingSql,
+  DEFAULT_APP_ROLE,
   ensureAppRole,
   checkAppRole,
   type TenantIsolationArgs,

@@ -1,9 +1,8 @@
 import { SchemaMigrator } from '@stellaops/migrator';
-import { checkAppRole, ensureAppRole, quoteIdentifier } from '@stellaops/postgres-core';
+import { checkAppRole, createRoleIfMissingSql, ensureAppRole, quoteIdentifier } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { ensureRoleSql } from '../src/database/roles.js';
 import { APP_ROLE, migrations, WORKER_ROLE } from '../src/index.js';
 
 // The production path: migrations run as an owner role that is neither superuser nor CREATEROLE
@@ -61,7 +60,7 @@ describe('migrating as a non-superuser owner without CREATEROLE', () => {
 
   it('says which role is missing when the owner may not create it', async () => {
     await ensureAppRole(db.pool, { role: OWNER, password: OWNER_PASSWORD });
-    const error = await asOwner((c) => c.query(ensureRoleSql('stellaops_test_never_created'))).catch((e: unknown) => e);
+    const error = await asOwner((c) => c.query(createRoleIfMissingSql('stellaops_test_never_created'))).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: '42501', message: `role stellaops_test_never_created does not exist and ${OWNER} may not create it` });
     const exists = await db.pool.query(`select 1 from pg_roles where rolname = 'stellaops_test_never_created'`);
     expect(exists.rowCount).toBe(0);

@@ -46,45 +46,99 @@ export function tenantIsolationSql(args: TenantIsolationArgs): string[] {
   ];
 }
 
+/** The app role every StellaOps service connects as (owns nothing, cannot bypass RLS). */
+export const DEFAULT_APP_ROLE = 'stellaops_app';
+
 /** Arguments of {@link appRoleGrantsSql}. */
 export interface AppRoleGrantsArgs {
   /** The application role (owns nothing). */
   appRole: string;
-  /** The owner role that runs migrations and owns the objects. */
-  ownerRole: string;
+  /**
+   * The owner role that runs migrations and owns the objects: when given, its
+   * future tables and sequences in the schema are granted too (`ALTER DEFAULT
+   * PRIVILEGES`). A SQL migration that does not know its owner leaves it out
+   * and re-grants after creating tables.
+   */
+  ownerRole?: string;
   /** Schema holding the module's tables. */
   schema: string;
   /** Table privileges (default select, insert, update, delete). */
   privileges?: ReadonlyArray<'select' | 'insert' | 'update' | 'delete'>;
+  /**
+   * Tables of the schema the app role must not touch at all, e.g. the
+   * migrator's `_migrations` (must exist when the statements run).
+   */
+  protectTables?: readonly string[];
 }
 
 /**
  * Grants for the owner/app role split: the app role gets `USAGE` on the schema,
- * DML on its existing and future tables (default privileges of the owner role)
- * and `USAGE, SELECT` on sequences — never ownership, `CREATE`, or `TRUNCATE`.
+ * DML on its existing (and, with `ownerRole`, future) tables and `USAGE,
+ * SELECT` on sequences — never ownership, `CREATE`, or `TRUNCATE`; nothing at
+ * all on `protectTables`.
  *
  * @example
  * ```ts
- * appRoleGrantsSql({ appRole: 'notify_app', ownerRole: 'notify_owner', schema: 'notify' });
+ * appRoleGrantsSql({ appRole: 'stellaops_app', schema: 'notify', protectTables: ['_migrations'] });
  * ```
  */
 export function appRoleGrantsSql(args: AppRoleGrantsArgs): string[] {
   const app = quoteIdentifier(args.appRole);
-  const owner = quoteIdentifier(args.ownerRole);
   const schema = quoteIdentifier(args.schema);
   const privs = (args.privileges ?? ['select', 'insert', 'update', 'delete']).map((p) => {
     if (!['select', 'insert', 'update', 'delete'].includes(p)) throw new PostgresCoreError('INVALID_ARGUMENT', 'unsupported privilege');
     return p;
   });
   const list = privs.join(', ');
-  return [
+  const statements = [
     `revoke create on schema ${schema} from ${app}`,
     `grant usage on schema ${schema} to ${app}`,
     `grant ${list} on all tables in schema ${schema} to ${app}`,
     `grant usage, select on all sequences in schema ${schema} to ${app}`,
-    `alter default privileges for role ${owner} in schema ${schema} grant ${list} on tables to ${app}`,
-    `alter default privileges for role ${owner} in schema ${schema} grant usage, select on sequences to ${app}`,
   ];
+  if (args.ownerRole !== undefined) {
+    const owner = quoteIdentifier(args.ownerRole);
+    statements.push(
+      `alter default privileges for role ${owner} in schema ${schema} grant ${list} on tables to ${app}`,
+      `alter default privileges for role ${owner} in schema ${schema} grant usage, select on sequences to ${app}`,
+    );
+  }
+  for (const table of args.protectTables ?? []) statements.push(`revoke all on table ${quoteQualifiedName(args.schema, table)} from ${app}`);
+  return statements;
+}
+
+/**
+ * A `DO` block a migration runs to create `role` as `NOLOGIN` when it does
+ * not exist yet (deployment, or `stella-db up`, gives it `LOGIN` and a
+ * password with {@link ensureAppRole}). Idempotent and safe when two modules
+ * migrate at once. A migrating role without `CREATEROLE` gets a clear error
+ * naming the missing role — and needs nothing when the role exists.
+ *
+ * @param role a constant role name (validated as an identifier)
+ * @example
+ * ```ts
+ * await sql.raw(createRoleIfMissingSql('stellaops_app')).execute(db);
+ * ```
+ */
+export function createRoleIfMissingSql(role: string): string {
+  const quoted = quoteIdentifier(role); // validates: a plain identifier, no quotes
+  if (role.includes('$')) throw new PostgresCoreError('INVALID_ARGUMENT', `role name "${role}" must not contain "$" here (it would end the DO block's quoting)`);
+  return `do $$
+begin
+  if not exists (select from pg_catalog.pg_roles where rolname = '${role}') then
+    begin
+      create role ${quoted} nologin nosuperuser nobypassrls nocreatedb nocreaterole noreplication;
+    exception
+      when duplicate_object or unique_violation then
+        null;
+      when insufficient_privilege then
+        raise exception 'role ${role} does not exist and % may not create it', current_user
+          using errcode = 'insufficient_privilege',
+                hint = 'create it first (stella-db up does, or postgres-core ensureAppRole), or migrate as a role with CREATEROLE';
+    end;
+  end if;
+end
+$$`;
 }
 
 /** Anything with pg's `query(text, values)` (a `pg.Pool`, `pg.Client`, `pg.PoolClient`). */

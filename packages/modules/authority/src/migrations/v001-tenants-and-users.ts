@@ -1,6 +1,6 @@
 import { defineMigration } from '@stellaops/migrator';
-import { tenantIsolationSql } from '@stellaops/postgres-core';
-import { APP_ROLE, AUTHORITY_SCHEMA, appGrantsSql, ensureRoleSql } from '../database/app-role.js';
+import { tenantIsolationSql, createRoleIfMissingSql } from '@stellaops/postgres-core';
+import { APP_ROLE, AUTHORITY_SCHEMA, appGrantsSql} from '../database/app-role.js';
 import { TENANT_COLUMN } from './tenant-column.js';
 
 const tables = ['tenants', 'users'];
@@ -10,7 +10,7 @@ export const v001TenantsAndUsers = defineMigration({
   id: 'V001_TenantsAndUsers',
   description: 'tenants and users, RLS, app role grants',
   up: [
-    ensureRoleSql(APP_ROLE),
+    createRoleIfMissingSql(APP_ROLE),
     `create table authority.tenants (
       ${TENANT_COLUMN} primary key check (tenant_id ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'),
       display_name text not null check (length(display_name) between 1 and 200),

@@ -1,6 +1,6 @@
 import { defineMigration } from '@stellaops/migrator';
-import { tenantIsolationSql } from '@stellaops/postgres-core';
-import { APP_ROLE, NOTIFY_SCHEMA, appGrantsSql, ensureRoleSql } from '../database/roles.js';
+import { tenantIsolationSql, createRoleIfMissingSql } from '@stellaops/postgres-core';
+import { APP_ROLE, NOTIFY_SCHEMA, appGrantsSql} from '../database/roles.js';
 import { TENANT_COLUMN } from './tenant-column.js';
 
 const tables = ['channels', 'rules'];
@@ -10,7 +10,7 @@ export const v001ChannelsAndRules = defineMigration({
   id: 'V001_ChannelsAndRules',
   description: 'channels and rules, RLS, app role grants',
   up: [
-    ensureRoleSql(APP_ROLE),
+    createRoleIfMissingSql(APP_ROLE),
     `create table notify.channels (
       ${TENANT_COLUMN},
       id uuid not null default gen_random_uuid(),

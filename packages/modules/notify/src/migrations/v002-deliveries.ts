@@ -1,6 +1,6 @@
 import { defineMigration } from '@stellaops/migrator';
-import { tenantIsolationSql } from '@stellaops/postgres-core';
-import { NOTIFY_SCHEMA, WORKER_ROLE, appGrantsSql, ensureRoleSql } from '../database/roles.js';
+import { tenantIsolationSql, createRoleIfMissingSql } from '@stellaops/postgres-core';
+import { NOTIFY_SCHEMA, WORKER_ROLE, appGrantsSql} from '../database/roles.js';
 import { TENANT_COLUMN } from './tenant-column.js';
 
 /** Columns the worker role may change: the queue state, nothing that says whose or what a delivery is. */
@@ -15,7 +15,7 @@ export const v002Deliveries = defineMigration({
   id: 'V002_Deliveries',
   description: 'deliveries work queue, RLS, app role grants, worker role and its queue policies',
   up: [
-    ensureRoleSql(WORKER_ROLE),
+    createRoleIfMissingSql(WORKER_ROLE),
     `create table notify.deliveries (
       ${TENANT_COLUMN},
       id uuid not null default gen_random_uuid(),
