@@ -1,9 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { createTwoFilesPatch } from 'diff';
-import { generate, PostgresDialect as CodegenDialect } from 'kysely-codegen';
 import { fixtureMigrations, type MigrationSet } from '@stellaops/migrator';
-import { DatabaseFactory, startTestServer } from '@stellaops/test-fixture';
+import type { DatabaseFactory } from '@stellaops/test-fixture';
 import { finishGeneratedFile, recordedHash } from './type-aliases.js';
 
 /** Where a module's generated types live, relative to its package. */
@@ -40,6 +38,7 @@ export async function isUpToDate(target: CodegenTarget): Promise<boolean> {
 }
 
 async function generateFor(factory: DatabaseFactory, target: CodegenTarget): Promise<string> {
+  const { generate, PostgresDialect: CodegenDialect } = await import('kysely-codegen');
   const set = await fixtureMigrations(target.migrations);
   const db = await factory.acquire(set);
   try {
@@ -65,6 +64,9 @@ async function generateFor(factory: DatabaseFactory, target: CodegenTarget): Pro
  * writes `src/generated/db.ts` — or, with `check`, compares and reports a diff.
  */
 export async function runCodegen(targets: CodegenTarget[], options: { check: boolean; cwd: string; log?: (line: string) => void }): Promise<CodegenResult[]> {
+  // loaded on demand: `stella-db up` with current types never needs them
+  const { DatabaseFactory, startTestServer } = await import('@stellaops/test-fixture');
+  const { createTwoFilesPatch } = await import('diff');
   const server = await startTestServer({ log: options.log ?? (() => undefined) });
   const factory = new DatabaseFactory(server.info, { poolSize: 0 });
   const results: CodegenResult[] = [];
