@@ -14,14 +14,14 @@ export interface CliRun {
 }
 
 /** Runs `stella-db <args>` in-process with captured streams. */
-export async function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
+export async function runCli(args: string[], env: Record<string, string | undefined> = {}, cwd: string = process.cwd()): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const ctx: CliContext = {
     stdout: { write: (s: string) => (stdout += s) },
     stderr: { write: (s: string) => (stderr += s) },
     env,
-    cwd: process.cwd(),
+    cwd,
     exitCode: 0,
   };
   const code = await main(args, ctx);

@@ -20,7 +20,7 @@ export function loadPersistence(configDir: string, env: Readonly<Record<string, 
     return loadPersistenceOptions(args);
   } catch (error) {
     const onlyPostgresMissing =
-      error instanceof ConfigurationError && error.problems.length > 0 && error.problems.every((p) => p.path.startsWith('postgres'));
+      error instanceof ConfigurationError && error.problems.length > 0 && error.problems.every((p) => p.path.toLowerCase().startsWith('postgres'));
     if (!onlyPostgresMissing || localUrl === undefined) throw error;
     return loadPersistenceOptions({ ...args, overrides: { postgres: { connectionString: localUrl } } });
   }

@@ -129,7 +129,8 @@ export function zodProblems(error: z.ZodError, root: string): ConfigProblem[] {
       return { path, message: `unknown setting(s): ${keys.join(', ')}` };
     }
     let message = issue.message;
-    if (issue.code === 'invalid_value' && values) message = 'invalid value';
+    // enum settings only: their value is a word like "Postgre", never a secret
+    if (issue.code === 'invalid_value' && values) message = typeof issue.input === 'string' ? `invalid value "${issue.input.slice(0, 40)}"` : 'invalid value';
     if (issue.code === 'invalid_type') message = /received undefined/.test(issue.message) ? 'is required' : `must be a ${issue.expected}`;
     return values ? { path, message, allowed: values.map(String) } : { path, message };
   });
@@ -145,7 +146,7 @@ export function zodProblems(error: z.ZodError, root: string): ConfigProblem[] {
  * ```
  */
 export function parsePostgresOptions(input: PostgresOptionsInput): PostgresOptions {
-  const r = PostgresOptionsSchema.safeParse(input);
+  const r = PostgresOptionsSchema.safeParse(input, { reportInput: true });
   if (!r.success) throw new ConfigurationError(zodProblems(r.error, 'Postgres'));
   return r.data;
 }

@@ -161,7 +161,7 @@ export function loadPersistenceOptions(args: LoadPersistenceOptionsArgs = {}): P
 export function parsePersistenceOptions(input: Record<string, unknown>, earlierProblems: ConfigProblem[] = []): PersistenceOptions {
   const merged: Tree = {};
   mergeInto(merged, pickSections(input));
-  const r = PersistenceOptionsSchema.safeParse(merged);
+  const r = PersistenceOptionsSchema.safeParse(merged, { reportInput: true });
   const problems = [...earlierProblems, ...(r.success ? [] : zodProblems(r.error, '').map((p) => ({ ...p, path: p.path.replace(/^\./, '') })))];
   // Cross-field rule checked on the raw input so that it is reported together with every other problem.
   const persistence = isTree(merged.persistence) ? merged.persistence : {};

@@ -1,0 +1,123 @@
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers.js';
+
+// A throwaway workspace with one module package (named like a StellaOps module,
+// so PersistenceOptions can select it) whose migrations are SQL files.
+const root = mkdtempSync(join('/dev/shm', 'stella-ws-'));
+chmodSync(root, 0o755); // the embedded server's OS user must reach .stellaops/
+const moduleDir = join(root, 'packages', 'modules', 'policy');
+const generated = join(moduleDir, 'src', 'generated', 'db.ts');
+
+mkdirSync(join(moduleDir, 'src'), { recursive: true });
+mkdirSync(join(moduleDir, 'migrations'));
+writeFileSync(join(root, 'pnpm-workspace.yaml'), 'packages:\n  - packages/modules/*\n');
+writeFileSync(
+  join(moduleDir, 'package.json'),
+  JSON.stringify({ name: '@stellaops/module-policy', type: 'module', exports: { '.': { '@stellaops/source': './src/index.ts' } } }),
+);
+writeFileSync(
+  join(moduleDir, 'src', 'index.ts'),
+  `export const migrations = { schema: 'policy', migrations: { directory: new URL('../migrations/', import.meta.url) } };\n` +
+    `export const REQUIRED_ROLES = ['stellaops_app'];\n`,
+);
+writeFileSync(
+  join(moduleDir, 'migrations', 'V001__rules.sql'),
+  'create table policy.rules (tenant_id text not null, id int not null, name text not null, primary key (tenant_id, id));\n',
+);
+
+afterAll(async () => {
+  await runCli(['down'], {}, root);
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('stella-db codegen', () => {
+  it('writes the module types (without _migrations, with aliases), then --check passes', async () => {
+    const run = await runCli(['codegen'], {}, root);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/policy\s+packages\/modules\/policy\/src\/generated\/db\.ts\s+written/);
+    const file = readFileSync(generated, 'utf8');
+    expect(file).toContain('export interface PolicyRules {');
+    expect(file).toContain('"policy.rules": PolicyRules;');
+    expect(file).not.toContain('_migrations');
+    expect(file).toContain('export type Rule = Selectable<PolicyRules>;');
+    expect(file).toContain('export type NewRule = Insertable<PolicyRules>;');
+    const check = await runCli(['codegen', '--check'], {}, root);
+    expect(check.code).toBe(0);
+    expect(check.stdout).toMatch(/unchanged/);
+  });
+
+  it('--check exits 3 with a readable diff once a migration is added without regenerating', async () => {
+    writeFileSync(join(moduleDir, 'migrations', 'V002__exceptions.sql'), 'create table policy.exceptions (tenant_id text not null, id int not null, primary key (tenant_id, id));\n');
+    const before = readFileSync(generated, 'utf8');
+    const check = await runCli(['codegen', '--check'], {}, root);
+    expect(check.code).toBe(3);
+    expect(check.stdout).toContain('+export interface PolicyExceptions {');
+    expect(check.stdout).toMatch(/^-.*migrations-hash: /m);
+    expect(check.stdout).toContain('run "pnpm codegen"');
+    expect(readFileSync(generated, 'utf8')).toBe(before); // --check writes nothing
+    const json = await runCli(['codegen', '--check', '--json'], {}, root);
+    expect(json.code).toBe(3);
+    expect((json.json.results as { state: string }[])[0]?.state).toBe('stale');
+  });
+});
+
+describe('stella-db up / status / url / down', () => {
+  it('refuses a misspelt backend before starting anything, naming the allowed values', async () => {
+    const run = await runCli(['up'], { Persistence__Policy: 'Postgre' }, root);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/Persistence\.Policy.*Postgre.*Mongo.*Postgres/s);
+    expect((await runCli(['status'], {}, root)).stdout).toMatch(/not running/);
+  });
+
+  it('starts the local server, creates roles, migrates modules on Postgres, regenerates stale types', async () => {
+    const run = await runCli(['up'], { Persistence__Policy: 'Postgres' }, root);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/local PostgreSQL \(PostgreSQL 16\.\d+, initialized/);
+    expect(run.stdout).toMatch(/Policy\s+Postgres\s+2\s+0\s+V002__exceptions\s+regenerated/);
+    expect(run.stdout).toMatch(/Authority\s+Mongo/);
+    expect(run.stdout).toMatch(/app role connection string: postgres:\/\/stellaops_app:\*\*\*@127\.0\.0\.1:\d+\/stellaops/);
+    expect(readFileSync(generated, 'utf8')).toContain('export interface PolicyExceptions {');
+    expect((await runCli(['codegen', '--check'], {}, root)).code).toBe(0);
+  });
+
+  it('a second up has nothing to do; url gives a working app-role connection that owns nothing', async () => {
+    const again = await runCli(['up'], { Persistence__Policy: 'Postgres' }, root);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/already-running/);
+    expect(again.stdout).toMatch(/Policy\s+Postgres\s+2\s+0\s+V002__exceptions\s+current/);
+    const url = (await runCli(['url', '--role', 'app'], {}, root)).stdout.trim();
+    expect(url).toMatch(/^postgres:\/\/stellaops_app:[^*@]+@127\.0\.0\.1:\d+\/stellaops$/);
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const r = await c.query<{ user: string; owned: number; bypass: boolean }>(
+        `select current_user as user, (select count(*)::int from pg_class where relowner = (select oid from pg_roles where rolname = current_user)) as owned,
+                (select rolbypassrls from pg_roles where rolname = current_user) as bypass`,
+      );
+      expect(r.rows[0]).toEqual({ user: 'stellaops_app', owned: 0, bypass: false });
+      const owner = await c.query<{ owner: string }>("select tableowner as owner from pg_tables where schemaname = 'policy' and tablename = 'rules'");
+      expect(owner.rows[0]?.owner).toBe('stellaops_owner');
+    } finally {
+      await c.end();
+    }
+    const status = await runCli(['status'], {}, root);
+    expect(status.stdout).toMatch(/local PostgreSQL running/);
+    expect(status.stdout).toMatch(/policy\s+2\s+0\s+V002__exceptions\s+current/);
+  });
+
+  it('down stops it and status says so; no password is printed by up or status', async () => {
+    const up = await runCli(['up'], { Persistence__Policy: 'Postgres' }, root);
+    const url = (await runCli(['url', '--role', 'app'], {}, root)).stdout.trim();
+    const password = decodeURIComponent(new URL(url).password);
+    expect(up.stdout).not.toContain(password);
+    const down = await runCli(['down'], {}, root);
+    expect(down.stdout).toBe('local PostgreSQL stopped\n');
+    const status = await runCli(['status'], {}, root);
+    expect(status.stdout).toMatch(/not running/);
+    expect(status.stdout).not.toContain(password);
+    expect((await runCli(['url'], {}, root)).code).toBe(2);
+  });
+});
