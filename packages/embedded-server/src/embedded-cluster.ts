@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chownSync, closeSync, constants, existsSync, fchownSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -166,7 +166,11 @@ export class EmbeddedCluster {
     renameSync(tmp, dataDir);
   }
 
-  /** PID of the running postmaster per postmaster.pid, if that process is alive. */
+  /**
+   * PID of the running postmaster per postmaster.pid, if that process is alive
+   * and (where /proc exists) really is the postmaster of this data directory —
+   * after a crash or reboot the PID may belong to an unrelated process.
+   */
   runningPid(): number | undefined {
     const file = join(this.#o.dataDir, 'postmaster.pid');
     if (!existsSync(file)) return undefined;
@@ -174,10 +178,16 @@ export class EmbeddedCluster {
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
     try {
       process.kill(pid, 0);
-      return pid;
-    } catch {
-      return undefined;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
     }
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      return pid; // no /proc here: trust the PID
+    }
+    return cmdline.split('\0').includes(this.#o.dataDir) ? pid : undefined;
   }
 
   /** Port recorded in postmaster.pid by the running server, if any. */
@@ -197,8 +207,9 @@ export class EmbeddedCluster {
     const host = this.#o.listenAddress ?? '127.0.0.1';
     if (!(await isPortFree(port, host))) throw new PortInUseError(port);
     const { binaries, dataDir, logFile, runAs } = this.#o;
-    const fd = openSync(logFile, 'a');
-    if (runAs) chownSync(logFile, runAs.uid, runAs.gid);
+    // O_NOFOLLOW + fchown: a planted symlink never makes root chown or append to another file
+    const fd = openSync(logFile, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+    if (runAs) fchownSync(fd, runAs.uid, runAs.gid);
     let exited: number | null | undefined;
     try {
       const child = spawn(binaries.postgres, ['-D', dataDir, '-p', String(port)], {
@@ -254,7 +265,9 @@ export class EmbeddedCluster {
   /** The last `lines` lines of the server log. */
   logTail(lines = 20): string {
     try {
-      return readFileSync(this.#o.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+      const tail = readFileSync(this.#o.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+      // a failed CREATE/ALTER ROLE is logged with its statement: never pass a password on
+      return tail.replace(/(\bpassword\s+)(E?'(?:[^']|'')*')/gi, "$1'***'");
     } catch {
       return '';
     }

@@ -19,4 +19,5 @@ export { locateBinaries, type PgBinaries } from './pg-binaries.js';
 export { canRun, canTraverse, serverRunAs, type RunAs } from './os-user.js';
 export { DEFAULT_LOCAL_PORT, LocalServer, type LocalServerOptions, type LocalServerStatus } from './local-server.js';
 export { withFileLock } from './file-lock.js';
+export { ensurePrivateDir } from './private-dir.js';
 export { BinariesUnavailableError, EmbeddedServerError, PortInUseError, ServerStartError } from './errors.js';

@@ -1,10 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DURABLE_SETTINGS, EmbeddedCluster, freePort, isPortFree } from './embedded-cluster.js';
+import { EmbeddedServerError } from './errors.js';
 import { withFileLock } from './file-lock.js';
 import { canTraverse, serverRunAs, type RunAs } from './os-user.js';
 import { locateBinaries, type PgBinaries } from './pg-binaries.js';
+import { ensurePrivateDir } from './private-dir.js';
 
 /** Port tried first for a new local server. */
 export const DEFAULT_LOCAL_PORT = 54329;
@@ -64,17 +66,34 @@ export class LocalServer {
   }
 
   #state(): SavedState | undefined {
+    let text: string;
     try {
-      return JSON.parse(readFileSync(this.#stateFile, 'utf8')) as SavedState;
+      text = readFileSync(this.#stateFile, 'utf8');
     } catch {
-      return undefined;
+      return undefined; // no state yet
     }
+    try {
+      return JSON.parse(text) as SavedState;
+    } catch (cause) {
+      throw new EmbeddedServerError(
+        'LOCAL_STATE_UNREADABLE',
+        `${this.#stateFile} is not valid JSON, so the local server's port and superuser password are unknown. ` +
+          'Nothing was changed. Fix: restore the file, or move the .stellaops folder away to start a new, empty local server.',
+        { cause },
+      );
+    }
+  }
+
+  #saveState(state: SavedState): void {
+    const tmp = `${this.#stateFile}.tmp-${process.pid}`;
+    writeFileSync(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
+    renameSync(tmp, this.#stateFile);
   }
 
   #setup() {
     if (this.#parts) return this.#parts;
-    mkdirSync(this.#root, { recursive: true, mode: 0o755 });
     const runAs = serverRunAs();
+    ensurePrivateDir(this.#root, runAs);
     const binaries = locateBinaries(runAs, join(this.#root, 'bin-cache'));
     // The server's OS user must reach the data folder. When it cannot (a checkout
     // under /root), the data lives in /var/tmp and `pgdata` links to it.
@@ -82,7 +101,7 @@ export class LocalServer {
     const linked = lexists(dataDir) && lstatSync(dataDir).isSymbolicLink();
     if (runAs && !canTraverse(this.#root, runAs) && !lexists(dataDir)) {
       const outside = join('/var/tmp', `stellaops-pg-${createHash('sha256').update(this.#root).digest('hex').slice(0, 12)}`);
-      mkdirSync(outside, { recursive: true, mode: 0o755 });
+      ensurePrivateDir(outside, runAs);
       symlinkSync(join(outside, 'pgdata'), dataDir);
     }
     if (linked || lstatSync(dataDir, { throwIfNoEntry: false })?.isSymbolicLink()) dataDir = resolve(this.#root, readlinkSync(dataDir));
@@ -106,9 +125,17 @@ export class LocalServer {
       if (cluster.runningPort()) return this.status('already-running');
       let action: LocalServerStatus['action'] = 'restarted';
       let state = this.#state();
-      if (!cluster.isInitialized() || !state) {
+      if (cluster.isInitialized() && !state) {
+        // Never re-initialize (that would delete the data) just because the credentials file is gone.
+        throw new EmbeddedServerError(
+          'LOCAL_STATE_MISSING',
+          `The local cluster in ${cluster.dataDir} exists but ${this.#stateFile} (its port and superuser password) is missing. ` +
+            'Nothing was changed. Fix: restore that file, or move the .stellaops folder away to start a new, empty local server.',
+        );
+      }
+      if (!state) {
         state = { port: this.#port ?? ((await isPortFree(DEFAULT_LOCAL_PORT)) ? DEFAULT_LOCAL_PORT : await freePort()), password: randomBytes(18).toString('base64url') };
-        writeFileSync(this.#stateFile, JSON.stringify(state, null, 2), { mode: 0o600 });
+        this.#saveState(state);
         this.#parts = undefined;
         cluster = this.#setup().cluster;
         await cluster.initialize();
@@ -116,7 +143,7 @@ export class LocalServer {
       }
       const port = this.#port ?? state.port;
       await cluster.start(port);
-      if (port !== state.port) writeFileSync(this.#stateFile, JSON.stringify({ ...state, port }, null, 2), { mode: 0o600 });
+      if (port !== state.port) this.#saveState({ ...state, port });
       return this.status(action);
     });
   }

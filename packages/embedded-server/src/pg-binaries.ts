@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { BinariesUnavailableError } from './errors.js';
 import { canRun, type RunAs } from './os-user.js';
+import { ensurePrivateDir } from './private-dir.js';
 
 /** Paths of the PostgreSQL 16 server programs the embedded provider runs. */
 export interface PgBinaries {
@@ -73,9 +74,9 @@ export function locateBinaries(runAs: RunAs | undefined, cacheRoot: string): PgB
   if (direct) return make(native, direct);
 
   const copy = join(cacheRoot, 'pg-native');
+  ensurePrivateDir(cacheRoot, runAs); // before trusting an existing copy
   let copied = existsSync(join(copy, 'bin', 'postgres')) ? runs(join(copy, 'bin', 'postgres'), runAs) : undefined;
   if (!copied) {
-    mkdirSync(cacheRoot, { recursive: true, mode: 0o755 });
     const tmp = `${copy}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
     cpSync(native, tmp, { recursive: true, verbatimSymlinks: true });
