@@ -1,34 +1,47 @@
 #!/usr/bin/env node
-// Watchdog of a shared embedded PostgreSQL: started detached by the first run
-// that starts the server. It stops the server once no process holding a lease
-// is alive any more (also after Ctrl-C, a crash or SIGKILL of the test run),
+// Watchdog of a shared embedded PostgreSQL: started detached by a run that
+// starts or joins the server. It stops the server once no lease holder is
+// alive any more (also after Ctrl-C, a crash or SIGKILL of the test run),
 // then exits. Plain JavaScript so that it runs with bare `node` from source.
 //
-// argv: <cacheDir> <pg_ctl> <dataDir> <uid|-> <gid|->
-import { spawnSync } from 'node:child_process';
+// argv: <cacheDir> <dataDir>
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 
-const [cacheDir, pgCtl, dataDir, uidArg, gidArg] = process.argv.slice(2);
-if (!cacheDir || !pgCtl || !dataDir) {
-  console.error('usage: watchdog.mjs <cacheDir> <pg_ctl> <dataDir> <uid|-> <gid|->');
+const [cacheDir, dataDir] = process.argv.slice(2);
+if (!cacheDir || !dataDir) {
+  console.error('usage: watchdog.mjs <cacheDir> <dataDir>');
   process.exit(2);
 }
-const runAs = uidArg && uidArg !== '-' ? { uid: Number(uidArg), gid: Number(gidArg) } : {};
 const leasesDir = join(cacheDir, 'leases');
-const stateFile = join(cacheDir, 'watchdog.pid');
-writeFileSync(stateFile, String(process.pid));
+const pidFile = join(cacheDir, 'watchdog.pid');
 
 /** @param {number} pid */
-function alive(pid) {
+function startTime(pid) {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return /** @type {NodeJS.ErrnoException} */ (e).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }
+
+/** @param {number} pid @param {string} [started] */
+function alive(pid, started) {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if (/** @type {NodeJS.ErrnoException} */ (e).code !== 'EPERM') return false;
+  }
+  if (!started) return true;
+  const now = startTime(pid);
+  return now === undefined || now === started;
+}
+
+const me = `${process.pid} ${startTime(process.pid) ?? ''}`.trim();
+writeFileSync(pidFile, me);
 
 function liveLeases() {
   let names = [];
@@ -39,57 +52,79 @@ function liveLeases() {
   }
   let n = 0;
   for (const name of names) {
-    if (alive(Number(name))) n++;
+    let started = '';
+    try {
+      started = readFileSync(join(leasesDir, name), 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (alive(Number(name.split('-')[0]), started)) n++;
     else rmSync(join(leasesDir, name), { force: true });
   }
   return n;
 }
 
+/** PID of this data directory's postmaster, if it runs (checked against /proc where there is one). */
 function postmasterPid() {
-  const pidFile = join(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return 0;
-  return Number(readFileSync(pidFile, 'utf8').split('\n')[0]) || 0;
-}
-
-function serverRunning() {
-  const pid = postmasterPid();
-  return pid > 0 && alive(pid);
+  const file = join(dataDir, 'postmaster.pid');
+  if (!existsSync(file)) return 0;
+  const pid = Number(readFileSync(file, 'utf8').split('\n')[0]) || 0;
+  if (pid <= 0 || !alive(pid)) return 0;
+  try {
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(dataDir)) return 0; // a recycled PID
+  } catch {
+    // no /proc: trust the PID
+  }
+  return pid;
 }
 
 function mine() {
   try {
-    return readFileSync(stateFile, 'utf8').trim() === String(process.pid);
+    return readFileSync(pidFile, 'utf8').trim() === me;
   } catch {
     return false;
   }
 }
 
+async function stopServer() {
+  const pid = postmasterPid();
+  if (!pid) return;
+  process.kill(pid, 'SIGINT'); // fast shutdown
+  for (let waited = 0; alive(pid); waited += 50) {
+    if (waited > 60_000) {
+      process.kill(pid, 'SIGQUIT');
+      break;
+    }
+    await sleep(50);
+  }
+}
+
 let idle = 0;
-async function tick() {
-  if (!mine() || !serverRunning()) process.exit(0);
+for (;;) {
+  await sleep(500);
+  if (!mine() || !postmasterPid()) break;
   if (liveLeases() > 0) {
     idle = 0;
-    return;
+    continue;
   }
-  if (++idle < 2) return; // two empty checks in a row: a run may be between lease and start
+  if (++idle < 2) continue; // two empty checks in a row: a run may be between lease and start
   const release = await lockfile.lock(join(cacheDir, 'server'), {
     realpath: false,
     stale: 10_000,
     retries: { retries: 100, minTimeout: 50, maxTimeout: 200 },
     onCompromised: () => undefined,
   });
+  let stopped = false;
   try {
-    if (liveLeases() === 0 && serverRunning()) {
-      const r = spawnSync(pgCtl, ['-D', dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'], { stdio: 'ignore', ...runAs });
-      if (r.status !== 0 && serverRunning()) process.kill(postmasterPid(), 'SIGQUIT');
+    if (liveLeases() === 0) {
+      await stopServer();
+      stopped = true;
+    } else {
+      idle = 0; // someone joined meanwhile: keep watching
     }
   } finally {
     await release().catch(() => undefined);
   }
-  if (mine()) rmSync(stateFile, { force: true });
-  process.exit(0);
+  if (stopped) break;
 }
-
-setInterval(() => {
-  tick().catch(() => process.exit(1));
-}, 500);
+if (mine()) rmSync(pidFile, { force: true });

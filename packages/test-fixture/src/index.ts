@@ -17,6 +17,5 @@ export { EMPTY_MIGRATION_SET, templateNameOf, type MigrationSet, type MigrationT
 export type { CloneStrategy } from './template/admin-sql.js';
 export { ClonePool, type ClonePoolOptions } from './template/clone-pool.js';
 export { freePort } from '@stellaops/embedded-server';
-export { testCluster } from './providers/embedded-provider.js';
 export * from './errors/index.js';
 export { ServerStartError } from '@stellaops/embedded-server';

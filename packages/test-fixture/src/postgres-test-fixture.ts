@@ -75,9 +75,15 @@ export class PostgresTestFixture implements AsyncDisposable {
 
   /** Drops the databases and stops (or releases) the server. */
   async stop(): Promise<void> {
-    await this.database.release();
-    await this.#factory.close();
-    await this.server.stop();
+    try {
+      await this.database.release();
+    } finally {
+      try {
+        await this.#factory.close();
+      } finally {
+        await this.server.stop(); // always let go of the server, whatever failed before
+      }
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

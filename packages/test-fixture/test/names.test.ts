@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { templateNameOf } from '../src/index.js';
-import { HOST_TAG, keptName, nextCloneName, ownerOf, runTagFor, slug } from '../src/template/names.js';
+import { HOST_TAG, keptName, newNonce, nextCloneName, ownerOf, runTagFor, slug } from '../src/template/names.js';
 
 describe('database names', () => {
   it('templates are named by set name and content hash', () => {
@@ -18,7 +18,7 @@ describe('database names', () => {
   });
 
   it('clone names carry the owning run and round-trip through ownerOf', () => {
-    const tag = runTagFor(123456);
+    const tag = runTagFor(123456, 'ab12');
     const c1 = nextCloneName(tag);
     const c2 = nextCloneName(tag);
     expect(c1).not.toBe(c2);
@@ -27,9 +27,14 @@ describe('database names', () => {
   });
 
   it('kept clones and templates have no owner, so sweeps never drop them', () => {
-    expect(ownerOf(keptName(nextCloneName(runTagFor(1))))).toBeUndefined();
+    expect(ownerOf(keptName(nextCloneName(runTagFor(1, 'zz00'))))).toBeUndefined();
     expect(ownerOf('fx_t_authority_0123456789abcdef')).toBeUndefined();
     expect(ownerOf('postgres')).toBeUndefined();
+  });
+
+  it('two servers in one process get different run tags', () => {
+    expect(runTagFor(42, newNonce())).toMatch(/^[0-9a-f]{4}_16_[0-9a-z]{4}$/);
+    expect(new Set(Array.from({ length: 20 }, () => newNonce())).size).toBeGreaterThan(1);
   });
 
   it('slug keeps only safe characters', () => {

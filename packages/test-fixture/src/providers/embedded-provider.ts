@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   BinariesUnavailableError,
   EmbeddedCluster,
+  ensurePrivateDir,
   freePort,
   locateBinaries,
   PortInUseError as ServerPortInUseError,
@@ -18,52 +20,56 @@ import { PortInUseError, ProviderUnavailableError } from '../errors/index.js';
 import { isAlive, Leases } from '../embedded/leases.js';
 import type { StartedServer } from './started-server.js';
 
-/** Superuser password of the embedded test server (loopback only, test data only). */
-export const EMBEDDED_PASSWORD = 'postgres';
+/**
+ * The test server's superuser password: random per cache folder, kept in
+ * `<cacheDir>/superuser.secret` (0600) so later runs reuse the cluster. A
+ * fixed password would let any local user log in as superuser over TCP.
+ */
+function superuserSecret(cacheDir: string): { password: string; fresh: boolean } {
+  const file = join(cacheDir, 'superuser.secret');
+  if (existsSync(file)) return { password: readFileSync(file, 'utf8').trim(), fresh: false };
+  const password = randomBytes(24).toString('base64url');
+  writeFileSync(file, password, { mode: 0o600, flag: 'wx' });
+  return { password, fresh: true };
+}
 
 const WATCHDOG = fileURLToPath(new URL('../../bin/watchdog.mjs', import.meta.url));
 
-function ensureWatchdog(cacheDir: string, binaries: PgBinaries, dataDir: string, runAs: RunAs | undefined): void {
+function ensureWatchdog(cacheDir: string, dataDir: string): void {
   const pidFile = join(cacheDir, 'watchdog.pid');
   if (existsSync(pidFile)) {
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) return;
+    const [pid, started] = readFileSync(pidFile, 'utf8').trim().split(' ');
+    if (Number(pid) > 0 && isAlive(Number(pid), started)) return;
   }
-  const child = spawn(
-    process.execPath,
-    [WATCHDOG, cacheDir, binaries.pgCtl, dataDir, runAs ? String(runAs.uid) : '-', runAs ? String(runAs.gid) : '-'],
-    { detached: true, stdio: 'ignore' },
-  );
+  const child = spawn(process.execPath, [WATCHDOG, cacheDir, dataDir], { detached: true, stdio: 'ignore' });
   child.unref();
 }
 
-/** Builds the cluster object for the shared test server kept in `cacheDir`. */
-export function testCluster(cacheDir: string): { cluster: EmbeddedCluster; binaries: PgBinaries; runAs: RunAs | undefined } {
-  const runAs = serverRunAs();
-  mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
-  const binaries = locateBinaries(runAs, join(cacheDir, '..', 'stellaops-pg-binaries'));
+/** Builds the cluster object for the shared test server kept in `cacheDir` (a private folder). */
+function testCluster(cacheDir: string, runAs: RunAs | undefined, password: string): { cluster: EmbeddedCluster; binaries: PgBinaries } {
+  const binaries = locateBinaries(runAs, join(cacheDir, 'bin-cache'));
   const cluster = new EmbeddedCluster({
     binaries,
     dataDir: join(cacheDir, 'data'),
     logFile: join(cacheDir, 'server.log'),
     runAs,
-    superuserPassword: EMBEDDED_PASSWORD,
+    superuserPassword: password,
     settings: TEST_TUNED_SETTINGS,
   });
-  return { cluster, binaries, runAs };
+  return { cluster, binaries };
 }
 
 /**
  * Starts, or joins, the shared embedded PostgreSQL 16 kept in `cacheDir`.
  *
- * Every process that uses it holds a lease (`leases/<pid>`); the last one to
+ * Every user holds a lease (`leases/<pid>-<id>`); the last one to
  * release stops it. A detached watchdog stops it when every holder has died
  * without releasing (Ctrl-C, crash, SIGKILL). The data directory stays, so the
  * next run starts warm (~150 ms) and finds its templates.
  */
-export async function startEmbedded(cacheDir: string, port: number | undefined): Promise<StartedServer> {
+export async function startEmbedded(cacheDir: string, port: number | undefined, leaseId: string): Promise<StartedServer> {
   try {
-    return await startShared(cacheDir, port);
+    return await startShared(cacheDir, port, leaseId);
   } catch (e) {
     if (e instanceof ServerPortInUseError) throw new PortInUseError(e.port, { cause: e });
     if (e instanceof BinariesUnavailableError) throw new ProviderUnavailableError('embedded', e.message, { cause: e });
@@ -71,18 +77,28 @@ export async function startEmbedded(cacheDir: string, port: number | undefined):
   }
 }
 
-async function startShared(cacheDir: string, port: number | undefined): Promise<StartedServer> {
+async function startShared(cacheDir: string, port: number | undefined, leaseId: string): Promise<StartedServer> {
   const t0 = performance.now();
-  const { cluster, binaries, runAs } = testCluster(cacheDir);
+  const runAs = serverRunAs();
+  ensurePrivateDir(cacheDir, runAs);
   const leases = new Leases(cacheDir);
   const lockPath = join(cacheDir, 'server');
   let how = 'joined running server';
+  let password = '';
+  let version = '';
+  let lease = '';
   const boundPort = await withFileLock(lockPath, async () => {
-    leases.add(process.pid);
+    lease = leases.add(leaseId);
+    const secret = superuserSecret(cacheDir);
+    password = secret.password;
+    const { cluster, binaries } = testCluster(cacheDir, runAs, password);
+    version = binaries.version;
     try {
       const running = cluster.runningPort();
-      if (running) return running;
-      if (!cluster.isInitialized()) {
+      if (running && !secret.fresh) return running;
+      // a cluster from before its password was kept is a cache: rebuild it
+      if (secret.fresh && cluster.runningPid()) await cluster.stop();
+      if (!cluster.isInitialized() || secret.fresh) {
         await cluster.initialize();
         how = 'cold start: initdb + start';
       } else {
@@ -92,24 +108,24 @@ async function startShared(cacheDir: string, port: number | undefined): Promise<
       await cluster.start(p);
       return p;
     } catch (e) {
-      leases.remove(process.pid);
+      leases.remove(lease);
       throw e;
     } finally {
-      ensureWatchdog(cacheDir, binaries, cluster.dataDir, runAs);
+      ensureWatchdog(cacheDir, cluster.dataDir);
     }
   });
   let released = false;
   return {
     provider: 'embedded',
-    address: { host: '127.0.0.1', port: boundPort, user: 'postgres', password: EMBEDDED_PASSWORD },
+    address: { host: '127.0.0.1', port: boundPort, user: 'postgres', password },
     adminDatabase: 'postgres',
-    detail: `${binaries.version} via embedded server (${how}, ${Math.round(performance.now() - t0)} ms; data in ${cluster.dataDir})`,
+    detail: `${version} via embedded server (${how}, ${Math.round(performance.now() - t0)} ms; data in ${join(cacheDir, 'data')})`,
     release: async () => {
       if (released) return;
       released = true;
       await withFileLock(lockPath, async () => {
-        leases.remove(process.pid);
-        if (leases.live().length === 0) await cluster.stop();
+        leases.remove(lease);
+        if (leases.live().length === 0) await testCluster(cacheDir, runAs, password).cluster.stop();
       });
     },
   };

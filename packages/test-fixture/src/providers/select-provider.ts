@@ -43,14 +43,14 @@ export async function decideProvider(o: Pick<ResolvedServerOptions, 'provider' |
   }
 }
 
-/** Starts the server of the decided provider. */
-export function startProvider(decision: ProviderDecision, o: ResolvedServerOptions): Promise<StartedServer> {
+/** Starts the server of the decided provider; `leaseId` names this user's claim on a shared embedded server. */
+export function startProvider(decision: ProviderDecision, o: ResolvedServerOptions, leaseId: string): Promise<StartedServer> {
   switch (decision.provider) {
     case 'external':
       return startExternal(o.url!);
     case 'testcontainers':
       return startTestcontainers(o.image);
     case 'embedded':
-      return startEmbedded(o.cacheDir, o.port);
+      return startEmbedded(o.cacheDir, o.port, leaseId);
   }
 }

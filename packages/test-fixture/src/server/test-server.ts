@@ -1,7 +1,7 @@
 import { quietPool } from '../util/quiet-pool.js';
 import type pg from 'pg';
 import { dropDatabase, listDatabases } from '../template/admin-sql.js';
-import { HOST_TAG, ownerOf, PREFIX, runTagFor } from '../template/names.js';
+import { HOST_TAG, newNonce, ownerOf, PREFIX, runTagFor } from '../template/names.js';
 import { isAlive } from '../embedded/leases.js';
 import { decideProvider, startProvider } from '../providers/select-provider.js';
 import type { StartedServer } from '../providers/started-server.js';
@@ -108,8 +108,9 @@ export class TestServer implements AsyncDisposable {
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const o = resolveServerOptions(options);
   const decision = await decideProvider(o);
-  const started = await startProvider(decision, o);
-  const server = new TestServer(started, runTagFor(process.pid));
+  const nonce = newNonce();
+  const started = await startProvider(decision, o, nonce);
+  const server = new TestServer(started, runTagFor(process.pid, nonce));
   const admin = quietPool({ connectionString: server.adminConnectionString, max: 2 });
   try {
     const swept = await sweepOrphans(admin, server.info.runTag);

@@ -15,8 +15,10 @@ export async function createDatabaseFrom(admin: pg.Pool, name: string, template:
   await admin.query(`create database ${quoteIdent(name)} template ${quoteIdent(template)} strategy ${strategy}`);
 }
 
-/** Drops `name`, ending any session still connected to it. */
+/** Drops `name`, ending any session still connected to it (a sealed template is unsealed first). */
 export async function dropDatabase(admin: pg.Pool, name: string): Promise<void> {
+  const sealed = await admin.query('select 1 from pg_database where datname = $1 and datistemplate', [name]);
+  if (sealed.rowCount) await admin.query(`alter database ${quoteIdent(name)} with is_template false`);
   await admin.query(`drop database if exists ${quoteIdent(name)} with (force)`);
 }
 

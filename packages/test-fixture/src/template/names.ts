@@ -9,9 +9,17 @@ const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 /** Four hex digits naming this machine, so runs on other machines sharing a server are never swept. */
 export const HOST_TAG = sha(hostname()).slice(0, 4);
 
-/** Tag of a test run: host and the PID of the process that owns the run (vitest's main process). */
-export function runTagFor(pid: number): string {
-  return `${HOST_TAG}_${pid.toString(36)}`;
+/**
+ * Tag of a test run: host, the PID of the process that owns the run (vitest's
+ * main process) and a per-server nonce (two servers in one process differ).
+ */
+export function runTagFor(pid: number, nonce: string): string {
+  return `${HOST_TAG}_${pid.toString(36)}_${nonce}`;
+}
+
+/** A short random nonce for {@link runTagFor}: lowercase letters and digits. */
+export function newNonce(): string {
+  return Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0');
 }
 
 /** Lower-case letters, digits and `_` only, at most `max` characters. */
@@ -45,9 +53,9 @@ export function keptName(clone: string): string {
 /** The run that owns a clone or building template, when the name is one of ours. */
 export function ownerOf(datname: string): { host: string; pid: number; runTag: string } | undefined {
   const m =
-    /^fx_c_([0-9a-f]{4})_([0-9a-z]+)_/.exec(datname) ?? /^fx_b_[0-9a-f]{16}_([0-9a-f]{4})_([0-9a-z]+)_/.exec(datname);
+    /^fx_c_([0-9a-f]{4})_([0-9a-z]+)_([0-9a-z]{4})_/.exec(datname) ?? /^fx_b_[0-9a-f]{16}_([0-9a-f]{4})_([0-9a-z]+)_([0-9a-z]{4})_/.exec(datname);
   if (!m) return undefined;
   const host = m[1]!;
   const pid = parseInt(m[2]!, 36);
-  return { host, pid, runTag: `${host}_${m[2]}` };
+  return { host, pid, runTag: `${host}_${m[2]}_${m[3]}` };
 }

@@ -26,8 +26,8 @@ export interface TemplateBuilderContext {
  * Builds each migration set's template once per server, across processes:
  * a session advisory lock (polled with try-lock, so a waiter never blocks a
  * `CREATE INDEX CONCURRENTLY` inside a migration) serializes builders; the
- * schema is built under a temporary name and renamed into place only when
- * complete, then sealed (`IS_TEMPLATE`, `ALLOW_CONNECTIONS false`). A failing
+ * schema is built under a temporary name, sealed (`IS_TEMPLATE`,
+ * `ALLOW_CONNECTIONS false`) and only then renamed into place. A failing
  * migration drops the half-built database and throws {@link TemplateBuildError}.
  */
 export class TemplateBuilder {
@@ -97,7 +97,8 @@ export class TemplateBuilder {
       );
     }
     await terminateSessions(admin, building);
+    // seal first, then rename: the ready name never points at an unsealed database
+    await sealTemplate(admin, building);
     await renameDatabase(admin, building, name);
-    await sealTemplate(admin, name);
   }
 }
