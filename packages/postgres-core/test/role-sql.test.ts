@@ -30,6 +30,11 @@ describe('createRoleIfMissingSql', () => {
   it('a migrating role without CREATEROLE gets an error naming the missing role', async () => {
     const migrator = `core_mig_${suffix}`;
     await ensureAppRole(db.pool, { role: migrator, password: 'pw-migrator' });
+    // the server got a SCRAM verifier, never the plaintext
+    const stored = await db.pool.query<{ p: string }>('select rolpassword as p from pg_authid where rolname = $1', [migrator]);
+    expect(stored.rows[0]?.p).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/);
+    await ensureAppRole(db.pool, { role: migrator, password: 'other', keepExistingPassword: true });
+    expect((await db.pool.query<{ p: string }>('select rolpassword as p from pg_authid where rolname = $1', [migrator])).rows[0]?.p).toBe(stored.rows[0]?.p);
     try {
       const err = await asRole(db.server.urlFor(db.database, { user: migrator, password: 'pw-migrator' }), (c) => c.query(createRoleIfMissingSql(`core_missing_${suffix}`))).catch((e: unknown) => e);
       expect((err as { code?: string }).code).toBe('42501');

@@ -25,13 +25,25 @@ import type { SharedPool } from './pool-handle.js';
 
 const MUTATIONS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
-/** Statements that would change the tenant setting themselves (session-level SET could outlive the unit). */
-const TENANT_WRITE = /\b(?:set\s+(?:session\s+|local\s+)?"?app"?\."?tenant_id"?|set_config\s*\(\s*'app\.tenant_id'|reset\s+"?app"?\."?tenant_id"?)/i;
+/** `SET`/`RESET` of the tenant setting, any case and spacing (a session-level SET could outlive the unit). */
+const TENANT_SET = /\b(?:set|reset)\s+(?:session\s+|local\s+)?"?app"?\s*\.\s*"?tenant_id"?/i;
+/** The first argument of every `set_config(` call. */
+const SET_CONFIG_NAME = /\bset_config\s*\(\s*([^,)]*)/gi;
 
-function assertNoTenantWrite(sql: string): void {
-  if (sql.includes('tenant_id') && TENANT_WRITE.test(sql)) {
-    throw new UnsupportedOperationError('statements must not set app.tenant_id themselves; use forTenant/withTenant');
+/**
+ * Refuses statements that set the tenant themselves: `SET app.tenant_id`, and
+ * any `set_config` whose setting name is `app.tenant_id` or not a literal
+ * (a bound parameter could name it).
+ */
+export function assertNoTenantWrite(sql: string): void {
+  if (!/tenant_id|set_config/i.test(sql)) return;
+  let bad = TENANT_SET.test(sql);
+  for (const m of sql.matchAll(SET_CONFIG_NAME)) {
+    const arg = (m[1] ?? '').trim();
+    const literal = /^'([^']*)'$/.exec(arg);
+    if (!literal || literal[1]!.trim().toLowerCase() === 'app.tenant_id') bad = true;
   }
+  if (bad) throw new UnsupportedOperationError('statements must not set app.tenant_id themselves; use forTenant/withTenant');
 }
 
 function toKyselyResult<R>(res: pg.QueryResult): QueryResult<R> {

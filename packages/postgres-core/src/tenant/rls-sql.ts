@@ -1,6 +1,7 @@
 import { quoteIdentifier, quoteQualifiedName } from '../sql/identifier.js';
 import { TENANT_SETTING } from '../data-source/session-scope.js';
 import { PostgresCoreError } from '../errors/postgres-core-error.js';
+import { scramSha256Verifier } from './scram-verifier.js';
 
 /** Column types a tenant column may have. */
 export type TenantColumnType = 'text' | 'varchar' | 'uuid';
@@ -149,16 +150,18 @@ export interface Queryable {
 
 /**
  * Creates (or updates) a login role fit to be the app role: `NOSUPERUSER
- * NOBYPASSRLS NOCREATEDB NOCREATEROLE`. The name and password are bound
- * parameters quoted server-side by `format('%I', '%L')`, never pasted by the
- * client. Idempotent and safe when run concurrently.
+ * NOBYPASSRLS NOCREATEDB NOCREATEROLE`. The name and the password's
+ * SCRAM-SHA-256 verifier are bound parameters quoted server-side by
+ * `format('%I', '%L')`; the plaintext password never enters SQL text (nor
+ * server logs). Idempotent and safe when run concurrently. With
+ * `keepExistingPassword`, an existing role keeps its password.
  *
  * @example
  * ```ts
  * await ensureAppRole(adminPool, { role: 'notify_app', password: secret });
  * ```
  */
-export async function ensureAppRole(db: Queryable, args: { role: string; password?: string }): Promise<void> {
+export async function ensureAppRole(db: Queryable, args: { role: string; password?: string; keepExistingPassword?: boolean }): Promise<void> {
   quoteIdentifier(args.role);
   const attrs = 'login nosuperuser nobypassrls nocreatedb nocreaterole noreplication';
   const build = async (verb: 'create' | 'alter'): Promise<string> => {
@@ -166,7 +169,7 @@ export async function ensureAppRole(db: Queryable, args: { role: string; passwor
       args.password === undefined
         ? `select format('${verb} role %I with ${attrs}', $1::text) as sql`
         : `select format('${verb} role %I with ${attrs} password %L', $1::text, $2::text) as sql`,
-      args.password === undefined ? [args.role] : [args.role, args.password],
+      args.password === undefined ? [args.role] : [args.role, scramSha256Verifier(args.password)],
     );
     return String(r.rows[0]?.sql);
   };
@@ -180,6 +183,10 @@ export async function ensureAppRole(db: Queryable, args: { role: string; passwor
       // Created concurrently by someone else (42710 duplicate_object, 23505 on pg_authid): fall through to ALTER.
       if (code !== '42710' && code !== '23505') throw e;
     }
+  }
+  if (args.keepExistingPassword && args.password !== undefined) {
+    await ensureAppRole(db, { role: args.role });
+    return;
   }
   await db.query(await build('alter'));
 }

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { assertNoTenantWrite } from '../src/data-source/scoped-driver.js';
+import { UnsupportedOperationError } from '../src/index.js';
+
+// Pure logic: which statements the data source refuses before they reach the server.
+describe('statements that set the tenant themselves are refused', () => {
+  const refused = [
+    "set app.tenant_id = 'acme'",
+    "SET APP.TENANT_ID = 'acme'",
+    "set app . tenant_id = 'acme'",
+    "set session \"app\".\"tenant_id\" to 'acme'",
+    'reset app.tenant_id',
+    "select set_config('app.tenant_id', 'acme', false)",
+    "select SET_CONFIG( 'APP.TENANT_ID ', 'acme', false)",
+    'select set_config($1, $2, false)',
+    'select set_config(name, value, false) from settings',
+  ];
+  for (const sql of refused) {
+    it(sql, () => {
+      expect(() => assertNoTenantWrite(sql)).toThrow(UnsupportedOperationError);
+    });
+  }
+
+  const allowed = [
+    'select * from items where tenant_id = $1',
+    "select set_config('statement_timeout', '5s', true)",
+    "update t set tenant_id = tenant_id where id = 1",
+  ];
+  for (const sql of allowed) {
+    it(`allows: ${sql}`, () => {
+      expect(() => assertNoTenantWrite(sql)).not.toThrow();
+    });
+  }
+});
