@@ -41,6 +41,11 @@ describe('small pieces', () => {
     expect(modulePackageName('@acme/migrations')).toBe('@acme/migrations');
   });
 
+  it('redactSecrets hides role passwords in SQL statements', () => {
+    expect(redactSecrets("create role app login password 'se''cret' valid until 'infinity'")).toBe("create role app login password '***' valid until 'infinity'");
+    expect(redactSecrets('ALTER ROLE app PASSWORD $p$hunter2$p$')).toBe("ALTER ROLE app PASSWORD '***'");
+  });
+
   it('redactSecrets hides passwords in URLs and keyword strings inside free text', () => {
     const text = 'failed for postgres://svc:hunter2@db/app and Host=db;Password=hunter2;Database=x';
     expect(redactSecrets(text)).not.toContain('hunter2');

@@ -90,8 +90,11 @@ export async function runCodegen(targets: CodegenTarget[], options: { check: boo
       }
     }
   } finally {
-    await factory.close();
-    await server.stop();
+    try {
+      await factory.close();
+    } finally {
+      await server.stop();
+    }
   }
   return results;
 }

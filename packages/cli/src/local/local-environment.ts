@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { LocalServer, type LocalServerStatus } from '@stellaops/embedded-server';
@@ -29,13 +29,15 @@ export interface LocalEnvironment {
   appUrl: string;
 }
 
-/** The saved passwords, with a new random one for each role in `roles` that has none yet. */
-function passwords(stateDir: string, roles: readonly string[] = [OWNER_ROLE, APP_ROLE]): RolePasswords {
+/** The saved passwords, with a new random one for each role in `roles` that has none yet (listed in `fresh`). */
+function passwords(stateDir: string, roles: readonly string[] = [OWNER_ROLE, APP_ROLE], fresh: string[] = []): RolePasswords {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const file = join(stateDir, 'roles.json');
   const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RolePasswords) : {};
   const missing = roles.filter((r) => saved[r] === undefined);
   if (missing.length === 0) return saved;
   for (const r of missing) saved[r] = randomBytes(18).toString('base64url');
+  fresh.push(...missing);
   writeFileSync(file, JSON.stringify(saved, null, 2), { mode: 0o600 });
   return saved;
 }
@@ -60,18 +62,16 @@ export async function prepareLocalEnvironment(args: { stateDir: string; external
     adminUrl = embedded.superuserUrl!;
   }
   const moduleRoles = (args.moduleRoles ?? []).filter((r) => r !== OWNER_ROLE && r !== APP_ROLE);
-  const pw = passwords(args.stateDir, [OWNER_ROLE, APP_ROLE, ...moduleRoles]);
+  const fresh: string[] = [];
+  const pw = passwords(args.stateDir, [OWNER_ROLE, APP_ROLE, ...moduleRoles], fresh);
   const admin = new pg.Client({ connectionString: adminUrl, application_name: 'stella-db up' });
   await admin.connect();
   try {
-    const owner = await admin.query('select 1 from pg_roles where rolname = $1', [OWNER_ROLE]);
-    const ownerSql = await admin.query<{ sql: string }>(
-      `select format('${owner.rowCount ? 'alter' : 'create'} role %I with login nosuperuser nobypassrls nocreatedb nocreaterole password %L', $1::text, $2::text) as sql`,
-      [OWNER_ROLE, pw[OWNER_ROLE]],
-    );
-    await admin.query(ownerSql.rows[0]!.sql);
-    // the app role and every role a module's migrations grant to: LOGIN, no ownership, no BYPASSRLS
-    for (const role of [APP_ROLE, ...moduleRoles]) await ensureAppRole(admin, { role, password: pw[role]! });
+    // Owner, app role and every role a module's migrations grant to: LOGIN, no superuser, no BYPASSRLS.
+    // An existing role keeps its password unless this checkout has none saved yet (no rotation on every up).
+    for (const role of [OWNER_ROLE, APP_ROLE, ...moduleRoles]) {
+      await ensureAppRole(admin, { role, password: pw[role]!, keepExistingPassword: !fresh.includes(role) });
+    }
     const db = await admin.query('select 1 from pg_database where datname = $1', [DATABASE]);
     if (!db.rowCount) await admin.query(`create database ${quoteIdentifier(DATABASE)} owner ${quoteIdentifier(OWNER_ROLE)}`);
     await admin.query(`grant connect on database ${quoteIdentifier(DATABASE)} to ${quoteIdentifier(APP_ROLE)}`);

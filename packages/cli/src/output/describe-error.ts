@@ -31,7 +31,7 @@ export function describeError(error: unknown): ErrorDocument {
       direction: error.direction,
       sqlState: error.sqlState ?? null,
       position: error.position ?? null,
-      statement: error.statement ?? null,
+      statement: error.statement ? redactSecrets(error.statement) : null,
       rolledBack: error.rolledBack,
     };
   }
@@ -46,5 +46,8 @@ export function describeError(error: unknown): ErrorDocument {
 
 /** Redacts anything that looks like a connection string's password in free text. */
 export function redactSecrets(text: string): string {
-  return text.replace(/postgres(?:ql)?:\/\/[^\s'"]+/gi, (url) => redactConnectionString(url)).replace(/((?:password|pwd)\s*=\s*)[^;\s]+/gi, '$1***');
+  return text
+    .replace(/postgres(?:ql)?:\/\/[^\s'"]+/gi, (url) => redactConnectionString(url))
+    .replace(/((?:password|pwd)\s*=\s*)[^;\s]+/gi, '$1***')
+    .replace(/(\bpassword\s+)(E?'(?:[^']|'')*'|\$\w*\$[\s\S]*?\$\w*\$)/gi, "$1'***'"); // ALTER/CREATE ROLE … PASSWORD '…'
 }

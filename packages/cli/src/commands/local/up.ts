@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { SchemaMigrator } from '@stellaops/migrator';
 import { redactConnectionString } from '@stellaops/postgres-core';
 import { isUpToDate, runCodegen, type CodegenTarget } from '../../codegen/run-codegen.js';
-import { CONNECTION_ENV } from '../../config/resolve-connection.js';
+import { CONNECTION_ENV, resolveConnection } from '../../config/resolve-connection.js';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
 import { loadPersistence, selectModules } from '../../local/module-selection.js';
@@ -52,7 +52,8 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
     .action(async (opts: UpOptions) =>
       runCommand('up', { json: opts.json === true }, ctx, async () => {
         const paths = localPaths(ctx.cwd);
-        const externalUrl = ctx.env[CONNECTION_ENV]?.trim() || undefined;
+        // Npgsql keyword strings or URLs, normalized (a usage error names what is wrong)
+        const externalUrl = ctx.env[CONNECTION_ENV]?.trim() ? await resolveConnection({}, ctx.env, ctx.cwd) : undefined;
         const targets = await codegenTargets(undefined, { ...ctx, cwd: paths.root }, { allowNone: true });
         // PersistenceOptions need a Postgres connection string once a module is on Postgres; the local one serves until it exists
         const persistence = loadPersistence(ctx.cwd, ctx.env, externalUrl ?? 'postgres://local-server/stellaops');

@@ -8,7 +8,7 @@ import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
 import { importMigrationModule } from '../../loaders/module-importer.js';
 import { resolveModule } from '../../modules/module-registry.js';
-import { describeError } from '../../output/describe-error.js';
+import { describeError, redactSecrets } from '../../output/describe-error.js';
 import { progressPrinter } from '../../output/progress.js';
 import { UsageError } from '../../usage-error.js';
 
@@ -130,7 +130,7 @@ export async function runCommand(name: string, opts: CommonOptions, ctx: CliCont
       ctx.stdout.write(`${JSON.stringify({ ok: false, command: name, exitCode, error: err, ...(results ? { results } : {}) }, null, 2)}\n`);
     } else {
       ctx.stderr.write(`error: ${err.message}\n`);
-      if (error instanceof MigrationFailedError && error.statement) ctx.stderr.write(`failing statement:\n  ${error.statement.split('\n').join('\n  ')}\n`);
+      if (error instanceof MigrationFailedError && error.statement) ctx.stderr.write(`failing statement:\n  ${redactSecrets(error.statement).split('\n').join('\n  ')}\n`);
       if (exitCode === ExitCode.Usage) ctx.stderr.write(`(run "stella-db migrate ${name} --help" for usage)\n`);
     }
   }
