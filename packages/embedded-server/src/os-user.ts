@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { EmbeddedServerError } from './errors.js';
 
 /** The OS identity the embedded server runs as, or `undefined` to run as the current user. */
 export interface RunAs {
@@ -40,16 +41,19 @@ export function serverRunAs(): RunAs | undefined {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
   const existing = lookup('postgres');
   if (existing) return existing;
+  let failure: unknown;
   try {
     execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'], { stdio: 'ignore' });
-  } catch {
-    // fall through to the lookup, which reports the failure
+  } catch (e) {
+    failure = e; // reported below if the user still does not exist
   }
   const created = lookup('postgres');
   if (!created) {
-    throw new Error(
+    throw new EmbeddedServerError(
+      'NO_SERVER_USER',
       'Running as root, and the OS user "postgres" that the embedded PostgreSQL must run as does not exist and could not be created. ' +
         'Fix: create it (`useradd --system postgres`) or run the tests as a non-root user.',
+      { cause: failure },
     );
   }
   return created;

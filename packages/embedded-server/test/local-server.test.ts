@@ -1,8 +1,8 @@
-import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LocalServer } from '../src/index.js';
+import { EmbeddedServerError, LocalServer } from '../src/index.js';
 
 // The durable local server of `stella-db up`, in a throwaway root folder.
 const root = mkdtempSync(join('/dev/shm', 'stella-local-'));
@@ -47,5 +47,35 @@ describe('LocalServer', () => {
     const restarted = await server.up();
     expect(restarted).toMatchObject({ running: true, action: 'restarted', port: first.port });
     expect(await scalar(restarted.superuserUrl!, 'select x from kept')).toBe(42);
+  });
+
+  it('never re-initializes (deleting data) when the state file is missing or corrupt', async () => {
+    await server.down();
+    const state = join(root, 'server.json');
+    renameSync(state, `${state}.bak`);
+    const missing = await server.up().catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(EmbeddedServerError);
+    expect((missing as EmbeddedServerError).code).toBe('LOCAL_STATE_MISSING');
+    expect((missing as Error).message).toMatch(/Nothing was changed/);
+    writeFileSync(state, '{ not json');
+    const corrupt = await new LocalServer({ rootDir: root }).up().catch((e: unknown) => e);
+    expect((corrupt as EmbeddedServerError).code).toBe('LOCAL_STATE_UNREADABLE');
+    expect(existsSync(join(root, 'pgdata', 'PG_VERSION'))).toBe(true);
+    renameSync(`${state}.bak`, state);
+    const back = await new LocalServer({ rootDir: root }).up();
+    expect(back.action).toBe('restarted');
+    expect(await scalar(back.superuserUrl!, 'select x from kept')).toBe(42);
+  });
+
+  it('refuses a root folder that other users can write to', async () => {
+    const open = mkdtempSync(join('/dev/shm', 'stella-open-'));
+    chmodSync(open, 0o777);
+    try {
+      const err = await new LocalServer({ rootDir: open }).up().catch((e: unknown) => e);
+      expect((err as EmbeddedServerError).code).toBe('UNSAFE_DIRECTORY');
+      expect((err as Error).message).toMatch(/writable by other users/);
+    } finally {
+      rmSync(open, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { quietPool } from './util/quiet-pool.js';
 import { Kysely, PostgresDialect } from 'kysely';
+import { FixtureError } from './errors/index.js';
 import type pg from 'pg';
 
 /**
@@ -64,6 +65,6 @@ export class TestDatabase implements AsyncDisposable {
   }
 
   #assertOpen(): void {
-    if (this.#released) throw new Error(`Test database ${this.database} was already released; use it only inside its test.`);
+    if (this.#released) throw new FixtureError('FIXTURE_RELEASED', `Test database ${this.database} was already released; use it only inside its test.`);
   }
 }

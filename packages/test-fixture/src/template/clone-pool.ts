@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { createDatabaseFrom, dropDatabase, renameDatabase, terminateSessions, type CloneStrategy } from './admin-sql.js';
+import { FixtureError } from '../errors/index.js';
 import { keptName, nextCloneName } from './names.js';
 
 /** Options of a {@link ClonePool}. */
@@ -45,7 +46,7 @@ export class ClonePool {
 
   /** A clone for exclusive use; give it back with {@link release}. */
   async acquire(): Promise<string> {
-    if (this.#closed) throw new Error('ClonePool is closed');
+    if (this.#closed) throw new FixtureError('FIXTURE_CLOSED', 'ClonePool is closed: acquire databases before the factory or pool is closed');
     if (this.#expected > 0) this.#expected -= 1;
     const name = this.#ready.shift() ?? (await this.#create());
     this.#refill();

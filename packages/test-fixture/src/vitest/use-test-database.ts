@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
 import { DatabaseFactory } from '../database-factory.js';
-import { FixtureConfigError } from '../errors/index.js';
+import { FixtureConfigError, FixtureError } from '../errors/index.js';
 import { urlFor, type TestServerInfo } from '../server/test-server.js';
 import type { ClonePool } from '../template/clone-pool.js';
 import type { MigrationSet } from '../template/migration-set.js';
@@ -129,7 +129,7 @@ export function useTestDatabase(options: UseTestDatabaseOptions = {}): TestDatab
   });
 
   const need = (): TestDatabase => {
-    if (!current) throw new Error('The test database is only available inside a test or its hooks (after useTestDatabase\'s beforeEach).');
+    if (!current) throw new FixtureError('FIXTURE_NO_DATABASE', 'The test database is only available inside a test or its hooks (after useTestDatabase\'s beforeEach).');
     return current;
   };
   return {
