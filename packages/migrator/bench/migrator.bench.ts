@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import pg from 'pg';
 import { percentile, timeMs, writeBenchResult } from '@stellaops/bench-kit';
-import { freePort, testCluster } from '@stellaops/test-fixture';
+import { EmbeddedCluster, ensurePrivateDir, freePort, locateBinaries, serverRunAs, TEST_TUNED_SETTINGS } from '@stellaops/embedded-server';
 import { SchemaMigrator, type Migration } from '../src/index.js';
 import { bundleWorker, WorkerProcess } from '../test/helpers/worker-process.js';
 
@@ -14,7 +14,16 @@ const CONCURRENT = 16;
 const CONCURRENT_PENDING = 100;
 
 const dir = `/dev/shm/stellaops-migrator-bench-${process.pid}`;
-const { cluster } = testCluster(dir);
+const runAs = serverRunAs();
+ensurePrivateDir(dir, runAs);
+const cluster = new EmbeddedCluster({
+  binaries: locateBinaries(runAs, `${dir}-bin`),
+  dataDir: `${dir}/data`,
+  logFile: `${dir}/server.log`,
+  runAs,
+  superuserPassword: 'postgres', // loopback-only throwaway cluster of this benchmark run
+  settings: TEST_TUNED_SETTINGS,
+});
 const median = (xs: number[]) => percentile(xs, 50);
 
 function sqlMigrations(n: number): Migration[] {
@@ -147,6 +156,7 @@ async function main(): Promise<void> {
     await admin.end().catch(() => {});
     await cluster.stop();
     rmSync(dir, { recursive: true, force: true });
+    rmSync(`${dir}-bin`, { recursive: true, force: true });
   }
 }
 

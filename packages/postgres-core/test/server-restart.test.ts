@@ -22,7 +22,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await admin?.end();
-  server?.destroy();
+  await server?.destroy();
 });
 
 describe('server restart under load', () => {

