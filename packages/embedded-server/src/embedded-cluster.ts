@@ -239,11 +239,15 @@ export class EmbeddedCluster {
     }
   }
 
-  /** Stops the server with a fast shutdown (open sessions are ended) and waits until it is gone. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the server and waits until it is gone: `fast` (default) ends open
+   * sessions cleanly; `immediate` (for throwaway clusters) drops them without
+   * a goodbye and skips the shutdown checkpoint.
+   */
+  async stop(options: { mode?: 'fast' | 'immediate' } = {}): Promise<void> {
     const pid = this.runningPid();
     if (!pid) return;
-    process.kill(pid, 'SIGINT');
+    process.kill(pid, options.mode === 'immediate' ? 'SIGQUIT' : 'SIGINT');
     const deadline = Date.now() + 60_000;
     while (this.runningPid() === pid) {
       if (Date.now() > deadline) {
