@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
-import pg from 'pg';
+import type pg from 'pg';
 import type { PreludeStatement } from './pipelined-query.js';
+import { PreludeQuery, sendStatement, type ProtocolConnection } from './protocol-query.js';
 
 /** One user statement of a batch. */
 export interface BatchStatement {
@@ -12,26 +12,6 @@ export interface BatchStatement {
   readonly name?: string;
 }
 
-interface ProtocolConnection {
-  stream: { cork?: () => void; uncork?: () => void };
-  parsedStatements: Record<string, string | undefined>;
-  parse(msg: { text: string; name?: string; types?: unknown[] }): void;
-  bind(msg: { statement?: string; portal?: string; values: readonly unknown[]; valueMapper?: (v: unknown) => unknown }): void;
-  describe(msg: { type: 'P' | 'S'; name?: string }): void;
-  execute(msg: { portal?: string; rows?: number }): void;
-  sync(): void;
-}
-
-interface QueryInternals {
-  handleDataRow(msg: unknown): void;
-  handleCommandComplete(msg: unknown, connection: ProtocolConnection): void;
-  handleError(err: Error, connection: ProtocolConnection): void;
-}
-
-type QueryCtor = new (config: pg.QueryConfig, values?: unknown, callback?: (err: Error | null, res: pg.QueryResult | pg.QueryResult[]) => void) => QueryInternals;
-const BaseQuery = pg.Query as unknown as QueryCtor;
-const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as { prepareValue: (v: unknown) => unknown };
-
 /**
  * Sends `prelude`, then every statement, then `postlude`, as ONE pipeline with a
  * single Sync: one round trip for the whole unit. Prelude/postlude results are
@@ -39,13 +19,10 @@ const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as { 
  *
  * @internal
  */
-export class BatchQuery extends BaseQuery {
+export class BatchQuery extends PreludeQuery {
   readonly #prelude: readonly PreludeStatement[];
   readonly #statements: readonly BatchStatement[];
   readonly #postlude: readonly PreludeStatement[];
-  #pendingPrelude: number;
-  /** True when an error arrived before the prelude completed (connection state unknown). */
-  preludeFailed = false;
 
   constructor(
     prelude: readonly PreludeStatement[],
@@ -53,47 +30,23 @@ export class BatchQuery extends BaseQuery {
     postlude: readonly PreludeStatement[],
     callback: (err: Error | null, res: pg.QueryResult | pg.QueryResult[]) => void,
   ) {
-    super({ text: statements[0]?.text ?? '', queryMode: 'extended' } as pg.QueryConfig, undefined, callback);
+    super({ text: statements[0]?.text ?? '', queryMode: 'extended' } as pg.QueryConfig, callback, prelude.length);
     this.#prelude = prelude;
     this.#statements = statements;
     this.#postlude = postlude;
-    this.#pendingPrelude = prelude.length;
   }
 
-  submit(connection: ProtocolConnection): Error | null {
+  override submit(connection: ProtocolConnection): Error | null {
     connection.stream.cork?.();
     try {
-      const send = (st: { text: string; name?: string; values: readonly unknown[] }, describe: boolean): void => {
-        if (st.name === undefined) connection.parse({ text: st.text, name: '', types: [] });
-        else if (connection.parsedStatements[st.name] === undefined) {
-          connection.parse({ text: st.text, name: st.name, types: [] });
-          connection.parsedStatements[st.name] = st.text;
-        }
-        connection.bind({ statement: st.name ?? '', portal: '', values: st.values, valueMapper: prepareValue });
-        if (describe) connection.describe({ type: 'P', name: '' });
-        connection.execute({ portal: '', rows: 0 });
-      };
-      for (const st of this.#prelude) send(st, false);
-      for (const st of this.#statements) send(st, true);
-      for (const st of this.#postlude) send(st, false);
+      for (const st of this.#prelude) sendStatement(connection, st, false);
+      for (const st of this.#statements) sendStatement(connection, st, true);
+      for (const st of this.#postlude) sendStatement(connection, st, false);
       connection.sync();
     } finally {
       connection.stream.uncork?.();
     }
     return null;
-  }
-
-  override handleDataRow(msg: unknown): void {
-    if (this.#pendingPrelude > 0) return;
-    super.handleDataRow(msg);
-  }
-
-  override handleCommandComplete(msg: unknown, connection: ProtocolConnection): void {
-    if (this.#pendingPrelude > 0) {
-      this.#pendingPrelude--;
-      return;
-    }
-    super.handleCommandComplete(msg, connection);
   }
 
   override handleError(err: Error, connection: ProtocolConnection): void {

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { PreludeQuery, sendStatement, type ProtocolConnection } from './protocol-query.js';
 
 /** One statement sent ahead of the user's statement in the same round trip. */
 export interface PreludeStatement {
@@ -9,28 +10,6 @@ export interface PreludeStatement {
   /** Name of a server-side prepared statement (parsed once per connection), or undefined for the unnamed one. */
   readonly name?: string;
 }
-
-/** The parts of pg's (untyped) protocol connection this module writes to. */
-interface ProtocolConnection {
-  stream: { cork?: () => void; uncork?: () => void };
-  parsedStatements: Record<string, string | undefined>;
-  parse(msg: { text: string; name?: string; types?: unknown[] }): void;
-  bind(msg: { statement?: string; portal?: string; values: ReadonlyArray<string | null> }): void;
-  execute(msg: { portal?: string; rows?: number }): void;
-}
-
-/** The parts of pg's `Query` this module overrides (not in @types/pg). */
-interface QueryInternals {
-  submit(connection: ProtocolConnection): Error | null;
-  prepare(connection: ProtocolConnection): void;
-  handleDataRow(msg: unknown): void;
-  handleCommandComplete(msg: unknown, connection: ProtocolConnection): void;
-  handleError(err: Error, connection: ProtocolConnection): void;
-  requiresPreparation(): boolean;
-}
-
-type QueryCtor = new (config: pg.QueryConfig, values?: unknown, callback?: (err: Error | null, res: pg.QueryResult) => void) => QueryInternals;
-const BaseQuery = pg.Query as unknown as QueryCtor;
 
 /**
  * A `pg` query that sends prelude statements (e.g. `BEGIN` and the
@@ -48,11 +27,8 @@ const BaseQuery = pg.Query as unknown as QueryCtor;
  *
  * @internal
  */
-export class PipelinedQuery extends BaseQuery {
+export class PipelinedQuery extends PreludeQuery {
   readonly #prelude: readonly PreludeStatement[];
-  #pendingPrelude: number;
-  /** True when an error arrived before every prelude statement completed. */
-  preludeFailed = false;
 
   /**
    * @param prelude statements to run first, in order
@@ -67,9 +43,8 @@ export class PipelinedQuery extends BaseQuery {
     callback: (err: Error | null, res: pg.QueryResult) => void,
     name?: string,
   ) {
-    super({ text, values: values as unknown[], queryMode: 'extended', ...(name ? { name } : {}) } as pg.QueryConfig, undefined, callback);
+    super({ text, values: values as unknown[], queryMode: 'extended', ...(name ? { name } : {}) } as pg.QueryConfig, callback as (err: Error | null, res: pg.QueryResult | pg.QueryResult[]) => void, prelude.length);
     this.#prelude = prelude;
-    this.#pendingPrelude = prelude.length;
   }
 
   override requiresPreparation(): boolean {
@@ -79,18 +54,7 @@ export class PipelinedQuery extends BaseQuery {
   override submit(connection: ProtocolConnection): Error | null {
     connection.stream.cork?.();
     try {
-      for (const st of this.#prelude) {
-        if (st.name === undefined) {
-          connection.parse({ text: st.text, name: '', types: [] });
-        } else if (connection.parsedStatements[st.name] === undefined) {
-          connection.parse({ text: st.text, name: st.name, types: [] });
-          // Marked now; if anything fails before the prelude completed, the
-          // connection is discarded by the caller (see preludeFailed).
-          connection.parsedStatements[st.name] = st.text;
-        }
-        connection.bind({ statement: st.name ?? '', portal: '', values: st.values });
-        connection.execute({ portal: '', rows: 0 });
-      }
+      for (const st of this.#prelude) sendStatement(connection, st, false);
       this.prepare(connection);
     } finally {
       connection.stream.uncork?.();
@@ -98,21 +62,8 @@ export class PipelinedQuery extends BaseQuery {
     return null;
   }
 
-  override handleDataRow(msg: unknown): void {
-    if (this.#pendingPrelude > 0) return;
-    super.handleDataRow(msg);
-  }
-
-  override handleCommandComplete(msg: unknown, connection: ProtocolConnection): void {
-    if (this.#pendingPrelude > 0) {
-      this.#pendingPrelude--;
-      return;
-    }
-    super.handleCommandComplete(msg, connection);
-  }
-
   override handleError(err: Error, connection: ProtocolConnection): void {
-    if (this.#pendingPrelude > 0) this.preludeFailed = true;
+    if (this.inPrelude) this.preludeFailed = true;
     super.handleError(err, connection);
   }
 }
