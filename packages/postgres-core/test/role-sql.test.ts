@@ -1,21 +1,10 @@
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { useTestDatabase } from '@stellaops/test-fixture/vitest';
+import { useTestDatabase, withClient } from '@stellaops/test-fixture/vitest';
 import { appRoleGrantsSql, createRoleIfMissingSql, ensureAppRole } from '../src/index.js';
 
 // Role helpers against a real server: roles are cluster-global, so names are unique to this run.
 const db = useTestDatabase();
 const suffix = `${process.pid}_${Date.now().toString(36)}`;
-
-async function asRole<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 describe('createRoleIfMissingSql', () => {
   it('creates a NOLOGIN, non-bypassing role once; running it again (also concurrently) is a no-op', async () => {
@@ -36,7 +25,7 @@ describe('createRoleIfMissingSql', () => {
     await ensureAppRole(db.pool, { role: migrator, password: 'other', keepExistingPassword: true });
     expect((await db.pool.query<{ p: string }>('select rolpassword as p from pg_authid where rolname = $1', [migrator])).rows[0]?.p).toBe(stored.rows[0]?.p);
     try {
-      const err = await asRole(db.server.urlFor(db.database, { user: migrator, password: 'pw-migrator' }), (c) => c.query(createRoleIfMissingSql(`core_missing_${suffix}`))).catch((e: unknown) => e);
+      const err = await withClient(db.server.urlFor(db.database, { user: migrator, password: 'pw-migrator' }), (c) => c.query(createRoleIfMissingSql(`core_missing_${suffix}`))).catch((e: unknown) => e);
       expect((err as { code?: string }).code).toBe('42501');
       expect((err as Error).message).toBe(`role core_missing_${suffix} does not exist and ${migrator} may not create it`);
     } finally {
@@ -57,7 +46,7 @@ describe('appRoleGrantsSql', () => {
     try {
       await db.pool.query('create schema m; create table m.things (id int primary key); create table m._migrations (name text primary key)');
       for (const s of appRoleGrantsSql({ appRole: app, schema: 'm', protectTables: ['_migrations'] })) await db.pool.query(s);
-      await asRole(db.server.urlFor(db.database, { user: app, password: 'pw-app' }), async (c) => {
+      await withClient(db.server.urlFor(db.database, { user: app, password: 'pw-app' }), async (c) => {
         await c.query('insert into m.things values (1)');
         expect((await c.query('select count(*)::int as n from m.things')).rows[0].n).toBe(1);
         await expect(c.query('select * from m._migrations')).rejects.toMatchObject({ code: '42501' });

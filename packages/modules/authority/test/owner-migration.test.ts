@@ -1,7 +1,7 @@
 import { SchemaMigrator } from '@stellaops/migrator';
 import { checkAppRole, createRoleIfMissingSql, ensureAppRole, quoteIdentifier } from '@stellaops/postgres-core';
-import { useTestDatabase } from '@stellaops/test-fixture/vitest';
-import pg from 'pg';
+import { useTestDatabase, withClient } from '@stellaops/test-fixture/vitest';
+import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { APP_ROLE, migrations } from '../src/index.js';
 
@@ -11,15 +11,7 @@ const db = useTestDatabase(); // an empty database
 const OWNER = 'stellaops_test_owner';
 const OWNER_PASSWORD = 'stellaops-test-owner-pw';
 
-async function asOwner<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client(db.server.urlFor(db.database, { user: OWNER, password: OWNER_PASSWORD }));
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const asOwner = <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => withClient(db.server.urlFor(db.database, { user: OWNER, password: OWNER_PASSWORD }), fn);
 
 describe('migrating as a non-superuser owner without CREATEROLE', () => {
   it('applies every migration; the owner owns the tables and RLS still binds the app role', async () => {

@@ -11,3 +11,4 @@ export type { TestDatabaseHandle, TestServerHandle, UseTestDatabaseOptions } fro
 export { databaseTest } from './database-test.js';
 export type { MigrationSet, MigrationTarget } from '../template/migration-set.js';
 export { TestDatabase } from '../test-database.js';
+export { withClient } from '../with-client.js';
