@@ -54,7 +54,22 @@ export class DatabaseFactory {
     let pool = this.#pools.get(template);
     if (!pool) {
       const size = this.#options.poolSize ?? (Number(process.env.STELLAOPS_TEST_PG_POOL_SIZE) || 2);
-      pool = new ClonePool({ admin: this.#admin, template, runTag: this.server.runTag, size, strategy: this.#options.strategy ?? 'FILE_COPY' });
+      pool = new ClonePool({
+        admin: this.#admin,
+        template,
+        runTag: this.server.runTag,
+        size,
+        strategy: this.#options.strategy ?? 'FILE_COPY',
+        warm: (database) => {
+          // starts connecting now, in the background: a test's first query need not wait for a backend to start
+          const warmPool = TestDatabase.openPool(urlFor(this.server, database));
+          warmPool.connect().then(
+            (client) => client.release(),
+            () => undefined, // the test's own first query reports a connection problem
+          );
+          return warmPool;
+        },
+      });
       this.#pools.set(template, pool);
     }
     return pool;
@@ -63,8 +78,8 @@ export class DatabaseFactory {
   /** An isolated database with `set`'s schema, for exclusive use until released. */
   async acquire(set: MigrationSet = EMPTY_MIGRATION_SET): Promise<TestDatabase> {
     const pool = await this.pool(set);
-    const name = await pool.acquire();
-    return new TestDatabase(name, urlFor(this.server, name), (keep) => pool.release(name, keep));
+    const { name, pool: warm } = await pool.acquire();
+    return new TestDatabase(name, urlFor(this.server, name), (keep) => pool.release(name, keep), warm);
   }
 
   /** Drops unused clones, waits for background drops, closes admin connections. */

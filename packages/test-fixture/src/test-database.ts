@@ -24,16 +24,25 @@ export class TestDatabase implements AsyncDisposable {
   #kysely: Kysely<unknown> | undefined;
   #released = false;
 
-  constructor(database: string, connectionString: string, release: (keep: boolean) => Promise<string | undefined>) {
+  /**
+   * @param pool an already connected pool on this database (a prefilled clone), taken over and closed on release
+   */
+  constructor(database: string, connectionString: string, release: (keep: boolean) => Promise<string | undefined>, pool?: pg.Pool) {
     this.database = database;
     this.connectionString = connectionString;
     this.#release = release;
+    this.#pool = pool;
+  }
+
+  /** A pool for a test database: no idle timeout (it lives as long as its test), errors of ended sessions ignored. */
+  static openPool(connectionString: string): pg.Pool {
+    return quietPool({ connectionString, max: 10, idleTimeoutMillis: 0 });
   }
 
   /** A `pg` pool on this database (created on first use, closed on release). */
   get pool(): pg.Pool {
     this.#assertOpen();
-    this.#pool ??= quietPool({ connectionString: this.connectionString, max: 10 });
+    this.#pool ??= TestDatabase.openPool(this.connectionString);
     return this.#pool;
   }
 

@@ -11,6 +11,19 @@ export interface ClonePoolOptions {
   /** Most ready clones kept in advance; default 2. */
   size?: number;
   strategy?: CloneStrategy;
+  /**
+   * Opens a connection pool on a prefilled clone that starts connecting at
+   * once, so the test using it does not wait for a backend to start either.
+   */
+  warm?: (database: string) => pg.Pool;
+}
+
+/** A clone handed out by {@link ClonePool.acquire}, with its warm pool when it was prefilled. */
+export interface AcquiredClone {
+  /** Database name. */
+  name: string;
+  /** A pool already connected to it (prefilled clones, when `warm` is set). */
+  pool?: pg.Pool;
 }
 
 /**
@@ -21,8 +34,8 @@ export interface ClonePoolOptions {
  * so no clone is made that nobody will use.
  */
 export class ClonePool {
-  readonly #o: Required<ClonePoolOptions>;
-  readonly #ready: string[] = [];
+  readonly #o: Required<Omit<ClonePoolOptions, 'warm'>> & Pick<ClonePoolOptions, 'warm'>;
+  readonly #ready: AcquiredClone[] = [];
   readonly #pending = new Set<Promise<unknown>>();
   #creating = 0;
   #expected = 0;
@@ -44,13 +57,13 @@ export class ClonePool {
     this.#refill();
   }
 
-  /** A clone for exclusive use; give it back with {@link release}. */
-  async acquire(): Promise<string> {
+  /** A clone for exclusive use (with a connected pool when prefilled); give it back with {@link release}. */
+  async acquire(): Promise<AcquiredClone> {
     if (this.#closed) throw new FixtureError('FIXTURE_CLOSED', 'ClonePool is closed: acquire databases before the factory or pool is closed');
     if (this.#expected > 0) this.#expected -= 1;
-    const name = this.#ready.shift() ?? (await this.#create());
+    const clone = this.#ready.shift() ?? { name: await this.#create() };
     this.#refill();
-    return name;
+    return clone;
   }
 
   /** Drops the clone in the background, or renames it to a `fx_keep_` name and returns that. */
@@ -69,7 +82,12 @@ export class ClonePool {
   async close(): Promise<void> {
     this.#closed = true;
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
-    await Promise.allSettled(this.#ready.splice(0).map((n) => dropDatabase(this.#o.admin, n)));
+    await Promise.allSettled(
+      this.#ready.splice(0).map(async (c) => {
+        await c.pool?.end().catch(() => undefined);
+        await dropDatabase(this.#o.admin, c.name);
+      }),
+    );
   }
 
   async #create(): Promise<string> {
@@ -83,11 +101,16 @@ export class ClonePool {
     if (this.#closed || this.#failure !== undefined || this.#ready.length + this.#creating >= want) return;
     this.#creating += 1;
     this.#track(
-      this.#create().then(
-        (name) => {
+      this.#create()
+        .then((name): AcquiredClone => ({ name, ...(this.#o.warm ? { pool: this.#o.warm(name) } : {}) }))
+        .then(
+        async (clone) => {
           this.#creating -= 1;
-          if (this.#closed) return dropDatabase(this.#o.admin, name).catch(() => undefined);
-          this.#ready.push(name);
+          if (this.#closed) {
+            await clone.pool?.end().catch(() => undefined);
+            return dropDatabase(this.#o.admin, clone.name).catch(() => undefined);
+          }
+          this.#ready.push(clone);
           this.#refill();
           return undefined;
         },

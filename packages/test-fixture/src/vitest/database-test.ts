@@ -35,8 +35,8 @@ export function databaseTest(options: Omit<UseTestDatabaseOptions, 'scope'> = {}
     ],
     db: async ({ stellaopsClonePool, task }, use) => {
       const server = useTestServer();
-      const name = await stellaopsClonePool.acquire();
-      const db = new TestDatabase(name, server.urlFor(name), (k) => stellaopsClonePool.release(name, k));
+      const { name, pool: warm } = await stellaopsClonePool.acquire();
+      const db = new TestDatabase(name, server.urlFor(name), (k) => stellaopsClonePool.release(name, k), warm);
       try {
         await use(db);
       } finally {

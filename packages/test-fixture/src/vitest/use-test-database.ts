@@ -96,9 +96,9 @@ export function useTestDatabase(options: UseTestDatabaseOptions = {}): TestDatab
   let server: TestServerHandle | undefined;
 
   const attach = async (): Promise<void> => {
-    const name = await pool!.acquire();
     const p = pool!;
-    current = new TestDatabase(name, server!.urlFor(name), (k) => p.release(name, k));
+    const { name, pool: warm } = await p.acquire();
+    current = new TestDatabase(name, server!.urlFor(name), (k) => p.release(name, k), warm);
   };
   const detach = async (failed: boolean, label: string): Promise<void> => {
     const db = current;
