@@ -120,6 +120,7 @@ export class LocalServer {
 
   /** Starts the server, or finds it running; initializes the cluster on first use. */
   async up(): Promise<LocalServerStatus> {
+    ensurePrivateDir(this.#root, serverRunAs());
     return withFileLock(join(this.#root, 'server'), async () => {
       let { cluster } = this.#setup();
       if (cluster.runningPort()) return this.status('already-running');
@@ -150,6 +151,7 @@ export class LocalServer {
 
   /** Stops the server; returns false when it was not running. */
   async down(): Promise<boolean> {
+    ensurePrivateDir(this.#root, serverRunAs());
     return withFileLock(join(this.#root, 'server'), async () => {
       const { cluster } = this.#setup();
       if (!cluster.runningPid()) return false;

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,15 +67,23 @@ describe('LocalServer', () => {
     expect(await scalar(back.superuserUrl!, 'select x from kept')).toBe(42);
   });
 
-  it('refuses a root folder that other users can write to', async () => {
+  it('makes its own group-writable root private, and refuses one owned by another user', async () => {
     const open = mkdtempSync(join('/dev/shm', 'stella-open-'));
-    chmodSync(open, 0o777);
+    chmodSync(open, 0o777); // e.g. created under umask 002
+    const foreign = mkdtempSync(join('/dev/shm', 'stella-foreign-'));
     try {
-      const err = await new LocalServer({ rootDir: open }).up().catch((e: unknown) => e);
-      expect((err as EmbeddedServerError).code).toBe('UNSAFE_DIRECTORY');
-      expect((err as Error).message).toMatch(/writable by other users/);
+      const fixed = new LocalServer({ rootDir: open });
+      fixed.status();
+      expect(statSync(open).mode & 0o077).toBe(process.getuid?.() === 0 ? 0o011 : 0);
+      if (process.getuid?.() === 0) {
+        chownSync(foreign, 65534, 65534); // nobody
+        const err = await new LocalServer({ rootDir: foreign }).up().catch((e: unknown) => e);
+        expect((err as EmbeddedServerError).code).toBe('UNSAFE_DIRECTORY');
+        expect((err as Error).message).toMatch(/owned by uid 65534/);
+      }
     } finally {
       rmSync(open, { recursive: true, force: true });
+      rmSync(foreign, { recursive: true, force: true });
     }
   });
 });
