@@ -5,7 +5,7 @@
 // then exits. Plain JavaScript so that it runs with bare `node` from source.
 //
 // argv: <cacheDir> <dataDir>
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
@@ -66,9 +66,12 @@ function liveLeases() {
 
 /** PID of this data directory's postmaster, if it runs (checked against /proc where there is one). */
 function postmasterPid() {
-  const file = join(dataDir, 'postmaster.pid');
-  if (!existsSync(file)) return 0;
-  const pid = Number(readFileSync(file, 'utf8').split('\n')[0]) || 0;
+  let pid = 0;
+  try {
+    pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]) || 0;
+  } catch {
+    return 0; // no server (or it is just stopping)
+  }
   if (pid <= 0 || !alive(pid)) return 0;
   try {
     if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(dataDir)) return 0; // a recycled PID

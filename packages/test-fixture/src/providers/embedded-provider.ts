@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -21,16 +21,20 @@ import { isAlive, Leases } from '../embedded/leases.js';
 import type { StartedServer } from './started-server.js';
 
 /**
- * The test server's superuser password: random per cache folder, kept in
+ * The test server's superuser password: random per cluster, kept in
  * `<cacheDir>/superuser.secret` (0600) so later runs reuse the cluster. A
- * fixed password would let any local user log in as superuser over TCP.
+ * fixed password would let any local user log in as superuser over TCP. A
+ * new secret is only saved once a cluster with it has started ({@link saveSecret}).
  */
-function superuserSecret(cacheDir: string): { password: string; fresh: boolean } {
+function readSecret(cacheDir: string): string | undefined {
   const file = join(cacheDir, 'superuser.secret');
-  if (existsSync(file)) return { password: readFileSync(file, 'utf8').trim(), fresh: false };
-  const password = randomBytes(24).toString('base64url');
-  writeFileSync(file, password, { mode: 0o600, flag: 'wx' });
-  return { password, fresh: true };
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+}
+
+function saveSecret(cacheDir: string, password: string): void {
+  const tmp = join(cacheDir, `superuser.secret.${process.pid}`);
+  writeFileSync(tmp, password, { mode: 0o600, flag: 'wx' });
+  renameSync(tmp, join(cacheDir, 'superuser.secret'));
 }
 
 const WATCHDOG = fileURLToPath(new URL('../../bin/watchdog.mjs', import.meta.url));
@@ -88,17 +92,25 @@ async function startShared(cacheDir: string, port: number | undefined, leaseId: 
   let version = '';
   let lease = '';
   const boundPort = await withFileLock(lockPath, async () => {
-    lease = leases.add(leaseId);
-    const secret = superuserSecret(cacheDir);
-    password = secret.password;
-    const { cluster, binaries } = testCluster(cacheDir, runAs, password);
-    version = binaries.version;
+    const saved = readSecret(cacheDir);
+    password = saved ?? randomBytes(24).toString('base64url');
+    let cluster: EmbeddedCluster | undefined;
     try {
+      lease = leases.add(leaseId);
+      const parts = testCluster(cacheDir, runAs, password);
+      cluster = parts.cluster;
+      version = parts.binaries.version;
       const running = cluster.runningPort();
-      if (running && !secret.fresh) return running;
-      // a cluster from before its password was kept is a cache: rebuild it
-      if (secret.fresh && cluster.runningPid()) await cluster.stop();
-      if (!cluster.isInitialized() || secret.fresh) {
+      if (running && saved !== undefined) return running;
+      if (running) {
+        throw new ProviderUnavailableError(
+          'embedded',
+          `The embedded test server in ${cacheDir} runs, but its superuser password file is missing, so no run can log in. ` +
+            'Fix: stop the test runs using it (its watchdog stops it when they end), or delete that folder.',
+        );
+      }
+      // no saved secret means no cluster that anyone can log in to: (re)build it, a cache
+      if (!cluster.isInitialized() || saved === undefined) {
         await cluster.initialize();
         how = 'cold start: initdb + start';
       } else {
@@ -106,12 +118,13 @@ async function startShared(cacheDir: string, port: number | undefined, leaseId: 
       }
       const p = port ?? (await freePort());
       await cluster.start(p);
+      if (saved === undefined) saveSecret(cacheDir, password);
       return p;
     } catch (e) {
-      leases.remove(lease);
+      if (lease) leases.remove(lease);
       throw e;
     } finally {
-      ensureWatchdog(cacheDir, cluster.dataDir);
+      if (cluster) ensureWatchdog(cacheDir, cluster.dataDir);
     }
   });
   let released = false;

@@ -53,7 +53,8 @@ export function defaultCacheDir(): string {
   } catch {
     // not writable: keep the temp folder
   }
-  return join(base, `stellaops-test-pg16-${uid}`);
+  // v2: leases, watchdog and superuser secret of this version; never shared with older fixtures
+  return join(base, `stellaops-test-pg16-v2-${uid}`);
 }
 
 /**
