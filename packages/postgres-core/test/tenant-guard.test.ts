@@ -14,6 +14,10 @@ describe('statements that set the tenant themselves are refused', () => {
     "select SET_CONFIG( 'APP.TENANT_ID ', 'acme', false)",
     'select set_config($1, $2, false)',
     'select set_config(name, value, false) from settings',
+    "set/**/app.tenant_id = 'acme'",
+    "select set_config/**/('app.tenant_id', 'acme', false)",
+    "select \"set_config\"('app.tenant_id', 'acme', false)",
+    "set app.tenant_id -- comment\n = 'acme'",
   ];
   for (const sql of refused) {
     it(sql, () => {

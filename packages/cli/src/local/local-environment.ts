@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { LocalServer, type LocalServerStatus } from '@stellaops/embedded-server';
@@ -29,17 +29,18 @@ export interface LocalEnvironment {
   appUrl: string;
 }
 
-/** The saved passwords, with a new random one for each role in `roles` that has none yet (listed in `fresh`). */
-function passwords(stateDir: string, roles: readonly string[] = [OWNER_ROLE, APP_ROLE], fresh: string[] = []): RolePasswords {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+/** The saved passwords (read only). */
+function savedPasswords(stateDir: string): RolePasswords {
   const file = join(stateDir, 'roles.json');
-  const saved = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RolePasswords) : {};
-  const missing = roles.filter((r) => saved[r] === undefined);
-  if (missing.length === 0) return saved;
-  for (const r of missing) saved[r] = randomBytes(18).toString('base64url');
-  fresh.push(...missing);
-  writeFileSync(file, JSON.stringify(saved, null, 2), { mode: 0o600 });
-  return saved;
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as RolePasswords) : {};
+}
+
+/** Saves the passwords (0600), written only after the roles were given them. */
+function savePasswords(stateDir: string, passwords: RolePasswords): void {
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const tmp = join(stateDir, `roles.json.${process.pid}`);
+  writeFileSync(tmp, JSON.stringify(passwords, null, 2), { mode: 0o600 });
+  renameSync(tmp, join(stateDir, 'roles.json'));
 }
 
 function withUser(url: string, user: string, password: string, database: string): string {
@@ -62,8 +63,9 @@ export async function prepareLocalEnvironment(args: { stateDir: string; external
     adminUrl = embedded.superuserUrl!;
   }
   const moduleRoles = (args.moduleRoles ?? []).filter((r) => r !== OWNER_ROLE && r !== APP_ROLE);
-  const fresh: string[] = [];
-  const pw = passwords(args.stateDir, [OWNER_ROLE, APP_ROLE, ...moduleRoles], fresh);
+  const pw = savedPasswords(args.stateDir);
+  const fresh = [OWNER_ROLE, APP_ROLE, ...moduleRoles].filter((r) => pw[r] === undefined);
+  for (const r of fresh) pw[r] = randomBytes(18).toString('base64url');
   const admin = new pg.Client({ connectionString: adminUrl, application_name: 'stella-db up' });
   await admin.connect();
   try {
@@ -72,6 +74,7 @@ export async function prepareLocalEnvironment(args: { stateDir: string; external
     for (const role of [OWNER_ROLE, APP_ROLE, ...moduleRoles]) {
       await ensureAppRole(admin, { role, password: pw[role]!, keepExistingPassword: !fresh.includes(role) });
     }
+    if (fresh.length > 0) savePasswords(args.stateDir, pw); // only once the roles have them
     const db = await admin.query('select 1 from pg_database where datname = $1', [DATABASE]);
     if (!db.rowCount) await admin.query(`create database ${quoteIdentifier(DATABASE)} owner ${quoteIdentifier(OWNER_ROLE)}`);
     await admin.query(`grant connect on database ${quoteIdentifier(DATABASE)} to ${quoteIdentifier(APP_ROLE)}`);
@@ -91,7 +94,8 @@ export async function prepareLocalEnvironment(args: { stateDir: string; external
 export function describeLocalEnvironment(stateDir: string): { status: LocalServerStatus; ownerUrl?: string; appUrl?: string } {
   const status = new LocalServer({ rootDir: stateDir }).status();
   if (!status.superuserUrl || !existsSync(join(stateDir, 'roles.json'))) return { status };
-  const pw = passwords(stateDir);
+  const pw = savedPasswords(stateDir);
+  if (pw[OWNER_ROLE] === undefined || pw[APP_ROLE] === undefined) return { status };
   return {
     status,
     ownerUrl: withUser(status.superuserUrl, OWNER_ROLE, pw[OWNER_ROLE]!, DATABASE),

@@ -37,8 +37,10 @@ const SET_CONFIG_NAME = /\bset_config\s*\(\s*([^,)]*)/gi;
  */
 export function assertNoTenantWrite(sql: string): void {
   if (!/tenant_id|set_config/i.test(sql)) return;
-  let bad = TENANT_SET.test(sql);
-  for (const m of sql.matchAll(SET_CONFIG_NAME)) {
+  // comments and identifier quotes could split the words apart: match on the SQL without them
+  const bare = sql.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/--[^\n]*/g, ' ').replace(/"/g, '');
+  let bad = TENANT_SET.test(bare);
+  for (const m of bare.matchAll(SET_CONFIG_NAME)) {
     const arg = (m[1] ?? '').trim();
     const literal = /^'([^']*)'$/.exec(arg);
     if (!literal || literal[1]!.trim().toLowerCase() === 'app.tenant_id') bad = true;
