@@ -1,13 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { startTestServer } from '../server/test-server.js';
-import type { TestServerInfo } from '../server/test-server.js';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    /** The run's PostgreSQL server, provided by `@stellaops/test-fixture/global-setup`. */
-    stellaopsPg: TestServerInfo;
-  }
-}
+// the `stellaopsPg` ProvidedContext key is declared next to inject() in use-test-database.ts
+import type {} from './use-test-database.js';
 
 /**
  * vitest global setup: one PostgreSQL server per test run, shared by every
@@ -15,7 +9,7 @@ declare module 'vitest' {
  *
  * @example
  * ```ts
- * export default stellaVitestConfig({ test: { globalSetup: ['@stellaops/test-fixture/global-setup'] } });
+ * export default stellaVitestConfig({}, { postgres: true }); // adds this file as globalSetup
  * ```
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {

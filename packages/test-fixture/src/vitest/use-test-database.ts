@@ -8,6 +8,13 @@ import type { ClonePool } from '../template/clone-pool.js';
 import type { MigrationSet } from '../template/migration-set.js';
 import { TestDatabase } from '../test-database.js';
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The run's PostgreSQL server, provided by `@stellaops/test-fixture/global-setup`. */
+    stellaopsPg: TestServerInfo;
+  }
+}
+
 /** Options of {@link useTestDatabase}. */
 export interface UseTestDatabaseOptions {
   /** Schema every database starts with; default empty. */
