@@ -1,60 +1,12 @@
-import { SchemaMigrator } from '@stellaops/migrator';
-import { checkAppRole, createRoleIfMissingSql, ensureAppRole, quoteIdentifier } from '@stellaops/postgres-core';
-import { useTestDatabase, withClient } from '@stellaops/test-fixture/vitest';
-import type pg from 'pg';
-import { describe, expect, it } from 'vitest';
-import { APP_ROLE, migrations } from '../src/index.js';
+import { ownerMigrationSuite } from '@stellaops/module-testkit';
+import { migrations, REQUIRED_ROLES } from '../src/index.js';
 
 // The production path: migrations run as an owner role that is neither superuser nor CREATEROLE
 // (like stella-db up's stellaops_owner), after the app role was created.
-const db = useTestDatabase(); // an empty database
-const OWNER = 'stellaops_test_owner';
-const OWNER_PASSWORD = 'stellaops-test-owner-pw';
-
-const asOwner = <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => withClient(db.server.urlFor(db.database, { user: OWNER, password: OWNER_PASSWORD }), fn);
-
-describe('migrating as a non-superuser owner without CREATEROLE', () => {
-  it('applies every migration; the owner owns the tables and RLS still binds the app role', async () => {
-    await ensureAppRole(db.pool, { role: OWNER, password: OWNER_PASSWORD });
-    await ensureAppRole(db.pool, { role: APP_ROLE });
-    await db.pool.query(`grant create on database ${quoteIdentifier(db.database)} to ${quoteIdentifier(OWNER)}`);
-
-    const report = await new SchemaMigrator({ connectionString: db.server.urlFor(db.database, { user: OWNER, password: OWNER_PASSWORD }), ...migrations }).up();
-    expect(report.results.map((m) => [m.id, m.status])).toEqual([
-      ['V001_TenantsAndUsers', 'applied'],
-      ['V002_ClientsAndTokens', 'applied'],
-      ['V003_RolesAndGrants', 'applied'],
-    ]);
-    const owners = await db.pool.query<{ owner: string }>(`select distinct tableowner as owner from pg_tables where schemaname = 'authority'`);
-    expect(owners.rows).toEqual([{ owner: OWNER }]);
-    expect(await checkAppRole(db.pool, APP_ROLE)).toEqual([]);
-    // FORCE ROW LEVEL SECURITY: even the owner sees nothing without a tenant
-    await db.pool.query(`insert into authority.tenants (tenant_id, display_name) values ('acme', 'Acme')`);
-    const seen = await asOwner((c) => c.query('select count(*)::int as n from authority.tenants'));
-    expect(seen.rows[0]?.n).toBe(0);
-  });
-
-  it('rolls every migration back and applies them again', async () => {
-    await ensureAppRole(db.pool, { role: OWNER, password: OWNER_PASSWORD });
-    await db.pool.query(`grant create on database ${quoteIdentifier(db.database)} to ${quoteIdentifier(OWNER)}`);
-    const migrator = new SchemaMigrator({ connectionString: db.server.urlFor(db.database, { user: OWNER, password: OWNER_PASSWORD }), ...migrations });
-    const tables = async () =>
-      (await db.pool.query<{ t: string }>(`select tablename as t from pg_tables where schemaname = 'authority' and tablename <> '_migrations' order by 1`)).rows.map((r) => r.t);
-    await migrator.up();
-    expect(await tables()).toEqual(['clients', 'roles', 'tenants', 'tokens', 'user_roles', 'users']);
-    const down = await migrator.down({ all: true });
-    expect(down.results.every((r) => r.status === 'reverted')).toBe(true);
-    expect(await tables()).toEqual([]);
-    await migrator.up();
-    expect(await tables()).toEqual(['clients', 'roles', 'tenants', 'tokens', 'user_roles', 'users']);
-    expect((await migrator.verify()).ok).toBe(true);
-  });
-
-  it('says which role is missing when the owner may not create it', async () => {
-    await ensureAppRole(db.pool, { role: OWNER, password: OWNER_PASSWORD });
-    const error = await asOwner((c) => c.query(createRoleIfMissingSql('stellaops_test_never_created'))).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: '42501', message: `role stellaops_test_never_created does not exist and ${OWNER} may not create it` });
-    const exists = await db.pool.query(`select 1 from pg_roles where rolname = 'stellaops_test_never_created'`);
-    expect(exists.rowCount).toBe(0);
-  });
+ownerMigrationSuite({
+  migrations,
+  requiredRoles: REQUIRED_ROLES,
+  migrationIds: ['V001_TenantsAndUsers', 'V002_ClientsAndTokens', 'V003_RolesAndGrants'],
+  tables: ['clients', 'roles', 'tenants', 'tokens', 'user_roles', 'users'],
+  tenantRow: { table: 'authority.tenants', insert: "insert into authority.tenants (tenant_id, display_name) values ('acme', 'Acme')" },
 });
