@@ -6,3 +6,6 @@
  * @packageDocumentation
  */
 export { ownerMigrationSuite, type OwnerMigrationSuiteOptions } from './owner-migration-suite.js';
+export { migrationPinSuite, type MigrationPinSuiteOptions } from './migration-pin-suite.js';
+export { checkMigrationPins, type CheckMigrationPinsArgs, type MigrationPinReport, type MigrationPins } from './migration-pins.js';
+export { checksumsWithAlteredHelpers, ALTERED_HELPER_MARK } from './helper-drift.js';

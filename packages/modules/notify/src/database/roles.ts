@@ -1,4 +1,4 @@
-import { appRoleGrantsSql, DEFAULT_APP_ROLE } from '@stellaops/postgres-core';
+import { DEFAULT_APP_ROLE } from '@stellaops/postgres-core';
 
 /**
  * The application role the Notify service connects as: a plain `NOSUPERUSER
@@ -25,13 +25,3 @@ export const REQUIRED_ROLES: readonly string[] = [APP_ROLE, WORKER_ROLE];
 /** The schema holding Notify's tables. */
 export const NOTIFY_SCHEMA = 'notify';
 
-/**
- * The app role's grants on the schema (postgres-core's `appRoleGrantsSql`):
- * `USAGE` on the schema (never `CREATE`), DML on every table, `USAGE, SELECT`
- * on sequences, nothing at all on the migrator's `_migrations`. Every
- * migration that creates tables ends with these, so the grants never depend
- * on who owns the tables.
- */
-export function appGrantsSql(): string[] {
-  return appRoleGrantsSql({ appRole: APP_ROLE, schema: NOTIFY_SCHEMA, protectTables: ['_migrations'] });
-}
