@@ -155,7 +155,7 @@ export class EmbeddedCluster {
     }
     const lines = [
       '',
-      '# --- written by @stellaops/test-fixture ---',
+      '# --- written by @stellaops/embedded-server ---',
       `listen_addresses = '${this.#o.listenAddress ?? '127.0.0.1'}'`,
       "unix_socket_directories = ''",
       ...Object.entries(this.#o.settings).map(([k, v]) => `${k} = '${v}'`),

@@ -15,8 +15,9 @@
  * @packageDocumentation
  */
 export { EmbeddedCluster, DURABLE_SETTINGS, TEST_TUNED_SETTINGS, freePort, isPortFree, type EmbeddedClusterOptions } from './embedded-cluster.js';
-export { locateBinaries, type PgBinaries } from './pg-binaries.js';
-export { canRun, canTraverse, serverRunAs, type RunAs } from './os-user.js';
+export { formatServerVersion, locateBinaries, type PgBinaries } from './pg-binaries.js';
+export { DEFAULT_SERVER_BASE, serverStateDir, type ServerStateDirOptions } from './server-state-dir.js';
+export { canRun, canTraverse, firstBlockedFolder, serverRunAs, type RunAs } from './os-user.js';
 export { DEFAULT_LOCAL_PORT, LocalServer, type LocalServerOptions, type LocalServerStatus } from './local-server.js';
 export { withFileLock } from './file-lock.js';
 export { ensurePrivateDir } from './private-dir.js';

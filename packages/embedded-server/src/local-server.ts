@@ -1,10 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync, readFileSync, readlinkSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { lstatSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DURABLE_SETTINGS, EmbeddedCluster, freePort, isPortFree } from './embedded-cluster.js';
 import { EmbeddedServerError } from './errors.js';
 import { withFileLock } from './file-lock.js';
-import { canTraverse, serverRunAs, type RunAs } from './os-user.js';
+import { firstBlockedFolder, serverRunAs, type RunAs } from './os-user.js';
 import { locateBinaries, type PgBinaries } from './pg-binaries.js';
 import { ensurePrivateDir } from './private-dir.js';
 
@@ -13,8 +13,15 @@ export const DEFAULT_LOCAL_PORT = 54329;
 
 /** Options of a {@link LocalServer}. */
 export interface LocalServerOptions {
-  /** Folder that holds everything (data, log, credentials); e.g. `<repo>/.stellaops`. */
+  /** Private folder for the credentials (`server.json`) and the lock; e.g. `<repo>/.stellaops`. */
   rootDir: string;
+  /**
+   * Folder for what the server's OS user must reach: the data folder
+   * (`pgdata`), the log, a copy of the binaries when needed. Default
+   * `rootDir`; for a checkout use {@link serverStateDir} (`stella-db up` does),
+   * which picks a reachable folder when the checkout is private and root runs it.
+   */
+  serverDir?: string;
   /** Port for a new server; default 54329, or a free port when that is taken. */
   port?: number;
 }
@@ -40,7 +47,7 @@ interface SavedState {
 
 /**
  * The developer's local PostgreSQL 16: a durable cluster (fsync on) whose data
- * stays in `rootDir` between runs. `up` starts it or finds it running, `down`
+ * stays in `serverDir` (default `rootDir`) between runs. `up` starts it or finds it running, `down`
  * stops it. Its superuser password is generated once and kept in
  * `rootDir/server.json` (mode 0600).
  *
@@ -53,11 +60,13 @@ interface SavedState {
  */
 export class LocalServer {
   readonly #root: string;
+  readonly #serverDir: string;
   readonly #port: number | undefined;
   #parts: { cluster: EmbeddedCluster; binaries: PgBinaries; runAs: RunAs | undefined; dataDir: string } | undefined;
 
   constructor(options: LocalServerOptions) {
     this.#root = resolve(options.rootDir);
+    this.#serverDir = resolve(options.serverDir ?? options.rootDir);
     this.#port = options.port;
   }
 
@@ -94,18 +103,22 @@ export class LocalServer {
     if (this.#parts) return this.#parts;
     const runAs = serverRunAs();
     ensurePrivateDir(this.#root, runAs);
-    const binaries = locateBinaries(runAs, join(this.#root, 'bin-cache'));
-    // The server's OS user must reach the data folder. When it cannot (a checkout
-    // under /root), the data lives in /var/tmp and `pgdata` links to it.
-    let dataDir = join(this.#root, 'pgdata');
-    const linked = lexists(dataDir) && lstatSync(dataDir).isSymbolicLink();
-    if (runAs && !canTraverse(this.#root, runAs) && !lexists(dataDir)) {
-      const outside = join('/var/tmp', `stellaops-pg-${createHash('sha256').update(this.#root).digest('hex').slice(0, 12)}`);
-      ensurePrivateDir(outside, runAs);
-      symlinkSync(join(outside, 'pgdata'), dataDir);
+    const serverDir = this.#serverDir;
+    if (serverDir !== this.#root) ensurePrivateDir(serverDir, runAs);
+    const blocked = runAs ? firstBlockedFolder(serverDir, runAs) : undefined;
+    if (runAs && blocked) {
+      throw new EmbeddedServerError(
+        'SERVER_DIR_UNREACHABLE',
+        `The local PostgreSQL runs as OS user "${runAs.name}" (PostgreSQL refuses root), which cannot reach ${serverDir}: ${blocked} is private. ` +
+          `Nothing was changed. Fix: pass serverDir: serverStateDir(<workspace>, 'local') (stella-db up does; it picks /var/lib/stellaops/<checkout id> then), ` +
+          `or let "${runAs.name}" pass through ${blocked} (chmod o+x).`,
+      );
     }
-    if (linked || lstatSync(dataDir, { throwIfNoEntry: false })?.isSymbolicLink()) dataDir = resolve(this.#root, readlinkSync(dataDir));
-    const logDir = dataDir === join(this.#root, 'pgdata') ? this.#root : join(dataDir, '..');
+    const binaries = locateBinaries(runAs, join(serverDir, 'bin-cache'));
+    // Older checkouts may have `pgdata` as a link to a folder outside (their data stays there).
+    let dataDir = join(serverDir, 'pgdata');
+    if (lstatSync(dataDir, { throwIfNoEntry: false })?.isSymbolicLink()) dataDir = resolve(serverDir, readlinkSync(dataDir));
+    const logDir = dataDir === join(serverDir, 'pgdata') ? serverDir : join(dataDir, '..');
     const cluster = new EmbeddedCluster({
       binaries,
       dataDir,
@@ -176,8 +189,4 @@ export class LocalServer {
       version: binaries.version,
     };
   }
-}
-
-function lexists(path: string): boolean {
-  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
 }

@@ -85,6 +85,31 @@ export function canTraverse(path: string, runAs: RunAs): boolean {
   }
 }
 
+/**
+ * The first folder, from `/` down to `path`, that `runAs` may not pass
+ * through (e.g. a 0700 home or `mktemp -d` folder), or `undefined` when it can
+ * reach `path`. Folders that do not exist yet are skipped.
+ *
+ * @example
+ * firstBlockedFolder('/root/stellaops/.stellaops', { uid: 101, gid: 103, name: 'postgres' }); // '/root'
+ */
+export function firstBlockedFolder(path: string, runAs: RunAs): string | undefined {
+  const chain: string[] = [];
+  for (let dir = path; ; dir = dirname(dir)) {
+    chain.unshift(dir);
+    if (dirname(dir) === dir) break;
+  }
+  for (const dir of chain) {
+    try {
+      if (statSync(dir).isDirectory() && !allows(dir, runAs, 1)) return dir;
+    } catch {
+      // not created yet: nothing below it exists either
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 /** True when `runAs` can reach and execute `file`. */
 export function canRun(file: string, runAs: RunAs): boolean {
   try {

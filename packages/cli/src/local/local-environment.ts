@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { LocalServer, type LocalServerStatus } from '@stellaops/embedded-server';
+import type { LocalServer, LocalServerStatus } from '@stellaops/embedded-server';
 import { ensureAppRole, formatConnectionUrl, parseConnectionString, quoteIdentifier } from '@stellaops/postgres-core';
 
 /** Database the modules live in. */
@@ -53,13 +53,13 @@ function withUser(url: string, user: string, password: string, database: string)
  * database when missing. Idempotent; role names and passwords are bound
  * parameters, quoted server-side.
  */
-export async function prepareLocalEnvironment(args: { stateDir: string; externalUrl?: string; moduleRoles?: readonly string[] }): Promise<LocalEnvironment> {
+export async function prepareLocalEnvironment(args: { stateDir: string; server: () => LocalServer; externalUrl?: string; moduleRoles?: readonly string[] }): Promise<LocalEnvironment> {
   let adminUrl: string;
   let embedded: LocalServerStatus | undefined;
   if (args.externalUrl) {
     adminUrl = args.externalUrl;
   } else {
-    embedded = await new LocalServer({ rootDir: args.stateDir }).up();
+    embedded = await args.server().up();
     adminUrl = embedded.superuserUrl!;
   }
   const moduleRoles = (args.moduleRoles ?? []).filter((r) => r !== OWNER_ROLE && r !== APP_ROLE);
@@ -91,8 +91,8 @@ export async function prepareLocalEnvironment(args: { stateDir: string; external
 }
 
 /** The local environment's URLs without starting or changing anything (undefined when the server is down). */
-export function describeLocalEnvironment(stateDir: string): { status: LocalServerStatus; ownerUrl?: string; appUrl?: string } {
-  const status = new LocalServer({ rootDir: stateDir }).status();
+export function describeLocalEnvironment(stateDir: string, server: LocalServer): { status: LocalServerStatus; ownerUrl?: string; appUrl?: string } {
+  const status = server.status();
   if (!status.superuserUrl || !existsSync(join(stateDir, 'roles.json'))) return { status };
   const pw = savedPasswords(stateDir);
   if (pw[OWNER_ROLE] === undefined || pw[APP_ROLE] === undefined) return { status };

@@ -1,9 +1,8 @@
 import { Command } from 'commander';
-import { LocalServer } from '@stellaops/embedded-server';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
 import { runCommand } from '../migrate/shared.js';
-import { localPaths } from './paths.js';
+import { localServer } from './paths.js';
 
 /** `stella-db down`: stops the local PostgreSQL (data is kept). */
 export function downCommand(ctx: CliContext): Command {
@@ -12,7 +11,7 @@ export function downCommand(ctx: CliContext): Command {
     .option('--json', 'print one JSON document on stdout')
     .action(async (opts: { json?: boolean }) =>
       runCommand('down', { json: opts.json === true }, ctx, async () => {
-        const stopped = await new LocalServer({ rootDir: localPaths(ctx.cwd).stateDir }).down();
+        const stopped = await localServer(ctx.cwd, ctx.env).down();
         return { doc: { stopped }, human: stopped ? 'local PostgreSQL stopped\n' : 'local PostgreSQL was not running\n', exitCode: ExitCode.Ok };
       }),
     );

@@ -7,7 +7,7 @@ import { describeLocalEnvironment } from '../../local/local-environment.js';
 import { renderTable } from '../../output/table.js';
 import { codegenTargets } from '../codegen/index.js';
 import { runCommand } from '../migrate/shared.js';
-import { localPaths } from './paths.js';
+import { localPaths, localServer } from './paths.js';
 import { isUpToDate } from '../../codegen/run-codegen.js';
 
 /** `stella-db status`: the local server and each module's migrations (read-only). */
@@ -18,7 +18,7 @@ export function statusCommand(ctx: CliContext): Command {
     .action(async (opts: { json?: boolean }) =>
       runCommand('status', { json: opts.json === true }, ctx, async () => {
         const { root, stateDir } = localPaths(ctx.cwd);
-        const env = describeLocalEnvironment(stateDir);
+        const env = describeLocalEnvironment(stateDir, localServer(ctx.cwd, ctx.env));
         const s = env.status;
         let human = s.running ? `local PostgreSQL running: ${s.version}, pid ${s.pid}, port ${s.port}, data ${s.dataDir}\n` : `local PostgreSQL not running (data ${s.dataDir}); start it with "stella-db up"\n`;
         const rows: unknown[][] = [];

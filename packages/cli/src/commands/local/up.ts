@@ -11,7 +11,7 @@ import { renderTable } from '../../output/table.js';
 import { moduleRequiredRoles } from '../../modules/module-registry.js';
 import { runCommand } from '../migrate/shared.js';
 import { codegenTargets } from '../codegen/index.js';
-import { localPaths } from './paths.js';
+import { localPaths, localServer } from './paths.js';
 
 interface UpOptions {
   all?: boolean;
@@ -42,7 +42,10 @@ export function upCommand(ctx: CliContext): Command {
 Modules come from PersistenceOptions (appsettings.json, appsettings.{Environment}.json,
 Persistence__<Module>=Postgres) in the working directory, or all with --all.
 The local server keeps its data in <workspace>/.stellaops (git-ignored) and keeps
-running after this command exits: "stella-db down" stops it.
+running after this command exits: "stella-db down" stops it. Run as root, the
+server runs as OS user postgres; when that user cannot reach the checkout (a
+private folder such as /root), its data lives in /var/lib/stellaops/<checkout id>
+(or $STELLAOPS_SERVER_DIR), recorded in .stellaops/local.location.json.
 Roles: stellaops_owner runs migrations and owns the objects; stellaops_app is
 what services use (no ownership, no BYPASSRLS). "stella-db url --role app"
 prints the app role's full connection string.
@@ -60,7 +63,7 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
         const modules = selectModules(persistence, targets.map((t) => t.name), opts.all === true);
         const migrating = modules.filter((m) => m.backend === 'Postgres' && m.packageName !== undefined);
         const moduleRoles = (await Promise.all(migrating.map((m) => moduleRequiredRoles(m.packageName!, paths.root)))).flat();
-        const env = await prepareLocalEnvironment({ stateDir: paths.stateDir, ...(externalUrl ? { externalUrl } : {}), moduleRoles });
+        const env = await prepareLocalEnvironment({ stateDir: paths.stateDir, server: () => localServer(ctx.cwd, ctx.env), ...(externalUrl ? { externalUrl } : {}), moduleRoles });
 
         const rows: ModuleRow[] = [];
         const regenerate: CodegenTarget[] = [];

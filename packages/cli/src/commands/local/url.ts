@@ -4,7 +4,7 @@ import { ExitCode } from '../../exit-codes.js';
 import { describeLocalEnvironment } from '../../local/local-environment.js';
 import { UsageError } from '../../usage-error.js';
 import { runCommand } from '../migrate/shared.js';
-import { localPaths } from './paths.js';
+import { localPaths, localServer } from './paths.js';
 
 /** `stella-db url`: prints one full connection string of the local environment (for your shell; includes the password). */
 export function urlCommand(ctx: CliContext): Command {
@@ -13,7 +13,7 @@ export function urlCommand(ctx: CliContext): Command {
     .addOption(new Option('--role <role>', 'which role').choices(['app', 'owner', 'superuser']).default('app'))
     .action(async (opts: { role: 'app' | 'owner' | 'superuser' }) =>
       runCommand('url', {}, ctx, async () => {
-        const env = describeLocalEnvironment(localPaths(ctx.cwd).stateDir);
+        const env = describeLocalEnvironment(localPaths(ctx.cwd).stateDir, localServer(ctx.cwd, ctx.env));
         const url = opts.role === 'superuser' ? env.status.superuserUrl : opts.role === 'owner' ? env.ownerUrl : env.appUrl;
         if (!url) throw new UsageError('the local PostgreSQL is not running (or was never set up): run "stella-db up" first');
         return { doc: {}, human: `${url}\n`, exitCode: ExitCode.Ok };
