@@ -155,7 +155,10 @@ export class LocalServer {
         await cluster.initialize();
         action = 'initialized';
       }
-      const port = this.#port ?? state.port;
+      // The saved port is only a preference: when another process holds it (another checkout's server, say) and no
+      // port was asked for, take a free one and remember it; `stella-db url` always reports the current one.
+      let port = this.#port ?? state.port;
+      if (this.#port === undefined && !(await isPortFree(port))) port = await freePort();
       await cluster.start(port);
       if (port !== state.port) this.#saveState({ ...state, port });
       return this.status(action);

@@ -1,4 +1,5 @@
-import { chmodSync, chownSync, existsSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -47,6 +48,22 @@ describe('LocalServer', () => {
     const restarted = await server.up();
     expect(restarted).toMatchObject({ running: true, action: 'restarted', port: first.port });
     expect(await scalar(restarted.superuserUrl!, 'select x from kept')).toBe(42);
+  });
+
+  it('restarts on a free port when another process took its saved one', async () => {
+    await server.down();
+    const saved = (JSON.parse(readFileSync(join(root, 'server.json'), 'utf8')) as { port: number }).port;
+    const blocker = createServer();
+    await new Promise<void>((done) => blocker.listen({ port: saved, host: '127.0.0.1', exclusive: true }, done));
+    try {
+      const moved = await server.up();
+      expect(moved).toMatchObject({ running: true, action: 'restarted' });
+      expect(moved.port).not.toBe(saved);
+      expect(await scalar(moved.superuserUrl!, 'select x from kept')).toBe(42);
+      expect((JSON.parse(readFileSync(join(root, 'server.json'), 'utf8')) as { port: number }).port).toBe(moved.port);
+    } finally {
+      await new Promise((done) => blocker.close(done));
+    }
   });
 
   it('never re-initializes (deleting data) when the state file is missing or corrupt', async () => {
