@@ -1,4 +1,5 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
@@ -135,5 +136,18 @@ describe('stella-db migrate (real PostgreSQL)', () => {
     expect(plan.json).toMatchObject({ ok: true, schema: 'authority', direction: 'up' });
     expect((plan.json.migrations as unknown[]).length).toBeGreaterThan(0);
     expect((await db.pool.query("select count(*)::int as n from pg_namespace where nspname = 'authority'")).rows[0].n).toBe(0);
+  });
+
+  it('--schema is the default schema: an unqualified create table lands in it, and down finds it there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stella-db-hidden-'));
+    writeFileSync(join(dir, 'V001__ledger.sql'), 'create table ledger (id int primary key, amount numeric not null);\n');
+    writeFileSync(join(dir, 'V001__ledger.down.sql'), 'drop table ledger;\n');
+    const up = await runCli(['migrate', 'up', '--url', db.connectionString, '--dir', dir, '--schema', 'hidden']);
+    expect(up.code, up.stderr).toBe(0);
+    const where = await db.pool.query<{ schema: string }>("select schemaname as schema from pg_tables where tablename = 'ledger'");
+    expect(where.rows).toEqual([{ schema: 'hidden' }]);
+    const down = await runCli(['migrate', 'down', '--url', db.connectionString, '--dir', dir, '--schema', 'hidden', '--all']);
+    expect(down.code, down.stderr).toBe(0);
+    expect((await db.pool.query("select 1 from pg_tables where tablename = 'ledger'")).rowCount).toBe(0);
   });
 });

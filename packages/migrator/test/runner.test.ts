@@ -11,7 +11,9 @@ import {
   SchemaMigrator,
   type Migration,
   type SchemaMigratorOptions,
+  resolveMigrations,
 } from '../src/index.js';
+import { applyMigration } from '../src/runner/apply-migration.js';
 
 const db = useTestDatabase({ scope: 'test' });
 
@@ -259,12 +261,13 @@ describe('SchemaMigrator (real PostgreSQL)', () => {
   it('starts every migration with a clean session: a SET in one does not leak into the next', async () => {
     await migrator([
       { id: 'V001_Schema', up: 'create table app.marker (id int)' },
-      { id: 'V002_SetsSearchPath', up: 'set search_path = app, public; set statement_timeout = 1' },
+      { id: 'V002_SetsSearchPath', up: 'create schema elsewhere; set search_path = elsewhere, public; set statement_timeout = 1' },
       { id: 'V003_Unqualified', up: 'create table leaked_or_not (id int); select pg_sleep(0.01)' },
     ]).up();
-    expect(await tableExists('public.leaked_or_not')).toBe(true);
-    expect(await tableExists('app.leaked_or_not')).toBe(false);
-    await db.pool.query('drop table public.leaked_or_not');
+    expect(await tableExists('app.leaked_or_not')).toBe(true); // the set's schema, not the path V002 set
+    expect(await tableExists('elsewhere.leaked_or_not')).toBe(false);
+    expect(await tableExists('public.leaked_or_not')).toBe(false);
+    await db.pool.query('drop schema elsewhere');
   });
 
   it('plan shows SQL without changing anything; status reads without creating the schema', async () => {
@@ -330,5 +333,56 @@ describe('SchemaMigrator (real PostgreSQL)', () => {
     const st = await m.status();
     expect(st.migrations[0]?.description).toBe('create the items table');
     expect(st.migrations[2]?.description).toBe('add a color column');
+  });
+});
+
+describe('the set\'s schema is the default schema of its migrations', () => {
+  it('puts unqualified names in the schema, up and down, SQL and Kysely, in a transaction and outside one', async () => {
+    const hidden = (ms: Migration[]) => new SchemaMigrator({ connectionString: db.connectionString, schema: 'hidden', migrations: ms });
+    const ms: Migration[] = [
+      { id: 'V001_Ledger', up: 'create table ledger (id int primary key, amount int not null)', down: 'drop table ledger' },
+      {
+        id: 'V002_Entries',
+        up: async (k) => {
+          await k.schema.createTable('entries').addColumn('id', 'integer').execute();
+          await sql`insert into ledger values (1, ${42})`.execute(k);
+        },
+        down: async (k) => {
+          await k.schema.dropTable('entries').execute();
+        },
+      },
+      { id: 'V003_LedgerAmountIdx', transaction: false, up: 'create index concurrently if not exists ledger_amount_idx on ledger (amount)', down: 'drop index concurrently if exists ledger_amount_idx' },
+      { id: 'V004_SeesPath', up: "do $$ begin if current_setting('search_path') <> '\"hidden\", public' then raise exception 'search_path is %', current_setting('search_path'); end if; end $$", down: 'select 1' },
+    ];
+    const report = await hidden(ms).up();
+    expect(report.results.map((r) => r.status)).toEqual(['applied', 'applied', 'applied', 'applied']);
+    for (const t of ['hidden.ledger', 'hidden.entries', 'hidden.ledger_amount_idx']) expect(await tableExists(t), t).toBe(true);
+    for (const t of ['public.ledger', 'public.entries', 'public.ledger_amount_idx']) expect(await tableExists(t), t).toBe(false);
+    expect((await db.pool.query('select amount from hidden.ledger')).rows).toEqual([{ amount: 42 }]);
+    await hidden(ms).down({ to: 'V001_Ledger' });
+    expect(await tableExists('hidden.ledger_amount_idx')).toBe(false);
+    expect(await tableExists('hidden.entries')).toBe(false);
+    expect(await tableExists('hidden.ledger')).toBe(true);
+    await hidden(ms).down({ all: true });
+    expect(await tableExists('hidden.ledger')).toBe(false);
+  });
+
+  it('keeps a schema name that needs quoting intact; outside a transaction the search_path ends with the migration', async () => {
+    const odd = 'Odd "Name"';
+    const q = (name: string) => `"Odd ""Name"""."${name}"`;
+    await new SchemaMigrator({ connectionString: db.connectionString, schema: odd, migrations: [{ id: 'V001_T', up: 'create table t (id int)' }] }).up();
+    expect(await tableExists(q('t'))).toBe(true);
+    const [noTx] = await resolveMigrations([{ id: 'V002_NoTx', transaction: false, up: 'create index concurrently if not exists t_idx on t (id)' }]);
+    const client = new pg.Client({ connectionString: db.connectionString });
+    await client.connect();
+    try {
+      const ctx = { db: client, schema: odd, table: '_migrations', appliedBy: null, lockRetries: 0, retryDelayMs: 1, sessionLockTimeoutMs: 5000, emit: () => {} };
+      await applyMigration(ctx, noTx!, 'up');
+      expect(await tableExists(q('t_idx'))).toBe(true);
+      const after = await client.query<{ p: string; l: string }>(`select current_setting('search_path') as p, current_setting('lock_timeout') as l`);
+      expect(after.rows[0]).toEqual({ p: '"$user", public', l: '5s' });
+    } finally {
+      await client.end();
+    }
   });
 });

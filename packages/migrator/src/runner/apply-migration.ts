@@ -61,14 +61,19 @@ export async function applyMigration(ctx: ApplyContext, m: ResolvedMigration, di
           inTransaction: m.transaction,
         })
       : deleteAppliedMigrationSql(ctx.schema, ctx.table, m.id);
-  const prelude = migrationPreludeSql({ sessionLockTimeoutMs: ctx.sessionLockTimeoutMs, migrationLockTimeoutMs: m.lockTimeoutMs, begin: m.transaction });
+  const prelude = migrationPreludeSql({ schema: ctx.schema, sessionLockTimeoutMs: ctx.sessionLockTimeoutMs, migrationLockTimeoutMs: m.lockTimeoutMs, begin: m.transaction });
   if (!m.transaction) {
     await ctx.db.query(prelude);
-    const t0 = performance.now();
-    await executeStep(ctx.db, step, false, m.id);
-    const durationMs = performance.now() - t0;
-    await ctx.db.query(recordSql(durationMs));
-    return { durationMs, attempts: 1 };
+    try {
+      const t0 = performance.now();
+      await executeStep(ctx.db, step, false, m.id);
+      const durationMs = performance.now() - t0;
+      await ctx.db.query(recordSql(durationMs));
+      return { durationMs, attempts: 1 };
+    } finally {
+      // the session-level search_path and lock_timeout of this migration end with it
+      await ctx.db.query(`reset search_path; select set_config('lock_timeout', '${Math.max(0, Math.floor(ctx.sessionLockTimeoutMs))}ms', false)`).catch(() => {});
+    }
   }
   for (let attempt = 1; ; attempt++) {
     // Round trips: prelude (reset + begin), the step, then the tracking row and COMMIT together.
