@@ -11,14 +11,15 @@ import type { CliContext } from './context.js';
 export const CLI_VERSION = '0.1.0';
 
 /**
- * Builds the `stella-db` program. Command groups register here — today
- * `migrate`; later issues add `up`, `down`, `status`, `codegen`, `cluster`
- * the same way (a `src/commands/<group>/index.ts` returning a `Command`).
+ * Builds the `stella-db` program: the local server (`up`, `down`, `status`,
+ * `url`), `migrate …` and `codegen`. A command group registers here (a
+ * `src/commands/<group>/…` returning a `Command`, its actions run through
+ * `runCommand` from `src/command/run-command.ts`).
  * Output goes to the context's streams; commander never exits the process.
  */
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('stella-db')
-    .description("StellaOps data layer CLI: the project's one command for PostgreSQL (migrations today; local server and codegen later)")
+    .description("StellaOps data layer CLI, the project's one command for PostgreSQL: a local server (up, down, status, url), migrations (migrate …) and generated types (codegen)")
     .version(CLI_VERSION)
     .addCommand(upCommand(ctx))
     .addCommand(downCommand(ctx))

@@ -150,4 +150,17 @@ describe('stella-db migrate (real PostgreSQL)', () => {
     expect(down.code, down.stderr).toBe(0);
     expect((await db.pool.query("select 1 from pg_tables where tablename = 'ledger'")).rowCount).toBe(0);
   });
+
+  it("--module honours the module's own tracking table; --table still overrides it", async () => {
+    registerModule('tabled', async () => ({ schema: 'tabled', table: 'schema_history', migrations: [{ id: 'V001_T', up: 'create table tabled.t (id int)' }] }));
+    const up = await runCli(['migrate', 'up', '--url', db.connectionString, '--module', 'tabled', '--json']);
+    expect(up.code, up.stdout).toBe(0);
+    const tables = async () => (await db.pool.query<{ t: string }>("select tablename as t from pg_tables where schemaname = 'tabled' order by 1")).rows.map((r) => r.t);
+    expect(await tables()).toEqual(['schema_history', 't']);
+    const status = await runCli(['migrate', 'status', '--url', db.connectionString, '--module', 'tabled', '--json']);
+    expect(status.json).toMatchObject({ counts: { applied: 1, pending: 0 } });
+    const other = await runCli(['migrate', 'status', '--url', db.connectionString, '--module', 'tabled', '--table', 'other_history', '--json']);
+    expect(other.json).toMatchObject({ counts: { pending: 1 } });
+    expect(await tables()).toEqual(['schema_history', 't']); // status creates nothing
+  });
 });

@@ -39,4 +39,23 @@ describe('stella-db usage and help', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Usage: stella-db migrate');
   });
+
+  it('a usage error points to the help of the command that was run', async () => {
+    const up = await runCli(['up'], { Postgres__ConnectionString: 'Host' });
+    expect(up.code).toBe(2);
+    expect(up.stderr).toContain('(run "stella-db up --help" for usage)');
+    expect(up.stderr).not.toContain('migrate');
+    const migrate = await runCli(['migrate', 'up', '--url', 'postgres://x@127.0.0.1/db']);
+    expect(migrate.code).toBe(2);
+    expect(migrate.stderr).toContain('(run "stella-db migrate up --help" for usage)');
+    const plan = await runCli(['migrate', 'plan', '--url', 'postgres://x@127.0.0.1/db', '--dir', '.']);
+    expect(plan.stderr).toContain('(run "stella-db migrate plan --help" for usage)');
+  });
+
+  it('--help describes what the CLI does today, not what comes later', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(/later/i);
+    for (const word of ['local server', 'migrations', 'codegen', 'up', 'down', 'status', 'url', 'migrate']) expect(r.stdout).toContain(word);
+  });
 });

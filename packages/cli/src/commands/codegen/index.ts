@@ -6,7 +6,7 @@ import { ExitCode } from '../../exit-codes.js';
 import { resolveModule } from '../../modules/module-registry.js';
 import { renderTable } from '../../output/table.js';
 import { UsageError } from '../../usage-error.js';
-import { runCommand } from '../migrate/shared.js';
+import { runCommand } from '../../command/run-command.js';
 
 interface CodegenOptions {
   module?: string[];

@@ -6,7 +6,7 @@ import { ExitCode } from '../../exit-codes.js';
 import { describeLocalEnvironment } from '../../local/local-environment.js';
 import { renderTable } from '../../output/table.js';
 import { codegenTargets } from '../codegen/index.js';
-import { runCommand } from '../migrate/shared.js';
+import { runCommand } from '../../command/run-command.js';
 import { localPaths, localServer } from './paths.js';
 import { isUpToDate } from '../../codegen/run-codegen.js';
 
@@ -24,7 +24,7 @@ export function statusCommand(ctx: CliContext): Command {
         const rows: unknown[][] = [];
         if (s.running && env.ownerUrl) {
           for (const t of await codegenTargets(undefined, { ...ctx, cwd: root }, { allowNone: true })) {
-            const report = await new SchemaMigrator({ connectionString: env.ownerUrl, schema: t.migrations.schema, migrations: t.migrations.migrations }).status();
+            const report = await new SchemaMigrator({ connectionString: env.ownerUrl, schema: t.migrations.schema, migrations: t.migrations.migrations, ...(t.migrations.table ? { table: t.migrations.table } : {}) }).status();
             const applied = report.migrations.filter((m) => m.appliedAt !== null);
             rows.push([t.name, applied.length, report.counts.pending, applied.at(-1)?.id ?? null, (await isUpToDate(t)) ? 'current' : 'stale']);
           }

@@ -9,7 +9,7 @@ import { loadPersistence, selectModules } from '../../local/module-selection.js'
 import { prepareLocalEnvironment } from '../../local/local-environment.js';
 import { renderTable } from '../../output/table.js';
 import { moduleRequiredRoles } from '../../modules/module-registry.js';
-import { runCommand } from '../migrate/shared.js';
+import { runCommand } from '../../command/run-command.js';
 import { codegenTargets } from '../codegen/index.js';
 import { localPaths, localServer } from './paths.js';
 
@@ -77,6 +77,7 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
             connectionString: env.ownerUrl,
             schema: target.migrations.schema,
             migrations: target.migrations.migrations,
+            ...(target.migrations.table ? { table: target.migrations.table } : {}),
             applicationName: 'stella-db up',
           });
           await migrator.up();

@@ -3,7 +3,7 @@ import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
 import { describeLocalEnvironment } from '../../local/local-environment.js';
 import { UsageError } from '../../usage-error.js';
-import { runCommand } from '../migrate/shared.js';
+import { runCommand } from '../../command/run-command.js';
 import { localPaths, localServer } from './paths.js';
 
 /** `stella-db url`: prints one full connection string of the local environment (for your shell; includes the password). */

@@ -2,7 +2,8 @@ import { Command } from 'commander';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
 import { renderTable } from '../../output/table.js';
-import { addCommonOptions, createMigrator, runCommand, type CommonOptions } from './shared.js';
+import { runCommand } from '../../command/run-command.js';
+import { addCommonOptions, createMigrator, type CommonOptions } from './shared.js';
 
 interface AcceptOptions extends CommonOptions {
   id?: string[];
@@ -15,7 +16,7 @@ export function acceptCommand(ctx: CliContext): Command {
       .description('record the current checksum of applied migrations whose source changed (after review), or that have none')
       .option('--id <id...>', 'only these migrations (default: every drifted one)'),
   ).action(async (opts: AcceptOptions) =>
-    runCommand('accept', opts, ctx, async () => {
+    runCommand('migrate accept', opts, ctx, async () => {
       const { migrator, target, schema } = await createMigrator(opts, ctx);
       const r = await migrator.accept(opts.id);
       const human =

@@ -4,7 +4,8 @@ import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
 import { renderTable } from '../../output/table.js';
 import { UsageError } from '../../usage-error.js';
-import { addCommonOptions, createMigrator, formatMs, parseNonNegativeInt, runCommand, type CommonOptions } from './shared.js';
+import { formatMs, parseNonNegativeInt, runCommand } from '../../command/run-command.js';
+import { addCommonOptions, createMigrator, type CommonOptions } from './shared.js';
 
 interface DownOptions extends CommonOptions {
   to?: string;
@@ -30,7 +31,7 @@ export function downCommand(ctx: CliContext): Command {
       .option('--steps <n>', 'roll back the last n migrations', parseNonNegativeInt)
       .option('--all', 'roll back every applied migration'),
   ).action(async (opts: DownOptions) =>
-    runCommand('down', opts, ctx, async () => {
+    runCommand('migrate down', opts, ctx, async () => {
       const target = downTarget(opts);
       const { migrator, target: url, schema } = await createMigrator(opts, ctx);
       const report = await migrator.down(target);

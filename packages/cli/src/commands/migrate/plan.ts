@@ -2,7 +2,8 @@ import { Command } from 'commander';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
 import { downTarget } from './down.js';
-import { addCommonOptions, createMigrator, parseNonNegativeInt, runCommand, type CommonOptions } from './shared.js';
+import { parseNonNegativeInt, runCommand } from '../../command/run-command.js';
+import { addCommonOptions, createMigrator, type CommonOptions } from './shared.js';
 
 interface PlanOptions extends CommonOptions {
   to?: string;
@@ -27,7 +28,7 @@ export function planCommand(ctx: CliContext): Command {
       .option('--steps <n>', 'with --down: the last n migrations', parseNonNegativeInt)
       .option('--all', 'with --down: every applied migration'),
   ).action(async (opts: PlanOptions) =>
-    runCommand('plan', opts, ctx, async () => {
+    runCommand('migrate plan', opts, ctx, async () => {
       const down = opts.down ? downTarget(opts) : undefined;
       const { migrator, target, schema } = await createMigrator(opts, ctx);
       const plan = down

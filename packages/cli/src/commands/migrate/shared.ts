@@ -1,14 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
-import { MigrationFailedError, SchemaMigrator, type MigrationSet, type SchemaMigratorOptions } from '@stellaops/migrator';
+import type { Command } from 'commander';
+import { SchemaMigrator, type MigrationSet, type SchemaMigratorOptions } from '@stellaops/migrator';
 import { redactConnectionString } from '@stellaops/postgres-core';
 import { resolveConnection } from '../../config/resolve-connection.js';
 import type { CliContext } from '../../context.js';
-import { ExitCode } from '../../exit-codes.js';
+import { parseNonNegativeInt } from '../../command/run-command.js';
 import { importMigrationModule } from '../../loaders/module-importer.js';
 import { resolveModule } from '../../modules/module-registry.js';
-import { describeError, redactSecrets } from '../../output/describe-error.js';
 import { progressPrinter } from '../../output/progress.js';
 import { UsageError } from '../../usage-error.js';
 
@@ -24,7 +23,7 @@ export interface CommonOptions {
   dir?: string;
   /** `--schema`: schema of the `--dir` migrations (or override of a module's). */
   schema?: string;
-  /** `--table`: tracking table name. */
+  /** `--table`: tracking table name (no commander default: a module's own `table` applies when it is not given). */
   table?: string;
   /** `--json`: one JSON document on stdout. */
   json?: boolean;
@@ -38,13 +37,6 @@ export interface CommonOptions {
   allowPooler?: boolean;
 }
 
-/** Parses a non-negative integer option (usage error otherwise). */
-export function parseNonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a non-negative integer');
-  return n;
-}
-
 /** Adds the connection, source and output options shared by all `migrate` subcommands. */
 export function addCommonOptions(cmd: Command): Command {
   return cmd
@@ -53,7 +45,7 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--module <name>', 'migrations of a module package (@stellaops/module-<name>, or a package name)')
     .option('--dir <folder>', 'folder of migrations (*.sql, *.down.sql, *.ts, *.js); needs --schema')
     .option('--schema <name>', 'schema of the --dir migrations (tracking table <schema>._migrations)')
-    .option('--table <name>', 'tracking table name', '_migrations')
+    .option('--table <name>', "tracking table name (default: the module's MigrationSet table, else _migrations)")
     .option('--lock-wait <ms>', 'give up waiting for the migration lock after this many ms', parseNonNegativeInt, 60_000)
     .option('--lock-timeout <ms>', 'lock_timeout for migration statements, in ms (0 = none)', parseNonNegativeInt, 5_000)
     .option('--allow-pooler', 'run through a connection pooler anyway (only PgBouncer pool_mode=session; transaction pooling can leave the lock held)')
@@ -98,46 +90,4 @@ export async function createMigrator(
     ...extra,
   });
   return { migrator, target: redactConnectionString(url), schema: set.schema };
-}
-
-/** What a command produced: the JSON document, the human text, the exit code. */
-export interface CommandOutcome {
-  /** Fields of the `--json` document (besides `ok`, `command`, `exitCode`). */
-  doc: Record<string, unknown>;
-  /** Human-readable output for stdout. */
-  human: string;
-  /** Exit code. */
-  exitCode: number;
-}
-
-/**
- * Runs a command body and prints its outcome: one JSON document on stdout
- * with `--json`, text otherwise. Errors print as `{ ok: false, error }` (or
- * on stderr) with exit code 2 for usage errors, 1 for everything else.
- */
-export async function runCommand(name: string, opts: CommonOptions, ctx: CliContext, body: () => Promise<CommandOutcome>): Promise<void> {
-  try {
-    const out = await body();
-    ctx.exitCode = out.exitCode;
-    if (opts.json) ctx.stdout.write(`${JSON.stringify({ ok: out.exitCode === ExitCode.Ok, command: name, exitCode: out.exitCode, ...out.doc }, null, 2)}\n`);
-    else ctx.stdout.write(out.human);
-  } catch (error) {
-    const exitCode = error instanceof UsageError ? ExitCode.Usage : ExitCode.Failed;
-    ctx.exitCode = exitCode;
-    const err = describeError(error);
-    if (opts.json) {
-      const results = error instanceof MigrationFailedError ? error.results : undefined;
-      ctx.stdout.write(`${JSON.stringify({ ok: false, command: name, exitCode, error: err, ...(results ? { results } : {}) }, null, 2)}\n`);
-    } else {
-      ctx.stderr.write(`error: ${err.message}\n`);
-      if (error instanceof MigrationFailedError && error.statement) ctx.stderr.write(`failing statement:\n  ${redactSecrets(error.statement).split('\n').join('\n  ')}\n`);
-      if (exitCode === ExitCode.Usage) ctx.stderr.write(`(run "stella-db migrate ${name} --help" for usage)\n`);
-    }
-  }
-}
-
-/** `12 ms`, `1.2 s`. */
-export function formatMs(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '-';
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }

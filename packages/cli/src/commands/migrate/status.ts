@@ -2,7 +2,8 @@ import { Command } from 'commander';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
 import { renderTable } from '../../output/table.js';
-import { addCommonOptions, createMigrator, formatMs, runCommand, type CommonOptions } from './shared.js';
+import { formatMs, runCommand } from '../../command/run-command.js';
+import { addCommonOptions, createMigrator, type CommonOptions } from './shared.js';
 
 interface StatusOptions extends CommonOptions {
   failOnPending?: boolean;
@@ -15,7 +16,7 @@ export function statusCommand(ctx: CliContext): Command {
       .description('show every migration: applied, pending, drifted, out-of-order, missing (read-only)')
       .option('--fail-on-pending', 'exit 3 when anything is pending, drifted or missing'),
   ).action(async (opts: StatusOptions) =>
-    runCommand('status', opts, ctx, async () => {
+    runCommand('migrate status', opts, ctx, async () => {
       const { migrator, target, schema } = await createMigrator(opts, ctx);
       const report = await migrator.status();
       const c = report.counts;

@@ -2,7 +2,8 @@ import { Command } from 'commander';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
 import { renderTable } from '../../output/table.js';
-import { addCommonOptions, createMigrator, formatMs, runCommand, type CommonOptions } from './shared.js';
+import { formatMs, runCommand } from '../../command/run-command.js';
+import { addCommonOptions, createMigrator, type CommonOptions } from './shared.js';
 
 interface UpOptions extends CommonOptions {
   to?: string;
@@ -19,7 +20,7 @@ export function upCommand(ctx: CliContext): Command {
       .option('--allow-out-of-order', 'apply pending migrations older than the newest applied one')
       .option('--ignore-missing', 'tolerate applied migrations missing from the source'),
   ).action(async (opts: UpOptions) =>
-    runCommand('up', opts, ctx, async () => {
+    runCommand('migrate up', opts, ctx, async () => {
       const { migrator, target, schema } = await createMigrator(opts, ctx);
       const report = await migrator.up({ to: opts.to, allowOutOfOrder: opts.allowOutOfOrder, ignoreMissing: opts.ignoreMissing });
       const n = report.results.length;

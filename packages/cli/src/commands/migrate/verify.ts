@@ -1,14 +1,15 @@
 import { Command } from 'commander';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
-import { addCommonOptions, createMigrator, runCommand, type CommonOptions } from './shared.js';
+import { runCommand } from '../../command/run-command.js';
+import { addCommonOptions, createMigrator, type CommonOptions } from './shared.js';
 
 /** `stella-db migrate verify`: exit 3 when the database does not match the source. */
 export function verifyCommand(ctx: CliContext): Command {
   return addCommonOptions(
     new Command('verify').description('check that every migration is applied with a matching checksum; exit 3 on pending, drift, missing or unverified'),
   ).action(async (opts: CommonOptions) =>
-    runCommand('verify', opts, ctx, async () => {
+    runCommand('migrate verify', opts, ctx, async () => {
       const { migrator, target, schema } = await createMigrator(opts, ctx);
       const r = await migrator.verify();
       const lines = [r.ok ? `schema ${schema} matches its migrations (${target})` : `schema ${schema} does NOT match its migrations (${target}):`];
