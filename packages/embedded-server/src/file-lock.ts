@@ -12,7 +12,7 @@ export async function withFileLock<T>(path: string, fn: () => Promise<T>): Promi
     realpath: false,
     stale: 10_000,
     retries: { retries: 600, minTimeout: 25, maxTimeout: 100, factor: 1.2 },
-    onCompromised: (err) => console.warn(`[test-fixture] lock on ${path} compromised: ${err.message}`),
+    onCompromised: (err) => console.warn(`[embedded-server] lock on ${path} compromised: ${err.message}`),
   });
   try {
     return await fn();
