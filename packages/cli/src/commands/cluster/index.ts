@@ -1,0 +1,10 @@
+import { Command } from 'commander';
+import type { CliContext } from '../../context.js';
+import { configCommand } from './config.js';
+
+/** `stella-db cluster …`: the production-shaped PostgreSQL 16 + PgBouncer + TLS cluster. */
+export function clusterCommand(ctx: CliContext): Command {
+  return new Command('cluster')
+    .description('the production-shaped PostgreSQL 16 cluster (TLS, PgBouncer): config, up, down, status, env, manifests')
+    .addCommand(configCommand(ctx));
+}
