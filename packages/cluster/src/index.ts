@@ -29,3 +29,11 @@ export {
   type SettingsInput,
 } from './settings.js';
 export { validateSettingsWithServer } from './validate-settings.js';
+export { Cluster, REQUIRED_PROGRAMS, sameValue, type ClusterOptions, type ClusterStatus } from './cluster.js';
+export type { ClusterComponent, ClusterContext, ComponentStatus } from './component.js';
+export { PostgresComponent, adminClient, renderPgHba, DATABASE } from './postgres-component.js';
+export { RolesComponent, APP_ROLE, OWNER_ROLE, AUTH_QUERY } from './roles-component.js';
+export { PgBouncerComponent, pgbouncerSettings, renderPgBouncerIni, PGBOUNCER_ADMIN, PGBOUNCER_STATS, type PgBouncerSetting, type PoolUse } from './pgbouncer-component.js';
+export { TlsComponent, AUTH_ROLE } from './tls-component.js';
+export { scramVerifier } from './scram.js';
+export type { ClusterSecrets, ClusterState } from './state.js';

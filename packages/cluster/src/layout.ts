@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
  * | `cluster.json` | ports, memory target, overrides (no secrets) |
  * | `secrets.json` | generated passwords, 0600, never printed |
  * | `pgdata/` | PGDATA (owned by the server's OS user, 0700) |
+ * | `conf/` | the server's postgresql.conf (included from PGDATA) and pg_hba.conf |
  * | `run/` | Unix sockets (server admin socket, PgBouncer) |
  * | `tls/` | CA and server/client certificates; private keys 0600 |
  * | `pgbouncer/` | pgbouncer.ini, auth_file (SCRAM verifiers only), pid |
@@ -33,6 +34,8 @@ export interface ClusterLayout {
   readonly secretsFile: string;
   /** PGDATA. */
   readonly dataDir: string;
+  /** The server's computed postgresql.conf and pg_hba.conf (no secrets; rewritten by every `up`). */
+  readonly confDir: string;
   /** Unix socket folder of the server and PgBouncer. */
   readonly socketDir: string;
   /** TLS material. */
@@ -74,6 +77,7 @@ export function clusterLayout(root: string): ClusterLayout {
     stateFile: join(r, 'cluster.json'),
     secretsFile: join(r, 'secrets.json'),
     dataDir: join(r, 'pgdata'),
+    confDir: join(r, 'conf'),
     socketDir: join(r, 'run'),
     tlsDir,
     pgbouncerDir: join(r, 'pgbouncer'),
