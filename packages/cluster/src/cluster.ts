@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { ensurePrivateDir, freePort, serverRunAs, withFileLock, type RunAs } from '@stellaops/embedded-server';
+import { ensurePrivateDir, freePort, locateBinaries, serverRunAs, withFileLock, type RunAs } from '@stellaops/embedded-server';
 import type { ClusterComponent, ClusterContext, ComponentStatus } from './component.js';
 import { ClusterStateError, MissingPackageError } from './errors.js';
 import { clusterLayout, type ClusterLayout } from './layout.js';
@@ -11,6 +11,7 @@ import { RolesComponent } from './roles-component.js';
 import { computeSettings, type ClusterSettings } from './settings.js';
 import { newPassword, readJson, writeJson, type ClusterSecrets, type ClusterState } from './state.js';
 import { TlsComponent } from './tls-component.js';
+import { validateSettingsWithServer } from './validate-settings.js';
 
 /** Debian packages the cluster needs, by program. */
 export const REQUIRED_PROGRAMS: readonly { binary: string; pkg: string }[] = [
@@ -173,6 +174,8 @@ export class Cluster {
     }
     const settings: ClusterSettings = computeSettings({ memoryBytes: state.memoryBytes, overrides: state.overrides, layout: this.layout });
     if (creating) {
+      // PostgreSQL checks the values before anything is written or started (root may run `postgres -C`)
+      await validateSettingsWithServer(locateBinaries(undefined, this.layout.binCacheDir).postgres, settings.postgres);
       if (!secrets) secrets = { superuser: newPassword(), roles: {}, pgbouncer: {} };
       for (const u of [PGBOUNCER_ADMIN, PGBOUNCER_STATS]) secrets.pgbouncer[u] ??= newPassword();
       writeJson(this.layout.secretsFile, secrets, 0o600);

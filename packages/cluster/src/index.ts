@@ -37,3 +37,4 @@ export { PgBouncerComponent, pgbouncerSettings, renderPgBouncerIni, PGBOUNCER_AD
 export { TlsComponent, AUTH_ROLE } from './tls-component.js';
 export { scramVerifier } from './scram.js';
 export type { ClusterSecrets, ClusterState } from './state.js';
+export { connectionInfo, HIDDEN, type ConnectionForms, type ConnectionInfo } from './env.js';
