@@ -38,3 +38,4 @@ export { TlsComponent, AUTH_ROLE } from './tls-component.js';
 export { scramVerifier } from './scram.js';
 export type { ClusterSecrets, ClusterState } from './state.js';
 export { connectionInfo, HIDDEN, type ConnectionForms, type ConnectionInfo } from './env.js';
+export { renderManifests, STAGING_IMAGE, type ManifestOptions, type RenderedManifest } from './manifests.js';

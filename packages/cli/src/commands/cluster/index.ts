@@ -3,6 +3,7 @@ import type { CliContext } from '../../context.js';
 import { configCommand } from './config.js';
 import { clusterDownCommand } from './down.js';
 import { clusterEnvCommand } from './env.js';
+import { clusterManifestsCommand } from './manifests.js';
 import { clusterStatusCommand } from './status.js';
 import { clusterUpCommand } from './up.js';
 
@@ -14,5 +15,6 @@ export function clusterCommand(ctx: CliContext): Command {
     .addCommand(clusterUpCommand(ctx))
     .addCommand(clusterDownCommand(ctx))
     .addCommand(clusterStatusCommand(ctx))
-    .addCommand(clusterEnvCommand(ctx));
+    .addCommand(clusterEnvCommand(ctx))
+    .addCommand(clusterManifestsCommand(ctx));
 }
