@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,7 @@ describe('stella-db cluster up / env / status / down', () => {
     const r = await runCli(['cluster', 'up', '--dir', `${dir}-missing`, '--pgbouncer-bin', '/nonexistent/pgbouncer']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Fix: apt-get install -y pgbouncer');
+    expect(existsSync(`${dir}-missing`)).toBe(false); // nothing created
   });
 
   it('brings the cluster up; env works with psql as given; status and down report it', async () => {

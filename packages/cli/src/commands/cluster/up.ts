@@ -53,7 +53,6 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
         }
         const memoryBytes = opts.memory === undefined ? undefined : asUsageError(() => parseMemory(opts.memory!));
         const overrides = opts.set.length > 0 ? asUsageError(() => parseOverrides(opts.set)) : undefined;
-        prepareClusterRoot(clusterRoot(ctx.cwd, opts.dir));
         const root = localPaths(ctx.cwd).root;
         const targets = await codegenTargets(undefined, { ...ctx, cwd: root }, { allowNone: true });
         const moduleRoles = (await Promise.all(targets.map((t) => moduleRequiredRoles(t.name, root)))).flat();
@@ -64,9 +63,12 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
           ports: { ...(opts.port ? { postgres: opts.port } : {}), ...(opts.pgbouncerPort ? { pgbouncer: opts.pgbouncerPort } : {}) },
           programs: { ...(opts.pgbouncerBin ? { pgbouncer: opts.pgbouncerBin } : {}), ...(opts.opensslBin ? { openssl: opts.opensslBin } : {}) },
         };
+        const cluster = openCluster(opts, ctx, extra);
         let status;
         try {
-          status = await openCluster(opts, ctx, extra).up();
+          cluster.checkPrerequisites(); // before anything is created
+          prepareClusterRoot(clusterRoot(ctx.cwd, opts.dir));
+          status = await cluster.up();
         } catch (e) {
           if ((e instanceof ClusterError && e.code === 'CLUSTER_INVALID_INPUT') || e instanceof SettingsRejectedError) throw new UsageError(e.message, { cause: e });
           throw e;
