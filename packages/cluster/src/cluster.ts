@@ -6,7 +6,7 @@ import { ClusterStateError, MissingPackageError } from './errors.js';
 import { clusterLayout, type ClusterLayout } from './layout.js';
 import { PgBouncerComponent, PGBOUNCER_ADMIN, PGBOUNCER_STATS } from './pgbouncer-component.js';
 import { adminClient, PostgresComponent } from './postgres-component.js';
-import { findProgram } from './proc.js';
+import { ensureDir, findProgram } from './proc.js';
 import { RolesComponent } from './roles-component.js';
 import { computeSettings, type ClusterSettings } from './settings.js';
 import { newPassword, readJson, writeJson, type ClusterSecrets, type ClusterState } from './state.js';
@@ -102,6 +102,8 @@ export class Cluster {
     ensurePrivateDir(this.layout.root, this.#runAs);
     return withFileLock(this.layout.stateFile.replace(/\.json$/, ''), async () => {
       const ctx = await this.#context(programs, true);
+      // folders every component may use; each component creates its own beyond these
+      for (const d of [this.layout.logsDir, this.layout.backupsDir, this.layout.monitoringDir]) ensureDir(d, this.#runAs ? 0o711 : 0o700);
       for (const c of this.components(ctx)) await c.start(ctx);
       if (!ctx.state.up) writeJson(this.layout.stateFile, { ...ctx.state, up: true }, 0o644);
       return this.#status({ ...ctx, state: { ...ctx.state, up: true } });
@@ -162,6 +164,7 @@ export class Cluster {
     const state: ClusterState = {
       version: 1,
       ports: {
+        ...saved?.ports,
         postgres: o.ports?.postgres ?? saved?.ports.postgres ?? (await freePort()),
         pgbouncer: o.ports?.pgbouncer ?? saved?.ports.pgbouncer ?? (await freePort()),
       },
@@ -182,7 +185,19 @@ export class Cluster {
       writeJson(this.layout.stateFile, state, 0o644);
     }
     const progress = o.onProgress ?? (() => undefined);
-    return { layout: this.layout, runAs: this.#runAs, settings, state, secrets: secrets ?? { superuser: '', roles: {}, pgbouncer: {} }, programs, progress };
+    const stateFile = this.layout.stateFile;
+    const allocatePort = async (name: string): Promise<number> => {
+      const saved = state.ports[name];
+      if (saved !== undefined) return saved;
+      const taken = new Set(Object.values(state.ports));
+      let port = await freePort();
+      while (taken.has(port)) port = await freePort();
+      state.ports[name] = port;
+      const onDisk = readJson<ClusterState>(stateFile, "the cluster's ports and settings");
+      writeJson(stateFile, { ...(onDisk ?? state), ports: { ...(onDisk?.ports ?? state.ports), [name]: port } }, 0o644);
+      return port;
+    };
+    return { layout: this.layout, runAs: this.#runAs, settings, state, secrets: secrets ?? { superuser: '', roles: {}, pgbouncer: {} }, programs, progress, allocatePort };
   }
 
   async #status(ctx: ClusterContext): Promise<ClusterStatus> {

@@ -35,6 +35,11 @@ export interface ClusterContext {
   readonly programs: Readonly<Record<string, string>>;
   /** Progress lines for long steps. */
   progress(message: string): void;
+  /**
+   * The port of a component by name (e.g. `postgres-exporter`): the saved one,
+   * else a free port on 127.0.0.1, saved in cluster.json so it stays stable.
+   */
+  allocatePort(name: string): Promise<number>;
 }
 
 /**

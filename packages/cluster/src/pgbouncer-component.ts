@@ -210,8 +210,9 @@ export class PgBouncerComponent implements ClusterComponent {
       return undefined;
     }
     if (!Number.isInteger(pid) || pid <= 0 || !alive(pid)) return undefined;
+    // the pid file lives in a folder the server's OS user owns: only trust a process that runs this cluster's ini
     const cmd = cmdline(pid);
-    return cmd === undefined || cmd.some((a) => a.endsWith('pgbouncer.ini') || a.includes('pgbouncer')) ? pid : undefined;
+    return cmd?.includes(join(ctx.layout.pgbouncerDir, 'pgbouncer.ini')) ? pid : undefined;
   }
 }
 

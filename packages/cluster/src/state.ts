@@ -6,7 +6,8 @@ import { ClusterStateError } from './errors.js';
 export interface ClusterState {
   /** Format version. */
   version: 1;
-  ports: { postgres: number; pgbouncer: number };
+  /** Ports by component: `postgres`, `pgbouncer`, and any a later component allocated (see `ClusterContext.allocatePort`). */
+  ports: { postgres: number; pgbouncer: number } & Record<string, number>;
   /** The memory target the settings are computed for. */
   memoryBytes: number;
   overrides: Record<string, string>;

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, ClusterError, ClusterStateError, MissingPackageError, parseMemory, SettingsRejectedError } from '../src/index.js';
+import { Cluster, ClusterError, type ClusterComponent, ClusterStateError, MissingPackageError, parseMemory, SettingsRejectedError } from '../src/index.js';
 import { rejection, startTestCluster, withClient, type TestCluster } from './helpers.js';
 
 let t: TestCluster;
@@ -144,6 +144,34 @@ describe('cluster env', () => {
   it('works with psql as given (app through PgBouncer, owner direct)', () => {
     expect(psql(t.info.app.url, 'select current_user')).toEqual({ status: 0, out: 'stellaops_app\n' });
     expect(psql(t.info.owner.url, 'select current_user')).toEqual({ status: 0, out: 'stellaops_owner\n' });
+  });
+});
+
+describe('components', () => {
+  it('a later component (monitoring, backups) plugs in: started by up, asked by status, its port kept', async () => {
+    const started: number[] = [];
+    const probe: ClusterComponent = {
+      name: 'probe-exporter',
+      async start(ctx) {
+        const port = await ctx.allocatePort(this.name);
+        started.push(port);
+        writeFileSync(join(ctx.layout.monitoringDir, 'probe.yml'), `port: ${port}\n`);
+        return this.status(ctx);
+      },
+      async stop() {},
+      async status(ctx) {
+        return { name: this.name, state: 'ready', port: await ctx.allocatePort(this.name) };
+      },
+    };
+    const c = new Cluster({ root: t.root, extraComponents: [probe] });
+    const up = await c.up();
+    expect(up.components.map((x) => x.name)).toEqual(['tls', 'postgres', 'roles', 'pgbouncer', 'probe-exporter']);
+    const port = started[0]!;
+    expect(JSON.parse(readFileSync(t.ctx.layout.stateFile, 'utf8')).ports['probe-exporter']).toBe(port);
+    expect(Object.values(t.ctx.state.ports)).not.toContain(port);
+    await c.up();
+    expect(started).toEqual([port, port]);
+    expect((await c.status()).components.at(-1)).toEqual({ name: 'probe-exporter', state: 'ready', port });
   });
 });
 
