@@ -208,10 +208,32 @@ export class Cluster {
       healthy: components.every((c) => c.state === 'running' || c.state === 'ready'),
       components,
     };
-    if (components.find((c) => c.name === 'postgres')?.state === 'running') {
+    const pgIndex = components.findIndex((c) => c.name === 'postgres');
+    if (components[pgIndex]?.state === 'running') {
       out.differingSettings = await this.#differing(ctx).catch(() => undefined);
+      const tls = await this.#tlsState(ctx).catch(() => undefined);
+      if (tls) components[pgIndex] = { ...components[pgIndex]!, tls };
     }
     return out;
+  }
+
+  /** `ssl=on (TLSv1.3), 12/12 TCP sessions on TLS`: what the server says, not what was configured. */
+  async #tlsState(ctx: ClusterContext): Promise<string> {
+    const admin = adminClient(ctx);
+    await admin.connect();
+    try {
+      const r = await admin.query<{ ssl: string; tls: number; tcp: number; version: string | null }>(
+        `select current_setting('ssl') as ssl,
+                count(*) filter (where s.ssl)::int as tls, count(*)::int as tcp,
+                max(s.version) as version
+           from pg_stat_activity a join pg_stat_ssl s using (pid)
+          where a.client_addr is not null`,
+      );
+      const row = r.rows[0]!;
+      return `ssl=${row.ssl}${row.version ? ` (${row.version})` : ''}, ${row.tls}/${row.tcp} TCP sessions on TLS`;
+    } finally {
+      await admin.end().catch(() => undefined);
+    }
   }
 
   async #differing(ctx: ClusterContext): Promise<ClusterStatus['differingSettings']> {

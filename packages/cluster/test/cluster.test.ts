@@ -87,10 +87,13 @@ describe('TLS', () => {
     expect(String(ssl.rows[0].version)).toMatch(/^TLSv1\.[23]$/);
   });
 
-  it('the server side of PgBouncer is TLS too (verify-full to the server)', async () => {
+  it('the server side of PgBouncer is TLS too (verify-full to the server), and status says so', async () => {
     await withClient(t.config('app', 'pgbouncer'), async (c) => {
       const r = await c.query('select ssl from pg_stat_ssl where pid = pg_backend_pid()');
       expect(r.rows[0].ssl).toBe(true);
+      const pgStatus = (await t.cluster.status()).components.find((x) => x.name === 'postgres');
+      expect(pgStatus?.tls).toMatch(/^ssl=on \(TLSv1\.[23]\), (\d+)\/\1 TCP sessions on TLS$/);
+      expect(pgStatus?.tls).not.toMatch(/ 0\/0 /);
     });
   });
 
