@@ -78,9 +78,8 @@ export class Cluster {
   }
 
   /** The components in start order. */
-  components(ctx?: ClusterContext): ClusterComponent[] {
-    const roles = new RolesComponent(this.#o.moduleRoles ?? [], () => ctx && writeJson(this.layout.secretsFile, ctx.secrets, 0o600));
-    return [new TlsComponent(), this.postgres, roles, this.pgbouncer, ...(this.#o.extraComponents ?? [])];
+  components(): ClusterComponent[] {
+    return [new TlsComponent(), this.postgres, new RolesComponent(this.#o.moduleRoles ?? []), this.pgbouncer, ...(this.#o.extraComponents ?? [])];
   }
 
   /** Checks the Debian packages first; throws {@link MissingPackageError} with the exact apt-get command. */
@@ -104,7 +103,7 @@ export class Cluster {
       const ctx = await this.#context(programs, true);
       // folders every component may use; each component creates its own beyond these
       for (const d of [this.layout.logsDir, this.layout.backupsDir, this.layout.monitoringDir]) ensureDir(d, this.#runAs ? 0o711 : 0o700);
-      for (const c of this.components(ctx)) await c.start(ctx);
+      for (const c of this.components()) await c.start(ctx);
       if (!ctx.state.up) writeJson(this.layout.stateFile, { ...ctx.state, up: true }, 0o644);
       return this.#status({ ...ctx, state: { ...ctx.state, up: true } });
     });
@@ -115,7 +114,7 @@ export class Cluster {
     this.#checkRoot();
     return withFileLock(this.layout.stateFile.replace(/\.json$/, ''), async () => {
       const ctx = await this.#context(this.#programsLenient(), false);
-      for (const c of this.components(ctx).reverse()) await c.stop(ctx);
+      for (const c of this.components().reverse()) await c.stop(ctx);
       writeJson(this.layout.stateFile, { ...ctx.state, up: false }, 0o644);
       return this.#status({ ...ctx, state: { ...ctx.state, up: false } });
     });
@@ -197,12 +196,14 @@ export class Cluster {
       writeJson(stateFile, { ...(onDisk ?? state), ports: { ...(onDisk?.ports ?? state.ports), [name]: port } }, 0o644);
       return port;
     };
-    return { layout: this.layout, runAs: this.#runAs, settings, state, secrets: secrets ?? { superuser: '', roles: {}, pgbouncer: {} }, programs, progress, allocatePort };
+    const loaded = secrets ?? { superuser: '', roles: {}, pgbouncer: {} };
+    const saveSecrets = () => writeJson(this.layout.secretsFile, loaded, 0o600);
+    return { layout: this.layout, runAs: this.#runAs, settings, state, secrets: loaded, programs, progress, allocatePort, saveSecrets };
   }
 
   async #status(ctx: ClusterContext): Promise<ClusterStatus> {
     const components: ComponentStatus[] = [];
-    for (const c of this.components(ctx)) components.push(await c.status(ctx));
+    for (const c of this.components()) components.push(await c.status(ctx));
     const out: ClusterStatus = {
       root: this.layout.root,
       healthy: components.every((c) => c.state === 'running' || c.state === 'ready'),

@@ -40,6 +40,11 @@ export interface ClusterContext {
    * else a free port on 127.0.0.1, saved in cluster.json so it stays stable.
    */
   allocatePort(name: string): Promise<number>;
+  /**
+   * Writes `secrets` (0600) after a component added one (e.g. a monitoring
+   * role's password in `secrets.roles`): call it only once the secret is in effect.
+   */
+  saveSecrets(): void;
 }
 
 /**

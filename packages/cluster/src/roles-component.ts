@@ -40,11 +40,9 @@ grant execute on function pgbouncer.get_auth(text) to ${AUTH_ROLE};
 export class RolesComponent implements ClusterComponent {
   readonly name = 'roles';
   readonly #moduleRoles: readonly string[];
-  readonly #saveSecrets: () => void;
 
-  constructor(moduleRoles: readonly string[], saveSecrets: () => void) {
+  constructor(moduleRoles: readonly string[]) {
     this.#moduleRoles = moduleRoles.filter((r) => r !== OWNER_ROLE && r !== APP_ROLE);
-    this.#saveSecrets = saveSecrets;
   }
 
   get roles(): string[] {
@@ -60,7 +58,7 @@ export class RolesComponent implements ClusterComponent {
       await admin.connect();
       for (const role of this.roles) await ensureAppRole(admin, { role, password: pw[role]!, keepExistingPassword: !fresh.includes(role) });
       await ensureAppRole(admin, { role: AUTH_ROLE }); // no password: certificate login only
-      if (fresh.length > 0) this.#saveSecrets(); // only once the roles have them
+      if (fresh.length > 0) ctx.saveSecrets(); // only once the roles have them
       const db = await admin.query('select 1 from pg_database where datname = $1', [DATABASE]);
       if (!db.rowCount) await admin.query(`create database ${quoteIdentifier(DATABASE)} owner ${quoteIdentifier(OWNER_ROLE)}`);
       await admin.query(`grant connect on database ${quoteIdentifier(DATABASE)} to ${quoteIdentifier(APP_ROLE)}, ${quoteIdentifier(AUTH_ROLE)}`);
