@@ -66,6 +66,15 @@ describe('stella-db cluster up / env / status / down', () => {
     expect(existsSync(`${dir}-missing`)).toBe(false); // nothing created
   });
 
+  // only as root does the server run as another OS user (postgres) that may be unable to reach the folder
+  it.skipIf(process.getuid?.() !== 0)('refuses a --dir the server user cannot reach, naming the fix', async () => {
+    const locked = mkdtempSync(join(tmpdir(), 'locked-')); // 0700: OS user postgres cannot pass
+    const r = await runCli(['cluster', 'up', '--dir', join(locked, 'c')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot pass through .* Fix: leave --dir out/);
+    expect(existsSync(join(locked, 'c'))).toBe(false);
+  });
+
   it('brings the cluster up; env works with psql as given; status and down report it', async () => {
     const up = await runCli(['cluster', 'up', '--dir', dir, '--memory', '1GiB', '--json']);
     expect(up.json).toMatchObject({ ok: true, healthy: true });
