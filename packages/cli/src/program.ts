@@ -1,4 +1,5 @@
 import { Command, type CommanderError } from 'commander';
+import { clusterCommand } from './commands/cluster/index.js';
 import { codegenCommand } from './commands/codegen/index.js';
 import { downCommand } from './commands/local/down.js';
 import { statusCommand } from './commands/local/status.js';
@@ -26,7 +27,8 @@ export function createProgram(ctx: CliContext): Command {
     .addCommand(statusCommand(ctx))
     .addCommand(urlCommand(ctx))
     .addCommand(migrateCommand(ctx))
-    .addCommand(codegenCommand(ctx));
+    .addCommand(codegenCommand(ctx))
+    .addCommand(clusterCommand(ctx));
   configureAll(program, (cmd) =>
     cmd
       .exitOverride()

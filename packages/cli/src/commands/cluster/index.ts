@@ -1,0 +1,20 @@
+import { Command } from 'commander';
+import type { CliContext } from '../../context.js';
+import { configCommand } from './config.js';
+import { clusterDownCommand } from './down.js';
+import { clusterEnvCommand } from './env.js';
+import { clusterManifestsCommand } from './manifests.js';
+import { clusterStatusCommand } from './status.js';
+import { clusterUpCommand } from './up.js';
+
+/** `stella-db cluster …`: the production-shaped PostgreSQL 16 + PgBouncer + TLS cluster. */
+export function clusterCommand(ctx: CliContext): Command {
+  return new Command('cluster')
+    .description('the production-shaped PostgreSQL 16 cluster (TLS, PgBouncer): config, up, down, status, env, manifests')
+    .addCommand(configCommand(ctx))
+    .addCommand(clusterUpCommand(ctx))
+    .addCommand(clusterDownCommand(ctx))
+    .addCommand(clusterStatusCommand(ctx))
+    .addCommand(clusterEnvCommand(ctx))
+    .addCommand(clusterManifestsCommand(ctx));
+}

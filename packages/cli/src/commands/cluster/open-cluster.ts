@@ -1,0 +1,15 @@
+import { Cluster, type ClusterOptions } from '@stellaops/cluster';
+import type { CliContext } from '../../context.js';
+import { clusterRoot } from './location.js';
+
+/** The `--dir` option every cluster command takes. */
+export const DIR_HELP = 'cluster folder; default: /var/lib/stellaops/cluster-<hash of the checkout path> as root, else <workspace>/.stellaops/cluster';
+
+/** The cluster of this checkout (or `--dir`), progress to stderr unless JSON output. */
+export function openCluster(opts: { dir?: string; json?: boolean }, ctx: CliContext, extra: Partial<ClusterOptions> = {}): Cluster {
+  return new Cluster({
+    root: clusterRoot(ctx.cwd, opts.dir),
+    ...(opts.json ? {} : { onProgress: (m: string) => ctx.stderr.write(`… ${m}\n`) }),
+    ...extra,
+  });
+}

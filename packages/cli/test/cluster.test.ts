@@ -1,0 +1,98 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers.js';
+
+const REPO = fileURLToPath(new URL('../../..', import.meta.url));
+
+describe('stella-db cluster config', () => {
+  it('prints the computed settings with reasons and the PgBouncer cap', async () => {
+    const r = await runCli(['cluster', 'config', '--memory', '64GiB']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^shared_buffers = '16GB' {2}# 25% of 64GiB RAM/m);
+    expect(r.stdout).toMatch(/max_db_connections=80 \(\+ 17 direct \+ 3 superuser-reserved = max_connections\)/);
+    const j = await runCli(['cluster', 'config', '--memory', '8GiB', '--format', 'json']);
+    expect(j.json).toMatchObject({ ok: true, memory: '8GiB', pgbouncer: { maxClientConn: 500, maxDbConnections: 80 } });
+  });
+
+  it('rejects wrong inputs with the fix, before anything starts (exit 2)', async () => {
+    const potatoes = await runCli(['cluster', 'config', '--memory', '12 potatoes']);
+    expect(potatoes.code).toBe(2);
+    expect(potatoes.stderr).toMatch(/--memory "12 potatoes" is not a memory size\. Fix: /);
+    const rejected = await runCli(['cluster', 'config', '--memory', '4GiB', '--set', 'max_connections=100000000']);
+    expect(rejected.code).toBe(2);
+    expect(rejected.stderr).toMatch(/100000000 is outside the valid range for parameter "max_connections"/);
+  });
+});
+
+describe('stella-db cluster manifests', () => {
+  it('the committed deploy/staging files are what the command renders', async () => {
+    const r = await runCli(['cluster', 'manifests', '--env', 'staging', '--out', 'deploy/staging', '--check'], {}, REPO);
+    expect(r.stdout + r.stderr).toMatch(/manifests up to date/);
+    expect(r.code).toBe(0);
+  });
+
+  it('--check reports drift with exit code 3', async () => {
+    const r = await runCli(['cluster', 'manifests', '--env', 'staging', '--memory', '32GiB', '--out', 'deploy/staging', '--check'], {}, REPO);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/differs from what is rendered: cluster\.yaml/);
+  });
+
+  it('writes the files with --out', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'manifests-'));
+    const r = await runCli(['cluster', 'manifests', '--env', 'staging', '--out', out], {}, REPO);
+    expect(r.code).toBe(0);
+    for (const f of ['cluster.yaml', 'pooler.yaml', 'monitoring.yaml']) {
+      expect(readFileSync(join(out, f), 'utf8')).toBe(readFileSync(join(REPO, 'deploy', 'staging', f), 'utf8'));
+    }
+  });
+});
+
+describe('stella-db cluster up / env / status / down', () => {
+  const dir = `/dev/shm/stella-db-cluster-cli-${randomBytes(6).toString('hex')}`;
+  afterAll(async () => {
+    await runCli(['cluster', 'down', '--dir', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a missing Debian package gives the exact apt-get command', async () => {
+    const r = await runCli(['cluster', 'up', '--dir', `${dir}-missing`, '--pgbouncer-bin', '/nonexistent/pgbouncer']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Fix: apt-get install -y pgbouncer');
+    expect(existsSync(`${dir}-missing`)).toBe(false); // nothing created
+  });
+
+  // only as root does the server run as another OS user (postgres) that may be unable to reach the folder
+  it.skipIf(process.getuid?.() !== 0)('refuses a --dir the server user cannot reach, naming the fix', async () => {
+    const locked = mkdtempSync(join(tmpdir(), 'locked-')); // 0700: OS user postgres cannot pass
+    const r = await runCli(['cluster', 'up', '--dir', join(locked, 'c')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot pass through .* Fix: leave --dir out/);
+    expect(existsSync(join(locked, 'c'))).toBe(false);
+  });
+
+  it('brings the cluster up; env works with psql as given; status and down report it', async () => {
+    const up = await runCli(['cluster', 'up', '--dir', dir, '--memory', '1GiB', '--json']);
+    expect(up.json).toMatchObject({ ok: true, healthy: true });
+    const hidden = await runCli(['cluster', 'env', '--dir', dir]);
+    expect(hidden.stdout).toMatch(/Postgres__ConnectionString=Host=localhost;Port=\d+;Database=stellaops;Username=stellaops_app;Password=\*\*\*;SSL Mode=VerifyFull/);
+    expect(hidden.stdout).toMatch(/sslmode=verify-full&sslrootcert=/);
+    const secrets = JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8')) as { roles: Record<string, string> };
+    for (const pw of Object.values(secrets.roles)) expect(hidden.stdout + up.stdout).not.toContain(pw);
+    const env = await runCli(['cluster', 'env', '--dir', dir, '--show-secrets', '--json']);
+    const app = (env.json.app as { url: string }).url;
+    const psql = spawnSync('psql', [app, '-AtXc', 'select current_user'], { encoding: 'utf8' });
+    expect(psql.stdout + psql.stderr).toBe('stellaops_app\n');
+    const status = await runCli(['cluster', 'status', '--dir', dir]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/pgbouncer +running/);
+    expect((await runCli(['cluster', 'down', '--dir', dir])).code).toBe(0);
+    const after = await runCli(['cluster', 'status', '--dir', dir]);
+    expect(after.code).toBe(1);
+    expect(after.stdout).toMatch(/postgres +stopped/);
+  });
+});

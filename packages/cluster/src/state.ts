@@ -1,0 +1,51 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { ClusterStateError } from './errors.js';
+
+/** Non-secret state of a cluster (`cluster.json`). */
+export interface ClusterState {
+  /** Format version. */
+  version: 1;
+  /** Ports by component: `postgres`, `pgbouncer`, and any a later component allocated (see `ClusterContext.allocatePort`). */
+  ports: { postgres: number; pgbouncer: number } & Record<string, number>;
+  /** The memory target the settings are computed for. */
+  memoryBytes: number;
+  overrides: Record<string, string>;
+  /** True between `up` and `down`: a component found dead while this is set has crashed. */
+  up: boolean;
+}
+
+/** Generated passwords (`secrets.json`, 0600): created once, never rotated by a rerun. */
+export interface ClusterSecrets {
+  /** PostgreSQL superuser `postgres`. */
+  superuser: string;
+  /** PostgreSQL login roles by name (owner, app, module roles). */
+  roles: Record<string, string>;
+  /** PgBouncer console users (admin, stats) by name. */
+  pgbouncer: Record<string, string>;
+}
+
+/** A fresh random password (24 url-safe characters). */
+export function newPassword(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+/** Reads a JSON file; undefined when missing; a clear error when it is not valid JSON. */
+export function readJson<T>(file: string, what: string): T | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (cause) {
+    throw new ClusterStateError(
+      `${file} (${what}) is not valid JSON. Nothing was changed. Fix: restore it from a backup, or run "stella-db cluster down" and move the cluster folder away to start an empty cluster.`,
+      { cause },
+    );
+  }
+}
+
+/** Writes a JSON file atomically with `mode`. */
+export function writeJson(file: string, value: unknown, mode: number): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode, flag: 'w' });
+  renameSync(tmp, file);
+}
