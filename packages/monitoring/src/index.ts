@@ -41,3 +41,12 @@ export {
   type PgBouncerTarget,
   type PostgresTarget,
 } from './start-monitoring.js';
+export {
+  collectTop,
+  renderTop,
+  type CollectTopOptions,
+  type RenderTopOptions,
+  type TopPool,
+  type TopSnapshot,
+  type TopStatement,
+} from './top.js';
