@@ -261,12 +261,12 @@ export function renderTop(snapshot: TopSnapshot, options: RenderTopOptions = {})
   if (snapshot.pools) {
     const modes = [...new Set(snapshot.pools.map((p) => p.mode))].join(', ');
     lines.push(pad(`PGBOUNCER POOLS${modes ? ` (${modes} mode)` : ''}`, width));
-    lines.push(`${pad('database', 16)} ${pad('user', 20)} ${pad('cl_act', 7, true)} ${pad('cl_wait', 7, true)} ${pad('sv_act', 7, true)} ${pad('sv_idle', 7, true)} ${pad('size', 5, true)} ${pad('use', 5, true)} ${pad('max wait', 9, true)}`);
+    lines.push(`${pad('database', 14)} ${pad('user', 18)} ${pad('cl_act', 7, true)} ${pad('cl_wait', 7, true)} ${pad('sv_act', 7, true)} ${pad('sv_idle', 7, true)} ${pad('size', 5, true)} ${pad('use', 5, true)} ${pad('max wait', 9, true)}`);
     for (const p of snapshot.pools) {
       const use = p.poolSize > 0 ? `${Math.round((100 * p.serversActive) / p.poolSize)}%` : '-';
       const flag = p.clientsWaiting > 0 ? '  <- waiting' : '';
       lines.push(
-        `${pad(p.database, 16)} ${pad(p.user, 20)} ${pad(String(p.clientsActive), 7, true)} ${pad(String(p.clientsWaiting), 7, true)} ${pad(String(p.serversActive), 7, true)} ${pad(String(p.serversIdle), 7, true)} ${pad(String(p.poolSize), 5, true)} ${pad(use, 5, true)} ${pad(`${p.maxWaitSeconds.toFixed(1)}s`, 9, true)}${flag}`,
+        `${pad(p.database, 14)} ${pad(p.user, 18)} ${pad(String(p.clientsActive), 7, true)} ${pad(String(p.clientsWaiting), 7, true)} ${pad(String(p.serversActive), 7, true)} ${pad(String(p.serversIdle), 7, true)} ${pad(String(p.poolSize), 5, true)} ${pad(use, 5, true)} ${pad(`${p.maxWaitSeconds.toFixed(1)}s`, 9, true)}${flag}`,
       );
     }
     if (snapshot.pools.length === 0) lines.push('(no pools in use)');
