@@ -50,3 +50,13 @@ export {
   type TopSnapshot,
   type TopStatement,
 } from './top.js';
+export { DASHBOARD_PANELS, type DashboardPanel, type PanelSeries } from './panels.js';
+export { renderGrafanaDashboard, TOP_STATEMENTS_TABLE_EXPR } from './grafana.js';
+export {
+  CNPG_PGBOUNCER_RENAMES,
+  QUERIES_CONFIGMAP_KEY,
+  renderMonitoringManifests,
+  type KubernetesObject,
+  type MonitoringManifestOptions,
+  type MonitoringManifests,
+} from './kubernetes.js';

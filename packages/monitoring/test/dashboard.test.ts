@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MonitoringStartError, monitoringStatus, startMonitoring, type MonitoringHandle } from '../src/index.js';
+import { DASHBOARD_PANELS, MonitoringStartError, monitoringStatus, startMonitoring, TOP_STATEMENTS_TABLE_EXPR, type MonitoringHandle } from '../src/index.js';
 import { missingPrograms, startTestCluster, type TestCluster } from './support/cluster.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -171,8 +171,14 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
       'stellaops:backup_age_seconds > 3 * 3600',
       'stellaops_pg_statements_calls{query=~".*stellaops_obs_demo.*"}',
       'stellaops:pgbouncer_active_clients:sum',
+      // pool sizes and pools carry the same database label
+      'stellaops:pgbouncer_pool:utilization{database="stellaops"}',
     ]) {
       await waitFor(expr, async () => (await promQuery(expr)).length > 0);
+    }
+    // every expression of the dashboards (console and Grafana) returns series from the live stack
+    for (const expr of [...DASHBOARD_PANELS.flatMap((p) => p.series.map((x) => x.expr)), TOP_STATEMENTS_TABLE_EXPR]) {
+      expect((await promQuery(expr)).length, expr).toBeGreaterThan(0);
     }
     // the backup age is the one recorded (3 h), not "never"
     const [age] = await promQuery('stellaops:backup_age_seconds');
@@ -184,7 +190,7 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1900 } });
     const duration = encodeURIComponent(JSON.stringify({ duration: 120, endTime: 0 }));
     const response = await page.goto(`${monitoring!.dashboardUrl}#pctc${duration}`);
     expect(response?.status()).toBe(200);

@@ -11,7 +11,10 @@ package. This file only fixes what that 2015-era exporter gets wrong today:
 2. SHOW POOLS server-side columns (`sv_active`, `sv_idle`, `sv_used`) and the
    oldest client's wait (`maxwait`, `maxwait_us`) were never exported: the
    dashboard and the pool alerts need them.
-3. The exporter opens one admin-console connection at start and never
+3. pgbouncer_pool_size was labelled with SHOW DATABASES' `database` column (the
+   server-side database name) instead of `name`, the pool's database as SHOW
+   POOLS reports it, so the two could not be matched.
+4. The exporter opens one admin-console connection at start and never
    reconnects, so a PgBouncer restart left it failing forever. Reconnect on the
    next scrape instead (the failed scrape shows as `up == 0`).
 """
@@ -29,6 +32,8 @@ POOLS['sv_idle'] = ('server_idle_connections', "Server connections idle and read
 POOLS['sv_used'] = ('server_used_connections', "Server connections idle longer than server_check_delay")
 POOLS['maxwait'] = ('max_wait_seconds', "Seconds the oldest waiting client has waited (whole seconds)")
 POOLS['maxwait_us'] = ('max_wait_microseconds_part', "Microsecond part of the oldest client's wait")
+
+collectors.DatabasesCollector.get_labels_for_row = lambda self, row: [row['name']]
 
 
 class ReconnectingConnection:
