@@ -4,7 +4,7 @@
  * Chromium after a short workload. Saves reports/monitoring/stellaops-postgres.png
  * at the repository root (git-ignored; CI keeps it as an artifact).
  */
-import { existsSync, mkdirSync, mkdtempSync, chmodSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -122,6 +122,19 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
     await waitFor('both exporters up', async () => (await promQuery('up{job=~"stellaops-postgres|stellaops-pgbouncer"} == 1')).length === 2);
     // the pgbouncer exporter reached PgBouncer's admin console over TLS
     expect((await promQuery('pgbouncer_pools')).length).toBe(1);
+  });
+
+  it('the PgBouncer exporter reconnects after a PgBouncer restart', async () => {
+    await cluster.restartBouncer();
+    const restartedAt = Date.now() / 1000;
+    // the exporter's old admin-console connection is dead: only a reconnect gives fresh samples
+    await waitFor('a pgbouncer sample scraped after the restart', async () => {
+      const r = await promQuery('timestamp(pgbouncer_pools) and on (job, instance) up{job="stellaops-pgbouncer"} == 1');
+      return r.length === 1 && Number(r[0]!.value[1]) > restartedAt + 1;
+    }, 30_000);
+    const log = readFileSync(monitoring!.status().components.find((c) => c.name === 'pgbouncer-exporter')!.logFile, 'utf8');
+    expect(log).not.toContain(cluster.bouncer.statsPassword);
+    expect(monitoring!.status().running).toBe(true);
   });
 
   it('a second start finds it running; a wrong password fails with the exporter log and leaves nothing behind', async () => {

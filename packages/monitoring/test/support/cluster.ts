@@ -40,6 +40,8 @@ export interface TestCluster {
   appThroughBouncer(): pg.ClientConfig;
   /** A pg client config for the superuser, direct, TLS verify-full. */
   superuser(): pg.ClientConfig;
+  /** Stops PgBouncer (SIGTERM) and starts it again on the same port. */
+  restartBouncer(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -150,14 +152,25 @@ export async function startTestCluster(): Promise<TestCluster> {
     { mode: 0o600 },
   );
   for (const f of ['userlist.txt', 'pgbouncer.ini']) own(join(bdir, f));
-  const bouncer = spawn('/usr/sbin/pgbouncer', [join(bdir, 'pgbouncer.ini')], {
-    stdio: 'ignore',
-    ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
-  });
+  let bouncer!: ReturnType<typeof spawn>;
   let bouncerExited = false;
-  bouncer.on('exit', () => (bouncerExited = true));
+  const startBouncer = () => {
+    bouncerExited = false;
+    bouncer = spawn('/usr/sbin/pgbouncer', [join(bdir, 'pgbouncer.ini')], {
+      stdio: 'ignore',
+      ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
+    });
+    bouncer.on('exit', () => (bouncerExited = true));
+  };
+  const stopBouncer = async () => {
+    if (bouncerExited) return;
+    const gone = new Promise((r) => bouncer.once('exit', r));
+    bouncer.kill('SIGTERM');
+    await gone;
+  };
   const appThroughBouncer = (): pg.ClientConfig => ({ host: '127.0.0.1', port: bouncerPort, user: appUser, password: appPassword, database: 'stellaops', ssl: { ca: caPem } });
-  for (let i = 0; ; i++) {
+  const waitForBouncer = async () => {
+   for (let i = 0; ; i++) {
     const probe = new pg.Client(appThroughBouncer());
     try {
       await probe.connect();
@@ -176,7 +189,10 @@ export async function startTestCluster(): Promise<TestCluster> {
       }
       await sleep(100);
     }
-  }
+   }
+  };
+  startBouncer();
+  await waitForBouncer();
 
   return {
     root,
@@ -187,12 +203,13 @@ export async function startTestCluster(): Promise<TestCluster> {
     bouncer: { port: bouncerPort, statsUser, statsPassword, appUser, appPassword, database: 'stellaops' },
     appThroughBouncer,
     superuser,
+    async restartBouncer() {
+      await stopBouncer();
+      startBouncer();
+      await waitForBouncer();
+    },
     async stop() {
-      if (!bouncerExited) {
-        const gone = new Promise((r) => bouncer.once('exit', r));
-        bouncer.kill('SIGTERM');
-        await gone;
-      }
+      await stopBouncer();
       await cluster.stop({ mode: 'immediate' });
       rmSync(root, { recursive: true, force: true });
     },
