@@ -6,6 +6,8 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -23,6 +25,9 @@ let cluster: TestCluster;
 let monitoring: MonitoringHandle | undefined;
 let stateDir: string;
 let browser: Browser | undefined;
+/** Stands in for the reference service: an extra scrape target with its own /metrics. */
+let service: Server | undefined;
+let serviceScrapes = 0;
 
 async function promQuery(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
   const res = await fetch(`${monitoring!.prometheusUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
@@ -73,12 +78,20 @@ async function workload(seconds: number): Promise<void> {
 beforeAll(async () => {
   if (missing.length) return;
   cluster = await startTestCluster();
+  service = createServer((req, res) => {
+    serviceScrapes++;
+    res.writeHead(req.url === '/metrics' ? 200 : 404, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end('# TYPE stellaops_test_service_ready gauge\nstellaops_test_service_ready 1\n');
+  });
+  await new Promise<void>((r) => service!.listen(0, '127.0.0.1', r));
+  const servicePort = (service.address() as AddressInfo).port;
   stateDir = mkdtempSync(join('/dev/shm', 'stella-mon-state-'));
   chmodSync(stateDir, 0o700);
   monitoring = await startMonitoring({
     dir: stateDir,
     postgres: { host: '127.0.0.1', port: cluster.pg.port, user: cluster.monitor.user, password: cluster.monitor.password, database: cluster.monitor.database, sslrootcert: cluster.caFile },
     pgbouncer: { host: '127.0.0.1', port: cluster.bouncer.port, user: cluster.bouncer.statsUser, password: cluster.bouncer.statsPassword, sslrootcert: cluster.caFile },
+    extraScrapeTargets: [{ job: 'stellaops-test-service', targets: [`127.0.0.1:${servicePort}`] }],
     scrapeIntervalSeconds: 1,
     clusterName: 'monitoring-test',
   });
@@ -91,6 +104,7 @@ afterAll(async () => {
   // no leftovers: every component we started is gone
   for (const c of status?.components ?? []) expect(() => process.kill(c.pid, 0)).toThrow();
   await cluster?.stop();
+  await new Promise((r) => (service ? service.close(r) : r(undefined)));
   if (stateDir) rmSync(stateDir, { recursive: true, force: true });
 });
 
@@ -122,6 +136,10 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
     await waitFor('both exporters up', async () => (await promQuery('up{job=~"stellaops-postgres|stellaops-pgbouncer"} == 1')).length === 2);
     // the pgbouncer exporter reached PgBouncer's admin console over TLS
     expect((await promQuery('pgbouncer_pools')).length).toBe(1);
+    // extra targets (the reference service) are scraped too
+    await waitFor('the extra target scraped', async () => (await promQuery('stellaops_test_service_ready{job="stellaops-test-service"} == 1')).length === 1);
+    expect(serviceScrapes).toBeGreaterThan(0);
+    expect((await promQuery('up{job="stellaops-test-service"}'))[0]!.metric).toMatchObject({ instance: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
   });
 
   it('the PgBouncer exporter reconnects after a PgBouncer restart', async () => {
