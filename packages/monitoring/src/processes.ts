@@ -57,7 +57,20 @@ export async function stopProcess(record: ProcessRecord, graceMs = 10_000): Prom
     }
     await sleep(25);
   }
+  // a child of this process stays a zombie until Node reaps it: wait for that too, so
+  // "stopped" means the PID is gone (an orphan is reaped by init; give up after 2 s)
+  const reapDeadline = Date.now() + 2000;
+  while (Date.now() < reapDeadline && pidExists(record.pid)) await sleep(20);
   return true;
+}
+
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** The last `lines` lines of a log with every given secret replaced by `***`. */

@@ -245,4 +245,25 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
     await page.screenshot({ path: shot, fullPage: true });
     expect(existsSync(shot)).toBe(true);
   }, 180_000);
+
+  it('notices a crashed component, and the next start replaces the half-running stack', async () => {
+    const before = monitoring!.status();
+    const prom = before.components.find((c) => c.name === 'prometheus')!;
+    process.kill(prom.pid, 'SIGKILL');
+    await waitFor('prometheus gone', async () => !monitoringStatus(stateDir).components.find((c) => c.name === 'prometheus')!.running, 10_000);
+    expect(monitoringStatus(stateDir).running).toBe(false);
+
+    monitoring = await startMonitoring({
+      dir: stateDir,
+      postgres: { host: '127.0.0.1', port: cluster.pg.port, user: cluster.monitor.user, password: cluster.monitor.password, database: 'postgres', sslrootcert: cluster.caFile },
+      pgbouncer: { host: '127.0.0.1', port: cluster.bouncer.port, user: cluster.bouncer.statsUser, password: cluster.bouncer.statsPassword, sslrootcert: cluster.caFile },
+      scrapeIntervalSeconds: 1,
+    });
+    expect(monitoring.action).toBe('started');
+    const after = monitoring.status();
+    expect(after.running).toBe(true);
+    // the survivors of the old stack were stopped, not left running next to the new one
+    for (const c of before.components) expect(() => process.kill(c.pid, 0), c.name).toThrow();
+    await waitFor('the new stack scrapes PostgreSQL', async () => (await promQuery('pg_up == 1')).length === 1);
+  });
 });
