@@ -44,6 +44,27 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   }
 }
 
+/** Two sessions that update two rows in opposite order: PostgreSQL detects a deadlock and aborts one. */
+async function deadlock(): Promise<string> {
+  const [a, b] = [new pg.Client(cluster.superuser()), new pg.Client(cluster.superuser())];
+  await Promise.all([a.connect(), b.connect()]);
+  try {
+    await a.query('BEGIN');
+    await b.query('BEGIN');
+    await a.query("UPDATE stellaops_obs_demo SET payload = 'a' WHERE id = 1");
+    await b.query("UPDATE stellaops_obs_demo SET payload = 'b' WHERE id = 2");
+    const results = await Promise.allSettled([
+      a.query("UPDATE stellaops_obs_demo SET payload = 'a' WHERE id = 2"),
+      b.query("UPDATE stellaops_obs_demo SET payload = 'b' WHERE id = 1"),
+    ]);
+    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    return (failed?.reason as { code?: string } | undefined)?.code ?? 'none';
+  } finally {
+    await Promise.allSettled([a.query('ROLLBACK'), b.query('ROLLBACK')]);
+    await Promise.all([a.end(), b.end()]);
+  }
+}
+
 /** A short mixed workload through PgBouncer (TLS): writes, reads, rollbacks, one idle-in-transaction session. */
 async function workload(seconds: number): Promise<void> {
   const pool = new pg.Pool({ ...cluster.appThroughBouncer(), max: 6 });
@@ -190,6 +211,7 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
       await su.query("SELECT stellaops_monitoring.record_backup_success(now() - interval '3 hours')");
       await workload(8);
       await su.query('SELECT pg_switch_wal()');
+      expect(await deadlock()).toBe('40P01');
       await workload(4);
     } finally {
       await su.end();
@@ -204,6 +226,8 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
       'stellaops:pgbouncer_active_clients:sum',
       // pool sizes and pools carry the same database label
       'stellaops:pgbouncer_pool:utilization{database="stellaops"}',
+      // the rules run: a real deadlock makes the deadlock alert fire
+      'ALERTS{alertname="StellaOpsPostgresDeadlocks", alertstate="firing"}',
     ]) {
       await waitFor(expr, async () => (await promQuery(expr)).length > 0);
     }
@@ -239,6 +263,7 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
     expect(await page.locator('[data-panel="top-statements"]').textContent()).toContain('stellaops_obs_demo');
     expect(await page.locator('[data-panel="status"]').textContent()).toMatch(/Exporters up:\s*2\s*\/\s*2/);
     expect(await page.locator('[data-panel="status"]').textContent()).toMatch(/Last backup:\s*3h/);
+    expect(await page.locator('[data-panel="status"] .badge-danger').allTextContents()).toContain('StellaOpsPostgresDeadlocks');
 
     mkdirSync(REPORT_DIR, { recursive: true });
     const shot = join(REPORT_DIR, 'stellaops-postgres.png');
