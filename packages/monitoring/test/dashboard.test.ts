@@ -155,6 +155,16 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
     }
 
     await waitFor('both exporters up', async () => (await promQuery('up{job=~"stellaops-postgres|stellaops-pgbouncer"} == 1')).length === 2);
+    // postgres_exporter 0.11 on PG16: every custom query runs, nothing built-in errors
+    const exporter = status.components.find((c) => c.name === 'postgres-exporter')!;
+    await waitFor('a second exporter scrape', async () => /^pg_exporter_scrapes_total [2-9]/m.test(await (await fetch(`${exporter.url}/metrics`)).text()));
+    const metrics = await (await fetch(`${exporter.url}/metrics`)).text();
+    expect(metrics).toMatch(/^pg_exporter_last_scrape_error 0$/m);
+    expect(metrics).toMatch(/^pg_exporter_user_queries_load_error\{[^}]*\} 0$/m);
+    expect(metrics).not.toMatch(/^pg_scrape_collector_success\{[^}]*\} 0$/m);
+    for (const ns of ['settings', 'connections', 'sessions', 'database', 'wal', 'archiver', 'statements']) expect(metrics).toContain(`stellaops_pg_${ns}_`);
+    expect(metrics).toContain('stellaops_backup_last_success_timestamp_seconds');
+    expect(readFileSync(exporter.logFile, 'utf8')).not.toMatch(/"level":"error"/);
     // the pgbouncer exporter reached PgBouncer's admin console over TLS
     expect((await promQuery('pgbouncer_pools')).length).toBe(1);
     // extra targets (the reference service) are scraped too
