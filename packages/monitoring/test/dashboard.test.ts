@@ -119,14 +119,18 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
   const status = monitoring?.status();
-  await monitoring?.stop();
+  await browser?.close().catch(() => undefined);
+  try {
+    await monitoring?.stop();
+  } finally {
+    // cleanup first, whatever failed; the leftover check comes after it
+    await cluster?.stop();
+    await new Promise((r) => (service ? service.close(r) : r(undefined)));
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  }
   // no leftovers: every component we started is gone
-  for (const c of status?.components ?? []) expect(() => process.kill(c.pid, 0)).toThrow();
-  await cluster?.stop();
-  await new Promise((r) => (service ? service.close(r) : r(undefined)));
-  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  for (const c of status?.components ?? []) expect(() => process.kill(c.pid, 0), `${c.name} (pid ${c.pid}) still running`).toThrow();
 });
 
 describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${missing.join(', ') || 'nothing'})`, () => {

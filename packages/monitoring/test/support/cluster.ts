@@ -51,6 +51,17 @@ function openssl(args: string[], cwd: string): void {
 
 export async function startTestCluster(): Promise<TestCluster> {
   const root = mkdtempSync(join('/dev/shm', 'stella-mon-'));
+  const cleanup: (() => Promise<void>)[] = [async () => rmSync(root, { recursive: true, force: true })];
+  try {
+    return await startIn(root, cleanup);
+  } catch (e) {
+    // a half-started cluster never outlives a failed start
+    for (const undo of cleanup.reverse()) await undo().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function startIn(root: string, cleanup: (() => Promise<void>)[]): Promise<TestCluster> {
   chmodSync(root, 0o755); // the server's OS user must reach it
   const runAs = serverRunAs();
   const own = (path: string) => {
@@ -102,6 +113,7 @@ export async function startTestCluster(): Promise<TestCluster> {
   own(hba);
   const pgPort = await freePort();
   await cluster.start(pgPort);
+  cleanup.push(() => cluster.stop({ mode: 'immediate' }));
   const superuser = (): pg.ClientConfig => ({ host: '127.0.0.1', port: pgPort, user: 'postgres', password: superPassword, database: 'postgres', ssl: { ca: caPem } });
 
   const monitor = { user: 'stellaops_monitor', password: randomBytes(24).toString('base64url'), database: 'postgres' };
@@ -180,7 +192,6 @@ export async function startTestCluster(): Promise<TestCluster> {
     } catch (e) {
       await probe.end().catch(() => undefined);
       if (bouncerExited || i > 100) {
-        await cluster.stop({ mode: 'immediate' });
         let log = '';
         try {
           log = readFileSync(join(bdir, 'pgbouncer.log'), 'utf8').split('\n').slice(-10).join('\n');
@@ -192,6 +203,7 @@ export async function startTestCluster(): Promise<TestCluster> {
    }
   };
   startBouncer();
+  cleanup.push(stopBouncer);
   await waitForBouncer();
 
   return {
