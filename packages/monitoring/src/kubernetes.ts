@@ -19,6 +19,8 @@ export interface MonitoringManifestOptions {
    * and the dashboard; without it that alert cannot fire in staging.
    */
   poolerPoolSize?: number;
+  /** The Pooler's `max_client_conn`, recorded as `pgbouncer_config_max_client_conn` (CNPG does not export it) for the client-saturation alert. */
+  poolerMaxClientConn?: number;
   /** Extra labels on every object (e.g. the Prometheus operator's rule/monitor selector). */
   labels?: Record<string, string>;
 }
@@ -73,7 +75,8 @@ function relabelJob(job: string) {
  *   renames the pooler metrics ({@link CNPG_PGBOUNCER_RENAMES}) and sets the
  *   `job` labels, so the same rules and dashboards work unchanged;
  * - PrometheusRule with `assets/rules/stellaops-postgres.rules.yml` (plus, with
- *   `poolerPoolSize`, a `pgbouncer_pool_size` recording rule CNPG cannot export);
+ *   `poolerPoolSize`/`poolerMaxClientConn`, recording rules for the pooler
+ *   settings CNPG does not export);
  * - ConfigMap with the Grafana dashboard (label `grafana_dashboard: "1"`, the
  *   Grafana sidecar's convention).
  *
@@ -90,17 +93,19 @@ export function renderMonitoringManifests(options: MonitoringManifestOptions): M
     if (v === undefined && k !== 'poolerName') problems.push(`${k} is required.`);
   }
   const size = options.poolerPoolSize;
-  if (size !== undefined && (!Number.isInteger(size) || size < 1)) problems.push(`poolerPoolSize ${size} must be a positive integer (the Pooler's default_pool_size).`);
-  if (size !== undefined && !options.poolerName) problems.push('poolerPoolSize needs poolerName.');
+  const maxClients = options.poolerMaxClientConn;
+  for (const [k, v] of [['poolerPoolSize', size], ['poolerMaxClientConn', maxClients]] as const) {
+    if (v === undefined) continue;
+    if (!Number.isInteger(v) || v < 1) problems.push(`${k} ${v} must be a positive integer (the Pooler's setting).`);
+    if (!options.poolerName) problems.push(`${k} needs poolerName.`);
+  }
   if (problems.length) throw new MonitoringConfigError(problems);
   const { clusterName, namespace, poolerName } = options;
   const rules = parse(readFileSync(MONITORING_ASSETS.rules, 'utf8')) as { groups: Record<string, unknown>[] };
-  if (size !== undefined) {
-    rules.groups.unshift({
-      name: 'stellaops-cnpg-pooler',
-      rules: [{ record: 'pgbouncer_pool_size', expr: `max without (user) (pgbouncer_active_clients{job="${JOBS.pgbouncer}"}) * 0 + ${size}` }],
-    });
-  }
+  const poolerRules: { record: string; expr: string }[] = [];
+  if (size !== undefined) poolerRules.push({ record: 'pgbouncer_pool_size', expr: `max without (user) (pgbouncer_active_clients{job="${JOBS.pgbouncer}"}) * 0 + ${size}` });
+  if (maxClients !== undefined) poolerRules.push({ record: 'pgbouncer_config_max_client_conn', expr: `pgbouncer_used_clients{job="${JOBS.pgbouncer}"} * 0 + ${maxClients}` });
+  if (poolerRules.length) rules.groups.unshift({ name: 'stellaops-cnpg-pooler', rules: poolerRules });
   const labels = { 'app.kubernetes.io/part-of': 'stellaops', 'app.kubernetes.io/component': 'monitoring', ...options.labels };
   const meta = (name: string, extra: Record<string, string> = {}) => ({ name, namespace, labels: { ...labels, ...extra } });
   const queriesName = `${clusterName}-monitoring-queries`;

@@ -240,6 +240,8 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
       'stellaops:pgbouncer_active_clients:sum',
       // pool sizes and pools carry the same database label
       'stellaops:pgbouncer_pool:utilization{database="stellaops"}',
+      // PgBouncer's limits from SHOW CONFIG (the shim) give client saturation
+      'stellaops:pgbouncer_clients:used_ratio > 0',
       // the rules run: a real deadlock makes the deadlock alert fire
       'ALERTS{alertname="StellaOpsPostgresDeadlocks", alertstate="firing"}',
     ]) {

@@ -69,8 +69,8 @@ describe('renderMonitoringManifests', () => {
         // CNPG exports custom queries as cnpg_<name>, and its own up flag as cnpg_collector_up
         const cnpgName = name === 'pg_up' ? 'cnpg_collector_up' : `cnpg_${name}`;
         expect(relabel(cnpgName, instEp.metricRelabelings), cnpgName).toBe(name);
-      } else if (name === 'pgbouncer_pool_size') {
-        // not exported by CNPG: recorded from poolerPoolSize (next test)
+      } else if (name === 'pgbouncer_pool_size' || name === 'pgbouncer_config_max_client_conn') {
+        // not exported by CNPG: recorded from poolerPoolSize / poolerMaxClientConn (next test)
         expect(Object.values(CNPG_PGBOUNCER_RENAMES)).not.toContain(name);
       } else {
         const source = Object.entries(CNPG_PGBOUNCER_RENAMES).find(([, to]) => to === name)?.[0];
@@ -100,10 +100,16 @@ describe('renderMonitoringManifests', () => {
     }
   });
 
-  it('records pgbouncer_pool_size from poolerPoolSize, since CNPG does not export it', () => {
-    const withSize = renderMonitoringManifests({ clusterName: 'stellaops-pg', namespace: 'stellaops', poolerName: 'stellaops-pg-rw', poolerPoolSize: 25 });
+  it('records the pool size and max_client_conn from the Pooler settings, since CNPG does not export them', () => {
+    const withSize = renderMonitoringManifests({ clusterName: 'stellaops-pg', namespace: 'stellaops', poolerName: 'stellaops-pg-rw', poolerPoolSize: 25, poolerMaxClientConn: 1000 });
     const spec = withSize.objects.find((o) => o.kind === 'PrometheusRule')!.spec as { groups: { name: string; rules: { record?: string; expr: string }[] }[] };
-    expect(spec.groups[0]).toEqual({ name: 'stellaops-cnpg-pooler', rules: [{ record: 'pgbouncer_pool_size', expr: 'max without (user) (pgbouncer_active_clients{job="stellaops-pgbouncer"}) * 0 + 25' }] });
+    expect(spec.groups[0]).toEqual({
+      name: 'stellaops-cnpg-pooler',
+      rules: [
+        { record: 'pgbouncer_pool_size', expr: 'max without (user) (pgbouncer_active_clients{job="stellaops-pgbouncer"}) * 0 + 25' },
+        { record: 'pgbouncer_config_max_client_conn', expr: 'pgbouncer_used_clients{job="stellaops-pgbouncer"} * 0 + 1000' },
+      ],
+    });
     expect(spec.groups.slice(1)).toEqual((parse(readFileSync(MONITORING_ASSETS.rules, 'utf8')) as { groups: unknown[] }).groups);
     expect(() => renderMonitoringManifests({ clusterName: 'a', namespace: 'b', poolerPoolSize: 5 })).toThrow(/poolerPoolSize needs poolerName/);
   });

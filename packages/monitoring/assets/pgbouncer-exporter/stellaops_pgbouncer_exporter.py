@@ -14,10 +14,14 @@ package. This file only fixes what that 2015-era exporter gets wrong today:
 3. pgbouncer_pool_size was labelled with SHOW DATABASES' `database` column (the
    server-side database name) instead of `name`, the pool's database as SHOW
    POOLS reports it, so the two could not be matched.
-4. The exporter opens one admin-console connection at start and never
+4. Nothing exported PgBouncer's own limits: `pgbouncer_config_<key>` from SHOW
+   CONFIG (max_client_conn, default_pool_size, …) lets the rules compute client
+   connection saturation.
+5. The exporter opens one admin-console connection at start and never
    reconnects, so a PgBouncer restart left it failing forever. Reconnect on the
    next scrape instead (the failed scrape shows as `up == 0`).
 """
+from prometheus_client.core import REGISTRY, GaugeMetricFamily
 from prometheus_pgbouncer_exporter import cli, collectors
 
 STATS = collectors.StatsCollector.metrics
@@ -34,6 +38,27 @@ POOLS['maxwait'] = ('max_wait_seconds', "Seconds the oldest waiting client has w
 POOLS['maxwait_us'] = ('max_wait_microseconds_part', "Microsecond part of the oldest client's wait")
 
 collectors.DatabasesCollector.get_labels_for_row = lambda self, row: [row['name']]
+
+
+CONFIG_KEYS = {
+    'max_client_conn': "Maximum number of client connections allowed (max_client_conn)",
+    'default_pool_size': "Server connections allowed per user/database pair (default_pool_size)",
+    'reserve_pool_size': "Additional server connections allowed to a pool under load (reserve_pool_size)",
+    'max_db_connections': "Maximum server connections per database, 0 = unlimited (max_db_connections)",
+}
+
+
+class ConfigCollector(collectors.PgBouncerCollector):
+    """PgBouncer's limits from SHOW CONFIG, as pgbouncer_config_<key> gauges."""
+
+    def collect(self):
+        with self.connection.cursor() as cursor:
+            cursor.execute('SHOW CONFIG;')
+            names = [column.name for column in cursor.description]
+            values = {row[names.index('key')]: row[names.index('value')] for row in cursor.fetchall()}
+        for key, documentation in sorted(CONFIG_KEYS.items()):
+            if key in values:
+                yield GaugeMetricFamily('%s_config_%s' % (self.namespace, key), documentation, value=float(values[key]))
 
 
 class ReconnectingConnection:
@@ -53,7 +78,15 @@ class ReconnectingConnection:
 
 
 _get_connection = cli.get_connection
-cli.get_connection = lambda *args: ReconnectingConnection(lambda: _get_connection(*args))
+
+
+def _connect(*args):
+    connection = ReconnectingConnection(lambda: _get_connection(*args))
+    REGISTRY.register(ConfigCollector(connection=connection))
+    return connection
+
+
+cli.get_connection = _connect
 
 if __name__ == '__main__':
     cli.main()
