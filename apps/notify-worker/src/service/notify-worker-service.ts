@@ -1,6 +1,6 @@
 import { migrateOnStart, SchemaMigrator } from '@stellaops/migrator';
 import { DeliveryQueue, migrations, WORKER_ROLE, type DB, type QueueDepth } from '@stellaops/module-notify';
-import { createDataSource, registerPoolMetrics, type PostgresDataSource } from '@stellaops/postgres-core';
+import { buildPoolConfig, createDataSource, registerPoolMetrics, type PostgresDataSource } from '@stellaops/postgres-core';
 import { sql } from 'kysely';
 import { WebhookSender } from '../channels/webhook-sender.js';
 import type { WorkerConfig } from '../config/load-worker-config.js';
@@ -69,7 +69,15 @@ export class NotifyWorkerService {
     const queue = new DeliveryQueue(this.#ds.db);
     this.#metrics = new WorkerMetrics(() => withTimeout<QueueDepth>(queue.depth(), 2_000));
     registerPoolMetrics(this.#ds, this.#metrics.registry);
-    this.#readiness = new Readiness(this.#ds, new SchemaMigrator({ connectionString: config.postgres.connectionString, ...migrations, applicationName: 'notify-worker-readiness' }), {
+    // The migrator's status session uses the same TLS settings as the pool (CA file, mode), through the pooler if any.
+    const { ssl } = buildPoolConfig(config.postgres);
+    const statusMigrator = new SchemaMigrator({
+      connectionString: config.postgres.connectionString,
+      ...migrations,
+      applicationName: 'notify-worker-readiness',
+      ...(ssl !== undefined ? { ssl } : {}),
+    });
+    this.#readiness = new Readiness(this.#ds, statusMigrator, {
       cacheMs: config.worker.readinessCacheSeconds * 1000,
       timeoutMs: 3_000,
     });
