@@ -24,8 +24,9 @@ export class WebhookReceiver {
   }
 
   static async start(): Promise<WebhookReceiver> {
-    let self: WebhookReceiver | undefined;
+    const holder: { self?: WebhookReceiver } = {};
     const server = createServer((req, res) => {
+      const self = holder.self;
       let body = '';
       req.setEncoding('utf8').on('data', (c: string) => (body += c));
       req.on('end', () => {
@@ -45,8 +46,8 @@ export class WebhookReceiver {
     });
     server.keepAliveTimeout = 1_000;
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    self = new WebhookReceiver(server);
-    return self;
+    holder.self = new WebhookReceiver(server);
+    return holder.self;
   }
 
   get url(): string {
