@@ -48,7 +48,8 @@ describe.skipIf(!bin)('through PgBouncer (transaction pooling, TLS verify-full)'
         Postgres__Tls__CaFile: bouncer.caFile,
         Postgres__ConnectionTimeoutSeconds: '2',
         Worker__BatchSize: '4',
-        Worker__LeaseSeconds: '10',
+        // settling is retried until 90 % of the lease: longer than any outage here, so no delivery is repeated
+        Worker__LeaseSeconds: '30',
         Worker__DeliveryTimeoutSeconds: '3',
         Worker__ReadinessCacheSeconds: '0',
       }),
@@ -67,6 +68,9 @@ describe.skipIf(!bin)('through PgBouncer (transaction pooling, TLS verify-full)'
     }
     await eventually(async () => (await statusCounts(db)).delivered === keys.length, 90_000, 'all delivered');
     expect(w.lines.some((l) => l.msg === 'claiming works again')).toBe(true);
+    // every settlement that failed during an outage succeeded on a retry (none gave up and left the lease to expire)
+    expect(w.lines.some((l) => l.msg === 'settling a delivery failed; retrying')).toBe(true);
+    expect(w.lines.filter((l) => l.msg.startsWith('delivery could not be settled'))).toEqual([]);
     expect(receiver.counts().size).toBe(keys.length);
     expect([...receiver.counts().entries()].filter(([, n]) => n !== 1)).toEqual([]);
     // the same process all along, and it stops cleanly
