@@ -1,4 +1,4 @@
-import { ChannelRepository, DeliveryQueue, type DB, type Delivery } from '@stellaops/module-notify';
+import { ChannelRepository, DeliveryQueue, DeliveryRepository, type DB, type Delivery } from '@stellaops/module-notify';
 import type { PostgresDataSource } from '@stellaops/postgres-core';
 import type { ChannelSender, SendOutcome } from '../channels/webhook-sender.js';
 import type { WorkerOptions } from '../config/worker-options.js';
@@ -209,6 +209,20 @@ export class DeliveryWorker {
   }
 
   /**
+   * Whether an earlier settling try of ours committed although its answer was
+   * lost (a pooler restart between COMMIT and reply): the row is no longer
+   * claimed and was not claimed again since (a new claim counts an attempt).
+   */
+  async #settledEarlier(d: Delivery): Promise<Delivery | undefined> {
+    try {
+      const row = await new DeliveryRepository(this.#deps.ds.forTenant(d.tenant_id)).findById(d.id);
+      return row && row.status !== 'processing' && row.attempts <= d.attempts ? row : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
    * Runs a settling statement, retrying database errors (a pooler or server
    * restart) until shortly before the lease ends. Undefined when the claim was
    * lost (lease expired and re-claimed) or time ran out.
@@ -217,7 +231,9 @@ export class DeliveryWorker {
     const deadline = claimedAt + this.#deps.options.leaseSeconds * 1000 * 0.9;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await run();
+        const row = await run();
+        // After a failed try, "not found" may mean that try committed and only its answer was lost.
+        return row ?? (attempt > 0 ? await this.#settledEarlier(d) : undefined);
       } catch (e) {
         this.#deps.metrics.dbErrors.inc({ operation: 'settle' });
         const wait = Math.min(2_000, 100 * 2 ** attempt);
