@@ -224,7 +224,8 @@ export class DeliveryWorker {
 
   /**
    * Runs a settling statement, retrying database errors (a pooler or server
-   * restart) until shortly before the lease ends. Undefined when the claim was
+   * restart) until shortly before the lease ends, or until the shutdown
+   * timeout passed. Undefined when the claim was
    * lost (lease expired and re-claimed) or time ran out.
    */
   async #settle(d: Delivery, claimedAt: number, run: () => Promise<Delivery | undefined>): Promise<Delivery | undefined> {
@@ -237,7 +238,8 @@ export class DeliveryWorker {
       } catch (e) {
         this.#deps.metrics.dbErrors.inc({ operation: 'settle' });
         const wait = Math.min(2_000, 100 * 2 ** attempt);
-        if (performance.now() + wait > deadline) {
+        // Past the shutdown timeout nobody waits any longer: the lease expiring hands the delivery to another worker.
+        if (performance.now() + wait > deadline || this.#shutdown.signal.aborted) {
           this.#deps.log.error({ err: errInfo(e), tenant: d.tenant_id, delivery: d.id }, 'settling a delivery failed; giving up before the lease ends');
           return undefined;
         }
