@@ -8,7 +8,7 @@ import { analyze, type Analysis, type MigrationState } from '../planning/analyze
 import { planDown, type PlanDownOptions } from '../planning/plan-down.js';
 import { planUp, type PlanUpOptions } from '../planning/plan-up.js';
 import { MigrationLock } from '../session/migration-lock.js';
-import { MigrationSession } from '../session/migration-session.js';
+import { MigrationSession, type SessionOptions } from '../session/migration-session.js';
 import type { MigrationSource } from '../source/migration-source.js';
 import { resolveMigrations } from '../source/resolve-migrations.js';
 import { addTrackingColumns } from '../sql/add-tracking-columns.js';
@@ -56,6 +56,12 @@ export interface SchemaMigratorOptions {
   appliedBy?: string;
   /** `application_name` of the session (default `stella-migrator`). */
   applicationName?: string;
+  /**
+   * TLS settings of the session (node-pg `ssl`, e.g. postgres-core's
+   * `buildPoolConfig(options).ssl`, which reads a CA file); when given they
+   * replace the connection string's `sslmode`.
+   */
+  ssl?: SessionOptions['ssl'];
   /** Pino-compatible logger (default silent). */
   logger?: MigratorLogger;
   /** Progress events. */
@@ -218,6 +224,7 @@ export class SchemaMigrator {
     const session = await MigrationSession.open(this.options.connectionString, {
       applicationName: this.options.applicationName ?? 'stella-migrator',
       refusePooler: false,
+      ...(this.options.ssl !== undefined ? { ssl: this.options.ssl } : {}),
     });
     try {
       const state = await selectTrackingState(session.client, this.schema, this.table);
@@ -237,6 +244,7 @@ export class SchemaMigrator {
       applicationName: this.options.applicationName ?? 'stella-migrator',
       refusePooler: !this.options.allowPooler,
       lockTimeoutMs: this.options.lockTimeoutMs ?? 5_000,
+      ...(this.options.ssl !== undefined ? { ssl: this.options.ssl } : {}),
     });
     const lock = new MigrationLock(session.client, this.schema, `${this.schema}.${this.table}`);
     let early: T | undefined;

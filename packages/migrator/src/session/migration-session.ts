@@ -15,6 +15,8 @@ export interface SessionOptions {
   lockTimeoutMs?: number;
   /** Connect timeout, in ms (default 10 000). */
   connectTimeoutMs?: number;
+  /** node-pg TLS settings; when given they replace the connection string's `sslmode` (node-pg lets the URL win otherwise). */
+  ssl?: pg.ClientConfig['ssl'];
 }
 
 /**
@@ -43,8 +45,14 @@ export class MigrationSession {
     } catch (error) {
       throw new MigratorError('INVALID_CONNECTION_STRING', `invalid connection string: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
+    if (options.ssl !== undefined) {
+      const u = new URL(url);
+      u.searchParams.delete('sslmode');
+      url = u.toString();
+    }
     const client = new pg.Client({
       connectionString: url,
+      ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
       application_name: options.applicationName ?? 'stella-migrator',
       connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
     });

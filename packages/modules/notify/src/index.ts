@@ -19,6 +19,7 @@ export {
   type ClaimOptions,
   type DeliveryRef,
   type FailOptions,
+  type QueueDepth,
 } from './deliveries/delivery-queue.js';
 export { DEFAULT_MAX_ATTEMPTS, type DeliveryStatus } from './deliveries/delivery-status.js';
 export type * from './generated/db.js';

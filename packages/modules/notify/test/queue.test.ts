@@ -139,3 +139,33 @@ describe('settling', () => {
     expect(await queue.deadLetterAbandoned()).toBe(0);
   });
 });
+
+describe('releasing and depth', () => {
+  it('releases a claimed delivery back to the queue, due now, without counting the attempt; only the claim holder can', async () => {
+    await seedDeliveries(app.forTenant('acme'), 1);
+    const queue = new DeliveryQueue(worker.db);
+    const [d] = await queue.claimDue({ workerId: 'w1', leaseSeconds: 300 });
+    expect(await queue.release(d!, 'w2')).toBeUndefined();
+    const released = await queue.release(d!, 'w1');
+    expect(released).toMatchObject({ status: 'pending', attempts: 0, locked_by: null });
+    expect(await queue.release(d!, 'w1')).toBeUndefined();
+    // due again at once, for anyone
+    expect((await queue.claimDue({ workerId: 'w2' })).map((x) => [x.id, x.attempts])).toEqual([[d!.id, 1]]);
+  });
+
+  it('counts pending, processing, due and dead across tenants for the worker, one tenant for the app role', async () => {
+    const t = app.forTenant('acme');
+    const { channelId } = await seedDeliveries(t, 3, { prefix: 'a' });
+    await new DeliveryRepository(t).enqueue({ channelId, idempotencyKey: 'later', payload: {}, delaySeconds: 300 });
+    await seedDeliveries(app.forTenant('globex'), 2, { prefix: 'g' });
+    const queue = new DeliveryQueue(worker.db);
+    const [claimed, toKill] = await queue.claimDue({ workerId: 'w', limit: 2 });
+    await queue.fail(toKill!, { workerId: 'w', error: 'gone', permanent: true });
+    expect(claimed).toBeDefined();
+    // 6 enqueued: 1 processing, 1 dead, 4 pending of which 3 due (one is scheduled later)
+    expect(await queue.depth()).toEqual({ pending: 4, processing: 1, due: 3, dead: 1 });
+    const globexOnly = await new DeliveryQueue(app.forTenant('globex')).depth();
+    expect(globexOnly.pending + globexOnly.processing + globexOnly.dead).toBe(2);
+    expect(await new DeliveryQueue(app.db).depth()).toEqual({ pending: 0, processing: 0, due: 0, dead: 0 });
+  });
+});

@@ -31,13 +31,19 @@ export async function checkHealth(target: HealthTarget, options: { timeoutMs?: n
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
   let client: pg.PoolClient | undefined;
+  // pg-pool removes its own error listener while a client is checked out: without one, the connection
+  // dying during the probe (server or pooler restart) would emit an unhandled 'error' and crash the process.
+  const onError = (): void => undefined;
   const work = (async () => {
     client = await pool.connect();
+    client.on('error', onError);
     if (timedOut) {
+      client.removeListener('error', onError);
       client.release(true);
       return;
     }
     await client.query('select 1');
+    client.removeListener('error', onError);
     client.release();
     client = undefined;
   })();
@@ -52,6 +58,7 @@ export async function checkHealth(target: HealthTarget, options: { timeoutMs?: n
     return { status: 'healthy', durationMs: performance.now() - t0 };
   } catch (e) {
     if (client) {
+      (client as pg.PoolClient).removeListener('error', onError);
       (client as pg.PoolClient).release(true);
       client = undefined;
     }

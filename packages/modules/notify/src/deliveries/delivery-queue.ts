@@ -30,6 +30,18 @@ export interface DeliveryRef {
   id: string;
 }
 
+/** Result of {@link DeliveryQueue.depth}. */
+export interface QueueDepth {
+  /** Waiting deliveries (due now or later). */
+  pending: number;
+  /** Claimed deliveries (leased to a worker). */
+  processing: number;
+  /** Pending or lease-expired deliveries due now with attempts left: what a worker would claim. */
+  due: number;
+  /** Dead letters. */
+  dead: number;
+}
+
 /** What {@link DeliveryQueue.fail} takes besides the delivery. */
 export interface FailOptions {
   /** Who failed it (must hold the claim). */
@@ -139,6 +151,60 @@ export class DeliveryQueue {
       .where('locked_by', '=', options.workerId)
       .returningAll()
       .executeTakeFirst();
+  }
+
+  /**
+   * Gives a claimed delivery back to the queue without counting the attempt
+   * (a worker shutting down before it could finish): `pending`, due now, the
+   * attempt counter restored. Undefined when `workerId` no longer holds the claim.
+   * A receiver may still have seen an interrupted attempt: deliveries are
+   * at-least-once, receivers dedupe on the idempotency key.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => Promise.all(inFlight.map((d) => queue.release(d, workerId))));
+   * ```
+   */
+  async release(delivery: DeliveryRef, workerId: string): Promise<Delivery | undefined> {
+    return this.db
+      .updateTable('notify.deliveries')
+      .set({
+        status: 'pending',
+        attempts: sql<number>`greatest(attempts - 1, 0)`,
+        next_attempt_at: sql<Date>`now()`,
+        locked_by: null,
+        updated_at: sql<Date>`now()`,
+      })
+      .where('tenant_id', '=', delivery.tenant_id)
+      .where('id', '=', delivery.id)
+      .where('status', '=', 'processing')
+      .where('locked_by', '=', workerId)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /**
+   * Queue depth as this Kysely sees it (every tenant for the worker role, the
+   * session tenant otherwise): live deliveries by status, how many of them are
+   * due now, and dead letters. One statement over the partial indexes.
+   *
+   * @example
+   * ```ts
+   * const { due, dead } = await new DeliveryQueue(workerDs.db).depth();
+   * ```
+   */
+  async depth(): Promise<QueueDepth> {
+    const row = await this.db
+      .selectFrom('notify.deliveries')
+      .select([
+        sql<string>`count(*) filter (where status = 'pending')`.as('pending'),
+        sql<string>`count(*) filter (where status = 'processing')`.as('processing'),
+        sql<string>`count(*) filter (where status in ('pending', 'processing') and next_attempt_at <= now() and attempts < max_attempts)`.as('due'),
+        sql<string>`count(*) filter (where status = 'dead')`.as('dead'),
+      ])
+      .where('status', 'in', ['pending', 'processing', 'dead'])
+      .executeTakeFirstOrThrow();
+    return { pending: Number(row.pending), processing: Number(row.processing), due: Number(row.due), dead: Number(row.dead) };
   }
 
   /**
