@@ -33,12 +33,12 @@ const MUTATIONS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
  * (`server_reset_query`), and this is the part we can do ourselves.
  */
 const IN_TRANSACTION_CLEANUP: readonly WireStatement[] = [
+  'reset all', // first: a session statement_timeout of 1 ms must not kill the rest
+  'reset role',
   'close all',
   'unlisten *',
   'select pg_advisory_unlock_all()',
   'deallocate all',
-  'reset all',
-  'reset role',
 ].map((text) => ({ text, values: [] }));
 
 const COMMIT: WireStatement = { text: 'commit', values: [] };

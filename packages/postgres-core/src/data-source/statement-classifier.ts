@@ -6,7 +6,8 @@ import { lexSql, type SqlToken } from '../sql/sql-lexer.js';
  * - `tenantWrite`: sets `app.tenant_id` itself (`SET`/`RESET app.tenant_id`,
  *   or a `set_config` whose name is `app.tenant_id` or not a plain literal);
  * - `transactionControl`: `BEGIN`, `START`, `COMMIT`, `END`, `ROLLBACK`,
- *   `ABORT`, `SAVEPOINT`, `RELEASE` (the driver owns transaction boundaries);
+ *   `ABORT`, `SAVEPOINT`, `RELEASE`, `PREPARE TRANSACTION` (the driver owns
+ *   transaction boundaries);
  * - `multiStatement`: more than one statement in the text;
  * - `trusted`: one plain `SELECT`/`INSERT`/`UPDATE`/`DELETE`/`WITH`/`VALUES`
  *   that calls only functions from {@link TRUSTED_FUNCTIONS} (no `SELECT … INTO`,
@@ -106,7 +107,12 @@ function analyze(sql: string): StatementVerdict {
   const first = tokens.find((t) => !isOp(t, ';') && !isOp(t, '('));
   const firstWord = first?.kind === 'word' ? first.value : '';
   const tenantWrite = hasTenantWrite(tokens);
-  const transactionControl = tokens.some((t, i) => t.kind === 'word' && TRANSACTION_CONTROL.has(t.value) && (i === 0 || isOp(tokens[i - 1], ';')));
+  const transactionControl = tokens.some(
+    (t, i) =>
+      t.kind === 'word' &&
+      (i === 0 || isOp(tokens[i - 1], ';')) &&
+      (TRANSACTION_CONTROL.has(t.value) || (t.value === 'prepare' && tokens[i + 1]?.kind === 'word' && tokens[i + 1]!.value === 'transaction')),
+  );
   const multiStatement = statements > 1;
   const trusted = !unterminated && !multiStatement && !tenantWrite && DML.has(firstWord) && onlyTrustedCalls(tokens);
   return { tenantWrite, transactionControl, multiStatement, trusted };
