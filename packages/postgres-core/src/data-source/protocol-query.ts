@@ -99,7 +99,7 @@ export function wireState(client: pg.ClientBase): WireState {
 export type UnitPhase = 'prelude' | 'statement' | 'postlude';
 
 /** An error of a unit query, with where it happened. @internal */
-export type UnitError = Error & { phase?: UnitPhase; code?: string };
+export type UnitError = Error & { phase?: UnitPhase; code?: string; postludeTags?: readonly string[] };
 
 /**
  * A pg `Query` that sends `prelude`, `statements` and `postlude` as ONE
@@ -243,6 +243,7 @@ export class UnitQuery extends BaseQuery {
   #finish(err: Error | null, res: pg.QueryResult | pg.QueryResult[] | undefined): void {
     if (this.#settled) return;
     this.#settled = true;
+    if (err) (err as UnitError).postludeTags = this.postludeTags;
     this.#onDone(err, res as pg.QueryResult | pg.QueryResult[]);
   }
 }

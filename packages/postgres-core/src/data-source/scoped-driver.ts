@@ -167,16 +167,20 @@ export class ScopedConnection implements DatabaseConnection {
     const wasOpen = this.#state === 'open';
     this.#state = 'idle';
     if (!wasOpen) return;
-    let tag: string;
+    let tag: string | undefined;
     try {
-      if (command === 'commit' && this.#transactionPooler && !this.#trusted && this.#wire.transactionStatus === 'T') {
-        tag = (await runUnit(this.client, [], [], [...IN_TRANSACTION_CLEANUP, COMMIT])).postludeTags.at(-1) ?? '';
+      if (this.#transactionPooler && !this.#trusted) {
+        // [COMMIT|ROLLBACK, cleanup…] + ONE Sync: PgBouncer keeps the server connection until the cleanup
+        // ran, whether the transaction committed, was rolled back, or had failed (COMMIT → ROLLBACK).
+        tag = (await runUnit(this.client, [], [], [{ text: command, values: [] }, ...IN_TRANSACTION_CLEANUP])).postludeTags[0];
       } else {
         tag = (await this.client.query(command)).command;
       }
     } catch (e) {
       this.discard = true;
-      throw mapDatabaseError(e);
+      tag = (e as UnitError).postludeTags?.[0];
+      // the transaction ended and only the cleanup after it failed: report the outcome, drop the connection
+      if (tag === undefined) throw mapDatabaseError(e);
     }
     if (command === 'commit' && tag !== 'COMMIT') throw new TransactionRolledBackError(this.#abortCause);
   }

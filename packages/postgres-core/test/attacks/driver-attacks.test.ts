@@ -211,9 +211,22 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
   it.skipIf(skip)('session advisory locks taken by a are released with its unit', async () => {
     await attempt(() => sql`select pg_advisory_lock(4242)`.execute(a()));
     await attempt(() => ds.withTenant('a', (trx) => sql`select pg_advisory_lock(4243)`.execute(trx)));
+    // units that end in ROLLBACK (the code throws) or in COMMIT answered with ROLLBACK (an error swallowed)
+    await attempt(() =>
+      ds.withTenant('a', async (trx) => {
+        await sql`select pg_advisory_lock(4245)`.execute(trx);
+        throw new Error('boom');
+      }),
+    );
+    const swallowed = await attempt(() =>
+      ds.withTenant('a', async (trx) => {
+        await sql`select pg_advisory_lock(4246)`.execute(trx);
+        await sql`select 1 / 0`.execute(trx).catch(() => undefined);
+      }),
+    );
+    expect(swallowed).toMatchObject({ code: 'TRANSACTION_ROLLED_BACK' });
     await victims(ds, 1);
-    expect(await adminLockFree(4242)).toBe(true);
-    expect(await adminLockFree(4243)).toBe(true);
+    for (const key of [4242, 4243, 4245, 4246]) expect(await adminLockFree(key), `lock ${key}`).toBe(true);
   });
 
   it.skipIf(skip || !mode.cleansFailedUnits)('session advisory lock taken by a statement that then fails is released too', async () => {
