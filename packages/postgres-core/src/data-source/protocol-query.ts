@@ -31,6 +31,8 @@ const BaseQuery = pg.Query as unknown as QueryCtor;
 /** pg's own conversion of bound values (dates, buffers, arrays, JSON). */
 const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as { prepareValue: (v: unknown) => unknown };
 
+const encode = (v: unknown): unknown => prepareValue(v);
+
 /** The most bind parameters one protocol message can carry (Int16 count). */
 export const MAX_BIND_PARAMETERS = 65_535;
 
@@ -150,19 +152,19 @@ export class UnitQuery extends BaseQuery {
   }
 
   override submit(connection: ProtocolConnection): Error | null {
-    let encoded: unknown[][];
+    let statements: unknown[][];
     try {
-      encoded = [...this.#prelude, ...this.#statements, ...this.#postlude].map((st) => st.values.map((v) => prepareValue(v)));
+      statements = this.#statements.map((st) => st.values.map(encode));
     } catch (e) {
       return e as Error; // nothing written: the connection is untouched
     }
-    const pending = new Set<string>();
+    const pending: string[] = [];
     connection.stream.cork?.();
     try {
-      let k = 0;
-      for (const st of this.#prelude) this.#send(connection, st, encoded[k++]!, false, pending);
-      for (const st of this.#statements) this.#send(connection, st, encoded[k++]!, true, pending);
-      for (const st of this.#postlude) this.#send(connection, st, encoded[k++]!, false, pending);
+      // prelude and postlude values are strings or null (no conversion can fail)
+      for (const st of this.#prelude) this.#send(connection, st, st.values, false, pending);
+      for (let k = 0; k < statements.length; k++) this.#send(connection, this.#statements[k]!, statements[k]!, true, pending);
+      for (const st of this.#postlude) this.#send(connection, st, st.values, false, pending);
       connection.sync();
     } finally {
       connection.stream.uncork?.();
@@ -171,15 +173,15 @@ export class UnitQuery extends BaseQuery {
     return null;
   }
 
-  #send(connection: ProtocolConnection, st: WireStatement, values: unknown[], describe: boolean, pending: Set<string>): void {
+  #send(connection: ProtocolConnection, st: WireStatement, values: readonly unknown[], describe: boolean, pending: string[]): void {
     const name = st.name;
     if (name === undefined) {
       connection.parse({ text: st.text, name: '', types: [] });
       this.#parses.push(undefined);
-    } else if (!this.#state.prepared.has(name) && !pending.has(name)) {
+    } else if (!this.#state.prepared.has(name) && !pending.includes(name)) {
       connection.parse({ text: st.text, name, types: [] });
       this.#parses.push(st);
-      pending.add(name);
+      pending.push(name);
     }
     connection.bind({ statement: name ?? '', portal: '', values });
     if (describe) connection.describe({ type: 'P', name: '' });

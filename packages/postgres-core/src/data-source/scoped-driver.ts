@@ -218,8 +218,8 @@ export class ScopedConnection implements DatabaseConnection {
   /** Sends one statement with whatever the connection's state requires around it. */
   async #send(st: WireStatement, retries: number): Promise<pg.QueryResult> {
     const before = this.#state;
-    const prelude: WireStatement[] =
-      before === 'pending' ? [this.#begin!, ...this.#scope.prelude] : before === 'idle' ? [...this.#scope.prelude] : [];
+    const prelude: readonly WireStatement[] =
+      before === 'pending' ? [this.#begin!, ...this.#scope.prelude] : before === 'idle' ? this.#scope.prelude : [];
     const postlude = before === 'idle' && this.#transactionPooler && !this.#trusted ? IN_TRANSACTION_CLEANUP : [];
     try {
       const { results } = await runUnit(this.client, prelude, [st], postlude);
