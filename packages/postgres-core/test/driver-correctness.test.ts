@@ -238,3 +238,15 @@ describe('other driver behaviour, decided and documented', () => {
     expect(await a.selectFrom('items').select('tenant_id').execute()).toEqual([{ tenant_id: 'acme' }]);
   });
 });
+
+describe('concurrent statements on one transaction', () => {
+  it('send BEGIN and the tenant once, and all run in the unit', async () => {
+    const ds = open();
+    const out = await ds.withTenant('acme', (trx) =>
+      Promise.all([1, 2, 3].map((i) => sql<{ t: string; x: string }>`select current_setting('app.tenant_id') as t, txid_current()::text as x, ${i}::int as i`.execute(trx))),
+    );
+    const rows = out.map((r) => r.rows[0]!);
+    expect(new Set(rows.map((r) => r.t))).toEqual(new Set(['acme']));
+    expect(new Set(rows.map((r) => r.x)).size).toBe(1);
+  });
+});

@@ -221,6 +221,8 @@ export class ScopedConnection implements DatabaseConnection {
     const prelude: readonly WireStatement[] =
       before === 'pending' ? [this.#begin!, ...this.#scope.prelude] : before === 'idle' ? this.#scope.prelude : [];
     const postlude = before === 'idle' && this.#transactionPooler && !this.#trusted ? IN_TRANSACTION_CLEANUP : [];
+    // statements issued concurrently on one transaction (Promise.all on trx) queue behind this one: only one BEGIN
+    if (before === 'pending') this.#state = 'open';
     try {
       const { results } = await runUnit(this.client, prelude, [st], postlude);
       this.#afterRoundTrip(before);
