@@ -31,6 +31,8 @@ function open(extra: Partial<PostgresOptionsInput> = {}): PostgresDataSource<Tes
 /** Plain Kysely 0.28 over a plain pg pool, as the same app role. */
 function plainKysely(): Kysely<TestDB> {
   const pool = new pg.Pool({ connectionString: appUrl(), max: 1 });
+  // the fixture may drop the test database before this pool ends: an idle client then errors
+  pool.on('error', () => undefined);
   pool.on('connect', (c) => void c.query(`select set_config('app.tenant_id', 'acme', false)`));
   const k = new Kysely<TestDB>({ dialect: new PostgresDialect({ pool }) });
   cleanups.push(() => k.destroy());
@@ -248,5 +250,37 @@ describe('concurrent statements on one transaction', () => {
     const rows = out.map((r) => r.rows[0]!);
     expect(new Set(rows.map((r) => r.t))).toEqual(new Set(['acme']));
     expect(new Set(rows.map((r) => r.x)).size).toBe(1);
+  });
+});
+
+describe('streaming without a cursor', () => {
+  it('fetches chunk by chunk, stops early cleanly, reports errors mid-stream, and the connection stays usable', async () => {
+    await db.pool.query(`insert into plain select g, 'v' from generate_series(1, 300) g`);
+    const ds = open(); // one connection for everything below
+    const q = (k: Kysely<TestDB>) => k.selectFrom('plain').select('id').orderBy('id');
+    // early stop after the first chunk
+    const firsts: number[] = [];
+    for await (const r of q(ds.db).stream(10)) {
+      firsts.push(r.id);
+      if (firsts.length === 10) break;
+    }
+    expect(firsts).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect((await q(ds.db).execute()).length).toBe(300);
+    // an error after some chunks were delivered
+    const got: number[] = [];
+    const err2 = await (async () => {
+      for await (const r of ds.db.selectFrom(sql<{ s: number }>`generate_series(1, 300)`.as('s')).select(sql<number>`10 / (300 - s)`.as('x')).stream(25)) got.push(r.x);
+    })().catch((e: unknown) => e);
+    expect(err2).toMatchObject({ sqlState: '22012' });
+    expect(got.length).toBeGreaterThanOrEqual(25);
+    expect((await q(ds.forTenant('acme')).execute()).length).toBe(300);
+    // inside a unit: the stream and the statements after it share the transaction
+    const n = await ds.withTenant('acme', async (trx) => {
+      let count = 0;
+      for await (const r of q(trx).stream(64)) count += r.id > 0 ? 1 : 0;
+      const t = await sql<{ t: string }>`select current_setting('app.tenant_id') as t`.execute(trx);
+      return `${count}:${t.rows[0]?.t}`;
+    });
+    expect(n).toBe('300:acme');
   });
 });

@@ -9,6 +9,7 @@ export interface ProtocolConnection {
   describe(msg: { type: 'P' | 'S'; name?: string }): void;
   execute(msg: { portal?: string; rows?: number }): void;
   sync(): void;
+  flush(): void;
   on(event: string, listener: (...args: unknown[]) => void): void;
 }
 
@@ -21,6 +22,7 @@ interface QueryInternals {
   handleEmptyQuery(connection: ProtocolConnection): void;
   handleError(err: Error, connection: ProtocolConnection): void;
   handleReadyForQuery(connection: ProtocolConnection): void;
+  handlePortalSuspended(connection: ProtocolConnection): void;
   requiresPreparation(): boolean;
 }
 
@@ -129,6 +131,10 @@ export class UnitQuery extends BaseQuery {
   #settled = false;
   /** Command tags of the postlude statements, in order. */
   readonly postludeTags: string[] = [];
+  /** Streaming: rows per Execute, and where each chunk goes (see {@link streamUnit}). */
+  readonly #fetchSize: number | undefined;
+  readonly #onChunk: ((rows: unknown[]) => void) | undefined;
+  #connection: ProtocolConnection | undefined;
 
   constructor(
     state: WireState,
@@ -136,10 +142,14 @@ export class UnitQuery extends BaseQuery {
     statements: readonly WireStatement[],
     postlude: readonly WireStatement[],
     callback: QueryCallback,
+    stream?: { fetchSize: number; onChunk: (rows: unknown[]) => void },
   ) {
     const finish: { to?: UnitQuery } = {};
-    super({ text: statements[0]?.text ?? '', queryMode: 'extended' } as pg.QueryConfig, undefined, (err, res) => finish.to!.#finish(err, res));
+    const config = { text: statements[0]?.text ?? '', queryMode: 'extended', ...(stream ? { rows: stream.fetchSize } : {}) };
+    super(config as pg.QueryConfig, undefined, (err, res) => finish.to!.#finish(err, res));
     finish.to = this;
+    this.#fetchSize = stream?.fetchSize;
+    this.#onChunk = stream?.onChunk;
     this.#state = state;
     this.#prelude = prelude;
     this.#statements = statements;
@@ -165,7 +175,9 @@ export class UnitQuery extends BaseQuery {
       for (const st of this.#prelude) this.#send(connection, st, st.values, false, pending);
       for (let k = 0; k < statements.length; k++) this.#send(connection, this.#statements[k]!, statements[k]!, true, pending);
       for (const st of this.#postlude) this.#send(connection, st, st.values, false, pending);
-      connection.sync();
+      if (this.#fetchSize === undefined) connection.sync();
+      else connection.flush(); // streaming: the Sync follows the last row (pg's Query sends it on CommandComplete)
+      this.#connection = connection;
     } finally {
       connection.stream.uncork?.();
     }
@@ -185,7 +197,7 @@ export class UnitQuery extends BaseQuery {
     }
     connection.bind({ statement: name ?? '', portal: '', values });
     if (describe) connection.describe({ type: 'P', name: '' });
-    connection.execute({ portal: '', rows: 0 });
+    connection.execute({ portal: '', rows: describe ? (this.#fetchSize ?? 0) : 0 });
   }
 
   /** Where the next result belongs. */
@@ -221,9 +233,29 @@ export class UnitQuery extends BaseQuery {
     super.handleEmptyQuery(connection);
   }
 
+  /** Streaming: a chunk is complete; hand it over and wait for {@link UnitQuery.fetchMore}. */
+  override handlePortalSuspended(): void {
+    const result = (this as unknown as { _result: { rows: unknown[] } })._result;
+    this.#onChunk?.(result.rows.splice(0));
+  }
+
+  /** Streaming: asks for the next chunk. */
+  fetchMore(): void {
+    this.#connection?.execute({ portal: '', rows: this.#fetchSize ?? 0 });
+    this.#connection?.flush();
+  }
+
+  /** Streaming: the consumer stopped early; end the pipeline (the unnamed portal goes with it). */
+  stopStreaming(): void {
+    // not after the statement completed or failed: pg (or handleError) already sent that Sync
+    if (this.#error === undefined && this.#completed < this.#prelude.length + this.#statements.length) this.#connection?.sync();
+  }
+
   override handleError(err: Error, connection: ProtocolConnection): void {
     const e = err as UnitError;
     e.phase = this.#phase;
+    // streaming sends no Sync up front: without one the server never answers ReadyForQuery
+    if (this.#fetchSize !== undefined && err instanceof pg.DatabaseError) connection.sync();
     if (err instanceof pg.DatabaseError) {
       // a server ErrorResponse: the ReadyForQuery (with the transaction status) follows; deliver then
       this.#error ??= e;
@@ -280,4 +312,83 @@ export function runUnit(
     });
     (client as unknown as { query(x: unknown): void }).query(q);
   });
+}
+
+/**
+ * Runs `prelude + statement` on `client` and yields the statement's rows
+ * `fetchSize` at a time: Execute with a row limit, then Flush; the next chunk
+ * is asked for only when the consumer wants it (PortalSuspended), and the Sync
+ * follows the last row — so the whole run is one implicit (or the caller's
+ * explicit) transaction, and the tenant prelude holds for every chunk. Memory
+ * holds one chunk. Stopping early sends the Sync at once.
+ *
+ * @internal
+ */
+export async function* streamUnit(
+  client: pg.ClientBase,
+  prelude: readonly WireStatement[],
+  statement: WireStatement,
+  fetchSize: number,
+): AsyncGenerator<unknown[], void, undefined> {
+  const state = wireState(client);
+  const chunks: unknown[][] = [];
+  let suspended = false;
+  let finished = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  let query: UnitQuery | undefined;
+  const signal = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+  const done = new Promise<void>((resolve) => {
+    const q = new UnitQuery(
+      state,
+      prelude,
+      [statement],
+      [],
+      (err, res) => {
+        if (err) failure = err;
+        else {
+          const last = (Array.isArray(res) ? res.at(-1) : res) as pg.QueryResult | undefined;
+          if (last && last.rows.length > 0) chunks.push(last.rows);
+        }
+        finished = true;
+        signal();
+        resolve();
+      },
+      {
+        fetchSize,
+        onChunk: (rows) => {
+          if (rows.length > 0) chunks.push(rows);
+          suspended = true;
+          signal();
+        },
+      },
+    );
+    query = q;
+    (client as unknown as { query(x: unknown): void }).query(q);
+  });
+  try {
+    for (;;) {
+      const next = chunks.shift();
+      if (next) {
+        yield next;
+        continue;
+      }
+      if (finished) break;
+      if (suspended) {
+        suspended = false;
+        query!.fetchMore();
+        continue;
+      }
+      await new Promise<void>((r) => (wake = r));
+    }
+    if (failure) throw failure;
+  } finally {
+    if (!finished) {
+      query!.stopStreaming();
+      await done;
+    }
+  }
 }

@@ -18,7 +18,7 @@ import { mapDatabaseError } from '../errors/map-database-error.js';
 import { ConnectionLostError, PreparedStatementLostError, TooManyParametersError, TransactionRolledBackError } from '../errors/database-errors.js';
 import { InvalidIdentifierError, UnsupportedOperationError } from '../errors/usage-errors.js';
 import type { PreludeStatement } from './pipelined-query.js';
-import { MAX_BIND_PARAMETERS, runUnit, wireState, type UnitError, type WireState, type WireStatement } from './protocol-query.js';
+import { MAX_BIND_PARAMETERS, runUnit, streamUnit, wireState, type UnitError, type WireState, type WireStatement } from './protocol-query.js';
 import { classifyStatement, type StatementVerdict } from './statement-classifier.js';
 import type { SessionScope } from './session-scope.js';
 import type { SharedPool } from './pool-handle.js';
@@ -318,15 +318,47 @@ export class ScopedConnection implements DatabaseConnection {
   }
 
   /**
-   * Streams a query's rows in chunks of `chunkSize`. The query runs in one
-   * round trip like any other (cursor-free: pg's cursors cannot share the
-   * pipeline), so the whole result is held in memory once; for exports larger
-   * than memory, page with keyset pagination.
+   * Streams a query's rows `chunkSize` at a time without a cursor: the portal
+   * is executed with a row limit and the next chunk is fetched only when the
+   * consumer asks (see {@link streamUnit}); the tenant prelude rides in front as
+   * usual. Behind a transaction pooler, an untrusted statement outside a
+   * transaction is run whole and yielded in chunks (its cleanup must share its
+   * Sync).
    */
   async *streamQuery<R>(compiledQuery: CompiledQuery, chunkSize = 100): AsyncIterableIterator<QueryResult<R>> {
-    const { rows } = await this.executeQuery<R>(compiledQuery);
     const size = Math.max(1, Math.floor(chunkSize));
-    for (let i = 0; i < rows.length; i += size) yield { rows: rows.slice(i, i + size) };
+    const verdict = classifyStatement(compiledQuery.sql);
+    assertAllowed(verdict);
+    if (!verdict.trusted) this.#trusted = false;
+    if (compiledQuery.parameters.length > MAX_BIND_PARAMETERS) throw new TooManyParametersError(compiledQuery.parameters.length);
+    const before = this.#state;
+    if (this.#transactionPooler && !this.#trusted && before === 'idle') {
+      const { rows } = await this.executeQuery<R>(compiledQuery);
+      for (let i = 0; i < rows.length; i += size) yield { rows: rows.slice(i, i + size) };
+      return;
+    }
+    const prelude: readonly WireStatement[] =
+      before === 'pending' ? [this.#begin!, ...this.#scope.prelude] : before === 'idle' ? this.#scope.prelude : [];
+    if (before === 'pending') this.#state = 'open';
+    let completed = false;
+    try {
+      for await (const rows of streamUnit(this.client, prelude, { text: compiledQuery.sql, values: compiledQuery.parameters }, size)) {
+        yield { rows: rows as R[] };
+      }
+      completed = true;
+    } catch (e) {
+      const mapped = mapDatabaseError(e);
+      if (mapped instanceof ConnectionLostError) this.discard = true;
+      this.#afterRoundTrip(before);
+      if (this.#state === 'open') this.#abortCause ??= mapped;
+      throw mapped;
+    } finally {
+      this.#afterRoundTrip(before);
+      if (before === 'idle' && this.#wire.transactionStatus !== 'I') this.discard = true;
+    }
+    if (completed && this.discard && before === 'idle') {
+      throw new UnsupportedOperationError('the statement left a transaction open on the connection (its effects were not committed)');
+    }
   }
 
   /** Returns the client to the pool, cleaned, or destroys it when its state is unknown or not idle. */
