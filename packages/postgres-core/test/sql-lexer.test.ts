@@ -84,3 +84,10 @@ describe('classifyStatement', () => {
     expect(classifyStatement('select 1; begin').transactionControl).toBe(true);
   });
 });
+
+describe('case folding', () => {
+  it('folds ASCII letters only, like the server', () => {
+    expect(values('SELECT Set_Config')).toEqual(['word:select', 'word:set_config']);
+    expect(values('select pg_advisory_loc\u212A')).toEqual(['word:select', 'word:pg_advisory_loc\u212A']);
+  });
+});

@@ -146,6 +146,7 @@ function onlyTrustedCalls(tokens: readonly SqlToken[]): boolean {
 
 function nameAt(tokens: readonly SqlToken[], i: number): string | undefined {
   const t = tokens[i];
+  // conservative for the guard: quoted names are compared case-insensitively too (GUC names are)
   return isName(t) ? t.value.toLowerCase() : undefined;
 }
 

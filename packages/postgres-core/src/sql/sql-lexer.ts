@@ -124,7 +124,8 @@ export function lexSql(sql: string): LexResult {
     } else if (WORD_START.test(c)) {
       let j = i + 1;
       while (j < n && WORD_PART.test(sql[j]!)) j++;
-      tokens.push({ kind: 'word', value: sql.slice(i, j).toLowerCase() });
+      // like the server: only ASCII letters are folded (JS toLowerCase would also fold e.g. the Kelvin sign)
+      tokens.push({ kind: 'word', value: sql.slice(i, j).replace(/[A-Z]+/g, (m) => m.toLowerCase()) });
       i = j;
     } else if (/[0-9]/.test(c) || (c === '.' && next !== undefined && /[0-9]/.test(next))) {
       let j = i + 1;
