@@ -265,6 +265,19 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
     }
   });
 
+  it.skipIf(skip)('a unit whose COMMIT PostgreSQL turned into ROLLBACK is never acknowledged', async () => {
+    const id = nextId++;
+    const err = await attempt(() =>
+      ds.withTenant('b', async (trx) => {
+        await trx.insertInto('items').values({ id, tenant_id: 'b', name: 'lost' }).execute();
+        await trx.insertInto('items').values({ id, tenant_id: 'b', name: 'duplicate' }).execute().catch(() => undefined);
+      }),
+    );
+    expect(err).toMatchObject({ code: 'TRANSACTION_ROLLED_BACK', cause: { code: 'UNIQUE_VIOLATION' } });
+    expect((await db.pool.query('select 1 from items where id = $1', [id])).rowCount).toBe(0);
+    await victims(ds, 1);
+  });
+
   it.skipIf(skip)('the lexing guard: string tricks cannot set the tenant, in any unit', async () => {
     for (const raw of [
       `select '--', set_config('app.tenant_id', 'b', true), * from items`,
