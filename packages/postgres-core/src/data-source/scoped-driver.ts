@@ -242,7 +242,7 @@ export class ScopedConnection implements DatabaseConnection {
       // 0A000 "cached plan must not change result type": a prepared statement went stale after DDL;
       // drop the connection so that its replacement parses the statement afresh.
       if (err.code === '0A000' || mapped instanceof ConnectionLostError) this.discard = true;
-      if (this.#state === 'open') this.#abortCause ??= mapped;
+      if (this.#state === 'open' && this.#wire.transactionStatus === 'E') this.#abortCause ??= mapped;
       throw mapped;
     }
   }
@@ -350,7 +350,7 @@ export class ScopedConnection implements DatabaseConnection {
       const mapped = mapDatabaseError(e);
       if (mapped instanceof ConnectionLostError) this.discard = true;
       this.#afterRoundTrip(before);
-      if (this.#state === 'open') this.#abortCause ??= mapped;
+      if (this.#state === 'open' && this.#wire.transactionStatus === 'E') this.#abortCause ??= mapped;
       throw mapped;
     } finally {
       this.#afterRoundTrip(before);
