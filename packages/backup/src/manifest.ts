@@ -1,0 +1,52 @@
+import type { Lsn } from './wal.js';
+
+/** Row count and content checksum of one table, taken at the backup's consistency restore point. */
+export interface TableStats {
+  /** `database.schema.table`. */
+  table: string;
+  rows: number;
+  /** Order-independent checksum: sum of `hashtextextended(row::text, 0)` over all rows, as decimal text. */
+  checksum: string;
+}
+
+/** One file of the data folder as stored in the backup. */
+export interface ManifestFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** `manifest.json` of one base backup; a backup folder without it is incomplete. */
+export interface BackupManifest {
+  /** Manifest format version. */
+  format: 1;
+  /** Backup id (folder name), e.g. `20261203T104512Z-nightly`. */
+  id: string;
+  label: string;
+  /** PostgreSQL version (`server_version`). */
+  serverVersion: string;
+  /** `system_identifier` of the cluster backed up. */
+  systemIdentifier: string;
+  timeline: number;
+  walSegmentSize: number;
+  startLsn: Lsn;
+  /** WAL segment holding the start checkpoint: the first one a restore needs. */
+  startWalFile: string;
+  startTime: string;
+  stopLsn: Lsn;
+  /** WAL segment where the backup ends: restores are consistent once it is replayed. */
+  stopWalFile: string;
+  stopTime: string;
+  /** Restore point created after the backup, at which `tables` were counted. */
+  restorePoint: { name: string; lsn: Lsn; time: string; walFile: string };
+  /** Bytes of the data folder copied (uncompressed). */
+  dataBytes: number;
+  /** Bytes of `base.tar.gz`. */
+  archiveBytes: number;
+  /** SHA-256 of `base.tar.gz`. */
+  archiveSha256: string;
+  compression: { format: 'gzip'; level: number };
+  durationMs: number;
+  files: ManifestFile[];
+  tables: TableStats[];
+}

@@ -1,0 +1,95 @@
+import type pg from 'pg';
+import type { TableStats } from './manifest.js';
+import { connect, literal, type SuperuserConnection } from './pg-session.js';
+import { BackupError } from './errors.js';
+
+/** Schemas never counted: PostgreSQL's own. */
+const SYSTEM_SCHEMAS = `('pg_catalog', 'information_schema', 'pg_toast')`;
+
+/** Quoted names of the ordinary tables outside the system schemas of the connected database. */
+export async function userTables(c: pg.Client): Promise<string[]> {
+  const r = await c.query<{ name: string }>(
+    `select format('%I.%I', n.nspname, t.relname) as name
+       from pg_class t join pg_namespace n on n.oid = t.relnamespace
+      where t.relkind = 'r' and t.relpersistence = 'p'
+        and n.nspname not in ${SYSTEM_SCHEMAS} and n.nspname not like 'pg\\_temp\\_%' and n.nspname not like 'pg\\_toast\\_temp\\_%'
+      order by 1`,
+  );
+  return r.rows.map((x) => x.name);
+}
+
+/** Row count and order-independent checksum of each table, in the client's current snapshot. */
+export async function countTables(c: pg.Client, database: string, tables: string[]): Promise<TableStats[]> {
+  const out: TableStats[] = [];
+  for (const t of tables) {
+    const r = await c.query<{ rows: string; checksum: string }>(
+      `select count(*)::text as rows, coalesce(sum(hashtextextended(x::text, 0)::numeric), 0)::text as checksum from ${t} x`,
+    );
+    out.push({ table: `${database}.${t}`, rows: Number(r.rows[0]?.rows ?? 0), checksum: r.rows[0]?.checksum ?? '0' });
+  }
+  return out;
+}
+
+/** The databases whose tables a backup counts by default: every connectable, non-template one. */
+export async function statsDatabases(c: pg.Client): Promise<string[]> {
+  const r = await c.query<{ datname: string }>('select datname from pg_database where datallowconn and not datistemplate order by datname');
+  return r.rows.map((x) => x.datname);
+}
+
+/**
+ * Creates the restore point `name` at a moment when no transaction writes to
+ * any user table (each database's tables briefly locked `IN SHARE MODE`), and
+ * counts every table in exactly that state (exported snapshots), so a
+ * recovery to the restore point must reproduce these counts and checksums.
+ * Writers wait only while the locks are taken and the snapshots exported.
+ */
+export async function restorePointWithStats(
+  conn: SuperuserConnection,
+  databases: string[],
+  name: string,
+  lockTimeoutMs: number,
+): Promise<{ lsn: string; time: string; tables: TableStats[] }> {
+  const lockers: pg.Client[] = [];
+  const readers: pg.Client[] = [];
+  try {
+    const tablesByDb: string[][] = [];
+    for (const db of databases) {
+      const c = await connect(conn, db, 'stellaops-backup-stats');
+      lockers.push(c);
+      tablesByDb.push(await userTables(c));
+    }
+    for (const [i, c] of lockers.entries()) {
+      await c.query('begin isolation level repeatable read');
+      await c.query(`set local lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);
+      const tables = tablesByDb[i] ?? [];
+      if (tables.length) {
+        try {
+          await c.query(`lock table ${tables.join(', ')} in share mode`);
+        } catch (e) {
+          throw new BackupError(
+            'BACKUP_STATS_LOCK',
+            `Could not pause writes on the tables of database "${databases[i]}" within ${lockTimeoutMs} ms to count rows at the backup's restore point (a long transaction holds them). ` +
+              'Fix: retry when no long-running write transaction is open, or raise the lock timeout.',
+            { cause: e },
+          );
+        }
+      }
+    }
+    const rp = await lockers[0]!.query<{ lsn: string; time: Date }>('select pg_create_restore_point($1)::text as lsn, clock_timestamp() as time', [name]);
+    const snapshots: string[] = [];
+    for (const c of lockers) snapshots.push((await c.query<{ s: string }>('select pg_export_snapshot() as s')).rows[0]!.s);
+    for (const [i, db] of databases.entries()) {
+      const r = await connect(conn, db, 'stellaops-backup-stats');
+      readers.push(r);
+      await r.query('begin isolation level repeatable read read only');
+      await r.query(`set transaction snapshot ${literal(snapshots[i]!)}`);
+    }
+    for (const c of lockers) await c.query('commit');
+    const tables: TableStats[] = [];
+    for (const [i, r] of readers.entries()) tables.push(...(await countTables(r, databases[i]!, tablesByDb[i] ?? [])));
+    for (const r of readers) await r.query('commit');
+    return { lsn: rp.rows[0]!.lsn, time: rp.rows[0]!.time.toISOString(), tables };
+  } finally {
+    for (const c of [...lockers, ...readers]) await c.end().catch(() => undefined);
+  }
+}
