@@ -10,6 +10,7 @@ export type SuperuserConnection = pg.ClientConfig;
 /** Opens a client on `database` (default: the one in `conn`, else `postgres`). */
 export async function connect(conn: SuperuserConnection, database?: string, applicationName = 'stellaops-backup'): Promise<pg.Client> {
   const client = new pg.Client({ ...conn, database: database ?? conn.database ?? 'postgres', application_name: applicationName });
+  client.on('error', () => undefined); // a server gone while idle: the next query reports it
   await client.connect();
   return client;
 }
