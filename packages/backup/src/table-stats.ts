@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import type { TableStats } from './manifest.js';
 import { connect, literal, type SuperuserConnection } from './pg-session.js';
@@ -36,12 +37,62 @@ export async function statsDatabases(c: pg.Client): Promise<string[]> {
   return r.rows.map((x) => x.datname);
 }
 
+/** One attempt may hold locks this long before it gives them all back (well under deadlock_timeout, 1 s by default). */
+const ATTEMPT_MS = 200;
+/** Wait for one table's lock at most this long per attempt. */
+const PER_LOCK_MS = 50;
+
+/**
+ * Takes `SHARE` locks on every table of every database (no writer in flight,
+ * none can start). Never waits long while holding locks: each lock waits at
+ * most 50 ms and an attempt at most 200 ms, then everything is released and
+ * retried after a pause. So a writer that waits for us never reaches its
+ * `deadlock_timeout`, and an application transaction is never chosen as a
+ * deadlock victim because of a backup.
+ */
+async function pauseWrites(lockers: pg.Client[], tablesByDb: string[][], databases: string[], lockTimeoutMs: number): Promise<void> {
+  const deadline = Date.now() + lockTimeoutMs;
+  let lastError: unknown;
+  for (let attempt = 0; ; attempt++) {
+    const t0 = Date.now();
+    let ok = true;
+    try {
+      for (const [i, c] of lockers.entries()) {
+        await c.query('begin isolation level repeatable read');
+        await c.query(`set local lock_timeout = ${PER_LOCK_MS}`);
+        for (const t of tablesByDb[i] ?? []) {
+          await c.query(`lock table only ${t} in share mode`);
+          if (Date.now() - t0 > ATTEMPT_MS) throw Object.assign(new Error('attempt took too long'), { code: 'SLOW' });
+        }
+      }
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code !== '55P03' && code !== 'SLOW') throw e;
+      ok = false;
+      lastError = e;
+    }
+    if (ok) return;
+    for (const c of lockers) await c.query('rollback').catch(() => undefined);
+    if (Date.now() > deadline) {
+      throw new BackupError(
+        'BACKUP_STATS_LOCK',
+        `Could not find a moment without writes in flight on the tables of ${databases.join(', ')} within ${lockTimeoutMs} ms (${attempt + 1} attempts) ` +
+          "to count rows at the backup's restore point: long write transactions keep them busy. The base backup itself is fine but was not kept, because verify needs the counts. " +
+          'Fix: retry when no long-running write transaction is open, or raise the lock timeout.',
+        { cause: lastError },
+      );
+    }
+    await sleep(20 + Math.floor(Math.random() * 80));
+  }
+}
+
 /**
  * Creates the restore point `name` at a moment when no transaction writes to
  * any user table (each database's tables briefly locked `IN SHARE MODE`), and
  * counts every table in exactly that state (exported snapshots), so a
  * recovery to the restore point must reproduce these counts and checksums.
- * Writers wait only while the locks are taken and the snapshots exported.
+ * Writers wait only while the locks are taken and the snapshots exported
+ * (milliseconds; see `pauseWrites`).
  */
 export async function restorePointWithStats(
   conn: SuperuserConnection,
@@ -58,23 +109,7 @@ export async function restorePointWithStats(
       lockers.push(c);
       tablesByDb.push(await userTables(c));
     }
-    for (const [i, c] of lockers.entries()) {
-      await c.query('begin isolation level repeatable read');
-      await c.query(`set local lock_timeout = ${Math.max(1, Math.floor(lockTimeoutMs))}`);
-      const tables = tablesByDb[i] ?? [];
-      if (tables.length) {
-        try {
-          await c.query(`lock table ${tables.join(', ')} in share mode`);
-        } catch (e) {
-          throw new BackupError(
-            'BACKUP_STATS_LOCK',
-            `Could not pause writes on the tables of database "${databases[i]}" within ${lockTimeoutMs} ms to count rows at the backup's restore point (a long transaction holds them). ` +
-              'Fix: retry when no long-running write transaction is open, or raise the lock timeout.',
-            { cause: e },
-          );
-        }
-      }
-    }
+    await pauseWrites(lockers, tablesByDb, databases, lockTimeoutMs);
     const rp = await lockers[0]!.query<{ lsn: string; time: Date }>('select pg_create_restore_point($1)::text as lsn, clock_timestamp() as time', [name]);
     const snapshots: string[] = [];
     for (const c of lockers) snapshots.push((await c.query<{ s: string }>('select pg_export_snapshot() as s')).rows[0]!.s);
