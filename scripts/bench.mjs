@@ -6,6 +6,7 @@ const scenarios = {
   fixture: '@stellaops/test-fixture',
   tenant: '@stellaops/postgres-core',
   migrator: '@stellaops/migrator',
+  backup: '@stellaops/backup',
 };
 const scenario = process.argv[2];
 if (!scenario || !(scenario in scenarios)) {

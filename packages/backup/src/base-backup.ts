@@ -163,6 +163,16 @@ async function* tarStream(
   yield endOfArchive();
 }
 
+/** Flushes a file (or folder) to disk: a backup counts only once it is durable. */
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 function backupId(label: string | undefined, now: Date): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const slug = (label ?? '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
@@ -303,6 +313,7 @@ async function run(options: BackupOptions, repo: BackupRepository, id: string, d
       createWriteStream(tarFile, { mode: 0o600 }),
     );
     if (!stop) throw new Error('pg_backup_stop did not run');
+    await fsyncPath(tarFile);
     const s = stop as { lsn: string; labelfile: string; spcmapfile: string };
     const stopTime = new Date();
     const startLsn = labelField(s.labelfile, 'START WAL LOCATION').split(' ')[0]!;
@@ -342,6 +353,7 @@ async function run(options: BackupOptions, repo: BackupRepository, id: string, d
       tables: rp.tables,
     };
     repo.writeManifest(manifest);
+    await fsyncPath(dir);
     progress({ phase: 'done', bytesDone, bytesTotal, message: `backup ${id} complete: ${(bytesDone / 2 ** 20).toFixed(1)} MiB → ${(archiveBytes / 2 ** 20).toFixed(1)} MiB` });
     return manifest;
   } finally {

@@ -1,4 +1,5 @@
 import { Command, type CommanderError } from 'commander';
+import { backupCommand } from './commands/backup/index.js';
 import { codegenCommand } from './commands/codegen/index.js';
 import { downCommand } from './commands/local/down.js';
 import { statusCommand } from './commands/local/status.js';
@@ -25,7 +26,8 @@ export function createProgram(ctx: CliContext): Command {
     .addCommand(statusCommand(ctx))
     .addCommand(urlCommand(ctx))
     .addCommand(migrateCommand(ctx))
-    .addCommand(codegenCommand(ctx));
+    .addCommand(codegenCommand(ctx))
+    .addCommand(backupCommand(ctx));
   configureAll(program, (cmd) =>
     cmd
       .exitOverride()
