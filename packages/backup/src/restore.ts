@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, chmodSync, chownSync, closeSync, constants, createReadStream, existsSync, fchownSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, createReadStream, existsSync, fchownSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -195,6 +195,20 @@ function recoverySettings(target: RestoreTarget, archiveDir: string): string[] {
   return lines;
 }
 
+/**
+ * Rewrites postgresql.auto.conf with `settings` at the end, dropping the
+ * recovery settings of an earlier restore (two different recovery targets
+ * would stop the server with "multiple recovery targets specified").
+ */
+function writeAutoConf(file: string, settings: string[]): void {
+  const kept = existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => !/^\s*(restore_command|recovery_target\w*)\s*=/.test(l) && !l.startsWith('# --- point-in-time restore by @stellaops/backup'))
+    : [];
+  writeFileSync(file, [...kept, ...settings].join('\n'), { mode: 0o600 });
+}
+
 function chownTo(path: string, runAs: RunAs | undefined): void {
   if (runAs) chownSync(path, runAs.uid, runAs.gid);
 }
@@ -357,7 +371,7 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoredSe
     ...(inPlace ? [] : ["archive_mode = 'off'", `unix_socket_directories = '${socketDir}'`, "listen_addresses = '127.0.0.1'", `port = ${port}`]),
     '',
   ];
-  appendFileSync(join(into, 'postgresql.auto.conf'), settings.join('\n'));
+  writeAutoConf(join(into, 'postgresql.auto.conf'), settings);
   writeFileSync(join(into, 'recovery.signal'), '', { mode: 0o600 });
   chownTo(join(into, 'recovery.signal'), options.runAs);
   chownTo(join(into, 'postgresql.auto.conf'), options.runAs);
