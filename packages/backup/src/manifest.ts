@@ -5,8 +5,9 @@ export interface TableStats {
   /** `database.schema.table`. */
   table: string;
   rows: number;
-  /** Order-independent checksum: sum of `hashtextextended(row::text, 0)` over all rows, as decimal text. */
+  /** Order-independent checksum: the sum over all rows of `hash_record_extended(row, 0)` (`method: 'record'`) or `hashtextextended(row::text, 0)` (`'text'`), as decimal text. */
   checksum: string;
+  method: 'record' | 'text';
 }
 
 /** One file of the data folder as stored in the backup. */

@@ -19,14 +19,37 @@ export async function userTables(c: pg.Client): Promise<string[]> {
   return r.rows.map((x) => x.name);
 }
 
-/** Row count and order-independent checksum of each table, in the client's current snapshot. */
-export async function countTables(c: pg.Client, database: string, tables: string[]): Promise<TableStats[]> {
+const CHECKSUM_SQL = {
+  // the types' own hash functions over the row: 4-5x faster than hashing its text form
+  record: (t: string) => `select count(*)::text as rows, coalesce(sum(hash_record_extended(x, 0)), 0)::text as checksum from ${t} x`,
+  // for rows with a column type without a hash function (json, point…)
+  text: (t: string) => `select count(*)::text as rows, coalesce(sum(hashtextextended(x::text, 0)), 0)::text as checksum from ${t} x`,
+};
+
+/**
+ * Row count and order-independent checksum of each table, in the client's
+ * current snapshot (inside a transaction: a method that fails is rolled back
+ * to a savepoint). With `methods`, each table is checksummed the way the
+ * manifest recorded it.
+ */
+export async function countTables(c: pg.Client, database: string, tables: string[], methods?: ReadonlyMap<string, TableStats['method']>): Promise<TableStats[]> {
   const out: TableStats[] = [];
   for (const t of tables) {
-    const r = await c.query<{ rows: string; checksum: string }>(
-      `select count(*)::text as rows, coalesce(sum(hashtextextended(x::text, 0)::numeric), 0)::text as checksum from ${t} x`,
-    );
-    out.push({ table: `${database}.${t}`, rows: Number(r.rows[0]?.rows ?? 0), checksum: r.rows[0]?.checksum ?? '0' });
+    const key = `${database}.${t}`;
+    const wanted = methods?.get(key);
+    const order: TableStats['method'][] = wanted ? [wanted] : ['record', 'text'];
+    for (const [i, method] of order.entries()) {
+      await c.query('savepoint stellaops_count');
+      try {
+        const r = await c.query<{ rows: string; checksum: string }>(CHECKSUM_SQL[method](t));
+        await c.query('release savepoint stellaops_count');
+        out.push({ table: key, rows: Number(r.rows[0]?.rows ?? 0), checksum: r.rows[0]?.checksum ?? '0', method });
+        break;
+      } catch (e) {
+        await c.query('rollback to savepoint stellaops_count');
+        if (i === order.length - 1) throw e;
+      }
+    }
   }
   return out;
 }

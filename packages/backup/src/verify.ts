@@ -93,7 +93,14 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
         const present = new Set((await userTables(c)).map((t) => `${db}.${t}`));
         const missing = expected.filter((t) => !present.has(t.table));
         for (const t of missing) problems.push(`table ${t.table} is missing in the restored server`);
-        const found = await countTables(c, db, expected.filter((t) => present.has(t.table)).map((t) => t.table.slice(db.length + 1)));
+        await c.query('begin isolation level repeatable read read only');
+        const found = await countTables(
+          c,
+          db,
+          expected.filter((t) => present.has(t.table)).map((t) => t.table.slice(db.length + 1)),
+          new Map(expected.map((t) => [t.table, t.method])),
+        );
+        await c.query('commit');
         const want = new Map(expected.map((t) => [t.table, t]));
         for (const f of found) {
           const w = want.get(f.table)!;

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { listBackups, restoreBackup, takeBackup, verifyBackup, type BackupProgress } from '../src/index.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BackupRepository, listBackups, METRICS_FILE, restoreBackup, takeBackup, verifyBackup, type BackupManifest, type BackupProgress } from '../src/index.js';
 import { ensureRestoresParent, restoreDir, startArchivingCluster, type ArchivingCluster } from './helpers.js';
 
 let c: ArchivingCluster;
@@ -23,6 +25,8 @@ beforeAll(async () => {
     grant usage on schema drill to stellaops_app;
     grant select, insert on drill.secrets to stellaops_app;
     insert into drill.secrets (tenant_id, body) values ('t1', 'one'), ('t2', 'two');
+    create table drill.docs (id int primary key, doc json not null, at point);
+    insert into drill.docs select g, json_build_object('g', g), point(g, g) from generate_series(1, 30) g;
   `);
   await db.end();
 });
@@ -45,7 +49,8 @@ describe('point-in-time restore drill', () => {
     expect(m.files.length).toBeGreaterThan(100);
     expect(m.files.some((f) => f.path === 'backup_label')).toBe(true);
     expect(m.files.some((f) => f.path.startsWith('pg_wal/'))).toBe(false);
-    expect(m.tables.find((t) => t.table === 'stellaops.drill.events')?.rows).toBe(20);
+    expect(m.tables.find((t) => t.table === 'stellaops.drill.events')).toMatchObject({ rows: 20, method: 'record' });
+    expect(m.tables.find((t) => t.table === 'stellaops.drill.docs')).toMatchObject({ rows: 30, method: 'text' }); // json, point: no hash function
     expect(events.map((e) => e.phase)).toEqual(expect.arrayContaining(['start', 'copy', 'stop', 'stats', 'archive-wait', 'done']));
 
     await insertBatch(2, 15);
@@ -105,6 +110,31 @@ describe('point-in-time restore drill', () => {
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.indexesChecked).toBeGreaterThanOrEqual(2);
-    expect(report.tablesChecked).toBeGreaterThanOrEqual(2);
+    expect(report.tablesChecked).toBe(3);
+  });
+
+  it('verify reports a table whose restored content differs from the manifest', async () => {
+    const repo = new BackupRepository(c.repo);
+    const m = repo.manifests().at(-1)!;
+    const file = join(repo.backupDir(m.id), 'manifest.json');
+    const original = readFileSync(file, 'utf8');
+    const tampered = JSON.parse(original) as BackupManifest;
+    const events = tampered.tables.find((t) => t.table === 'stellaops.drill.events')!;
+    events.rows += 1;
+    const docs = tampered.tables.find((t) => t.table === 'stellaops.drill.docs')!;
+    docs.checksum = '12345';
+    writeFileSync(file, JSON.stringify(tampered));
+    try {
+      const report = await verifyBackup({ repository: c.repo, archiveDir: c.archiveDir, binaries: c.binaries, runAs: c.runAs, scratchRoot: c.root });
+      expect(report.ok).toBe(false);
+      expect([...report.problems].sort()).toEqual([
+        `table stellaops.drill.docs: content checksum differs from the manifest (same row count 30)`,
+        `table stellaops.drill.events: 20 rows restored, the manifest recorded 21`,
+      ]);
+      expect(repo.status().lastVerify?.status).toBe('failure');
+      expect(readFileSync(join(c.repo, METRICS_FILE), 'utf8')).toMatch(/^stellaops_backup_verify_failures_total 1$/m);
+    } finally {
+      writeFileSync(file, original);
+    }
   });
 });
