@@ -273,6 +273,13 @@ async function run(options: BackupOptions, repo: BackupRepository, id: string, d
                 pg_size_bytes(current_setting('wal_segment_size'))::text as segsize`,
       )
     ).rows[0]!;
+    const other = repo.manifests().find((x) => x.systemIdentifier !== info.sysid);
+    if (other) {
+      throw new BackupUsageError(
+        `The repository ${repo.root} holds backups of another cluster (system identifier ${other.systemIdentifier}, backup ${other.id}; this cluster is ${info.sysid}). ` +
+          'Mixing them would make restores pick the wrong cluster. Fix: give this cluster its own --repo (and WAL archive folder).',
+      );
+    }
     const walSegmentSize = Number(info.segsize);
     const databases = options.databases ?? (await statsDatabases(session));
     const label = options.label ?? id;

@@ -112,6 +112,19 @@ describe('failure paths', () => {
     }
   });
 
+  it('refuses to mix the backups of two clusters in one repository', async () => {
+    const repo = new BackupRepository(c.repo);
+    const m = repo.manifests()[0]!;
+    const file = join(repo.backupDir(m.id), 'manifest.json');
+    const original = readFileSync(file, 'utf8');
+    writeFileSync(file, JSON.stringify({ ...m, systemIdentifier: '1' }));
+    try {
+      await expect(takeBackup({ source: c.source, repository: c.repo })).rejects.toThrow(/holds backups of another cluster \(system identifier 1/);
+    } finally {
+      writeFileSync(file, original);
+    }
+  });
+
   it('a target before the earliest backup is refused with the earliest restorable point', async () => {
     const before = new Date(Date.parse(first.startTime) - 1000).toISOString();
     const err = await restoreBackup({ repository: c.repo, archiveDir: c.archiveDir, target: before, into: restoreDir(c, 'early'), binaries: c.binaries, runAs: c.runAs }).catch((e: unknown) => e);
