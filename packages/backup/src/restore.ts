@@ -14,7 +14,7 @@ import type { BackupManifest } from './manifest.js';
 import { connect, type SuperuserConnection } from './pg-session.js';
 import { BackupRepository } from './repository.js';
 import { readTar } from './tar.js';
-import { assertContinuous, compareLsn, isLsn, newestSegment, parseSegmentName, readWalArchive, segmentOfLsn, type Lsn, type WalSegment } from './wal.js';
+import { assertContinuous, compareLsn, isLsn, newestSegment, parseSegmentName, readWalArchive, segmentName, segmentOfLsn, type Lsn, type WalSegment } from './wal.js';
 
 /** Where a restore stops. */
 export type RestoreTarget =
@@ -158,8 +158,17 @@ export function chooseBackup(manifests: BackupManifest[], target: RestoreTarget,
       }
       return m;
     }
-    case 'lsn':
-      return pick((x) => compareLsn(x.stopLsn, target.lsn) <= 0, describeTarget(target));
+    case 'lsn': {
+      const m = pick((x) => compareLsn(x.stopLsn, target.lsn) <= 0, describeTarget(target));
+      const newest = newestSegment(readWalArchive(archiveDir), m.timeline, m.walSegmentSize);
+      if (!newest || segmentOfLsn(target.lsn, m.timeline, m.walSegmentSize).number > newest.number) {
+        throw new RestoreTargetError(
+          `The target ${describeTarget(target)} is after the newest archived WAL (${newest ? segmentName(newest, m.walSegmentSize) : 'none'}): replay could not reach it. ` +
+            'Fix: use --to latest, or wait for archiving (or run select pg_switch_wal() on the cluster) and retry.',
+        );
+      }
+      return m;
+    }
     case 'name': {
       const own = manifests.find((x) => x.restorePoint.name === target.name);
       if (own && !backupId) return own;
@@ -411,6 +420,8 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoredSe
   } catch (e) {
     await cluster.stop({ mode: 'immediate' }).catch(() => undefined);
     server.running = false;
+    if (socketDir) rmSync(socketDir, { recursive: true, force: true });
+    // the data folder stays for diagnosis (its log: stellaops-restore.log); remove it before retrying
     throw e instanceof RestoreFailedError ? e : new RestoreFailedError(`The restored server in ${into} did not finish recovery: ${(e as Error).message}`, cluster.logTail(30), { cause: e });
   }
   server.replayMs = Date.now() - t1;
@@ -449,7 +460,10 @@ async function waitForPromotion(cluster: EmbeddedCluster, pid: number, conn: Sup
   let lastReport = 0;
   for (;;) {
     if (!alive(pid) && !cluster.runningPid()) {
-      throw new RestoreFailedError('The restored server stopped during recovery (see its log below: a missing WAL file, or a target the WAL never reaches).', cluster.logTail(30));
+      throw new RestoreFailedError(
+        `The restored server stopped during recovery (see its log below: a missing WAL file, or a target the WAL never reaches). Its folder ${cluster.dataDir} is kept for diagnosis; remove it before retrying.`,
+        cluster.logTail(30),
+      );
     }
     try {
       const c = await connect(conn, 'postgres', 'stellaops-restore');

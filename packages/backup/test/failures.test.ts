@@ -132,6 +132,14 @@ describe('failure paths', () => {
     expect((err as Error).message).toContain('before the earliest restorable point');
     expect((err as Error).message).toContain(first.stopTime);
     expect(existsSync(restoreDir(c, 'early'))).toBe(false);
+
+    const late = await restoreBackup({ repository: c.repo, archiveDir: c.archiveDir, target: 'FF/0', into: restoreDir(c, 'late'), binaries: c.binaries, runAs: c.runAs }).catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(RestoreTargetError);
+    expect((late as Error).message).toContain('LSN FF/0 is after the newest archived WAL');
+    const future = await restoreBackup({ repository: c.repo, archiveDir: c.archiveDir, target: new Date(Date.now() + 3_600_000).toISOString(), into: restoreDir(c, 'late'), binaries: c.binaries, runAs: c.runAs }).catch((e: unknown) => e);
+    expect(future).toBeInstanceOf(RestoreTargetError);
+    expect((future as Error).message).toContain('is after the newest archived WAL');
+    expect(existsSync(restoreDir(c, 'late'))).toBe(false);
   });
 
   it('a corrupted backup file is refused with the checksum mismatch named (archive level and file level)', async () => {
