@@ -10,7 +10,7 @@ import { ArchivingFailedError, BackupError, BackupUsageError, BackupWriteError }
 import type { BackupManifest, ManifestFile } from './manifest.js';
 import { connect, type SuperuserConnection } from './pg-session.js';
 import { BackupRepository } from './repository.js';
-import { restorePointWithStats, statsDatabases } from './table-stats.js';
+import { restorePointOnly, restorePointWithStats, statsDatabases } from './table-stats.js';
 import { encodeHeader, endOfArchive, padding } from './tar.js';
 import { readWalArchive, segmentName, segmentOfLsn } from './wal.js';
 import { archiveStatus } from './archive-status.js';
@@ -330,7 +330,16 @@ async function run(options: BackupOptions, repo: BackupRepository, id: string, d
 
     progress({ phase: 'stats', bytesDone, bytesTotal, message: `counting rows of ${databases.length} database(s) at restore point…` });
     const rpName = `stellaops-backup-${id}`;
-    const rp = await restorePointWithStats(source.connection, databases.length ? databases : ['postgres'], rpName, options.lockTimeoutMs ?? 30_000);
+    let rp: { lsn: string; time: string; tables: BackupManifest['tables'] };
+    let statsSkipped: string | undefined;
+    try {
+      rp = await restorePointWithStats(source.connection, databases.length ? databases : ['postgres'], rpName, options.lockTimeoutMs ?? 30_000);
+    } catch (e) {
+      if (!(e instanceof BackupError) || e.code !== 'BACKUP_STATS_LOCK') throw e;
+      statsSkipped = e.message; // a restorable backup without counts beats no backup
+      progress({ phase: 'stats', bytesDone, bytesTotal, message: `warning: ${e.message}` });
+      rp = { ...(await restorePointOnly(source.connection, rpName)), tables: [] };
+    }
     await session.query('select pg_switch_wal()');
     const rpWalFile = segmentName(segmentOfLsn(rp.lsn, timeline, walSegmentSize), walSegmentSize);
     progress({ phase: 'archive-wait', bytesDone, bytesTotal, message: `waiting for WAL up to ${rpWalFile} to be archived…` });
@@ -358,6 +367,7 @@ async function run(options: BackupOptions, repo: BackupRepository, id: string, d
       durationMs: Date.now() - started,
       files,
       tables: rp.tables,
+      ...(statsSkipped ? { tableStatsSkipped: statsSkipped } : {}),
     };
     repo.writeManifest(manifest);
     await fsyncPath(dir);

@@ -50,4 +50,6 @@ export interface BackupManifest {
   durationMs: number;
   files: ManifestFile[];
   tables: TableStats[];
+  /** Why `tables` is empty: writes could not be paused to count rows (long transactions). */
+  tableStatsSkipped?: string;
 }

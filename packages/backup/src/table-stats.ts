@@ -82,15 +82,19 @@ async function pauseWrites(lockers: pg.Client[], tablesByDb: string[][], databas
     try {
       for (const [i, c] of lockers.entries()) {
         await c.query('begin isolation level repeatable read');
+        const tables = tablesByDb[i] ?? [];
+        if (tables.length === 0) continue;
+        const left = ATTEMPT_MS - (Date.now() - t0);
+        if (left <= 0) throw Object.assign(new Error('attempt took too long'), { code: 'SLOW' });
+        // one statement per database; each lock waits ≤ 50 ms, the statement ≤ what is left of the attempt
         await c.query(`set local lock_timeout = ${PER_LOCK_MS}`);
-        for (const t of tablesByDb[i] ?? []) {
-          await c.query(`lock table only ${t} in share mode`);
-          if (Date.now() - t0 > ATTEMPT_MS) throw Object.assign(new Error('attempt took too long'), { code: 'SLOW' });
-        }
+        await c.query(`set local statement_timeout = ${left}`);
+        await c.query(`lock table only ${tables.join(', ')} in share mode`);
+        await c.query('set local statement_timeout = 0');
       }
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code !== '55P03' && code !== 'SLOW') throw e;
+      if (code !== '55P03' && code !== '57014' && code !== 'SLOW') throw e;
       ok = false;
       lastError = e;
     }
@@ -100,8 +104,8 @@ async function pauseWrites(lockers: pg.Client[], tablesByDb: string[][], databas
       throw new BackupError(
         'BACKUP_STATS_LOCK',
         `Could not find a moment without writes in flight on the tables of ${databases.join(', ')} within ${lockTimeoutMs} ms (${attempt + 1} attempts) ` +
-          "to count rows at the backup's restore point: long write transactions keep them busy. The base backup itself is fine but was not kept, because verify needs the counts. " +
-          'Fix: retry when no long-running write transaction is open, or raise the lock timeout.',
+          "to count rows at the backup's restore point: long write transactions keep them busy. " +
+          'The backup is kept without row counts (verify then checks startup and indexes only). Fix: take backups when no long-running write transaction is open, or raise the lock timeout.',
         { cause: lastError },
       );
     }
@@ -149,5 +153,16 @@ export async function restorePointWithStats(
     return { lsn: rp.rows[0]!.lsn, time: rp.rows[0]!.time.toISOString(), tables };
   } finally {
     for (const c of [...lockers, ...readers]) await c.end().catch(() => undefined);
+  }
+}
+
+/** A restore point without row counts (when writes could not be paused). */
+export async function restorePointOnly(conn: SuperuserConnection, name: string): Promise<{ lsn: string; time: string }> {
+  const c = await connect(conn, undefined, 'stellaops-backup-stats');
+  try {
+    const r = await c.query<{ lsn: string; time: Date }>('select pg_create_restore_point($1)::text as lsn, clock_timestamp() as time', [name]);
+    return { lsn: r.rows[0]!.lsn, time: r.rows[0]!.time.toISOString() };
+  } finally {
+    await c.end().catch(() => undefined);
   }
 }

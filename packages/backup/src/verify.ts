@@ -6,7 +6,7 @@ import type { TableStats } from './manifest.js';
 import { withClient } from './pg-session.js';
 import { BackupRepository } from './repository.js';
 import { restoreBackup, type RestoredServer } from './restore.js';
-import { countTables, userTables } from './table-stats.js';
+import { countTables, statsDatabases, userTables } from './table-stats.js';
 
 /** Options of {@link verifyBackup}. */
 export interface VerifyOptions {
@@ -31,6 +31,8 @@ export interface VerifyReport {
   tablesChecked: number;
   /** Every difference found (empty when ok). */
   problems: string[];
+  /** What could not be checked (a backup without row counts). */
+  warnings: string[];
 }
 
 /**
@@ -74,6 +76,8 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
       const db = t.table.slice(0, t.table.indexOf('.'));
       byDb.set(db, [...(byDb.get(db) ?? []), t]);
     }
+    // every database of the restored server gets amcheck, even one without recorded counts
+    for (const db of await withClient(server.connection, 'postgres', (c) => statsDatabases(c))) if (!byDb.has(db)) byDb.set(db, []);
     for (const [db, expected] of byDb) {
       await withClient(server.connection, db, async (c) => {
         await c.query('create extension if not exists amcheck');
@@ -117,7 +121,8 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     await server?.destroy().catch(() => undefined);
     rmSync(scratchParent, { recursive: true, force: true });
   }
-  const report: VerifyReport = { ok: problems.length === 0, backupId: m.id, restoreSeconds: (Date.now() - started) / 1000, indexesChecked: indexes, tablesChecked: m.tables.length, problems };
+  const warnings = m.tableStatsSkipped ? [`backup ${m.id} has no row counts (${m.tableStatsSkipped.split('. ')[0]}); only startup and indexes were checked`] : [];
+  const report: VerifyReport = { ok: problems.length === 0, backupId: m.id, restoreSeconds: (Date.now() - started) / 1000, indexesChecked: indexes, tablesChecked: m.tables.length, problems, warnings };
   repo.recordVerify(report.ok, m.id, report.ok ? undefined : problems.join('; '));
   return report;
 }

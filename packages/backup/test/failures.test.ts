@@ -16,6 +16,7 @@ import {
   restoreBackup,
   RestoreTargetError,
   takeBackup,
+  verifyBackup,
   WalSegmentMissingError,
   type BackupManifest,
 } from '../src/index.js';
@@ -110,6 +111,30 @@ describe('failure paths', () => {
     } finally {
       renameSync(aside, join(c.archiveDir, victim));
     }
+  });
+
+  it('a long write transaction: the backup is kept without row counts (clear warning), and that transaction is never broken', async () => {
+    const writer = await c.client();
+    await writer.query('begin');
+    await writer.query("insert into t (v) values ('long transaction')");
+    let id = '';
+    try {
+      const warnings: string[] = [];
+      const m = await takeBackup({ source: c.source, repository: c.repo, label: 'busy', lockTimeoutMs: 1500, onProgress: (p) => p.message.startsWith('warning') && warnings.push(p.message) });
+      id = m.id;
+      expect(m.tables).toEqual([]);
+      expect(m.tableStatsSkipped).toContain('long write transactions');
+      expect(warnings).toHaveLength(1);
+      await writer.query('commit'); // untouched: no deadlock victim, no cancel
+      expect((await writer.query("select count(*)::int as n from t where v = 'long transaction'")).rows[0]).toEqual({ n: 1 });
+    } finally {
+      await writer.end();
+    }
+    const report = await verifyBackup({ repository: c.repo, archiveDir: c.archiveDir, binaries: c.binaries, runAs: c.runAs, backupId: id, scratchRoot: c.root });
+    expect(report.ok).toBe(true);
+    expect(report.indexesChecked).toBeGreaterThanOrEqual(1); // t's primary key in database postgres
+    expect(report.warnings).toEqual([expect.stringContaining(`backup ${id} has no row counts`)]);
+    new BackupRepository(c.repo).remove(id);
   });
 
   it('refuses to mix the backups of two clusters in one repository', async () => {

@@ -122,7 +122,8 @@ export function backupVerifyCommand(ctx: CliContext, name = 'verify'): Command {
           const human = r.ok
             ? `backup ${r.backupId} verified: restored and promoted in ${r.restoreSeconds.toFixed(1)} s, ${r.indexesChecked} indexes pass amcheck, ${r.tablesChecked} tables match the manifest\n`
             : `backup ${r.backupId} FAILED verification:\n${r.problems.map((p) => `  - ${p}`).join('\n')}\n`;
-          return { doc: { ...r }, human, exitCode: r.ok ? ExitCode.Ok : ExitCode.Failed };
+          const warned = human + r.warnings.map((w) => `warning: ${w}\n`).join('');
+          return { doc: { ...r }, human: warned, exitCode: r.ok ? ExitCode.Ok : ExitCode.Failed };
         }),
       ),
     );
