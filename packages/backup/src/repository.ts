@@ -10,6 +10,8 @@ export interface BackupStatus {
   lastFailure?: { at: string; code: string; message: string };
   failuresTotal: number;
   lastVerify?: { status: 'success' | 'failure'; at: string; backupId?: string; message?: string };
+  /** Time of the latest successful verify (kept when a later one fails). */
+  lastVerifySuccessAt?: string;
   verifyFailuresTotal: number;
 }
 
@@ -134,6 +136,7 @@ export class BackupRepository {
       this.#writeStatus({
         ...s,
         verifyFailuresTotal: s.verifyFailuresTotal + (ok ? 0 : 1),
+        ...(ok ? { lastVerifySuccessAt: new Date().toISOString() } : {}),
         lastVerify: { status: ok ? 'success' : 'failure', at: new Date().toISOString(), ...(backupId ? { backupId } : {}), ...(message ? { message } : {}) },
       });
     } catch {
@@ -175,7 +178,7 @@ export function renderMetrics(s: BackupStatus, manifests: BackupManifest[]): str
   metric('stellaops_backup_count', 'gauge', 'Complete base backups in the repository.', manifests.length);
   metric('stellaops_backup_oldest_restorable_timestamp_seconds', 'gauge', 'Earliest point in time a restore can reach (end of the oldest backup).', ts(oldest?.stopTime));
   metric('stellaops_backup_newest_stop_timestamp_seconds', 'gauge', 'End time of the newest backup in the repository.', ts(newest?.stopTime));
-  metric('stellaops_backup_verify_last_success_timestamp_seconds', 'gauge', 'Time of the latest successful restore drill (verify); 0: none.', s.lastVerify?.status === 'success' ? ts(s.lastVerify.at) : 0);
+  metric('stellaops_backup_verify_last_success_timestamp_seconds', 'gauge', 'Time of the latest successful restore drill (verify); 0: none.', ts(s.lastVerifySuccessAt));
   metric('stellaops_backup_verify_failures_total', 'counter', 'Restore drills (verify) that failed.', s.verifyFailuresTotal);
   return lines.join('\n') + '\n';
 }

@@ -133,6 +133,8 @@ describe('point-in-time restore drill', () => {
       ]);
       expect(repo.status().lastVerify?.status).toBe('failure');
       expect(readFileSync(join(c.repo, METRICS_FILE), 'utf8')).toMatch(/^stellaops_backup_verify_failures_total 1$/m);
+      // the previous successful drill is still reported
+      expect(readFileSync(join(c.repo, METRICS_FILE), 'utf8')).toMatch(/^stellaops_backup_verify_last_success_timestamp_seconds [1-9]\d+(\.\d+)?$/m);
     } finally {
       writeFileSync(file, original);
     }
