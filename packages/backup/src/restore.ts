@@ -8,7 +8,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
-import { EmbeddedCluster, freePort, type PgBinaries, type RunAs } from '@stellaops/embedded-server';
+import { canTraverse, EmbeddedCluster, freePort, type PgBinaries, type RunAs } from '@stellaops/embedded-server';
 import { BackupChecksumMismatchError, BackupUsageError, RestoreFailedError, RestoreTargetError } from './errors.js';
 import type { BackupManifest } from './manifest.js';
 import { connect, type SuperuserConnection } from './pg-session.js';
@@ -352,6 +352,19 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoredSe
     throw new BackupUsageError(`An in-place restore replaces the cluster's data in ${options.into}. Fix: confirm it (--in-place --yes) with the cluster stopped, or restore into a new folder.`);
   }
   const into = resolve(options.into);
+  if (options.runAs) {
+    for (const [path, what] of [
+      [dirname(into), 'the parent of the restore folder'],
+      [options.archiveDir, 'the WAL archive folder'],
+    ] as const) {
+      if (!canTraverse(path, options.runAs)) {
+        throw new BackupUsageError(
+          `${what} (${path}) is not reachable by OS user "${options.runAs.name}", which the restored server runs as. ` +
+            'Fix: choose a folder whose parents it may enter (e.g. under /var/lib or /var/tmp; not /root or a 0700 mktemp -d folder).',
+        );
+      }
+    }
+  }
   const m = chooseBackup(repo.manifests(), target, options.archiveDir, options.backupId);
   const archive = readWalArchive(options.archiveDir);
   assertContinuous(archive, parseSegmentName(m.startWalFile, m.walSegmentSize)!, lastNeededSegment(m, target, options.archiveDir), m.walSegmentSize, options.archiveDir);

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
@@ -135,6 +136,17 @@ describe('failure paths', () => {
     expect(report.indexesChecked).toBeGreaterThanOrEqual(1); // t's primary key in database postgres
     expect(report.warnings).toEqual([expect.stringContaining(`backup ${id} has no row counts`)]);
     new BackupRepository(c.repo).remove(id);
+  });
+
+  it.skipIf(!process.getuid || process.getuid() !== 0)('a restore folder the server user cannot reach is refused before anything is extracted (root only)', async () => {
+    const hidden = mkdtempSync(join(tmpdir(), 'stella-hidden-')); // 0700, owned by root
+    try {
+      const err = await restoreBackup({ repository: c.repo, archiveDir: c.archiveDir, target: 'latest', into: join(hidden, 'data'), binaries: c.binaries, runAs: c.runAs }).catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(/the parent of the restore folder .* is not reachable by OS user "postgres"/);
+      expect(existsSync(join(hidden, 'data'))).toBe(false);
+    } finally {
+      rmSync(hidden, { recursive: true, force: true });
+    }
   });
 
   it('refuses to mix the backups of two clusters in one repository', async () => {
