@@ -10,9 +10,25 @@ export async function databaseExists(admin: pg.Pool, name: string): Promise<bool
   return r.rowCount === 1;
 }
 
-/** Creates `name` as a copy of `template`. */
+/**
+ * Creates `name` as a copy of `template`, with the template's database-level
+ * privileges: CREATE DATABASE copies the contents but not the database's own
+ * ACL (e.g. `REVOKE TEMPORARY … FROM PUBLIC` made while migrating), so the
+ * clone gets the same grants (one extra query; nothing to do for an untouched ACL).
+ */
 export async function createDatabaseFrom(admin: pg.Pool, name: string, template: string, strategy: CloneStrategy): Promise<void> {
   await admin.query(`create database ${quoteIdent(name)} template ${quoteIdent(template)} strategy ${strategy}`);
+  const acl = await admin.query<{ sql: string }>(
+    `select format('grant %s on database %I to %s', p.privilege_type, $2::text,
+                   case when p.grantee = 0 then 'public' else quote_ident(r.rolname) end) as sql
+       from pg_database d cross join lateral aclexplode(d.datacl) p left join pg_roles r on r.oid = p.grantee
+      where d.datname = $1 and p.grantee <> d.datdba`,
+    [template, name],
+  );
+  const custom = await admin.query('select 1 from pg_database where datname = $1 and datacl is not null', [template]);
+  if (custom.rowCount === 0) return;
+  await admin.query(`revoke all on database ${quoteIdent(name)} from public`);
+  for (const row of acl.rows) await admin.query(row.sql);
 }
 
 /** Drops `name`, ending any session still connected to it (a sealed template is unsealed first). */

@@ -1,3 +1,4 @@
+import type { FixtureTenantKey } from '../server/tenant-key.js';
 import { PREFIX, shortHash, slug } from './names.js';
 
 /** The database a migration function is asked to migrate. */
@@ -6,6 +7,12 @@ export interface MigrationTarget {
   connectionString: string;
   /** Its name. */
   database: string;
+  /**
+   * The server's test tenant key (see `fixtureTenantKey`): a migration set that
+   * installs `@stellaops/postgres-core`'s security schema installs this key, so
+   * data sources opened with `db.server.tenantKey` can prove their tenant.
+   */
+  tenantKey: FixtureTenantKey;
 }
 
 /**

@@ -12,12 +12,15 @@ import {
 import { templateNameOf, type MigrationSet } from './migration-set.js';
 import { buildingName } from './names.js';
 import { quoteIdent } from '../util/connection-url.js';
+import type { FixtureTenantKey } from '../server/tenant-key.js';
 
 /** What the builder needs to know about the server. */
 export interface TemplateBuilderContext {
   admin: pg.Pool;
   runTag: string;
   urlFor(database: string): string;
+  /** The server's test tenant key, handed to every migration set. */
+  tenantKey: FixtureTenantKey;
   /** Longest wait for another process that is building the same template. */
   lockTimeoutMs?: number;
 }
@@ -85,7 +88,7 @@ export class TemplateBuilder {
     await dropDatabase(admin, building);
     await admin.query(`create database ${quoteIdent(building)} template template0 encoding 'UTF8'`);
     try {
-      await set.migrate({ connectionString: this.#ctx.urlFor(building), database: building });
+      await set.migrate({ connectionString: this.#ctx.urlFor(building), database: building, tenantKey: this.#ctx.tenantKey });
     } catch (cause) {
       await dropDatabase(admin, building).catch(() => undefined);
       const msg = cause instanceof Error ? cause.message : String(cause);

@@ -2,6 +2,7 @@ import { defineMigrationSet } from '@stellaops/migrator';
 import { NOTIFY_SCHEMA } from '../database/roles.js';
 import { v001ChannelsAndRules } from './v001-channels-and-rules.js';
 import { v002Deliveries } from './v002-deliveries.js';
+import { v003VerifiedTenant } from './v003-verified-tenant.js';
 
 /**
  * Notify's migration set (schema `notify`, tracking table `notify._migrations`),
@@ -10,5 +11,5 @@ import { v002Deliveries } from './v002-deliveries.js';
  */
 export const migrations = defineMigrationSet({
   schema: NOTIFY_SCHEMA,
-  migrations: [v001ChannelsAndRules, v002Deliveries],
+  migrations: [v001ChannelsAndRules, v002Deliveries, v003VerifiedTenant],
 });
