@@ -95,11 +95,22 @@ export class SharedPool {
 /** Marks a client the pool has just opened: its session started with whatever role-level settings existed then. */
 const FRESH = Symbol('stellaops.freshClient');
 
-/** Role-level settings (`ALTER ROLE current_user [IN DATABASE …] SET …`) that apply to sessions of this role here. */
-const ROLE_SETTINGS_SQL = `select coalesce(array_agg(split_part(cfg, '=', 1) order by 1), '{}') as names
+/**
+ * Role-level settings (`ALTER ROLE current_user [IN DATABASE …] SET …`) that apply to sessions of this role here,
+ * read in a read-write transaction without statement timeout (the settings may include `statement_timeout = 1` or
+ * `default_transaction_read_only = on`), one round trip (one server connection behind PgBouncer).
+ */
+const ROLE_SETTINGS_SQL = `begin read write; set local statement_timeout = 0;
+select pg_catalog.current_database() as db, coalesce(pg_catalog.array_agg(pg_catalog.split_part(cfg, '=', 1) order by 1), '{}') as names
   from pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) cfg
  where s.setrole = (select oid from pg_catalog.pg_roles where rolname = current_user)
-   and s.setdatabase in (0, (select oid from pg_catalog.pg_database where datname = pg_catalog.current_database()))`;
+   and s.setdatabase in (0, (select oid from pg_catalog.pg_database where datname = pg_catalog.current_database()));
+commit`;
+
+/** Resets them (a role may always reset its own settings). */
+const resetRoleSettingsSql = (database: string): string =>
+  `begin read write; set local statement_timeout = 0; alter role current_user reset all; ` +
+  `alter role current_user in database "${database.replace(/"/g, '""')}" reset all; commit`;
 
 /**
  * Any role may `ALTER ROLE current_user SET …` (it cannot be revoked): a unit
@@ -125,12 +136,10 @@ function guardRoleSettings(pool: pg.Pool, displayName: string, logger: DataLayer
       if (!marks[FRESH]) return client;
       let names: string[];
       try {
-        names = ((await client.query(ROLE_SETTINGS_SQL)).rows[0]?.names as string[] | undefined) ?? [];
-        if (names.length > 0) {
-          await client.query('alter role current_user reset all');
-          const inDb = await client.query<{ sql: string }>(`select format('alter role current_user in database %I reset all', current_database()) as sql`);
-          await client.query(inDb.rows[0]!.sql);
-        }
+        const results = (await client.query(ROLE_SETTINGS_SQL)) as unknown as pg.QueryResult[];
+        const row = results.find((r) => r.command === 'SELECT')?.rows[0] as { db: string; names: string[] } | undefined;
+        names = row?.names ?? [];
+        if (names.length > 0) await client.query(resetRoleSettingsSql(row!.db));
       } catch (e) {
         client.release(true);
         throw e;
