@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 // The schema the postgres-core tests run against: two tenant-isolated tables,
 // owned by the superuser that migrates; a plain app role with DML grants only.
 import type { Generated } from 'kysely';
@@ -58,7 +59,8 @@ export async function installSecurity(
 
 export const coreRlsMigrations = {
   name: 'pgcore-rls',
-  hash: 'pgcore-rls-v4-proof',
+  // the template is rebuilt whenever the frozen security SQL changes
+  hash: `pgcore-rls-v4:${createHash('sha256').update(securityMigrations.map((m) => m.up).join('\n')).digest('hex')}`,
   migrate: async ({ connectionString, database, tenantKey }: { connectionString: string; database: string; tenantKey: { tenantKeyId: string; tenantKey: string } }): Promise<void> => {
     await ensureTestRole(connectionString);
     const c = new pg.Client(connectionString);
