@@ -1,6 +1,7 @@
 import { PostgresCoreError } from '../errors/postgres-core-error.js';
 import type { Queryable } from './rls-sql.js';
-import { TENANT_KEY_ID_PATTERN, TenantKey } from './tenant-key.js';
+import type { TenantKey } from './tenant-key.js';
+import { TENANT_KEY_ID_PATTERN } from './tenant-key.js';
 
 /** A stored key conflicts with the one being installed under the same id. */
 export class TenantKeyConflictError extends PostgresCoreError {
