@@ -10,10 +10,11 @@ export interface FixtureTenantKey {
 }
 
 /**
- * The tenant key of a test server: HMAC-SHA256 of its address and superuser
- * credentials, so it is the same in every worker and run that uses this
- * server (templates built by an earlier run keep working) and different on
- * every other server. Test-only: anyone who knows the superuser password can
+ * The tenant key of a test server: HMAC-SHA256 of its superuser credentials
+ * (not its port: the shared embedded server may come back on another port
+ * with its templates), so it is the same in every worker and run that uses
+ * this server and different for every other superuser password. Templates are
+ * keyed by the key id too, so a changed key never meets an old template. Test-only: anyone who knows the superuser password can
  * read the key table anyway.
  *
  * @example
@@ -23,7 +24,7 @@ export interface FixtureTenantKey {
  */
 export function fixtureTenantKey(server: ServerAddress): FixtureTenantKey {
   const tenantKey = createHmac('sha256', 'stellaops test-fixture tenant key v1')
-    .update(`${server.host}\0${server.port}\0${server.user}\0${server.password}`)
+    .update(`${server.user}\0${server.password}`)
     .digest('base64url');
   return { tenantKeyId: `fx${createHash('sha256').update(tenantKey).digest('hex').slice(0, 10)}`, tenantKey };
 }

@@ -42,8 +42,11 @@ export interface MigrationSet {
 /** The empty schema: a template with nothing in it. */
 export const EMPTY_MIGRATION_SET: MigrationSet = { name: 'empty', hash: 'empty-v1', migrate: async () => undefined };
 
-/** Template database name for a migration set: `fx_t_<name>_<16 hex of its hash>`. */
-export function templateNameOf(set: MigrationSet): { name: string; key: string } {
-  const key = shortHash(set.name, set.hash ?? set.migrate.toString());
+/**
+ * Template database name for a migration set: `fx_t_<name>_<16 hex of its hash>`
+ * (`salt`, e.g. the server's tenant key id, is hashed in too).
+ */
+export function templateNameOf(set: MigrationSet, salt = ''): { name: string; key: string } {
+  const key = shortHash(set.name, (set.hash ?? set.migrate.toString()) + (salt ? `\0${salt}` : ''));
   return { name: `${PREFIX.template}${slug(set.name, 24)}_${key}`, key };
 }

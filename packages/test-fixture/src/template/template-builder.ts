@@ -43,7 +43,7 @@ export class TemplateBuilder {
 
   /** Name of the ready template for `set`, building it first if no process has. */
   ensure(set: MigrationSet): Promise<string> {
-    const { name } = templateNameOf(set);
+    const { name } = templateNameOf(set, this.#ctx.tenantKey.tenantKeyId);
     let p = this.#ready.get(name);
     if (!p) {
       p = this.#ensure(set);
@@ -55,7 +55,7 @@ export class TemplateBuilder {
 
   async #ensure(set: MigrationSet): Promise<string> {
     const { admin } = this.#ctx;
-    const { name, key } = templateNameOf(set);
+    const { name, key } = templateNameOf(set, this.#ctx.tenantKey.tenantKeyId);
     if (await databaseExists(admin, name)) return name;
     const client = await admin.connect();
     try {
