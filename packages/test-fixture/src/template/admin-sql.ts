@@ -18,17 +18,19 @@ export async function databaseExists(admin: pg.Pool, name: string): Promise<bool
  */
 export async function createDatabaseFrom(admin: pg.Pool, name: string, template: string, strategy: CloneStrategy): Promise<void> {
   await admin.query(`create database ${quoteIdent(name)} template ${quoteIdent(template)} strategy ${strategy}`);
-  const acl = await admin.query<{ sql: string }>(
-    `select format('grant %s on database %I to %s', p.privilege_type, $2::text,
-                   case when p.grantee = 0 then 'public' else quote_ident(r.rolname) end) as sql
-       from pg_database d cross join lateral aclexplode(d.datacl) p left join pg_roles r on r.oid = p.grantee
-      where d.datname = $1 and p.grantee <> d.datdba`,
+  const acl = await admin.query<{ custom: boolean; grants: string[] }>(
+    `select d.datacl is not null as custom,
+            array(select format('grant %s on database %I to %s', p.privilege_type, $2::text,
+                                case when p.grantee = 0 then 'public' else quote_ident(r.rolname) end)
+                    from aclexplode(d.datacl) p left join pg_roles r on r.oid = p.grantee
+                   where p.grantee <> d.datdba) as grants
+       from pg_database d where d.datname = $1`,
     [template, name],
   );
-  const custom = await admin.query('select 1 from pg_database where datname = $1 and datacl is not null', [template]);
-  if (custom.rowCount === 0) return;
+  const row = acl.rows[0];
+  if (!row?.custom) return;
   await admin.query(`revoke all on database ${quoteIdent(name)} from public`);
-  for (const row of acl.rows) await admin.query(row.sql);
+  for (const grant of row.grants) await admin.query(grant);
 }
 
 /** Drops `name`, ending any session still connected to it (a sealed template is unsealed first). */
