@@ -5,6 +5,7 @@ import { statusCommand } from './commands/local/status.js';
 import { upCommand } from './commands/local/up.js';
 import { urlCommand } from './commands/local/url.js';
 import { migrateCommand } from './commands/migrate/index.js';
+import { newCommand } from './commands/new/index.js';
 import type { CliContext } from './context.js';
 
 /** The CLI's version (shown by `--version`). */
@@ -26,7 +27,8 @@ export function createProgram(ctx: CliContext): Command {
     .addCommand(statusCommand(ctx))
     .addCommand(urlCommand(ctx))
     .addCommand(migrateCommand(ctx))
-    .addCommand(codegenCommand(ctx));
+    .addCommand(codegenCommand(ctx))
+    .addCommand(newCommand(ctx));
   configureAll(program, (cmd) =>
     cmd
       .exitOverride()
