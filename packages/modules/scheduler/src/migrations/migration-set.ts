@@ -1,6 +1,7 @@
 import { defineMigrationSet } from '@stellaops/migrator';
 import { SCHEDULER_SCHEMA } from '../database/roles.js';
 import { v001Schedules } from './v001-schedules.js';
+import { v002CronAndRuns } from './v002-cron-and-runs.js';
 
 /**
  * Scheduler's migration set (schema `scheduler`, tracking table `scheduler._migrations`),
@@ -9,5 +10,5 @@ import { v001Schedules } from './v001-schedules.js';
  */
 export const migrations = defineMigrationSet({
   schema: SCHEDULER_SCHEMA,
-  migrations: [v001Schedules],
+  migrations: [v001Schedules, v002CronAndRuns],
 });
