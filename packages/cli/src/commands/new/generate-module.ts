@@ -103,6 +103,7 @@ async function moduleSpec(root: string, name: string, table: string): Promise<Mo
     row,
     rowFile: singular(table).replace(/_/g, '-'),
     migrationId,
+    migrationFile: `v001-${table.replace(/_/g, '-')}`,
     migrationConst: `v001${pascal(table)}`,
     v001: { description: `${table.replace(/_/g, ' ')}, RLS, app role grants`, up: v001Up(name, table), down: `drop table ${name}.${table}` },
     versions: dependencyVersions(root),

@@ -18,6 +18,8 @@ export interface ModuleSpec {
   rowFile: string;
   /** The first migration's id, e.g. `V001_Schedules`. */
   migrationId: string;
+  /** The first migration's file name without extension, e.g. `v001-schedules`. */
+  migrationFile: string;
   /** The first migration's exported constant, e.g. `v001Schedules`. */
   migrationConst: string;
   /** The first migration's SQL, produced once, at generation time. */
@@ -115,7 +117,7 @@ export const ${constName} = '${s.name}';
 `,
     'src/migrations/migration-set.ts': `import { defineMigrationSet } from '@stellaops/migrator';
 import { ${constName} } from '../database/roles.js';
-import { ${s.migrationConst} } from './${s.migrationId.toLowerCase().replace(/_/g, '-')}.js';
+import { ${s.migrationConst} } from './${s.migrationFile}.js';
 
 /**
  * ${s.title}'s migration set (schema \`${s.name}\`, tracking table \`${s.name}._migrations\`),
@@ -127,7 +129,7 @@ export const migrations = defineMigrationSet({
   migrations: [${s.migrationConst}],
 });
 `,
-    [`src/migrations/${s.migrationId.toLowerCase().replace(/_/g, '-')}.ts`]: `import { defineMigration } from '@stellaops/migrator';
+    [`src/migrations/${s.migrationFile}.ts`]: `import { defineMigration } from '@stellaops/migrator';
 
 /**
  * ${s.migrationId}: ${s.v001.description}. Written by \`stella-db new module ${s.name}\`
