@@ -3,6 +3,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rm
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { catalogEntries } from '../src/commands/new/generate-module.js';
 import { registerPersistenceModule } from '../src/commands/new/persistence-registration.js';
@@ -93,7 +94,7 @@ function sh(cmd: string, args: string[], cwd: string): Promise<string> {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out.replace(/\u001b\[[0-9;]*m/g, '')) : reject(new Error(`${cmd} ${args.join(' ')} exited ${String(code)}:\n${out.slice(-4000)}`))));
+    child.on('close', (code) => (code === 0 ? resolve(stripVTControlCharacters(out)) : reject(new Error(`${cmd} ${args.join(' ')} exited ${String(code)}:\n${out.slice(-4000)}`))));
   });
 }
 
