@@ -1,10 +1,12 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { fixtureMigrations } from '@stellaops/migrator';
 import type { PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { sql } from 'kysely';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { migrations, RunPlanner, RunQueue, ScheduleRepository, WORKER_ROLE, type DB } from '../src/index.js';
-import { enableLogins, OpenedSources } from './support/roles.js';
+import { enableLogins, OpenedSources, TEST_PASSWORD } from './support/roles.js';
 
 const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
 const sources = new OpenedSources();
@@ -59,6 +61,35 @@ describe('several schedulers on the same ticks', () => {
     const replay = await Promise.all(planners.map((p) => p.planDue({ now: at(MINUTES - 1), maxCatchUp: MINUTES })));
     expect(replay.reduce((n, r) => n + r.created.length, 0)).toBe(0);
     expect((await db.pool.query<{ n: number }>('select count(*)::int as n from scheduler.runs')).rows[0]?.n).toBe(expected);
+  });
+
+  it('create exactly one run per tick when they are separate OS processes', async () => {
+    await seedSchedules();
+    const url = db.server.urlFor(db.database, { user: WORKER_ROLE, password: TEST_PASSWORD });
+    const script = fileURLToPath(new URL('./support/plan-process.ts', import.meta.url));
+    const startAt = Date.now() + 6000; // every process waits for this instant, then they race
+    const processes = Array.from(
+      { length: 4 },
+      () =>
+        new Promise<number>((resolve, reject) => {
+          const child = spawn(process.execPath, ['--conditions=@stellaops/source', '--import', 'tsx', script, url, String(T0.getTime()), String(MINUTES), String(startAt)], {
+            cwd: fileURLToPath(new URL('..', import.meta.url)),
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+          child.on('error', reject);
+          child.on('close', (code) => (code === 0 ? resolve((JSON.parse(out.trim().split('\n').at(-1)!) as { created: number }).created) : reject(new Error(out))));
+        }),
+    );
+    const created = await Promise.all(processes);
+    const expected = TENANTS.length * PER_TENANT * MINUTES;
+    expect(created.reduce((a, b) => a + b, 0)).toBe(expected);
+    const counts = await db.pool.query<{ ticks: number; runs: number }>(
+      'select count(distinct (schedule_id, scheduled_for))::int as ticks, count(*)::int as runs from scheduler.runs',
+    );
+    expect(counts.rows[0]).toEqual({ ticks: expected, runs: expected });
   });
 
   it('claim every run exactly once across six workers draining the queue at the same time', async () => {
