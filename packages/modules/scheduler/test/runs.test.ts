@@ -84,6 +84,8 @@ describe('RunQueue', () => {
     const rest = await queue.claim({ workerId: 'w2', limit: 10 });
     expect(rest.map((r) => r.id)).toEqual([planned[1]!.id, planned[2]!.id]);
     expect(await queue.claim({ workerId: 'w3' })).toEqual([]);
+    await expect(queue.claim({ workerId: 'w3', leaseSeconds: 0 })).rejects.toThrow(/leaseSeconds must be more than 0/);
+    await expect(queue.claim({ workerId: '' })).rejects.toThrow(/workerId must be 1-200 characters/);
 
     expect(await queue.complete(one!, 'w2')).toBeUndefined(); // not the holder
     expect(await queue.heartbeat(one!, 'w1', 120)).toMatchObject({ status: 'running', locked_by: 'w1' });

@@ -66,7 +66,7 @@ export async function generateModule(args: GenerateModuleArgs): Promise<Generate
   const progress = args.progress ?? (() => undefined);
   const root = findWorkspaceRoot(args.cwd);
   if (!root) throw new UsageError(`no pnpm workspace (pnpm-workspace.yaml) at or above ${args.cwd}: run stella-db new module from the repository`);
-  const existing = [...workspaceModules(root).map((m) => m.name)];
+  const existing = workspaceModules(root).map((m) => m.name);
   const name = validateModuleName(args.name, existing);
   const dir = join(root, 'packages', 'modules', name);
   if (existsSync(dir)) throw new UsageError(`packages/modules/${name} exists already: choose another name or remove that folder`);

@@ -44,9 +44,8 @@ export class RunQueue {
   async claim(options: ClaimOptions): Promise<Run[]> {
     const workerId = nonEmpty(options.workerId);
     const limit = options.limit ?? 10;
-    const lease = options.leaseSeconds ?? 60;
-    if (!Number.isInteger(limit) || limit < 1) throw new SchedulerError('INVALID_ARGUMENT', 'limit must be a positive integer');
-    if (!Number.isFinite(lease) || lease <= 0) throw new SchedulerError('INVALID_ARGUMENT', 'leaseSeconds must be positive');
+    const lease = leaseOf(options.leaseSeconds ?? 60);
+    if (!Number.isInteger(limit) || limit < 1) throw new SchedulerError('INVALID_ARGUMENT', `limit must be a positive integer (got ${String(limit)})`);
     const rows = await this.#db
       .updateTable('scheduler.runs as r')
       .from(
@@ -82,7 +81,7 @@ export class RunQueue {
 
   /** Extends the lease of a run this worker holds; `undefined` when it no longer holds it. */
   async heartbeat(run: RunRef, workerId: string, leaseSeconds = 60): Promise<Run | undefined> {
-    return this.#settle(run, workerId, { lease_expires_at: sql<Date>`now() + make_interval(secs => ${leaseSeconds})` });
+    return this.#settle(run, workerId, { lease_expires_at: sql<Date>`now() + make_interval(secs => ${leaseOf(leaseSeconds)})` });
   }
 
   /** Marks a held run succeeded; `undefined` when this worker no longer holds it (its lease expired and was taken over). */
@@ -106,6 +105,11 @@ export class RunQueue {
       .returningAll()
       .executeTakeFirst();
   }
+}
+
+function leaseOf(seconds: number): number {
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) throw new SchedulerError('INVALID_ARGUMENT', `leaseSeconds must be more than 0 and at most 86400 (got ${String(seconds)})`);
+  return seconds;
 }
 
 function nonEmpty(workerId: string): string {
