@@ -14,10 +14,34 @@ import { validateWorkflow } from '@action-validator/core';
 
 /** Contexts (and functions) an expression may start with, per the GitHub Actions docs plus Gitea's `gitea`. */
 const CONTEXTS = new Set([
-  'github', 'gitea', 'env', 'vars', 'job', 'jobs', 'steps', 'runner', 'secrets', 'strategy', 'matrix', 'needs', 'inputs',
-  'true', 'false', 'null',
-  'contains', 'startsWith', 'endsWith', 'format', 'join', 'toJSON', 'fromJSON', 'hashFiles',
-  'success', 'always', 'cancelled', 'failure',
+  'github',
+  'gitea',
+  'env',
+  'vars',
+  'job',
+  'jobs',
+  'steps',
+  'runner',
+  'secrets',
+  'strategy',
+  'matrix',
+  'needs',
+  'inputs',
+  'true',
+  'false',
+  'null',
+  'contains',
+  'startsWith',
+  'endsWith',
+  'format',
+  'join',
+  'toJSON',
+  'fromJSON',
+  'hashFiles',
+  'success',
+  'always',
+  'cancelled',
+  'failure',
 ]);
 
 /** Flattens action-validator's nested `oneOf` states into `path: detail` lines. */
@@ -82,7 +106,9 @@ export function checkWorkflow(text) {
 
 function main() {
   const dir = process.argv[2] ?? '.gitea/workflows';
-  const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
   if (files.length === 0) {
     console.error(`check-workflows: no workflow files in ${dir}`);
     process.exit(1);

@@ -70,7 +70,8 @@ function main() {
   if (rows.length === 0) console.log(`coverage: no coverage-summary.json under ${join(dir, 'coverage')}`);
   else for (const line of formatTable(rows)) console.log(line);
   console.log(`coverage reports (lcov, HTML): ${join(dir, 'coverage')}/<package>/`);
-  for (const f of failures) console.log(`coverage: ${f}. Fix: add tests for the new code (scripts/coverage-thresholds.json holds the floors).`);
+  for (const f of failures)
+    console.log(`coverage: ${f}. Fix: add tests for the new code (scripts/coverage-thresholds.json holds the floors).`);
   process.exit(failures.length > 0 ? 1 : 0);
 }
 

@@ -10,7 +10,13 @@ describe('checkCoverage', () => {
   it('passes packages at or above their floors', () => {
     const { rows, failures } = checkCoverage({ a: total(90, 80, 85), b: total(70, 60, 70) }, thresholds);
     assert.deepEqual(failures, []);
-    assert.deepEqual(rows.map((r) => [r.pkg, r.own]), [['a', true], ['b', false]]);
+    assert.deepEqual(
+      rows.map((r) => [r.pkg, r.own]),
+      [
+        ['a', true],
+        ['b', false],
+      ],
+    );
   });
 
   it('names each package and metric under its floor', () => {
@@ -23,7 +29,10 @@ describe('checkCoverage', () => {
   });
 
   it('treats "Unknown" (nothing of that kind) as fully covered', () => {
-    const { failures, rows } = checkCoverage({ b: { lines: { pct: 'Unknown' }, branches: { pct: 'Unknown' }, functions: { pct: 'Unknown' } } }, thresholds);
+    const { failures, rows } = checkCoverage(
+      { b: { lines: { pct: 'Unknown' }, branches: { pct: 'Unknown' }, functions: { pct: 'Unknown' } } },
+      thresholds,
+    );
     assert.deepEqual(failures, []);
     assert.equal(rows[0].pct.lines, 100);
   });

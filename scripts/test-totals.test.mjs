@@ -24,7 +24,10 @@ describe('test-totals', () => {
 
   it('fails on a failed test, and on a test file that did not load', () => {
     assert.deepEqual(totals({ a: { numPassedTests: 3, numFailedTests: 1 } }), { code: 1, last: '3 passed, 1 failed' });
-    assert.deepEqual(totals({ a: { numPassedTests: 3, numFailedTests: 0, numFailedTestSuites: 1 } }), { code: 1, last: '3 passed, 1 failed' });
+    assert.deepEqual(totals({ a: { numPassedTests: 3, numFailedTests: 0, numFailedTestSuites: 1 } }), {
+      code: 1,
+      last: '3 passed, 1 failed',
+    });
   });
 
   it('fails when no package wrote a report, unless --allow-none (a pull request touching no package)', () => {

@@ -20,7 +20,18 @@ async function fakeDockerEngine(): Promise<{ server: Server; host: string; remov
     }
     if (path.startsWith('/info')) {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ServerVersion: '27.0.0', OperatingSystem: 'fake', OSType: 'linux', Architecture: 'x86_64', NCPU: 2, MemTotal: 1 << 30, IndexServerAddress: 'https://index.docker.io/v1/', Labels: [] }));
+      res.end(
+        JSON.stringify({
+          ServerVersion: '27.0.0',
+          OperatingSystem: 'fake',
+          OSType: 'linux',
+          Architecture: 'x86_64',
+          NCPU: 2,
+          MemTotal: 1 << 30,
+          IndexServerAddress: 'https://index.docker.io/v1/',
+          Labels: [],
+        }),
+      );
       return;
     }
     if (path.startsWith('/_ping')) {
@@ -55,7 +66,13 @@ describe('container watchdog (Ryuk disabled)', () => {
     // an owner process that starts the watchdog as the provider does, then is killed before it can stop anything
     const owner = spawn(
       process.execPath,
-      ['--conditions=@stellaops/source', '--import', 'tsx', '-e', "import('./src/providers/testcontainers-provider.ts').then((m) => { m.removeWhenOwnerGone('deadbeef42'); console.log('ready'); setInterval(() => {}, 1000); })"],
+      [
+        '--conditions=@stellaops/source',
+        '--import',
+        'tsx',
+        '-e',
+        "import('./src/providers/testcontainers-provider.ts').then((m) => { m.removeWhenOwnerGone('deadbeef42'); console.log('ready'); setInterval(() => {}, 1000); })",
+      ],
       { env, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     await once(owner.stdout!, 'data');
