@@ -51,7 +51,7 @@ export function stellaVitestConfig(overrides = {}, options = {}) {
         provider: 'v8',
         include: ['src/**/*.ts'],
         exclude: ['src/generated/**', 'src/**/*.d.ts', 'src/**/*.test.ts'],
-        reporter: ['json-summary', 'lcov', 'html'],
+        reporter: ['json-summary', 'lcovonly', 'html'],
         reportsDirectory: reportDir ? join(reportDir, 'coverage', pkg) : 'coverage',
       },
     },
