@@ -5,16 +5,18 @@ import { clusterDownCommand } from './down.js';
 import { clusterEnvCommand } from './env.js';
 import { clusterManifestsCommand } from './manifests.js';
 import { clusterStatusCommand } from './status.js';
+import { clusterTopCommand } from './top.js';
 import { clusterUpCommand } from './up.js';
 
 /** `stella-db cluster …`: the production-shaped PostgreSQL 16 + PgBouncer + TLS cluster. */
 export function clusterCommand(ctx: CliContext): Command {
   return new Command('cluster')
-    .description('the production-shaped PostgreSQL 16 cluster (TLS, PgBouncer): config, up, down, status, env, manifests')
+    .description('the production-shaped PostgreSQL 16 cluster (TLS, PgBouncer, monitoring): config, up, down, status, env, top, manifests')
     .addCommand(configCommand(ctx))
     .addCommand(clusterUpCommand(ctx))
     .addCommand(clusterDownCommand(ctx))
     .addCommand(clusterStatusCommand(ctx))
     .addCommand(clusterEnvCommand(ctx))
+    .addCommand(clusterTopCommand(ctx))
     .addCommand(clusterManifestsCommand(ctx));
 }
