@@ -87,8 +87,8 @@ export function parseScrapeTargets(items: readonly string[]): ScrapeTarget[] {
     if (!LOOPBACK_HOSTS.has(host)) problems.push(`--scrape "${item}": ${host} is not loopback; Prometheus scrapes over plain HTTP on this machine only. Fix: 127.0.0.1:<port>.`);
     if (port < 1 || port > 65535) problems.push(`--scrape "${item}": ${port} is not a TCP port. Fix: give 1-65535.`);
     const job = jobs.get(name) ?? { job: name, targets: [], ...(path ? { metricsPath: path } : {}) };
-    if (job.metricsPath !== undefined && path !== undefined && job.metricsPath !== path) {
-      problems.push(`--scrape "${item}": the job "${name}" already scrapes ${job.metricsPath}. Fix: one path per name.`);
+    if ((job.metricsPath ?? '/metrics') !== (path ?? '/metrics')) {
+      problems.push(`--scrape "${item}": the job "${name}" already scrapes ${job.metricsPath ?? '/metrics'}. Fix: one path per name.`);
     }
     job.targets.push(`${host}:${port}`);
     jobs.set(name, job);
