@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Cluster,
   MissingPackageError,
+  MonitoringComponent,
   MONITORING_ROLE,
   monitoringTargets,
   monitoringUrls,
@@ -44,7 +45,12 @@ async function waitSeries(base: string, expr: string, timeoutMs = 60_000): Promi
 
 const monitoringOf = (s: ClusterStatus): ComponentStatus => s.components.find((c) => c.name === 'monitoring')!;
 
-describe('cluster up with monitoring (real PostgreSQL 16, PgBouncer, exporters, Prometheus)', () => {
+// Needs Debian's prometheus, prometheus-postgres-exporter, prometheus-pgbouncer-exporter (.ci/run installs them):
+// without them this suite is skipped locally (with the reason below) and fails under CI.
+const missing = new MonitoringComponent().programs().missing.map((m) => m.pkg);
+if (missing.length > 0 && !process.env.CI) console.warn(`monitoring.test.ts skipped: apt-get install -y ${missing.join(' ')}`);
+
+describe.skipIf(missing.length > 0 && !process.env.CI)('cluster up with monitoring (real PostgreSQL 16, PgBouncer, exporters, Prometheus)', () => {
   let tc: TestCluster;
   let service: Server;
   let servicePort: number;
