@@ -54,6 +54,11 @@ export interface MonitoringUrls {
 }
 
 const DASHBOARD_PATH = '/consoles/stellaops-postgres.html';
+const PART_TLS: Record<string, string> = {
+  'postgres-exporter': 'to PostgreSQL: verify-full',
+  'pgbouncer-exporter': 'to PgBouncer: verify-full',
+  prometheus: 'HTTP on 127.0.0.1 only',
+};
 const SCRAPE_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -219,6 +224,7 @@ export class MonitoringComponent implements ClusterComponent {
       state: c.running ? 'running' : ctx.state.up ? 'crashed' : 'stopped',
       pid: c.pid,
       port: c.port,
+      tls: PART_TLS[c.name] ?? '-',
       detail: c.running ? c.url : `not running; log: ${c.logFile}`,
     }));
     const data = { mode, prometheusUrl: urls.prometheusUrl, dashboardUrl: urls.dashboardUrl, scrape: ctx.state.monitoring?.scrape ?? [] };

@@ -138,6 +138,7 @@ describe.skipIf(missing.length > 0 && !process.env.CI)('cluster up with monitori
       ['pgbouncer-exporter', 'running'],
       ['prometheus', 'running'],
     ]);
+    expect(m.parts!.map((p) => p.tls)).toEqual(['to PostgreSQL: verify-full', 'to PgBouncer: verify-full', 'HTTP on 127.0.0.1 only']);
     // ports come from allocatePort: saved in cluster.json
     const state = JSON.parse(readFileSync(tc.ctx.layout.stateFile, 'utf8')) as { ports: Record<string, number> };
     expect(m.parts!.map((p) => p.port)).toEqual([state.ports['postgres-exporter'], state.ports['pgbouncer-exporter'], state.ports.prometheus]);
