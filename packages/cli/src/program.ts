@@ -1,4 +1,5 @@
 import { Command, type CommanderError } from 'commander';
+import { backupCommand } from './commands/backup/index.js';
 import { clusterCommand } from './commands/cluster/index.js';
 import { codegenCommand } from './commands/codegen/index.js';
 import { downCommand } from './commands/local/down.js';
@@ -28,7 +29,8 @@ export function createProgram(ctx: CliContext): Command {
     .addCommand(urlCommand(ctx))
     .addCommand(migrateCommand(ctx))
     .addCommand(codegenCommand(ctx))
-    .addCommand(clusterCommand(ctx));
+    .addCommand(clusterCommand(ctx))
+    .addCommand(backupCommand(ctx));
   configureAll(program, (cmd) =>
     cmd
       .exitOverride()
