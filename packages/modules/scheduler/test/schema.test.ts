@@ -7,7 +7,7 @@ import { enableLogins, OpenedSources } from './support/roles.js';
 
 const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
 const sources = new OpenedSources();
-const TENANT_POLICY = "(tenant_id = NULLIF(current_setting('app.tenant_id'::text, true), ''::text))";
+const TENANT_POLICY = "(tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant))";
 
 beforeAll(async () => {
   await enableLogins(db.server.adminConnectionString);
@@ -37,6 +37,19 @@ describe('scheduler schema', () => {
       { table: 'schedules', policy: 'schedules_worker_advance', cmd: 'UPDATE', roles: [WORKER_ROLE], qual: 'enabled', check: 'enabled' },
       { table: 'schedules', policy: 'schedules_worker_read', cmd: 'SELECT', roles: [WORKER_ROLE], qual: 'true', check: null },
     ]);
+  });
+
+  it('defaults tenant_id to the verified tenant (V003) and lets the worker call current_tenant(), which every tenant policy evaluates', async () => {
+    const d = await db.pool.query(
+      `select table_name as table, column_default as default from information_schema.columns
+        where table_schema = 'scheduler' and column_name = 'tenant_id' order by 1`,
+    );
+    expect(d.rows).toEqual([
+      { table: 'runs', default: 'stellaops_security.current_tenant()' },
+      { table: 'schedules', default: 'stellaops_security.current_tenant()' },
+    ]);
+    const f = await db.pool.query<{ ok: boolean }>(`select has_function_privilege($1, 'stellaops_security.current_tenant()', 'execute') as ok`, [WORKER_ROLE]);
+    expect(f.rows[0]?.ok).toBe(true);
   });
 
   it('leads every primary key, unique constraint and index with tenant_id', async () => {
