@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createDataSource, loadPersistenceOptions } from '@stellaops/postgres-core';
 import { runCli } from './helpers.js';
 
 const REPO = fileURLToPath(new URL('../../..', import.meta.url));
@@ -121,5 +123,64 @@ describe('stella-db cluster up / env / status / down', () => {
     expect(after.code).toBe(1);
     expect(after.stdout).toMatch(/postgres +stopped/);
     expect(after.stdout).toMatch(/monitoring +stopped/);
+  });
+
+  it('up again keeps the tenant key and installs the proof; a module migrated with the owner URL works through PgBouncer with the app URL + tenant key; a backup is recorded for monitoring', async () => {
+    const secretsFile = join(dir, 'secrets.json');
+    const keyBefore = (JSON.parse(readFileSync(secretsFile, 'utf8')) as { tenantKey: { keyId: string; key: string } }).tenantKey;
+    expect(keyBefore.key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const up = await runCli(['cluster', 'up', '--dir', dir, '--json']);
+    expect(up.json).toMatchObject({ ok: true, healthy: true });
+    const secrets = JSON.parse(readFileSync(secretsFile, 'utf8')) as { superuser: string; tenantKey: { keyId: string; key: string } };
+    expect(secrets.tenantKey).toEqual(keyBefore); // never rotated by a rerun
+    expect(statSync(secretsFile).mode & 0o777).toBe(0o600);
+
+    const status = await runCli(['cluster', 'status', '--dir', dir]);
+    expect(status.stdout).toMatch(/^security +ready +.*tenant key k1: installed; app role check: ok \(stellaops_app/m);
+    expect(status.stdout).toMatch(/^archiver +ready +.*archive_mode=on, \d+ archived/m);
+
+    const hidden = await runCli(['cluster', 'env', '--dir', dir]);
+    expect(hidden.stdout).toMatch(/^Postgres__TenantKey=\*\*\*$/m);
+    expect(hidden.stdout).toMatch(/^Postgres__TenantKeyId=k1$/m);
+    expect(hidden.stdout).not.toContain(secrets.tenantKey.key);
+    const shown = await runCli(['cluster', 'env', '--dir', dir, '--show-secrets']);
+    expect(shown.stdout).toContain(`Postgres__TenantKey=${secrets.tenantKey.key}\n`);
+
+    // a migration job: the module's migrations with the owner's direct URL from cluster env
+    const env = await runCli(['cluster', 'env', '--dir', dir, '--show-secrets', '--json']);
+    const info = env.json as unknown as { owner: { url: string }; app: { envLines: string[] } };
+    const migrate = await runCli(['migrate', 'up', '--module', 'notify', '--url', info.owner.url, '--json']);
+    expect(migrate.code, migrate.stderr).toBe(0);
+
+    // a service: the app env lines (PgBouncer, transaction pooling, tenant key) as its environment
+    const serviceEnv = Object.fromEntries(info.app.envLines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const options = loadPersistenceOptions({ env: serviceEnv, configDir: null });
+    const ds = createDataSource<{ 'notify.channels': { tenant_id: string; name: string; kind: string } }>(options.postgres!, { module: 'cluster-test' });
+    try {
+      await ds.forTenant('tenant-a').insertInto('notify.channels').values({ name: 'a-mail', kind: 'email' } as never).execute();
+      await ds.forTenant('tenant-b').insertInto('notify.channels').values({ name: 'b-hook', kind: 'webhook' } as never).execute();
+      const a = await ds.forTenant('tenant-a').selectFrom('notify.channels').select(['tenant_id', 'name']).execute();
+      expect(a).toEqual([{ tenant_id: 'tenant-a', name: 'a-mail' }]);
+      // no tenant context: nothing readable; another tenant's row cannot be written
+      expect(await ds.db.selectFrom('notify.channels').selectAll().execute()).toEqual([]);
+      await expect(ds.forTenant('tenant-a').insertInto('notify.channels').values({ tenant_id: 'tenant-b', name: 'forged', kind: 'email' }).execute()).rejects.toThrow(/row[- ]level security/i);
+    } finally {
+      await ds.close();
+    }
+
+    // backup → stellaops_monitoring.backup_status (what the exporter reads) moves
+    const admin = new pg.Client({ host: join(dir, 'run'), port: (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { ports: { postgres: number } }).ports.postgres, user: 'postgres', password: secrets.superuser, database: 'stellaops' });
+    await admin.connect();
+    try {
+      const before = (await admin.query('select max(last_success_at) as t from stellaops_monitoring.backup_status')).rows[0]?.t as Date | null;
+      const backup = await runCli(['cluster', 'backup', '--dir', dir, '--no-progress']);
+      expect(backup.code, backup.stderr).toBe(0);
+      expect(backup.stdout).toMatch(/monitoring: recorded \(stellaops_backup_last_success_timestamp_seconds\)/);
+      const after = (await admin.query('select max(last_success_at) as t from stellaops_monitoring.backup_status')).rows[0]?.t as Date | null;
+      expect(after).not.toBeNull();
+      expect(after!.getTime()).toBeGreaterThan(before?.getTime() ?? 0);
+    } finally {
+      await admin.end();
+    }
   });
 });

@@ -14,7 +14,10 @@ export interface ConnectionForms {
   readonly url: string;
   /** Npgsql keyword string (`SSL Mode=VerifyFull;Root Certificate=<CA>`). */
   readonly npgsql: string;
-  /** `Postgres__…` environment lines for the StellaOps data layer (`Postgres__Tls__CaFile` carries the CA). */
+  /**
+   * `Postgres__…` environment lines for the StellaOps data layer (`Postgres__Tls__CaFile` carries the CA);
+   * the app's also `Postgres__TenantKey` (hidden unless `showSecrets`) and `Postgres__TenantKeyId`.
+   */
   readonly envLines: readonly string[];
 }
 
@@ -41,6 +44,9 @@ export const HIDDEN = '***';
  */
 export function connectionInfo(ctx: Pick<ClusterContext, 'layout' | 'state' | 'secrets'>, options: { showSecrets: boolean }): ConnectionInfo {
   const ca = ctx.layout.tls.caCert;
+  const tk = ctx.secrets.tenantKey;
+  // services sign tenant ids with the tenant key (the owner runs migrations and needs none)
+  const tenantLines = tk ? [`Postgres__TenantKey=${options.showSecrets ? tk.key : HIDDEN}`, `Postgres__TenantKeyId=${tk.keyId}`] : [];
   const forms = (purpose: string, role: string, port: number, pooled: boolean): ConnectionForms => {
     const pw = options.showSecrets ? (ctx.secrets.roles[role] ?? '') : HIDDEN;
     const urlPw = options.showSecrets ? encodeURIComponent(pw) : HIDDEN;
@@ -53,7 +59,7 @@ export function connectionInfo(ctx: Pick<ClusterContext, 'layout' | 'state' | 's
       database: DATABASE,
       url: `postgres://${role}:${urlPw}@localhost:${port}/${DATABASE}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`,
       npgsql: `${base};Root Certificate=${ca}${pooled ? ';No Reset On Close=true' : ''}`,
-      envLines: [`Postgres__ConnectionString=${base}`, `Postgres__Tls__CaFile=${ca}`, ...(pooled ? ['Postgres__PoolerMode=transaction'] : [])],
+      envLines: [`Postgres__ConnectionString=${base}`, `Postgres__Tls__CaFile=${ca}`, ...(pooled ? ['Postgres__PoolerMode=transaction', ...tenantLines] : [])],
     };
   };
   return {

@@ -33,6 +33,12 @@ export interface ClusterSecrets {
   roles: Record<string, string>;
   /** PgBouncer console users (admin, stats) by name. */
   pgbouncer: Record<string, string>;
+  /**
+   * The tenant key services sign tenant ids with (`Postgres__TenantKey`, id
+   * `Postgres__TenantKeyId`), installed in `stellaops_security.tenant_keys`;
+   * generated once by `stella-db cluster up`, never rotated by a rerun.
+   */
+  tenantKey?: { keyId: string; key: string };
 }
 
 /** A fresh random password (24 url-safe characters). */

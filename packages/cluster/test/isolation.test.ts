@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
-import { createDataSource, PoolRegistry, tenantIsolationSql, type PostgresDataSource } from '@stellaops/postgres-core';
+import { randomBytes } from 'node:crypto';
+import { SchemaMigrator } from '@stellaops/migrator';
+import { createDataSource, installTenantKey, PoolRegistry, SECURITY_SCHEMA, securityMigrations, TenantKey, tenantIsolationSql, type PostgresDataSource } from '@stellaops/postgres-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, withClient, type TestCluster } from './helpers.js';
 
@@ -18,13 +20,17 @@ let t: TestCluster;
 let ds: PostgresDataSource<DB>;
 beforeAll(async () => {
   t = await startTestCluster();
+  // the tenant proof as `stella-db cluster up` installs it (the CLI's security component): security migrations as the owner, a key
+  const key = new TenantKey('k1', randomBytes(32).toString('base64url'));
+  await new SchemaMigrator({ connectionString: t.info.owner.url, schema: SECURITY_SCHEMA, migrations: securityMigrations }).up();
   await withClient(t.config('owner', 'direct'), async (c) => {
+    await installTenantKey(c, key);
     await c.query('create table items (id int primary key, tenant_id text not null, name text not null)');
     for (const s of tenantIsolationSql({ table: 'items' })) await c.query(s);
     await c.query('grant select, insert, update, delete on items to stellaops_app');
   });
   ds = createDataSource<DB>(
-    { connectionString: t.info.app.envLines[0]!.replace(/^Postgres__ConnectionString=/, ''), tls: { caFile: t.ctx.layout.tls.caCert }, poolerMode: 'transaction', pool: { max: 24 } },
+    { connectionString: t.info.app.envLines[0]!.replace(/^Postgres__ConnectionString=/, ''), tls: { caFile: t.ctx.layout.tls.caCert }, poolerMode: 'transaction', pool: { max: 24 }, tenantKey: key },
     { registry: new PoolRegistry() },
   );
 });

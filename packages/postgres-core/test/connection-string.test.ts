@@ -32,6 +32,11 @@ describe('normalizeConnectionString', () => {
     expect(c).toMatchObject({ host: 'h', port: 5432, maxPoolSize: 20, minPoolSize: 2, commandTimeoutSeconds: 45 });
   });
 
+  it('keeps the CA file (URL sslrootcert, Npgsql Root Certificate) so verify-full can check a private CA', () => {
+    expect(normalizeConnectionString('postgres://u:p@localhost:5432/db?sslmode=verify-full&sslrootcert=%2Fc%2Fca.crt')).toBe('postgres://u:p@localhost:5432/db?sslmode=verify-full&sslrootcert=%2Fc%2Fca.crt');
+    expect(parseConnectionString('Host=localhost;Database=db;SSL Mode=VerifyFull;Root Certificate=/c/ca.crt')).toMatchObject({ sslMode: 'verify-full', sslRootCert: '/c/ca.crt' });
+  });
+
   it('normalizes postgresql:// URLs and percent-encoding', () => {
     expect(normalizeConnectionString('postgresql://u:p%40ss@h:5433/db?sslmode=require')).toBe('postgres://u:p%40ss@h:5433/db?sslmode=require');
   });

@@ -2,10 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { hardenAppRoles, newTenantKey } from '../security/tenant-proof.js';
 import type { LocalServer, LocalServerStatus } from '@stellaops/embedded-server';
 import {
-  appRoleHardeningSql,
-  checkAppRole,
   ensureAppRole,
   formatConnectionUrl,
   parseConnectionString,
@@ -52,7 +51,7 @@ export function savedTenantKey(stateDir: string): { keyId: string; key: string }
 function localTenantKey(stateDir: string): TenantKey {
   let saved = savedTenantKey(stateDir);
   if (!saved) {
-    saved = { keyId: 'k1', key: randomBytes(32).toString('base64url') };
+    saved = newTenantKey();
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const tmp = join(stateDir, `${TENANT_KEY_FILE}.${process.pid}`);
     writeFileSync(tmp, JSON.stringify(saved, null, 2), { mode: 0o600 });
@@ -63,18 +62,13 @@ function localTenantKey(stateDir: string): TenantKey {
 
 /**
  * Least privilege for the app role in the `stellaops` database, as a superuser
- * (postgres-core's `appRoleHardeningSql`: no TEMP, no CREATE, no plpgsql, no
- * dynamic-SQL built-ins, no role-level settings), then `checkAppRole`'s
- * problems for each role (empty when fine).
+ * (the shared `hardenAppRoles`), then `checkAppRole`'s problems for each role.
  */
-export async function hardenAppRoles(adminUrl: string, roles: readonly string[]): Promise<Record<string, string[]>> {
+export async function hardenLocalAppRoles(adminUrl: string, roles: readonly string[]): Promise<Record<string, string[]>> {
   const c = new pg.Client({ connectionString: withDatabase(adminUrl, DATABASE), application_name: 'stella-db up' });
   await c.connect();
   try {
-    for (const s of appRoleHardeningSql({ database: DATABASE, appRole: APP_ROLE, ownerRole: OWNER_ROLE })) await c.query(s);
-    const problems: Record<string, string[]> = {};
-    for (const role of roles) problems[role] = await checkAppRole(c, role);
-    return problems;
+    return await hardenAppRoles(c, { database: DATABASE, appRole: APP_ROLE, ownerRole: OWNER_ROLE, roles });
   } finally {
     await c.end();
   }

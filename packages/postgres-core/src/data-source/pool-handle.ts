@@ -192,7 +192,7 @@ export function buildPoolConfig(o: PostgresOptions): pg.PoolConfig {
     content ?? (file ? readFileSync(file, 'utf8') : undefined);
   if (mode === 'require' || mode === 'verify-ca' || mode === 'verify-full') {
     const ssl: ConnectionOptions = { rejectUnauthorized: mode !== 'require' };
-    const ca = read(o.tls.ca, o.tls.caFile);
+    const ca = read(o.tls.ca, o.tls.caFile ?? c.sslRootCert); // Postgres__Tls__CaFile, else the string's sslrootcert / Root Certificate
     const cert = read(o.tls.cert, o.tls.certFile);
     const key = read(o.tls.key, o.tls.keyFile);
     if (ca) ssl.ca = ca;

@@ -23,6 +23,8 @@ export interface ConnectionSettings {
   password?: string;
   /** TLS mode. */
   sslMode?: SslMode;
+  /** CA certificate file that verifies the server (URL `sslrootcert`, Npgsql `Root Certificate`), e.g. a private cluster CA. */
+  sslRootCert?: string;
   /** `application_name`. */
   applicationName?: string;
   /** Connect timeout in seconds (Npgsql `Timeout`, URL `connect_timeout`). */
@@ -52,6 +54,8 @@ const KEY_ALIASES: Record<string, keyof ConnectionSettings | 'ignored'> = {
   pwd: 'password',
   'ssl mode': 'sslMode',
   sslmode: 'sslMode',
+  'root certificate': 'sslRootCert',
+  rootcertificate: 'sslRootCert',
   'application name': 'applicationName',
   applicationname: 'applicationName',
   timeout: 'connectTimeoutSeconds',
@@ -245,6 +249,9 @@ function parseUrl(s: string): ConnectionSettings {
           problems.push({ path: 'connectionString.sslmode', message: 'unknown TLS mode', allowed: SSL_MODES });
         } else settings.sslMode = v as SslMode;
         break;
+      case 'sslrootcert':
+        settings.sslRootCert = v;
+        break;
       case 'application_name':
         settings.applicationName = v;
         break;
@@ -300,6 +307,7 @@ export function formatConnectionUrl(c: ConnectionSettings): string {
   const host = c.host.includes(':') && !c.host.startsWith('[') ? `[${c.host}]` : c.host;
   const params = new URLSearchParams();
   if (c.sslMode) params.set('sslmode', c.sslMode);
+  if (c.sslRootCert) params.set('sslrootcert', c.sslRootCert);
   if (c.applicationName) params.set('application_name', c.applicationName);
   if (c.connectTimeoutSeconds !== undefined) params.set('connect_timeout', String(c.connectTimeoutSeconds));
   const q = params.toString();

@@ -8,8 +8,17 @@ import { addRepoOptions, addSourceOptions, asUsage, parsePort, parsePositiveInt,
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
-/** `create`: an online base backup of the running cluster (`stella-db cluster backup`). */
-export function backupCreateCommand(ctx: CliContext, name = 'create', parent = 'backup'): Command {
+/**
+ * `create`: an online base backup of the running cluster (`stella-db cluster backup`).
+ * `afterSuccess` runs once the backup (and retention) succeeded; its line is
+ * added to the output (`stella-db cluster backup` records it for monitoring).
+ */
+export function backupCreateCommand(
+  ctx: CliContext,
+  name = 'create',
+  parent = 'backup',
+  afterSuccess?: (o: BackupCliOptions) => Promise<{ line: string; doc: Record<string, unknown> }>,
+): Command {
   return addSourceOptions(addRepoOptions(new Command(name)))
     .description('take an online base backup of the running cluster into the repository (writes continue)')
     .option('--label <text>', 'label kept in the manifest and the backup id')
@@ -34,7 +43,8 @@ export function backupCreateCommand(ctx: CliContext, name = 'create', parent = '
             `backup ${m.id}: ${mib(m.dataBytes)} → ${mib(m.archiveBytes)} in ${(m.durationMs / 1000).toFixed(1)} s, LSN ${m.startLsn} … ${m.stopLsn} (timeline ${m.timeline}), ${m.tables.length} tables counted\n` +
             (retention ? `retention: kept ${retention.keptBackups.length}, removed ${retention.removedBackups.length} backup(s) and ${retention.removedSegments} WAL segment(s)\n` : '');
           const { files: _files, ...summary } = m;
-          return { doc: { backup: summary, retention }, human, exitCode: ExitCode.Ok };
+          const after = afterSuccess ? await afterSuccess(o) : undefined;
+          return { doc: { backup: summary, retention, ...after?.doc }, human: after ? `${human}${after.line}\n` : human, exitCode: ExitCode.Ok };
         }),
       ),
     );

@@ -1,13 +1,13 @@
 import { Command } from 'commander';
 import { SchemaMigrator } from '@stellaops/migrator';
-import { installTenantKey, redactConnectionString, SECURITY_SCHEMA, securityMigrations } from '@stellaops/postgres-core';
+import { redactConnectionString, TenantKeyConflictError } from '@stellaops/postgres-core';
+import { applyTenantProof, appRoleCheckLine } from '../../security/tenant-proof.js';
 import { isUpToDate, runCodegen, type CodegenTarget } from '../../codegen/run-codegen.js';
 import { CONNECTION_ENV, resolveConnection } from '../../config/resolve-connection.js';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
 import { loadPersistence, selectModules } from '../../local/module-selection.js';
-import { APP_ROLE, hardenAppRoles, prepareLocalEnvironment, TENANT_KEY_FILE } from '../../local/local-environment.js';
-import pg from 'pg';
+import { APP_ROLE, hardenLocalAppRoles, prepareLocalEnvironment, TENANT_KEY_FILE } from '../../local/local-environment.js';
 import { UsageError } from '../../usage-error.js';
 import { renderTable } from '../../output/table.js';
 import { moduleRequiredRoles } from '../../modules/module-registry.js';
@@ -69,15 +69,11 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
 
         // Tenant proof first: postgres-core's security migrations (current_tenant(), the owner-only key table) as the
         // owner, then the local tenant key (generated once into .stellaops/tenant-key.json, never rotated by a rerun).
-        await new SchemaMigrator({ connectionString: env.ownerUrl, schema: SECURITY_SCHEMA, migrations: securityMigrations, applicationName: 'stella-db up' }).up();
-        const owner = new pg.Client({ connectionString: env.ownerUrl, application_name: 'stella-db up' });
-        await owner.connect();
         try {
-          await installTenantKey(owner, env.tenantKey);
+          await applyTenantProof({ ownerUrl: env.ownerUrl, key: env.tenantKey, applicationName: 'stella-db up' });
         } catch (e) {
+          if (!(e instanceof TenantKeyConflictError)) throw e;
           throw new UsageError(`${(e as Error).message} (local key file: .stellaops/${TENANT_KEY_FILE})`);
-        } finally {
-          await owner.end();
         }
 
         const rows: ModuleRow[] = [];
@@ -111,11 +107,9 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
         }
         if (regenerate.length > 0) await runCodegen(regenerate, { check: false, cwd: ctx.cwd });
         // Least privilege, as the superuser, after the migrations (they create the roles' grants): then verify every role.
-        const roleProblems = await hardenAppRoles(env.adminUrl, [...new Set([APP_ROLE, ...moduleRoles])]);
+        const roleProblems = await hardenLocalAppRoles(env.adminUrl, [...new Set([APP_ROLE, ...moduleRoles])]);
         const failing = Object.entries(roleProblems).filter(([, p]) => p.length > 0);
-        const checkLine = failing.length === 0
-          ? `app role check: ok (${Object.keys(roleProblems).join(', ')}: no superuser, BYPASSRLS, ownership, TEMP, CREATE, plpgsql, dynamic-SQL built-ins or role-level settings)`
-          : `app role check: FAILED — ${failing.map(([r, p]) => `${r}: ${p.join('; ')}`).join(' | ')}`;
+        const checkLine = appRoleCheckLine(roleProblems);
 
         const server = env.embedded
           ? `local PostgreSQL (${env.embedded.version}, ${env.embedded.action}, port ${env.embedded.port}, data ${env.embedded.dataDir})`
