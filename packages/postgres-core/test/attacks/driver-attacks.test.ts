@@ -119,7 +119,7 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
       url = bouncer.url(db.database, APP_ROLE, APP_PASSWORD);
     }
     // direct: ONE pooled connection, so every later unit reuses the attacker's; PgBouncer: one server connection
-    ds = createDataSource<TestDB>({ connectionString: url, pool: { max: mode.bouncer ? 2 : 1 }, poolerMode: mode.poolerMode }, { registry: new PoolRegistry() });
+    ds = createDataSource<TestDB>({ connectionString: url, pool: { max: mode.bouncer ? 2 : 1 }, poolerMode: mode.poolerMode, ...db.server.tenantKey }, { registry: new PoolRegistry() });
   });
   afterAll(async () => {
     await ds?.close();
@@ -240,7 +240,9 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
     const readText = ds.forTenant('b').selectFrom('items').select(['id', 'tenant_id']).compile().sql;
     const insertText = ds.forTenant('b').insertInto('items').values({ id: 0, tenant_id: 'b', name: 'single' }).compile().sql;
     const hijacks = [
-      // the tenant prelude: later units would run without (or with another) tenant
+      // the tenant prelude (tenant + proof: two pairs, `_2`): later units would run without (or with another) tenant
+      [`deallocate stellaops_set_config_2`, `prepare stellaops_set_config_2 (text, text, text, text) as select $1, $2, $3, $4`],
+      // a prelude name with one pair (used before the proof): must not matter either
       [`deallocate stellaops_set_config_1`, `prepare stellaops_set_config_1 (text, text) as select $1, $2`],
       // a user statement: later reads would return forged rows
       [`deallocate ${statementName(readText)}`, `prepare ${statementName(readText)} as select 1 as id, 'a' as tenant_id`],
