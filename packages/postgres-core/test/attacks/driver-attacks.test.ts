@@ -280,6 +280,27 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
     await victims(ds, 1);
   });
 
+  it.skipIf(skip)("a session-level app.tenant_id + a's own proof left by a unit never makes unscoped work act as a", async () => {
+    // The database half accepts a's own proof for a (a unit knows it): left at session level on a pooled
+    // connection, unscoped ds.db (no prelude in direct mode) would act as a. The driver's cleanup removes it.
+    const leave = (idExpr: string): string => `select set_config(${idExpr}, 'a', false), set_config('app.tenant_proof', current_setting('app.tenant_proof'), false)`;
+    for (const unit of [
+      // standard_conforming_strings off: the server reads '\137' as '_', the lexer (conforming strings) does not
+      async (trx: Kysely<TestDB>) => {
+        await sql`set standard_conforming_strings = off`.execute(trx);
+        await sql.raw(leave(`'app.tenant\\137id'`)).execute(trx);
+      },
+      async (trx: Kysely<TestDB>) => {
+        await sql.raw(leave(`'app.tenant_id'`)).execute(trx);
+      },
+    ]) {
+      await attempt(() => ds.withTenant('a', unit));
+      expect(await ds.db.selectFrom('items').select('id').execute()).toEqual([]);
+      expect((await sql<{ t: string | null }>`select current_setting('app.tenant_id', true) as t`.execute(ds.db)).rows[0]?.t ?? '').toBe('');
+      await victims(ds, 1);
+    }
+  });
+
   it.skipIf(skip)('the lexing guard: string tricks cannot set the tenant, in any unit', async () => {
     for (const raw of [
       `select '--', set_config('app.tenant_id', 'b', true), * from items`,
