@@ -4,7 +4,7 @@ import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDataSource, mapDatabaseError, PoolRegistry, type PostgresDataSource, type PostgresOptionsInput } from '../src/index.js';
+import { createDataSource, mapDatabaseError, PoolRegistry, TenantKey, type PostgresDataSource, type PostgresOptionsInput } from '../src/index.js';
 import { APP_PASSWORD, APP_ROLE, coreRlsMigrations, ensureTestRole, type TestDB } from './support/schema.js';
 
 const db = useTestDatabase({ migrations: coreRlsMigrations, scope: 'test' });
@@ -23,17 +23,21 @@ function appUrl(): string {
 }
 
 function open(extra: Partial<PostgresOptionsInput> = {}): PostgresDataSource<TestDB> {
-  const ds = createDataSource<TestDB>({ connectionString: appUrl(), pool: { max: 1 }, ...extra }, { registry: new PoolRegistry() });
+  const ds = createDataSource<TestDB>({ connectionString: appUrl(), pool: { max: 1 }, ...db.server.tenantKey, ...extra }, { registry: new PoolRegistry() });
   cleanups.push(() => ds.close());
   return ds;
 }
 
-/** Plain Kysely 0.28 over a plain pg pool, as the same app role. */
+/**
+ * Plain Kysely 0.28 over a plain pg pool, as the same app role. The policies accept
+ * `app.tenant_id` only with its proof, so the reference sets both (session-level) itself.
+ */
 function plainKysely(): Kysely<TestDB> {
+  const proof = new TenantKey(db.server.tenantKey.tenantKeyId, db.server.tenantKey.tenantKey).proofFor('acme');
   const pool = new pg.Pool({ connectionString: appUrl(), max: 1 });
   // the fixture may drop the test database before this pool ends: an idle client then errors
   pool.on('error', () => undefined);
-  pool.on('connect', (c) => void c.query(`select set_config('app.tenant_id', 'acme', false)`));
+  pool.on('connect', (c) => void c.query(`select set_config('app.tenant_id', 'acme', false), set_config('app.tenant_proof', $1, false)`, [proof]));
   const k = new Kysely<TestDB>({ dialect: new PostgresDialect({ pool }) });
   cleanups.push(() => k.destroy());
   return k;

@@ -119,7 +119,7 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
       url = bouncer.url(db.database, APP_ROLE, APP_PASSWORD);
     }
     // direct: ONE pooled connection, so every later unit reuses the attacker's; PgBouncer: one server connection
-    ds = createDataSource<TestDB>({ connectionString: url, pool: { max: mode.bouncer ? 2 : 1 }, poolerMode: mode.poolerMode }, { registry: new PoolRegistry() });
+    ds = createDataSource<TestDB>({ connectionString: url, pool: { max: mode.bouncer ? 2 : 1 }, poolerMode: mode.poolerMode, ...db.server.tenantKey }, { registry: new PoolRegistry() });
   });
   afterAll(async () => {
     await ds?.close();
@@ -240,7 +240,9 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
     const readText = ds.forTenant('b').selectFrom('items').select(['id', 'tenant_id']).compile().sql;
     const insertText = ds.forTenant('b').insertInto('items').values({ id: 0, tenant_id: 'b', name: 'single' }).compile().sql;
     const hijacks = [
-      // the tenant prelude: later units would run without (or with another) tenant
+      // the tenant prelude (tenant + proof: two pairs, `_2`): later units would run without (or with another) tenant
+      [`deallocate stellaops_set_config_2`, `prepare stellaops_set_config_2 (text, text, text, text) as select $1, $2, $3, $4`],
+      // a prelude name with one pair (used before the proof): must not matter either
       [`deallocate stellaops_set_config_1`, `prepare stellaops_set_config_1 (text, text) as select $1, $2`],
       // a user statement: later reads would return forged rows
       [`deallocate ${statementName(readText)}`, `prepare ${statementName(readText)} as select 1 as id, 'a' as tenant_id`],
@@ -276,6 +278,27 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
     expect(err).toMatchObject({ code: 'TRANSACTION_ROLLED_BACK', cause: { code: 'UNIQUE_VIOLATION' } });
     expect((await db.pool.query('select 1 from items where id = $1', [id])).rowCount).toBe(0);
     await victims(ds, 1);
+  });
+
+  it.skipIf(skip)("a session-level app.tenant_id + a's own proof left by a unit never makes unscoped work act as a", async () => {
+    // The database half accepts a's own proof for a (a unit knows it): left at session level on a pooled
+    // connection, unscoped ds.db (no prelude in direct mode) would act as a. The driver's cleanup removes it.
+    const leave = (idExpr: string): string => `select set_config(${idExpr}, 'a', false), set_config('app.tenant_proof', current_setting('app.tenant_proof'), false)`;
+    for (const unit of [
+      // standard_conforming_strings off: the server reads '\137' as '_', the lexer (conforming strings) does not
+      async (trx: Kysely<TestDB>) => {
+        await sql`set standard_conforming_strings = off`.execute(trx);
+        await sql.raw(leave(`'app.tenant\\137id'`)).execute(trx);
+      },
+      async (trx: Kysely<TestDB>) => {
+        await sql.raw(leave(`'app.tenant_id'`)).execute(trx);
+      },
+    ]) {
+      await attempt(() => ds.withTenant('a', unit));
+      expect(await ds.db.selectFrom('items').select('id').execute()).toEqual([]);
+      expect((await sql<{ t: string | null }>`select current_setting('app.tenant_id', true) as t`.execute(ds.db)).rows[0]?.t ?? '').toBe('');
+      await victims(ds, 1);
+    }
   });
 
   it.skipIf(skip)('the lexing guard: string tricks cannot set the tenant, in any unit', async () => {
