@@ -1,6 +1,7 @@
 import { Command, type CommanderError } from 'commander';
 import { clusterCommand } from './commands/cluster/index.js';
 import { codegenCommand } from './commands/codegen/index.js';
+import { lintCommand } from './commands/lint/index.js';
 import { downCommand } from './commands/local/down.js';
 import { statusCommand } from './commands/local/status.js';
 import { upCommand } from './commands/local/up.js';
@@ -28,7 +29,8 @@ export function createProgram(ctx: CliContext): Command {
     .addCommand(urlCommand(ctx))
     .addCommand(migrateCommand(ctx))
     .addCommand(codegenCommand(ctx))
-    .addCommand(clusterCommand(ctx));
+    .addCommand(clusterCommand(ctx))
+    .addCommand(lintCommand(ctx));
   configureAll(program, (cmd) =>
     cmd
       .exitOverride()

@@ -5,7 +5,7 @@ import { locateBinaries } from '@stellaops/embedded-server';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
 import { UsageError } from '../../usage-error.js';
-import { runCommand } from '../migrate/shared.js';
+import { runCommand } from '../../command/run-command.js';
 import { asUsageError, collect } from './options.js';
 import { clusterRoot } from './location.js';
 

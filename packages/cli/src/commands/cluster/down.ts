@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
-import { runCommand } from '../migrate/shared.js';
+import { runCommand } from '../../command/run-command.js';
 import { DIR_HELP, openCluster } from './open-cluster.js';
 import { renderClusterStatus } from './status-render.js';
 

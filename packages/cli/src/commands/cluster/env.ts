@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { connectionInfo, type ConnectionForms } from '@stellaops/cluster';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
-import { runCommand } from '../migrate/shared.js';
+import { runCommand } from '../../command/run-command.js';
 import { DIR_HELP, openCluster } from './open-cluster.js';
 
 function block(f: ConnectionForms): string {

@@ -8,7 +8,7 @@ import { ExitCode } from '../../exit-codes.js';
 import { moduleRequiredRoles } from '../../modules/module-registry.js';
 import { codegenTargets } from '../codegen/index.js';
 import { localPaths } from '../local/paths.js';
-import { parseNonNegativeInt, runCommand } from '../migrate/shared.js';
+import { parseNonNegativeInt, runCommand } from '../../command/run-command.js';
 import { asUsageError, collect } from './options.js';
 
 /** Memory a staging instance is sized for unless `--memory` says otherwise (deterministic, unlike the host's). */

@@ -6,7 +6,7 @@ import { moduleRequiredRoles } from '../../modules/module-registry.js';
 import { UsageError } from '../../usage-error.js';
 import { codegenTargets } from '../codegen/index.js';
 import { localPaths } from '../local/paths.js';
-import { parseNonNegativeInt, runCommand } from '../migrate/shared.js';
+import { parseNonNegativeInt, runCommand } from '../../command/run-command.js';
 import { prepareClusterRoot, clusterRoot } from './location.js';
 import { DIR_HELP, openCluster } from './open-cluster.js';
 import { asUsageError, collect } from './options.js';
