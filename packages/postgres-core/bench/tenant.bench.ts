@@ -3,6 +3,7 @@
 import os from 'node:os';
 import pg from 'pg';
 import { writeBenchResult } from '@stellaops/bench-kit';
+import { sql } from 'kysely';
 import { createDataSource, ensureAppRole, PoolRegistry, tenantIsolationSql, type PostgresDataSource } from '../src/index.js';
 import { EmbeddedPostgres, findPgBouncer, PgBouncer } from '../test/support/embedded-pg.js';
 import { startDelayProxy } from '../test/support/delay-proxy.js';
@@ -81,7 +82,7 @@ async function pair(reference: () => Promise<unknown>, candidate: () => Promise<
 const POINT = 'select id, tenant_id, name from items_plain where id = $1';
 const POINT_RLS = 'select id, tenant_id, name from items where id = $1';
 
-type VariantName = 'unit5_batch' | 'raw' | 'raw_prepared' | 'kysely' | 'seed' | 'tenant_single' | 'raw5' | 'unit5' | 'raw5_rls' | 'raw_unit5';
+type VariantName = 'tenant_single_untrusted' | 'raw_discard' | 'raw_reconnect' | 'unit5_batch' | 'raw' | 'raw_prepared' | 'kysely' | 'seed' | 'tenant_single' | 'raw5' | 'unit5' | 'raw5_rls' | 'raw_unit5';
 
 function variants(rawPool: pg.Pool, ds: PostgresDataSource<DB>): Record<VariantName, () => Promise<unknown>> {
   return {
@@ -102,6 +103,29 @@ function variants(rawPool: pg.Pool, ds: PostgresDataSource<DB>): Record<VariantN
     tenant_single: () => {
       const id = randomId();
       return ds.forTenant(tenantOf(id)).selectFrom('items').select(['id', 'tenant_id', 'name']).where('id', '=', id).execute();
+    },
+    // an untrusted statement (pg_sleep is not on the trusted list): the checkout is cleaned afterwards
+    tenant_single_untrusted: () => {
+      const id = randomId();
+      return sql`select id, tenant_id, name from items where id = ${id} and pg_sleep(0) is not null`.execute(ds.forTenant(tenantOf(id)));
+    },
+    // the two ways to clean a connection after such a unit, measured on raw pg
+    raw_discard: async () => {
+      const c = await rawPool.connect();
+      try {
+        await c.query(POINT, [randomId()]);
+        await c.query('discard all');
+      } finally {
+        c.release();
+      }
+    },
+    raw_reconnect: async () => {
+      const c = await rawPool.connect();
+      try {
+        await c.query(POINT, [randomId()]);
+      } finally {
+        c.release(true);
+      }
     },
     raw5: async () => {
       const c = await rawPool.connect();
@@ -220,7 +244,7 @@ async function main(): Promise<void> {
     const bouncerBin = findPgBouncer();
     let bv: ReturnType<typeof variants> | undefined;
     if (bouncerBin) {
-      const bouncer = await new PgBouncer(bouncerBin, server, { [APP_USER]: APP_PASSWORD }, POOL).start();
+      const bouncer = await new PgBouncer(bouncerBin, server, { [APP_USER]: APP_PASSWORD }, POOL, { server_reset_query: 'DISCARD ALL', server_reset_query_always: '1' }).start();
       cleanups.push(() => bouncer.stop());
       const viaBouncer = open(bouncer.port, 'transaction');
       cleanups.push(viaBouncer.close);
@@ -251,6 +275,11 @@ async function main(): Promise<void> {
     metrics.pg_pipeline_4stmt_tenant_single_ratio = await run('pg_pipeline_4stmt_tenant_single_ratio', v.raw, pipelined4, CONTEXT_PAIRS);
     metrics.tenant_unit5_batch_ratio = await run('tenant_unit5_batch_ratio', v.raw5, v.unit5_batch, CONTEXT_PAIRS);
     metrics.raw_pg_prepared_ratio = await run('raw_pg_prepared_ratio', v.raw, v.raw_prepared, CONTEXT_PAIRS);
+    // Context: the price of a unit that ran untrusted SQL (cleanup), and the two cleanups on raw pg.
+    metrics.tenant_single_untrusted_ratio = await run('tenant_single_untrusted_ratio', v.raw, v.tenant_single_untrusted, CONTEXT_PAIRS);
+    metrics.raw_discard_all_ratio = await run('raw_discard_all_ratio', v.raw, v.raw_discard, CONTEXT_PAIRS);
+    metrics.raw_reconnect_ratio = await run('raw_reconnect_ratio', v.raw, v.raw_reconnect, CONTEXT_PAIRS);
+    if (bv) metrics.pgbouncer_tenant_single_untrusted_ratio = await run('pgbouncer_tenant_single_untrusted_ratio', bv.raw, bv.tenant_single_untrusted, CONTEXT_PAIRS);
     if (only?.includes('debug')) {
       const tp = new pg.Pool({ connectionString: `postgres://${APP_USER}:${APP_PASSWORD}@127.0.0.1:${server.port}/bench`, max: POOL, options: '-c statement_timeout=30000 -c TimeZone=UTC' });
       cleanups.push(() => tp.end());
@@ -273,6 +302,8 @@ async function main(): Promise<void> {
         'tenant_unit5_ratio: units of 5 point selects per second vs 5 raw selects on one checked-out client',
         'tenant_unit5_batch_ratio (context): the same 5 selects as one batchWithTenant (one round trip, atomic)',
         'pg_pipeline_4stmt_tenant_single_ratio (context): pg pipeline:true with BEGIN, set_config, query, COMMIT (the best known pattern in FIELD-NOTES)',
+        'tenant_single_untrusted_ratio (context): a statement calling a function off the trusted list; the checkout ends with DISCARD ALL (direct) or the in-transaction cleanup (PgBouncer)',
+        'raw_discard_all_ratio / raw_reconnect_ratio (context): raw pg point select followed by DISCARD ALL, or by destroying the connection (next checkout reconnects): the two cleanups compared',
         '*_no_autoprepare_ratio (context): the same with maxAutoPrepare=0 (unnamed statements like the raw reference)',
         'delayed_* and pgbouncer_* ratios compare to raw pg through the same proxy / PgBouncer',
         pgbouncerNote(bouncerBin),
@@ -291,7 +322,7 @@ async function main(): Promise<void> {
 }
 
 function pgbouncerNote(bin: string | undefined): string {
-  return bin ? `pgbouncer ${bin} (transaction mode, pool ${POOL})` : 'pgbouncer not installed: pgbouncer_tenant_single_ratio omitted';
+  return bin ? `pgbouncer ${bin} (transaction mode, pool ${POOL}, server_reset_query = DISCARD ALL, server_reset_query_always = 1 as recommended)` : 'pgbouncer not installed: pgbouncer_tenant_single_ratio omitted';
 }
 
 await main();

@@ -30,6 +30,9 @@ export {
   StatementTimeoutError,
   ConnectionLostError,
   PoolTimeoutError,
+  TransactionRolledBackError,
+  TooManyParametersError,
+  PreparedStatementLostError,
   type DatabaseErrorFields,
 } from './errors/database-errors.js';
 export { mapDatabaseError, isRetryableError } from './errors/map-database-error.js';

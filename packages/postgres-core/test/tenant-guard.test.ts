@@ -36,3 +36,37 @@ describe('statements that set the tenant themselves are refused', () => {
     });
   }
 });
+
+// The guard lexes: tricks with strings, escapes and comments are caught, mentions in literals pass.
+describe('the guard is not fooled by spelling', () => {
+  const refused = [
+    "select '--', set_config('app.tenant_id', 'b', true)",
+    "select '/*', set_config('app.tenant_id', 'b', true) -- */",
+    "select U&\"set\\005fconfig\"('app.tenant_id', 'b', true)",
+    "select set_config(U&'app.tenant\\005fid', 'b', true)",
+    "select set_config(U&'app.tenant!005fid' UESCAPE '!', 'b', true)",
+    "select set_config(E'app.tenant\\137id', 'b', true)",
+    'select set_config($$app.tenant_id$$, $$b$$, true)',
+    "select set_config('app.' || 'tenant_id', 'b', true)",
+    "select pg_catalog.set_config('app.tenant_id', 'b', true)",
+    "/* outer /* inner */ still */ set app.tenant_id = 'b'",
+    "set U&\"app\".tenant_id = 'b'",
+  ];
+  for (const sql of refused) {
+    it(sql, () => {
+      expect(() => assertNoTenantWrite(sql)).toThrow(UnsupportedOperationError);
+    });
+  }
+  const allowed = [
+    "select 'app.tenant_id' as name",
+    "select * from items where name = 'set app.tenant_id = b'",
+    "select 'set_config(''app.tenant_id'', ''b'', true)'",
+    "select current_setting('app.tenant_id', true)",
+    "select $$ set_config('app.tenant_id', 'b', true) $$",
+  ];
+  for (const sql of allowed) {
+    it(`allows: ${sql}`, () => {
+      expect(() => assertNoTenantWrite(sql)).not.toThrow();
+    });
+  }
+});

@@ -1,24 +1,28 @@
 import { createRequire } from 'node:module';
 import pg from 'pg';
 
-/** The parts of pg's (untyped) protocol connection the pipelined queries write to. @internal */
+/** The parts of pg's (untyped) protocol connection the unit query writes to. @internal */
 export interface ProtocolConnection {
   stream: { cork?: () => void; uncork?: () => void };
-  parsedStatements: Record<string, string | undefined>;
   parse(msg: { text: string; name?: string; types?: unknown[] }): void;
   bind(msg: { statement?: string; portal?: string; values: readonly unknown[]; valueMapper?: (v: unknown) => unknown }): void;
   describe(msg: { type: 'P' | 'S'; name?: string }): void;
   execute(msg: { portal?: string; rows?: number }): void;
   sync(): void;
+  flush(): void;
+  on(event: string, listener: (...args: unknown[]) => void): void;
 }
 
-/** The parts of pg's `Query` the pipelined queries override (not in @types/pg). */
+/** The parts of pg's `Query` the unit query overrides (not in @types/pg). */
 interface QueryInternals {
   submit(connection: ProtocolConnection): Error | null;
-  prepare(connection: ProtocolConnection): void;
+  handleRowDescription(msg: unknown): void;
   handleDataRow(msg: unknown): void;
-  handleCommandComplete(msg: unknown, connection: ProtocolConnection): void;
+  handleCommandComplete(msg: { text: string }, connection: ProtocolConnection): void;
+  handleEmptyQuery(connection: ProtocolConnection): void;
   handleError(err: Error, connection: ProtocolConnection): void;
+  handleReadyForQuery(connection: ProtocolConnection): void;
+  handlePortalSuspended(connection: ProtocolConnection): void;
   requiresPreparation(): boolean;
 }
 
@@ -29,6 +33,11 @@ const BaseQuery = pg.Query as unknown as QueryCtor;
 /** pg's own conversion of bound values (dates, buffers, arrays, JSON). */
 const { prepareValue } = createRequire(import.meta.url)('pg/lib/utils.js') as { prepareValue: (v: unknown) => unknown };
 
+const encode = (v: unknown): unknown => prepareValue(v);
+
+/** The most bind parameters one protocol message can carry (Int16 count). */
+export const MAX_BIND_PARAMETERS = 65_535;
+
 /** A statement as the protocol sends it: text, bound values, optional server-side name. */
 export interface WireStatement {
   readonly text: string;
@@ -37,56 +46,349 @@ export interface WireStatement {
 }
 
 /**
- * Writes one statement to the connection: Parse (for a named statement only
- * the first time on this connection), Bind, optionally Describe, Execute.
- * A named statement is marked parsed at once; if anything fails before the
- * prelude completed, the caller discards the connection (`preludeFailed`).
+ * What the driver knows about one pg client's server session: the named
+ * statements the server CONFIRMED (ParseComplete received), the Parse messages
+ * in flight, and the queries waiting for their ReadyForQuery.
+ *
+ * A named statement counts as prepared only once its own ParseComplete
+ * arrived: a Parse that failed (table missing, lock timeout) or was skipped
+ * after an earlier error is never taken for prepared, so it is parsed again
+ * next time instead of failing with `26000 prepared statement does not exist`.
  *
  * @internal
  */
-export function sendStatement(connection: ProtocolConnection, st: WireStatement, describe: boolean): void {
-  if (st.name === undefined) {
-    connection.parse({ text: st.text, name: '', types: [] });
-  } else if (connection.parsedStatements[st.name] === undefined) {
-    connection.parse({ text: st.text, name: st.name, types: [] });
-    connection.parsedStatements[st.name] = st.text;
+export class WireState {
+  /** Confirmed prepared statements: name → text. */
+  readonly prepared = new Map<string, string>();
+  readonly #inflight: UnitQuery[] = [];
+  readonly #client: pg.ClientBase;
+
+  constructor(client: pg.ClientBase) {
+    this.#client = client;
+    const connection = (client as unknown as { connection: ProtocolConnection }).connection;
+    connection.on('parseComplete', () => this.#inflight[0]?.onParseComplete(this));
+    // pg's own handler ran first (it records the status byte and may already submit the next query)
+    connection.on('readyForQuery', () => this.#inflight.shift()?.onReadyForQuery());
+    const flush = (): void => {
+      for (const q of this.#inflight.splice(0)) q.onConnectionLost();
+    };
+    connection.on('end', flush);
+    connection.on('error', flush);
   }
-  connection.bind({ statement: st.name ?? '', portal: '', values: st.values, valueMapper: prepareValue });
-  if (describe) connection.describe({ type: 'P', name: '' });
-  connection.execute({ portal: '', rows: 0 });
+
+  /** The server's transaction status from the last ReadyForQuery: `I` idle, `T` in a transaction, `E` failed transaction. */
+  get transactionStatus(): string | null {
+    return (this.#client as unknown as { getTransactionStatus(): string | null }).getTransactionStatus();
+  }
+
+  /** @internal */
+  track(q: UnitQuery): void {
+    this.#inflight.push(q);
+  }
 }
 
+const STATES = new WeakMap<pg.ClientBase, WireState>();
+
+/** The {@link WireState} of `client` (created, with its listeners, on first use). @internal */
+export function wireState(client: pg.ClientBase): WireState {
+  let s = STATES.get(client);
+  if (!s) {
+    s = new WireState(client);
+    STATES.set(client, s);
+  }
+  return s;
+}
+
+/** Where in the unit an error arrived. */
+export type UnitPhase = 'prelude' | 'statement' | 'postlude';
+
+/** An error of a unit query, with where it happened. @internal */
+export type UnitError = Error & { phase?: UnitPhase; code?: string; postludeTags?: readonly string[] };
+
 /**
- * A pg `Query` sent with prelude statements ahead of it in the same pipeline:
- * the first `preludeCount` results are swallowed, so callers see only their own.
+ * A pg `Query` that sends `prelude`, `statements` and `postlude` as ONE
+ * extended-protocol pipeline with a single Sync (one round trip). Prelude and
+ * postlude results are swallowed (the postlude's command tags are kept, to read
+ * what a `COMMIT` really did); the callback receives one result per statement.
+ *
+ * Values are converted BEFORE anything is written: a value pg cannot serialise
+ * fails the unit without touching the connection. A server error is delivered
+ * only once the ReadyForQuery that follows it arrived, so the caller always
+ * knows the server's transaction status when it handles the error.
  *
  * @internal
  */
-export abstract class PreludeQuery extends BaseQuery {
-  #pendingPrelude: number;
-  /** True when an error arrived before every prelude statement completed (connection state unknown). */
-  preludeFailed = false;
+export class UnitQuery extends BaseQuery {
+  readonly #prelude: readonly WireStatement[];
+  readonly #statements: readonly WireStatement[];
+  readonly #postlude: readonly WireStatement[];
+  readonly #state: WireState;
+  readonly #onDone: QueryCallback;
+  /** Named statements this pipeline parses, in Parse order (undefined = unnamed). */
+  readonly #parses: Array<WireStatement | undefined> = [];
+  #completed = 0;
+  #error: UnitError | undefined;
+  #settled = false;
+  /** Command tags of the postlude statements, in order. */
+  readonly postludeTags: string[] = [];
+  /** Streaming: rows per Execute, and where each chunk goes (see {@link streamUnit}). */
+  readonly #fetchSize: number | undefined;
+  readonly #onChunk: ((rows: unknown[]) => void) | undefined;
+  #connection: ProtocolConnection | undefined;
 
-  constructor(config: pg.QueryConfig, callback: QueryCallback, preludeCount: number) {
-    super(config, undefined, callback);
-    this.#pendingPrelude = preludeCount;
+  constructor(
+    state: WireState,
+    prelude: readonly WireStatement[],
+    statements: readonly WireStatement[],
+    postlude: readonly WireStatement[],
+    callback: QueryCallback,
+    stream?: { fetchSize: number; onChunk: (rows: unknown[]) => void },
+  ) {
+    const finish: { to?: UnitQuery } = {};
+    const config = { text: statements[0]?.text ?? '', queryMode: 'extended', ...(stream ? { rows: stream.fetchSize } : {}) };
+    super(config as pg.QueryConfig, undefined, (err, res) => finish.to!.#finish(err, res));
+    finish.to = this;
+    this.#fetchSize = stream?.fetchSize;
+    this.#onChunk = stream?.onChunk;
+    this.#state = state;
+    this.#prelude = prelude;
+    this.#statements = statements;
+    this.#postlude = postlude;
+    this.#onDone = callback;
   }
 
-  /** Whether prelude results are still expected. */
-  protected get inPrelude(): boolean {
-    return this.#pendingPrelude > 0;
+  override requiresPreparation(): boolean {
+    return true;
+  }
+
+  override submit(connection: ProtocolConnection): Error | null {
+    let statements: unknown[][];
+    try {
+      statements = this.#statements.map((st) => st.values.map(encode));
+    } catch (e) {
+      return e as Error; // nothing written: the connection is untouched
+    }
+    const pending: string[] = [];
+    connection.stream.cork?.();
+    try {
+      // prelude and postlude values are strings or null (no conversion can fail)
+      for (const st of this.#prelude) this.#send(connection, st, st.values, false, pending);
+      for (let k = 0; k < statements.length; k++) this.#send(connection, this.#statements[k]!, statements[k]!, true, pending);
+      for (const st of this.#postlude) this.#send(connection, st, st.values, false, pending);
+      if (this.#fetchSize === undefined) connection.sync();
+      else connection.flush(); // streaming: the Sync follows the last row (pg's Query sends it on CommandComplete)
+      this.#connection = connection;
+    } finally {
+      connection.stream.uncork?.();
+    }
+    this.#state.track(this);
+    return null;
+  }
+
+  #send(connection: ProtocolConnection, st: WireStatement, values: readonly unknown[], describe: boolean, pending: string[]): void {
+    const name = st.name;
+    if (name === undefined) {
+      connection.parse({ text: st.text, name: '', types: [] });
+      this.#parses.push(undefined);
+    } else if (!this.#state.prepared.has(name) && !pending.includes(name)) {
+      connection.parse({ text: st.text, name, types: [] });
+      this.#parses.push(st);
+      pending.push(name);
+    }
+    connection.bind({ statement: name ?? '', portal: '', values });
+    if (describe) connection.describe({ type: 'P', name: '' });
+    connection.execute({ portal: '', rows: describe ? (this.#fetchSize ?? 0) : 0 });
+  }
+
+  /** Where the next result belongs. */
+  get #phase(): UnitPhase {
+    if (this.#completed < this.#prelude.length) return 'prelude';
+    if (this.#completed < this.#prelude.length + this.#statements.length) return 'statement';
+    return 'postlude';
+  }
+
+  /** @internal */
+  onParseComplete(state: WireState): void {
+    const st = this.#parses.shift();
+    if (st?.name !== undefined) state.prepared.set(st.name, st.text);
+  }
+
+  override handleRowDescription(msg: unknown): void {
+    if (this.#phase === 'statement') super.handleRowDescription(msg);
   }
 
   override handleDataRow(msg: unknown): void {
-    if (this.#pendingPrelude > 0) return;
-    super.handleDataRow(msg);
+    if (this.#phase === 'statement') super.handleDataRow(msg);
   }
 
-  override handleCommandComplete(msg: unknown, connection: ProtocolConnection): void {
-    if (this.#pendingPrelude > 0) {
-      this.#pendingPrelude--;
+  override handleCommandComplete(msg: { text: string }, connection: ProtocolConnection): void {
+    const phase = this.#phase;
+    this.#completed++;
+    if (phase === 'statement') super.handleCommandComplete(msg, connection);
+    else if (phase === 'postlude') this.postludeTags.push(msg.text.split(' ')[0] ?? msg.text);
+  }
+
+  override handleEmptyQuery(connection: ProtocolConnection): void {
+    this.#completed++;
+    super.handleEmptyQuery(connection);
+  }
+
+  /** Streaming: a chunk is complete; hand it over and wait for {@link UnitQuery.fetchMore}. */
+  override handlePortalSuspended(): void {
+    const result = (this as unknown as { _result: { rows: unknown[] } })._result;
+    this.#onChunk?.(result.rows.splice(0));
+  }
+
+  /** Streaming: asks for the next chunk. */
+  fetchMore(): void {
+    this.#connection?.execute({ portal: '', rows: this.#fetchSize ?? 0 });
+    this.#connection?.flush();
+  }
+
+  /** Streaming: the consumer stopped early; end the pipeline (the unnamed portal goes with it). */
+  stopStreaming(): void {
+    // not after the statement completed or failed: pg (or handleError) already sent that Sync
+    if (this.#error === undefined && this.#completed < this.#prelude.length + this.#statements.length) this.#connection?.sync();
+  }
+
+  override handleError(err: Error, connection: ProtocolConnection): void {
+    const e = err as UnitError;
+    e.phase = this.#phase;
+    // streaming sends no Sync up front: without one the server never answers ReadyForQuery
+    if (this.#fetchSize !== undefined && err instanceof pg.DatabaseError) connection.sync();
+    if (err instanceof pg.DatabaseError) {
+      // a server ErrorResponse: the ReadyForQuery (with the transaction status) follows; deliver then
+      this.#error ??= e;
       return;
     }
-    super.handleCommandComplete(msg, connection);
+    super.handleError(err, connection);
+  }
+
+  /** @internal */
+  onReadyForQuery(): void {
+    if (this.#error) this.#finish(this.#error, undefined);
+  }
+
+  /** @internal */
+  onConnectionLost(): void {
+    this.#finish(this.#error ?? new Error('Connection terminated unexpectedly'), undefined);
+  }
+
+  #finish(err: Error | null, res: pg.QueryResult | pg.QueryResult[] | undefined): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    if (err) (err as UnitError).postludeTags = this.postludeTags;
+    this.#onDone(err, res as pg.QueryResult | pg.QueryResult[]);
+  }
+}
+
+/** Result of {@link runUnit}. @internal */
+export interface UnitResult {
+  /** One result per statement. */
+  readonly results: pg.QueryResult[];
+  /** Command tags of the postlude statements (e.g. `COMMIT` or `ROLLBACK`). */
+  readonly postludeTags: readonly string[];
+}
+
+/**
+ * Runs `prelude + statements + postlude` on `client` in one round trip.
+ *
+ * @internal
+ */
+export function runUnit(
+  client: pg.ClientBase,
+  prelude: readonly WireStatement[],
+  statements: readonly WireStatement[],
+  postlude: readonly WireStatement[] = [],
+): Promise<UnitResult> {
+  const state = wireState(client);
+  return new Promise((resolve, reject) => {
+    const q: UnitQuery = new UnitQuery(state, prelude, statements, postlude, (err, res) => {
+      if (err) reject(err);
+      else {
+        const all = res === undefined ? [] : Array.isArray(res) ? res : [res];
+        resolve({ results: all, postludeTags: q.postludeTags });
+      }
+    });
+    (client as unknown as { query(x: unknown): void }).query(q);
+  });
+}
+
+/**
+ * Runs `prelude + statement` on `client` and yields the statement's rows
+ * `fetchSize` at a time: Execute with a row limit, then Flush; the next chunk
+ * is asked for only when the consumer wants it (PortalSuspended), and the Sync
+ * follows the last row — so the whole run is one implicit (or the caller's
+ * explicit) transaction, and the tenant prelude holds for every chunk. Memory
+ * holds one chunk. Stopping early sends the Sync at once.
+ *
+ * @internal
+ */
+export async function* streamUnit(
+  client: pg.ClientBase,
+  prelude: readonly WireStatement[],
+  statement: WireStatement,
+  fetchSize: number,
+): AsyncGenerator<unknown[], void, undefined> {
+  const state = wireState(client);
+  const chunks: unknown[][] = [];
+  let suspended = false;
+  let finished = false;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  let query: UnitQuery | undefined;
+  const signal = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+  const done = new Promise<void>((resolve) => {
+    const q = new UnitQuery(
+      state,
+      prelude,
+      [statement],
+      [],
+      (err, res) => {
+        if (err) failure = err;
+        else {
+          const last = (Array.isArray(res) ? res.at(-1) : res) as pg.QueryResult | undefined;
+          if (last && last.rows.length > 0) chunks.push(last.rows);
+        }
+        finished = true;
+        signal();
+        resolve();
+      },
+      {
+        fetchSize,
+        onChunk: (rows) => {
+          if (rows.length > 0) chunks.push(rows);
+          suspended = true;
+          signal();
+        },
+      },
+    );
+    query = q;
+    (client as unknown as { query(x: unknown): void }).query(q);
+  });
+  try {
+    for (;;) {
+      const next = chunks.shift();
+      if (next) {
+        yield next;
+        continue;
+      }
+      if (finished) break;
+      if (suspended) {
+        suspended = false;
+        query!.fetchMore();
+        continue;
+      }
+      await new Promise<void>((r) => (wake = r));
+    }
+    if (failure) throw failure;
+  } finally {
+    if (!finished) {
+      query!.stopStreaming();
+      await done;
+    }
   }
 }

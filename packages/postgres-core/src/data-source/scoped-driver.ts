@@ -15,37 +15,78 @@ import {
 } from 'kysely';
 import type pg from 'pg';
 import { mapDatabaseError } from '../errors/map-database-error.js';
-import { ConnectionLostError } from '../errors/database-errors.js';
-import { UnsupportedOperationError } from '../errors/usage-errors.js';
-import { quoteIdentifier } from '../sql/identifier.js';
-import { queryWithPrelude, type PreludeStatement } from './pipelined-query.js';
-import { runBatch } from './batch-query.js';
+import { ConnectionLostError, PreparedStatementLostError, TooManyParametersError, TransactionRolledBackError } from '../errors/database-errors.js';
+import { InvalidIdentifierError, UnsupportedOperationError } from '../errors/usage-errors.js';
+import type { PreludeStatement } from './pipelined-query.js';
+import { MAX_BIND_PARAMETERS, runUnit, streamUnit, wireState, type UnitError, type WireState, type WireStatement } from './protocol-query.js';
+import { classifyStatement, type StatementVerdict } from './statement-classifier.js';
 import type { SessionScope } from './session-scope.js';
 import type { SharedPool } from './pool-handle.js';
 
 const MUTATIONS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
-/** `SET`/`RESET` of the tenant setting, any case and spacing (a session-level SET could outlive the unit). */
-const TENANT_SET = /\b(?:set|reset)\s+(?:session\s+|local\s+)?"?app"?\s*\.\s*"?tenant_id"?/i;
-/** The first argument of every `set_config(` call. */
-const SET_CONFIG_NAME = /\bset_config\s*\(\s*([^,)]*)/gi;
+/**
+ * Session state a unit may leave, reset inside its own transaction (transaction
+ * pooler mode, after a unit that ran an untrusted statement): the server
+ * connection goes back to PgBouncer's pool at the end of the transaction, so
+ * `DISCARD ALL` (which cannot run in a transaction) is PgBouncer's job
+ * (`server_reset_query`), and this is the part we can do ourselves.
+ */
+const IN_TRANSACTION_CLEANUP: readonly WireStatement[] = [
+  'reset all', // first: a session statement_timeout of 1 ms must not kill the rest
+  'reset role',
+  'close all',
+  'unlisten *',
+  'select pg_advisory_unlock_all()',
+  'deallocate all',
+].map((text) => ({ text, values: [] }));
+
+const COMMIT: WireStatement = { text: 'commit', values: [] };
 
 /**
- * Refuses statements that set the tenant themselves: `SET app.tenant_id`, and
- * any `set_config` whose setting name is `app.tenant_id` or not a literal
- * (a bound parameter could name it).
+ * Refuses statements that set the tenant themselves: `SET`/`RESET app.tenant_id`,
+ * and any `set_config` whose setting name is `app.tenant_id` or not a plain
+ * literal (a bound parameter or expression could name it). The SQL is lexed
+ * (strings, `E''`, `U&` escapes, dollar quotes, nested comments, quoted
+ * identifiers), so literals that merely mention `app.tenant_id` pass. This is an
+ * early, clear error, not the security boundary (the database's tenant proof is).
+ *
+ * @throws {@link UnsupportedOperationError}
  */
 export function assertNoTenantWrite(sql: string): void {
-  if (!/tenant_id|set_config/i.test(sql)) return;
-  // comments and identifier quotes could split the words apart: match on the SQL without them
-  const bare = sql.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/--[^\n]*/g, ' ').replace(/"/g, '');
-  let bad = TENANT_SET.test(bare);
-  for (const m of bare.matchAll(SET_CONFIG_NAME)) {
-    const arg = (m[1] ?? '').trim();
-    const literal = /^'([^']*)'$/.exec(arg);
-    if (!literal || literal[1]!.trim().toLowerCase() === 'app.tenant_id') bad = true;
+  if (classifyStatement(sql).tenantWrite) throw tenantWriteError();
+}
+
+function tenantWriteError(): UnsupportedOperationError {
+  return new UnsupportedOperationError('statements must not set app.tenant_id themselves; use forTenant/withTenant');
+}
+
+/** The checks every statement from user code passes before it is sent. */
+function assertAllowed(v: StatementVerdict): void {
+  if (v.tenantWrite) throw tenantWriteError();
+  if (v.transactionControl) {
+    throw new UnsupportedOperationError(
+      'transaction control statements (BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE…) are refused: the data source owns transaction boundaries; use withTenant, db.transaction(), startTransaction() and trx.savepoint()',
+    );
   }
-  if (bad) throw new UnsupportedOperationError('statements must not set app.tenant_id themselves; use forTenant/withTenant');
+  if (v.multiStatement) {
+    throw new UnsupportedOperationError(
+      'one statement per query: statements go out with the extended protocol (bound parameters, tenant in the same round trip); run them one by one or pass them to batchWithTenant',
+    );
+  }
+}
+
+/**
+ * Quotes a savepoint name: any name of 1-63 characters without NUL is accepted
+ * (`"sp-1"`, `"my savepoint"`); embedded `"` are doubled.
+ *
+ * @throws {@link InvalidIdentifierError}
+ */
+export function quoteSavepointName(name: string): string {
+  if (typeof name !== 'string' || name.length === 0) throw new InvalidIdentifierError('empty savepoint name');
+  if (Buffer.byteLength(name) > 63) throw new InvalidIdentifierError('savepoint name longer than 63 bytes');
+  if (name.includes('\0')) throw new InvalidIdentifierError('savepoint name contains NUL');
+  return `"${name.replaceAll('"', '""')}"`;
 }
 
 function toKyselyResult<R>(res: pg.QueryResult): QueryResult<R> {
@@ -69,7 +110,13 @@ function beginText(settings: TransactionSettings): string {
  * - `beginTransaction` sends nothing; the transaction's first statement goes
  *   out as `[BEGIN, prelude, statement] + Sync` (one round trip); later
  *   statements go alone; `COMMIT` is one more round trip (none when the
- *   transaction ran no statement).
+ *   transaction ran no statement), and its command tag is checked.
+ *
+ * Hygiene: after every round trip the server's transaction status byte is
+ * known; a connection that is not idle when released is destroyed. A checkout
+ * that ran any untrusted statement (see {@link classifyStatement}) is cleaned:
+ * `DISCARD ALL` in direct mode before the connection goes back to the pool, the
+ * in-transaction cleanup behind a transaction pooler.
  *
  * @internal
  */
@@ -77,8 +124,14 @@ export class ScopedConnection implements DatabaseConnection {
   readonly client: pg.PoolClient;
   readonly #scope: SessionScope;
   readonly #shared: SharedPool;
+  readonly #wire: WireState;
+  readonly #transactionPooler: boolean;
   #state: 'idle' | 'pending' | 'open' = 'idle';
   #begin: PreludeStatement | undefined;
+  /** False once this checkout ran a statement that may leave session state. */
+  #trusted = true;
+  /** The first error inside the open transaction (the cause when COMMIT turns into ROLLBACK). */
+  #abortCause: unknown;
   /** Destroy instead of returning to the pool (unknown server-side state). */
   discard = false;
 
@@ -86,6 +139,8 @@ export class ScopedConnection implements DatabaseConnection {
     this.client = client;
     this.#scope = scope;
     this.#shared = shared;
+    this.#wire = wireState(client);
+    this.#transactionPooler = shared.options.poolerMode === 'transaction';
     // pg-pool removes its error listener on checkout: a connection dying between two statements of a
     // unit (server restart) would otherwise emit an unhandled 'error' and crash the process.
     client.on('error', this.#onError);
@@ -100,88 +155,225 @@ export class ScopedConnection implements DatabaseConnection {
     const text = beginText(settings);
     this.#begin = this.#scope.preparedStatements && text === 'begin' ? { text, values: [], name: 'stellaops_begin' } : { text, values: [] };
     this.#state = 'pending';
+    this.#abortCause = undefined;
   }
 
-  /** Ends the transaction (`COMMIT`/`ROLLBACK`) if one was opened on the server. */
+  /**
+   * Ends the transaction (`COMMIT`/`ROLLBACK`) if one was opened on the server.
+   *
+   * @throws {@link TransactionRolledBackError} when the server answered COMMIT with ROLLBACK
+   */
   async end(command: 'commit' | 'rollback'): Promise<void> {
     const wasOpen = this.#state === 'open';
     this.#state = 'idle';
     if (!wasOpen) return;
+    let tag: string | undefined;
     try {
-      await this.client.query(command);
+      if (this.#transactionPooler && !this.#trusted) {
+        // [COMMIT|ROLLBACK, cleanup…] + ONE Sync: PgBouncer keeps the server connection until the cleanup
+        // ran, whether the transaction committed, was rolled back, or had failed (COMMIT → ROLLBACK).
+        tag = (await runUnit(this.client, [], [], [{ text: command, values: [] }, ...IN_TRANSACTION_CLEANUP])).postludeTags[0];
+      } else {
+        tag = (await this.client.query(command)).command;
+      }
     } catch (e) {
       this.discard = true;
-      throw mapDatabaseError(e);
+      tag = (e as UnitError).postludeTags?.[0];
+      // the transaction ended and only the cleanup after it failed: report the outcome, drop the connection
+      if (tag === undefined) throw mapDatabaseError(e);
     }
+    if (command === 'commit' && tag !== 'COMMIT') throw new TransactionRolledBackError(this.#abortCause);
   }
 
-  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    return this.#execute<R>(compiledQuery, false);
+  }
+
+  /** Runs one of the driver's own statements (savepoints): not refused, not counted as untrusted. */
+  executeInternal(sql: string): Promise<QueryResult<unknown>> {
+    return this.#execute(CompiledQuery.raw(sql), true);
+  }
+
+  async #execute<R>(compiledQuery: CompiledQuery, internal: boolean): Promise<QueryResult<R>> {
     const hooks = this.#shared.instrumentation;
     const t0 = hooks?.onQuery ? performance.now() : 0;
     try {
-      let res: pg.QueryResult;
-      const values = compiledQuery.parameters as unknown[];
       const text = compiledQuery.sql;
-      assertNoTenantWrite(text);
-      const name = this.#shared.statementNames?.nameFor(text);
-      if (this.#state === 'pending') {
-        this.#state = 'open';
-        const prelude = this.#begin ? [this.#begin, ...this.#scope.prelude] : this.#scope.prelude;
-        res = (await queryWithPrelude(this.client, prelude, text, values, name)).result;
-      } else if (this.#state === 'idle' && this.#scope.prelude.length > 0) {
-        res = (await queryWithPrelude(this.client, this.#scope.prelude, text, values, name)).result;
-      } else {
-        res = await this.client.query(name ? { name, text, values } : { text, values });
+      const values = compiledQuery.parameters;
+      const verdict = classifyStatement(text);
+      if (!internal) {
+        assertAllowed(verdict);
+        if (!verdict.trusted) this.#trusted = false;
       }
-      return toKyselyResult<R>(res);
-    } catch (e) {
-      const mapped = mapDatabaseError(e);
-      const pgErr = e as { preludeFailed?: boolean; code?: string };
-      // 0A000 "cached plan must not change result type": a prepared statement went stale after DDL;
-      // drop the connection so that its replacement parses the statement afresh.
-      if (pgErr.preludeFailed || pgErr.code === '0A000' || mapped instanceof ConnectionLostError) this.discard = true;
-      throw mapped;
+      if (values.length > MAX_BIND_PARAMETERS) throw new TooManyParametersError(values.length);
+      // untrusted texts are never auto-prepared: they are rare, and the cleanup drops prepared statements anyway
+      const name = verdict.trusted ? this.#shared.statementNames?.nameFor(text) : undefined;
+      const st: WireStatement = name ? { text, values, name } : { text, values };
+      return toKyselyResult<R>(await this.#send(st, 2 + this.#scope.prelude.length));
     } finally {
       if (hooks?.onQuery) hooks.onQuery((performance.now() - t0) / 1000);
     }
   }
 
+  /** Sends one statement with whatever the connection's state requires around it. */
+  async #send(st: WireStatement, retries: number): Promise<pg.QueryResult> {
+    const before = this.#state;
+    const prelude: readonly WireStatement[] =
+      before === 'pending' ? [this.#begin!, ...this.#scope.prelude] : before === 'idle' ? this.#scope.prelude : [];
+    const postlude = before === 'idle' && this.#transactionPooler && !this.#trusted ? IN_TRANSACTION_CLEANUP : [];
+    // statements issued concurrently on one transaction (Promise.all on trx) queue behind this one: only one BEGIN
+    if (before === 'pending') this.#state = 'open';
+    try {
+      const { results } = await runUnit(this.client, prelude, [st], postlude);
+      this.#afterRoundTrip(before);
+      if (before === 'idle' && this.#wire.transactionStatus !== 'I') {
+        this.discard = true;
+        throw new UnsupportedOperationError(
+          'the statement left a transaction open on the connection (its effects were not committed); the data source owns transaction boundaries: use withTenant / db.transaction()',
+        );
+      }
+      return results[0]!;
+    } catch (e) {
+      if (e instanceof UnsupportedOperationError) throw e;
+      this.#afterRoundTrip(before);
+      const err = e as UnitError;
+      if (err.code === '26000') return this.#recoverLostStatement(before, prelude, st, e, retries);
+      const mapped = mapDatabaseError(e);
+      // 0A000 "cached plan must not change result type": a prepared statement went stale after DDL;
+      // drop the connection so that its replacement parses the statement afresh.
+      if (err.code === '0A000' || mapped instanceof ConnectionLostError) this.discard = true;
+      if (this.#state === 'open' && this.#wire.transactionStatus === 'E') this.#abortCause ??= mapped;
+      throw mapped;
+    }
+  }
+
+  /** Updates the transaction state from the status byte of the last ReadyForQuery. */
+  #afterRoundTrip(before: 'idle' | 'pending' | 'open'): void {
+    const status = this.#wire.transactionStatus;
+    if (before === 'pending') this.#state = status === 'I' ? 'pending' : 'open';
+  }
+
+  /**
+   * `26000 prepared statement … does not exist`: forget that name and run the round trip again (once per
+   * named statement in it) when nothing of the unit has happened yet
+   * (autocommit statement, or the transaction's first statement); otherwise
+   * the transaction is lost: typed error, connection replaced.
+   */
+  async #recoverLostStatement(before: 'idle' | 'pending' | 'open', prelude: readonly WireStatement[], st: WireStatement, error: unknown, retries: number): Promise<pg.QueryResult> {
+    const missing = /prepared statement "([^"]+)" does not exist/.exec((error as Error).message)?.[1];
+    for (const s of [...prelude, st]) if (s.name && (missing === undefined || s.name === missing)) this.#wire.prepared.delete(s.name);
+    if (retries > 0 && before !== 'open') {
+      if (this.#wire.transactionStatus !== 'I') {
+        try {
+          await this.client.query('rollback');
+        } catch (e) {
+          this.discard = true;
+          throw mapDatabaseError(e);
+        }
+      }
+      this.#state = before;
+      return this.#send(st, retries - 1);
+    }
+    this.discard = true;
+    const e = error as Error & { code?: string };
+    throw new PreparedStatementLostError(e.message, { sqlState: '26000' }, error);
+  }
+
   /**
    * Runs `queries` as one atomic unit in ONE round trip: `[prelude, q1…qn] + Sync`
    * (an implicit transaction), or `[BEGIN <settings>, prelude, q1…qn, COMMIT] + Sync`
-   * when transaction settings are given. Any error rolls the whole unit back and
-   * discards the connection.
+   * when transaction settings are given. Any error rolls the whole unit back.
    */
   async executeBatch(queries: readonly CompiledQuery[], settings: TransactionSettings): Promise<Array<QueryResult<unknown>>> {
     if (this.#state !== 'idle') throw new UnsupportedOperationError('a batch cannot run inside a transaction');
     const explicit = settings.isolationLevel !== undefined || settings.accessMode !== undefined;
-    const prelude = explicit ? [{ text: beginText(settings), values: [] }, ...this.#scope.prelude] : this.#scope.prelude;
-    const postlude = explicit ? [{ text: 'commit', values: [] }] : [];
     const names = this.#shared.statementNames;
-    for (const q of queries) assertNoTenantWrite(q.sql);
-    const statements = queries.map((q) => {
-      const name = names?.nameFor(q.sql);
+    const statements = queries.map((q): WireStatement => {
+      const verdict = classifyStatement(q.sql);
+      assertAllowed(verdict);
+      if (!verdict.trusted) this.#trusted = false;
+      if (q.parameters.length > MAX_BIND_PARAMETERS) throw new TooManyParametersError(q.parameters.length);
+      const name = verdict.trusted ? names?.nameFor(q.sql) : undefined;
       return { text: q.sql, values: q.parameters, ...(name ? { name } : {}) };
     });
+    const prelude: WireStatement[] = explicit ? [{ text: beginText(settings), values: [] }, ...this.#scope.prelude] : [...this.#scope.prelude];
+    const cleanup = this.#transactionPooler && !this.#trusted ? IN_TRANSACTION_CLEANUP : [];
+    const postlude = explicit ? [...cleanup, COMMIT] : cleanup;
+    let tags: readonly string[];
+    let results: pg.QueryResult[];
     try {
-      const results = await runBatch(this.client, prelude, statements, postlude);
-      return results.map((r) => toKyselyResult(r));
+      ({ results, postludeTags: tags } = await runUnit(this.client, prelude, statements, postlude));
     } catch (e) {
-      this.discard = true;
+      if ((e as UnitError).code === '26000') {
+        for (const s of statements) if (s.name) this.#wire.prepared.delete(s.name);
+      }
       throw mapDatabaseError(e);
+    }
+    if (explicit && tags.at(-1) !== 'COMMIT') throw new TransactionRolledBackError();
+    if (this.#wire.transactionStatus !== 'I') {
+      this.discard = true;
+      throw new UnsupportedOperationError('the batch left a transaction open on the connection (its effects were not committed)');
+    }
+    return results.map((r) => toKyselyResult(r));
+  }
+
+  /**
+   * Streams a query's rows `chunkSize` at a time without a cursor: the portal
+   * is executed with a row limit and the next chunk is fetched only when the
+   * consumer asks (see {@link streamUnit}); the tenant prelude rides in front as
+   * usual. Behind a transaction pooler, an untrusted statement outside a
+   * transaction is run whole and yielded in chunks (its cleanup must share its
+   * Sync).
+   */
+  async *streamQuery<R>(compiledQuery: CompiledQuery, chunkSize = 100): AsyncIterableIterator<QueryResult<R>> {
+    const size = Math.max(1, Math.floor(chunkSize));
+    const verdict = classifyStatement(compiledQuery.sql);
+    assertAllowed(verdict);
+    if (!verdict.trusted) this.#trusted = false;
+    if (compiledQuery.parameters.length > MAX_BIND_PARAMETERS) throw new TooManyParametersError(compiledQuery.parameters.length);
+    const before = this.#state;
+    if (this.#transactionPooler && !this.#trusted && before === 'idle') {
+      const { rows } = await this.executeQuery<R>(compiledQuery);
+      for (let i = 0; i < rows.length; i += size) yield { rows: rows.slice(i, i + size) };
+      return;
+    }
+    const prelude: readonly WireStatement[] =
+      before === 'pending' ? [this.#begin!, ...this.#scope.prelude] : before === 'idle' ? this.#scope.prelude : [];
+    if (before === 'pending') this.#state = 'open';
+    let completed = false;
+    try {
+      for await (const rows of streamUnit(this.client, prelude, { text: compiledQuery.sql, values: compiledQuery.parameters }, size)) {
+        yield { rows: rows as R[] };
+      }
+      completed = true;
+    } catch (e) {
+      const mapped = mapDatabaseError(e);
+      if (mapped instanceof ConnectionLostError) this.discard = true;
+      this.#afterRoundTrip(before);
+      if (this.#state === 'open' && this.#wire.transactionStatus === 'E') this.#abortCause ??= mapped;
+      throw mapped;
+    } finally {
+      this.#afterRoundTrip(before);
+      if (before === 'idle' && this.#wire.transactionStatus !== 'I') this.discard = true;
+    }
+    if (completed && this.discard && before === 'idle') {
+      throw new UnsupportedOperationError('the statement left a transaction open on the connection (its effects were not committed)');
     }
   }
 
-  // eslint-disable-next-line require-yield
-  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
-    throw new UnsupportedOperationError('streamQuery is not supported by @stellaops/postgres-core connections; page with limit/offset or keyset');
-  }
-
-  /** Returns the client to the pool (or destroys it when its state is unknown). */
-  release(): void {
-    if (this.#state === 'open') this.discard = true; // never hand out a connection inside a transaction
+  /** Returns the client to the pool, cleaned, or destroys it when its state is unknown or not idle. */
+  async release(): Promise<void> {
+    let destroy = this.discard || this.#state === 'open' || this.#wire.transactionStatus !== 'I';
+    if (!destroy && !this.#trusted && !this.#transactionPooler) {
+      try {
+        await this.client.query('discard all');
+        this.#wire.prepared.clear();
+      } catch {
+        destroy = true;
+      }
+    }
     this.client.removeListener('error', this.#onError);
-    this.client.release(this.discard ? true : undefined);
+    this.client.release(destroy || this.discard ? true : undefined);
   }
 }
 
@@ -228,19 +420,19 @@ export class ScopedDriver implements Driver {
   }
 
   async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw(`savepoint ${quoteIdentifier(name)}`));
+    await (connection as ScopedConnection).executeInternal(`savepoint ${quoteSavepointName(name)}`);
   }
 
   async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw(`rollback to savepoint ${quoteIdentifier(name)}`));
+    await (connection as ScopedConnection).executeInternal(`rollback to savepoint ${quoteSavepointName(name)}`);
   }
 
   async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw(`release savepoint ${quoteIdentifier(name)}`));
+    await (connection as ScopedConnection).executeInternal(`release savepoint ${quoteSavepointName(name)}`);
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
-    (connection as ScopedConnection).release();
+    await (connection as ScopedConnection).release();
   }
 
   /** The pool is shared and owned by the data source: nothing to do here. */

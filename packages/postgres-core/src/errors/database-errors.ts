@@ -147,3 +147,61 @@ export class PoolTimeoutError extends DatabaseError {
     super(message, fields, cause, 'POOL_TIMEOUT');
   }
 }
+
+const KYSELY_ABORTED_TRANSACTION = Symbol.for('kysely.AbortedTransactionError');
+
+/**
+ * PostgreSQL answered `COMMIT` with `ROLLBACK`: an earlier statement of the
+ * transaction failed, its error was caught and the code carried on, so the
+ * server had already aborted the transaction. **Nothing of the unit was
+ * written.** `cause` is the earlier error when the driver saw it. Not retryable
+ * as such: fix the code that swallowed the error (or roll back to a savepoint).
+ * Kysely recognises it as its own `AbortedTransactionError` (the transaction
+ * is marked rolled back and its connection released).
+ */
+export class TransactionRolledBackError extends DatabaseError {
+  /** Kysely's brand for an aborted transaction (see `isAbortedTransactionError`). */
+  readonly [KYSELY_ABORTED_TRANSACTION] = true;
+
+  /** @param cause the error that aborted the transaction, when known */
+  constructor(cause?: unknown) {
+    super(
+      'PostgreSQL rolled the transaction back instead of committing it: an earlier statement failed and its error was caught; nothing of this unit was written',
+      { sqlState: '25P02' },
+      cause,
+      'TRANSACTION_ROLLED_BACK',
+    );
+  }
+}
+
+/**
+ * A statement has more bind parameters than the protocol allows (65,535); a
+ * retry can never succeed. Split the statement into batches (e.g. insert rows
+ * in chunks of `Math.floor(65535 / columnsPerRow)`).
+ */
+export class TooManyParametersError extends DatabaseError {
+  /** @param count parameters the statement has (when known) */
+  constructor(count: number | undefined, cause?: unknown) {
+    super(
+      `A statement can bind at most 65535 parameters${count === undefined ? '' : `, this one has ${count}`}: split it into batches (e.g. insert rows in chunks)`,
+      { sqlState: '08P01' },
+      cause,
+      'TOO_MANY_PARAMETERS',
+    );
+  }
+}
+
+/**
+ * A server-side prepared statement the driver had prepared on this connection
+ * disappeared in the middle of a transaction (`26000`), e.g. SQL of the unit
+ * ran `DEALLOCATE`/`DISCARD`. The transaction is lost; the connection is
+ * replaced. Retryable: the whole unit can run again on a fresh connection.
+ */
+export class PreparedStatementLostError extends DatabaseError {
+  override readonly retryable = true;
+
+  /** @inheritDoc */
+  constructor(message: string, fields: DatabaseErrorFields, cause?: unknown) {
+    super(message, fields, cause, 'PREPARED_STATEMENT_LOST');
+  }
+}

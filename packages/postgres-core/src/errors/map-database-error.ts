@@ -11,6 +11,7 @@ import {
   QueryCanceledError,
   SerializationFailureError,
   StatementTimeoutError,
+  TooManyParametersError,
   UniqueViolationError,
   type DatabaseErrorFields,
 } from './database-errors.js';
@@ -66,6 +67,11 @@ export function mapDatabaseError(error: unknown): unknown {
       return /statement timeout/i.test(message)
         ? new StatementTimeoutError(message, fields, error)
         : new QueryCanceledError(message, fields, error);
+    case '08P01':
+      // protocol_violation is an ordinary ERROR: the connection is fine and a retry would fail the same way
+      return /bind message|parameter/i.test(message)
+        ? new TooManyParametersError(undefined, error)
+        : new DatabaseError(message, fields, error, 'PROTOCOL_VIOLATION');
     default:
       break;
   }

@@ -84,7 +84,17 @@ export class PgBouncer {
   #child: ChildProcess | undefined;
   readonly #dir: string;
 
-  constructor(readonly bin: string, readonly target: { port: number; host?: string }, readonly users: Record<string, string>, readonly poolSize: number) {
+  /**
+   * @param settings extra `[pgbouncer]` settings, overriding the defaults (e.g. the recommended
+   *   `server_reset_query: 'DISCARD ALL', server_reset_query_always: '1'`)
+   */
+  constructor(
+    readonly bin: string,
+    readonly target: { port: number; host?: string },
+    readonly users: Record<string, string>,
+    readonly poolSize: number,
+    readonly settings: Record<string, string> = {},
+  ) {
     this.#dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 'pgbouncer-'));
   }
 
@@ -107,7 +117,8 @@ export class PgBouncer {
         'pool_mode = transaction',
         `default_pool_size = ${this.poolSize}`,
         'max_client_conn = 500',
-        'server_reset_query =',
+        ...(this.settings.server_reset_query === undefined ? ['server_reset_query ='] : []),
+        ...Object.entries(this.settings).map(([k, v]) => `${k} = ${v}`),
         `logfile = ${join(this.#dir, 'pgbouncer.log')}`,
         `pidfile = ${join(this.#dir, 'pgbouncer.pid')}`,
       ].join('\n') + '\n',
