@@ -293,10 +293,13 @@ class MigrationLinter {
 
   #alterAction(key: string, t: TableState | undefined, existing: boolean, a: string): void {
     let r: RegExpExecArray | null;
-    if (a === 'enable row level security') (t && (t.enabled = true));
-    else if (a === 'force row level security') (t && (t.forced = true));
-    else if (a === 'disable row level security' || a === 'no force row level security') {
-      if (t) (a.startsWith('disable') ? (t.enabled = false) : (t.forced = false));
+    if (a === 'enable row level security') {
+      if (t) t.enabled = true;
+    } else if (a === 'force row level security') {
+      if (t) t.forced = true;
+    } else if (a === 'disable row level security' || a === 'no force row level security') {
+      if (t && a.startsWith('disable')) t.enabled = false;
+      else if (t) t.forced = false;
       this.#push({ rule: 'rls-enable-force', object: key, message: `${a.toUpperCase()} on ${key} turns tenant isolation off: keep ENABLE + FORCE ROW LEVEL SECURITY` });
     } else if ((r = new RegExp(`^add (?:column )?(?:if not exists )?(?!constraint |primary key|unique|check|foreign key|exclude)(${IDENT}) (.*)$`).exec(a))) {
       const column = r[1] as string;
@@ -357,8 +360,11 @@ class MigrationLinter {
 
   #constraintName(name: string, kind: string, table: string): void {
     this.#name('constraint', name, `${table}.${name}`);
-    const suffix = /^primary key/.test(kind) ? '_pkey' : /^unique/.test(kind) ? '_key' : /^(foreign key|references)/.test(kind) ? '_fkey' : /^check/.test(kind) ? '_check' : '_excl';
-    if (!name.endsWith(suffix)) this.#push({ rule: 'naming-index', object: `${table}.${name}`, message: `constraint ${name} on ${table}: name it <table>_<columns>${suffix}` });
+    const tableName = splitQualified(table).name;
+    const suffix = /^primary key/.test(kind) ? '_pkey' : /^(foreign key|references)/.test(kind) ? '_fkey' : undefined;
+    if (!name.startsWith(`${tableName}_`) || (suffix !== undefined && !name.endsWith(suffix))) {
+      this.#push({ rule: 'naming-index', object: `${table}.${name}`, message: `constraint ${name} on ${table}: name it ${tableName}_<what it says>${suffix ?? ''}` });
+    }
   }
 
   // ---- table rules ------------------------------------------------------
@@ -418,7 +424,7 @@ class MigrationLinter {
  * applyWaivers(findings, [{ migration: 'V002_X', rule: 'index-concurrently', object: 'x_tenant_a_idx', reason: 'table is empty in every environment' }]);
  */
 export function applyWaivers(findings: LintFinding[], waivers: readonly LintWaiver[]): LintFinding[] {
-  const out = [...findings];
+  const out = findings.map((f) => ({ ...f }));
   for (const w of waivers) {
     const where = `lint-waivers.json (${w.migration} ${w.rule}${w.object ? ` ${w.object}` : ''})`;
     if (!isLintRuleId(w.rule)) {

@@ -23,7 +23,7 @@ const rule = (id: string, severity: LintSeverity, scope: LintRuleInfo['scope'], 
  */
 export const LINT_RULES = {
   'naming-snake-case': rule('naming-snake-case', 'error', 'migration', 'schema, table, column, index and constraint names are lower snake_case, at most 63 characters'),
-  'naming-index': rule('naming-index', 'error', 'migration', 'index names are <table>_…_idx (unique: <table>_…_key); constraint names end in _pkey, _key, _fkey, _check or _excl'),
+  'naming-index': rule('naming-index', 'error', 'migration', 'index names are <table>_…_idx (unique: <table>_…_key); constraint names start with <table>_ (primary keys end in _pkey, foreign keys in _fkey)'),
   'schema-qualified': rule('schema-qualified', 'error', 'migration', "tables are created schema-qualified, in the module's own schema"),
   'tenant-pk-leading': rule('tenant-pk-leading', 'error', 'both', 'a table with tenant_id has a primary key that starts with tenant_id'),
   'tenant-index-leading': rule('tenant-index-leading', 'error', 'both', "every index of a table with tenant_id starts with tenant_id"),

@@ -23,9 +23,13 @@ export function normalizeStatement(text: string): string {
       let depth = 1;
       i += 2;
       while (i < n && depth > 0) {
-        if (text[i] === '/' && text[i + 1] === '*') (depth++, (i += 2));
-        else if (text[i] === '*' && text[i + 1] === '/') (depth--, (i += 2));
-        else i++;
+        if (text[i] === '/' && text[i + 1] === '*') {
+          depth++;
+          i += 2;
+        } else if (text[i] === '*' && text[i + 1] === '/') {
+          depth--;
+          i += 2;
+        } else i++;
       }
       out += ' ';
       continue;
@@ -45,8 +49,10 @@ export function normalizeStatement(text: string): string {
       let j = i + 1;
       let ident = '';
       while (j < n) {
-        if (text[j] === '"' && text[j + 1] === '"') (ident += '"', (j += 2));
-        else if (text[j] === '"') break;
+        if (text[j] === '"' && text[j + 1] === '"') {
+          ident += '"';
+          j += 2;
+        } else if (text[j] === '"') break;
         else ident += text[j++];
       }
       out += ident;

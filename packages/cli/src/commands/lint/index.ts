@@ -108,6 +108,24 @@ async function lintTargets(opts: LintOptions, ctx: CliContext): Promise<LintTarg
   return out;
 }
 
+/**
+ * Lint findings for the migrations of a `migrate` command's set (`--module` or `--dir`),
+ * with the module's waivers applied; `migrate plan` shows those of pending migrations.
+ *
+ * @example
+ * const findings = await lintSelectedSet({ module: 'notify' }, set, ctx);
+ */
+export async function lintSelectedSet(opts: { module?: string; dir?: string }, set: MigrationSet, ctx: CliContext): Promise<LintFinding[]> {
+  let waiverDir: string | undefined;
+  if (opts.dir !== undefined) waiverDir = resolve(ctx.cwd, opts.dir);
+  else if (opts.module !== undefined) {
+    const root = findWorkspaceRoot(ctx.cwd);
+    waiverDir = (root ? workspaceModules(root) : []).find((m) => m.name === opts.module || m.packageName === opts.module)?.dir;
+  }
+  const findings = lintMigrations({ schema: set.schema, migrations: await lintableMigrations(set.migrations) });
+  return applyWaivers(findings, waiverDir ? readWaiverFile(waiverDir).filter((w) => w.migration !== 'schema') : []);
+}
+
 async function lintTarget(target: LintTarget, opts: LintOptions): Promise<ModuleLintResult> {
   const migrations = await lintableMigrations(target.set.migrations);
   const waivers = readWaiverFile(target.waiverDir);
