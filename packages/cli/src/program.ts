@@ -1,4 +1,5 @@
 import { Command, type CommanderError } from 'commander';
+import { backupCommand } from './commands/backup/index.js';
 import { clusterCommand } from './commands/cluster/index.js';
 import { codegenCommand } from './commands/codegen/index.js';
 import { lintCommand } from './commands/lint/index.js';
@@ -30,6 +31,7 @@ export function createProgram(ctx: CliContext): Command {
     .addCommand(migrateCommand(ctx))
     .addCommand(codegenCommand(ctx))
     .addCommand(clusterCommand(ctx))
+    .addCommand(backupCommand(ctx))
     .addCommand(lintCommand(ctx));
   configureAll(program, (cmd) =>
     cmd
