@@ -40,6 +40,12 @@ function sources() {
     }
   }
   for (const d of pkgDirs) add(join(d, 'README.md'), d);
+  // READMEs whose samples are a module package's own test files.
+  const moduleSamples = { 'packages/test-fixture/README.md': 'packages/modules/authority', 'packages/module-testkit/README.md': 'packages/modules/notify' };
+  for (const o of out) {
+    const target = moduleSamples[relative(root, o.file)];
+    if (target && existsSync(join(root, target))) o.pkgDir = join(root, target);
+  }
   return out.map(({ file, pkgDir }) => {
     const m = /<!--\s*doc-samples-package:\s*(\S+)\s*-->/.exec(readFileSync(file, 'utf8'));
     return { file, pkgDir: m ? join(root, m[1]) : pkgDir };
