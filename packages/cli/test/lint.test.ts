@@ -54,6 +54,16 @@ describe('stella-db lint', () => {
     expect(human.stdout).toContain('4 error(s)');
   });
 
+  it('lints the SQL a TypeScript migration compiles', async () => {
+    const dir = migrationsDir({
+      'V001__counters.sql': 'create table app.counters (id bigint generated always as identity primary key);\n',
+      'V002_AddNote.ts': "export async function up(db) {\n  await db.schema.alterTable('app.counters').addColumn('note', 'json').execute();\n}\n",
+    });
+    const run = await runCli(['lint', '--dir', dir, '--schema', 'app', '--json'], {}, REPO_ROOT);
+    expect(run.code).toBe(3);
+    expect(findingsOf(run.json).map((f) => [f.migration, f.rule, f.object])).toEqual([['V002_AddNote', 'prefer-jsonb', 'app.counters.note']]);
+  });
+
   it('a waiver needs a reason: without one the run fails, with one it passes', async () => {
     const base = 'create table app.counters (id bigint generated always as identity primary key);\n';
     const noReason = migrationsDir({ 'V001__counters.sql': base, 'V002__drop.sql': '-- stella:allow drop-object\ndrop table app.counters;\n' });
