@@ -9,6 +9,7 @@
 //  - every benchmark figure row `| <scenario> | <metric> | <value> |` in
 //    docs/VERIFICATION.md names a metric of bench/results/<scenario>.json
 //    (a value that differs from the latest run is reported, not fatal);
+//  - `pnpm --filter <name>` commands name workspace packages;
 //  - the documents hold no TODO / TBD / FIXME and no open question marker.
 // Usage: node scripts/check-docs.mjs   (exit 1 with one line per problem)
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -79,7 +80,23 @@ if (verificationDoc) {
   }
 }
 
-// 4. no TODOs or open questions
+// 4. package names in commands (`pnpm --filter @stellaops/x …`)
+const packageNames = new Set();
+for (const base of ['packages', 'packages/modules', 'apps']) {
+  const dir = join(root, base);
+  if (!existsSync(dir)) continue;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const pkg = join(dir, e.name, 'package.json');
+    if (e.isDirectory() && existsSync(pkg)) packageNames.add(JSON.parse(readFileSync(pkg, 'utf8')).name);
+  }
+}
+for (const doc of docs) {
+  for (const m of doc.text.matchAll(/--filter (@stellaops\/[a-z0-9-]+)/g)) {
+    if (!packageNames.has(m[1])) problems.push(`${doc.name}: command filters on ${m[1]}, which is no workspace package`);
+  }
+}
+
+// 5. no TODOs or open questions
 for (const doc of docs) {
   doc.text.split('\n').forEach((line, i) => {
     if (/\b(TODO|TBD|FIXME|XXX)\b|open question/i.test(line)) problems.push(`${doc.name}:${i + 1}: "${line.trim().slice(0, 60)}" (the documents hold no TODOs or open questions)`);
