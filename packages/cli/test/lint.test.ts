@@ -99,6 +99,28 @@ describe('stella-db lint', () => {
     expect(findingsOf(fixed.json)).toEqual([]);
   });
 
+  it('with --url it flags what the app role owns and may do beyond DML', async () => {
+    const role = `lint_app_${process.pid}_${Date.now()}`;
+    const dir = migrationsDir({ 'V001__noop.sql': 'select 1;\n' });
+    await db.pool.query(`create role ${role} nologin bypassrls;
+      create schema roles;
+      create table roles.owned (id uuid primary key);
+      alter table roles.owned owner to ${role};
+      create table roles.shared (id uuid primary key);
+      grant usage, create on schema roles to ${role};
+      grant select, truncate on roles.shared to ${role}`);
+    try {
+      const run = await runCli(['lint', '--dir', dir, '--schema', 'roles', '--url', db.connectionString, '--app-role', role, '--json'], {}, REPO_ROOT);
+      expect(run.code).toBe(3);
+      const found = findingsOf(run.json).filter((f) => f.rule === 'app-role-privileges');
+      expect(found.map((f) => f.object).sort()).toEqual([role, 'roles', 'roles.owned', 'roles.owned', 'roles.owned_pkey', 'roles.shared'].sort());
+      expect(found.find((f) => f.object === role)?.message).toContain('BYPASSRLS');
+      expect(found.find((f) => f.object === 'roles.shared')?.message).toContain(`revoke truncate on roles.shared from ${role}`);
+    } finally {
+      await db.pool.query(`drop table roles.owned; revoke all on schema roles from ${role}; revoke all on roles.shared from ${role}; drop role ${role}`);
+    }
+  });
+
   it('migrate plan shows lint findings for pending migrations', async () => {
     const dir = migrationsDir({
       'V001__counters.sql': 'create table app.counters (id bigint generated always as identity primary key);\n',
