@@ -25,7 +25,8 @@ describe('authority schema', () => {
     expect(r.rows.map((x) => x.table)).toEqual(TABLES);
     for (const row of r.rows) {
       expect(row, row.table).toMatchObject({ rls: true, force: true });
-      expect(row.policies, row.table).toEqual(["(tenant_id = NULLIF(current_setting('app.tenant_id'::text, true), ''::text))"]);
+      // the verified tenant (HMAC proof checked by stellaops_security.current_tenant()), once per statement
+      expect(row.policies, row.table).toEqual(["(tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant))"]);
     }
   });
 

@@ -6,7 +6,7 @@ import { APP_ROLE, migrations, WORKER_ROLE } from '../src/index.js';
 import { enableLogins } from './support/roles.js';
 
 const db = useTestDatabase({ migrations: await fixtureMigrations(migrations), scope: 'file' });
-const TENANT_POLICY = "(tenant_id = NULLIF(current_setting('app.tenant_id'::text, true), ''::text))";
+const TENANT_POLICY = "(tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant))";
 
 beforeAll(async () => {
   await enableLogins(db.server.adminConnectionString);

@@ -134,6 +134,7 @@ describe('the worker role', () => {
       'V001_ChannelsAndRules',
       'V002_Deliveries',
       'V003_WorkerReadsMigrations',
+      'V004_VerifiedTenant',
     ]);
     await expect(sql`delete from notify._migrations`.execute(w)).rejects.toMatchObject({ sqlState: '42501' });
     await expect(sql`update notify._migrations set checksum = 'x'`.execute(w)).rejects.toMatchObject({ sqlState: '42501' });
