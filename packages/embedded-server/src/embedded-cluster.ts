@@ -172,9 +172,15 @@ export class EmbeddedCluster {
    * after a crash or reboot the PID may belong to an unrelated process.
    */
   runningPid(): number | undefined {
-    const file = join(this.#o.dataDir, 'postmaster.pid');
-    if (!existsSync(file)) return undefined;
-    const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+    let text: string;
+    try {
+      text = readFileSync(join(this.#o.dataDir, 'postmaster.pid'), 'utf8');
+    } catch (e) {
+      // no server, or one that just exited and removed its pid file while we looked
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+    const pid = Number(text.split('\n')[0]);
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
     try {
       process.kill(pid, 0);
