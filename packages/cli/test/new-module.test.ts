@@ -65,6 +65,11 @@ describe('stella-db new module: names and files', () => {
     const migration = readFileSync(join(dir, 'src', 'migrations', 'v001-job-definitions.ts'), 'utf8');
     expect(migration).toContain("id: 'V001_JobDefinitions'");
     expect(migration).toContain('primary key (tenant_id, id)');
+    // the verified tenant (postgres-core's CURRENT_TENANT_FUNCTION) for the default and the policy, never the raw setting
+    expect(migration).toContain('tenant_id text not null default stellaops_security.current_tenant(),');
+    expect(migration).toContain('using ("tenant_id" = (select stellaops_security.current_tenant()))');
+    expect(migration).not.toContain('current_setting');
+    expect(readFileSync(join(dir, 'test', 'support', 'app-role.ts'), 'utf8')).toContain('...db.server.tenantKey');
     expect(migration).toContain('alter table "jobs"."job_definitions" force row level security');
     expect(migration).toContain('grant select, insert, update, delete on all tables in schema "jobs" to "stellaops_app"');
     expect(migration).not.toMatch(/tenantIsolationSql|appRoleGrantsSql/); // literal SQL, no helper calls

@@ -6,7 +6,7 @@ import { migrations, REQUIRED_ROLES } from '../src/index.js';
 ownerMigrationSuite({
   migrations,
   requiredRoles: REQUIRED_ROLES,
-  migrationIds: ['V001_Schedules', 'V002_CronAndRuns'],
+  migrationIds: ['V001_Schedules', 'V002_CronAndRuns', 'V003_VerifiedTenant'],
   tables: ['runs', 'schedules'],
   tenantRow: { table: 'scheduler.schedules', insert: "insert into scheduler.schedules (tenant_id, name, cron, next_fire_at) values ('acme', 'first', '* * * * *', now())" },
 });

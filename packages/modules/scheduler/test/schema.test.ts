@@ -1,13 +1,14 @@
 import { fixtureMigrations } from '@stellaops/migrator';
 import { checkAppRole } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
+import pg from 'pg';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE, migrations, RunPlanner, RunQueue, ScheduleRepository, WORKER_ROLE } from '../src/index.js';
-import { enableLogins, OpenedSources } from './support/roles.js';
+import { enableLogins, OpenedSources, TEST_PASSWORD } from './support/roles.js';
 
 const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
 const sources = new OpenedSources();
-const TENANT_POLICY = "(tenant_id = NULLIF(current_setting('app.tenant_id'::text, true), ''::text))";
+const TENANT_POLICY = "(tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant))";
 
 beforeAll(async () => {
   await enableLogins(db.server.adminConnectionString);
@@ -37,6 +38,41 @@ describe('scheduler schema', () => {
       { table: 'schedules', policy: 'schedules_worker_advance', cmd: 'UPDATE', roles: [WORKER_ROLE], qual: 'enabled', check: 'enabled' },
       { table: 'schedules', policy: 'schedules_worker_read', cmd: 'SELECT', roles: [WORKER_ROLE], qual: 'true', check: null },
     ]);
+  });
+
+  it('defaults tenant_id to the verified tenant (V003) and lets the worker call current_tenant(), which every tenant policy evaluates', async () => {
+    const d = await db.pool.query(
+      `select table_name as table, column_default as default from information_schema.columns
+        where table_schema = 'scheduler' and column_name = 'tenant_id' order by 1`,
+    );
+    expect(d.rows).toEqual([
+      { table: 'runs', default: 'stellaops_security.current_tenant()' },
+      { table: 'schedules', default: 'stellaops_security.current_tenant()' },
+    ]);
+    const f = await db.pool.query<{ ok: boolean }>(`select has_function_privilege($1, 'stellaops_security.current_tenant()', 'execute') as ok`, [WORKER_ROLE]);
+    expect(f.rows[0]?.ok).toBe(true);
+  });
+
+  it('ignores a tenant set by SQL alone (no proof): neither app nor worker tenant sessions see or write its rows', async () => {
+    const app = sources.open(db);
+    await new ScheduleRepository(app.forTenant('acme')).create({ name: 'only-acme', cron: '* * * * *' });
+    for (const role of [APP_ROLE, WORKER_ROLE]) {
+      const raw = new pg.Client(db.server.urlFor(db.database, { user: role, password: TEST_PASSWORD }));
+      await raw.connect();
+      try {
+        await raw.query("select set_config('app.tenant_id', 'acme', false)");
+        expect((await raw.query('select 1 from scheduler.runs')).rows, role).toEqual([]);
+        if (role === APP_ROLE) {
+          expect((await raw.query('select 1 from scheduler.schedules')).rows).toEqual([]);
+          for (const insert of ["insert into scheduler.schedules (name, cron) values ('forged', '* * * * *')", "insert into scheduler.schedules (tenant_id, name, cron) values ('acme', 'forged', '* * * * *')"])
+            await expect(raw.query(insert), insert).rejects.toMatchObject({ code: '42501' }); // the policy's check: no verified tenant
+        } else {
+          expect((await raw.query('select name from scheduler.schedules')).rows).toEqual([{ name: 'only-acme' }]); // its own read policy, unchanged
+        }
+      } finally {
+        await raw.end();
+      }
+    }
   });
 
   it('leads every primary key, unique constraint and index with tenant_id', async () => {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { defineMigration, resolveMigrations } from '@stellaops/migrator';
-import { appRoleGrantsSql, createRoleIfMissingSql, DEFAULT_APP_ROLE, PERSISTENCE_MODULES, TENANT_SETTING, tenantIsolationSql } from '@stellaops/postgres-core';
+import { appRoleGrantsSql, createRoleIfMissingSql, CURRENT_TENANT_FUNCTION, DEFAULT_APP_ROLE, PERSISTENCE_MODULES, tenantIsolationSql } from '@stellaops/postgres-core';
 import { pascal, singular } from '../../codegen/type-aliases.js';
 import { findWorkspaceRoot, workspaceModules } from '../../codegen/workspace-modules.js';
 import { UsageError } from '../../usage-error.js';
@@ -110,13 +110,18 @@ async function moduleSpec(root: string, name: string, table: string): Promise<Mo
   };
 }
 
-/** The first migration's SQL, produced once by postgres-core's helpers and then frozen in the generated file. */
+/**
+ * The first migration's SQL, produced once by postgres-core's helpers and then
+ * frozen in the generated file. `tenant_id` defaults to the verified tenant
+ * (`CURRENT_TENANT_FUNCTION`) that `tenantIsolationSql`'s policy compares with;
+ * postgres-core's security migrations, which define it, run before the module's
+ * (`stella-db up`, `fixtureMigrations`, the owner-migration suite).
+ */
 function v001Up(schema: string, table: string): string {
-  const tenantDefault = `nullif(current_setting('${TENANT_SETTING}', true), '')`;
   return [
     createRoleIfMissingSql(DEFAULT_APP_ROLE),
     `create table ${schema}.${table} (
-  tenant_id text not null default ${tenantDefault},
+  tenant_id text not null default ${CURRENT_TENANT_FUNCTION},
   id uuid not null default gen_random_uuid(),
   name text not null check (length(name) between 1 and 200),
   created_at timestamptz not null default now(),

@@ -233,10 +233,13 @@ export async function enableAppLogin(adminConnectionString: string): Promise<voi
 export class OpenedSources {
   readonly #all: Array<PostgresDataSource<DB>> = [];
 
-  /** Opens ${s.title}'s data source on the test database as the app role, with its own pool of \`max\` connections. */
+  /**
+   * Opens ${s.title}'s data source on the test database as the app role, with its own pool of \`max\`
+   * connections and the fixture's tenant key (\`forTenant\` sessions carry the proof the database verifies).
+   */
   open(db: TestDatabaseHandle, max = 4): PostgresDataSource<DB> {
     const ds = createDataSource<DB>(
-      { connectionString: db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD }), pool: { max } },
+      { connectionString: db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD }), pool: { max }, ...db.server.tenantKey },
       { module: '${s.title}', registry: new PoolRegistry() },
     );
     this.#all.push(ds);
@@ -270,9 +273,10 @@ ownerMigrationSuite({
     [`test/${s.rowFile}-repository.test.ts`]: `import { fixtureMigrations } from '@stellaops/migrator';
 import { UniqueViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
+import pg from 'pg';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ${s.row}Repository, migrations, type DB } from '../src/index.js';
-import { enableAppLogin, OpenedSources } from './support/app-role.js';
+import { APP_ROLE, ${s.row}Repository, migrations, type DB } from '../src/index.js';
+import { APP_PASSWORD, enableAppLogin, OpenedSources } from './support/app-role.js';
 
 const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
 const sources = new OpenedSources();
@@ -311,6 +315,15 @@ describe('${s.row}Repository', () => {
     // no tenant set: row level security shows nothing and refuses inserts
     expect(await app.db.selectFrom('${s.name}.${s.table}').selectAll().execute()).toEqual([]);
     await expect(app.db.insertInto('${s.name}.${s.table}').values({ tenant_id: 'acme', name: 'x' }).execute()).rejects.toMatchObject({ sqlState: '42501' });
+    // a tenant set by SQL alone (no proof; the data source refuses such SQL, a plain client does not) is not the verified tenant
+    const raw = new pg.Client(db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD }));
+    await raw.connect();
+    try {
+      await raw.query("select set_config('app.tenant_id', 'acme', false)");
+      expect((await raw.query('select * from ${s.name}.${s.table}')).rows).toEqual([]);
+    } finally {
+      await raw.end();
+    }
     const all = await db.pool.query<{ tenant_id: string; name: string }>('select tenant_id, name from ${s.name}.${s.table} order by 1');
     expect(all.rows).toEqual([
       { tenant_id: 'acme', name: 'mine' },
@@ -346,8 +359,13 @@ change is a new migration (\`V002_…\`, appended in \`migration-set.ts\`), pinn
 
 - Every table: \`ENABLE\` + \`FORCE ROW LEVEL SECURITY\` and the standard tenant
   policy (the text postgres-core's \`tenantIsolationSql\` produced when the
-  migration was written); \`tenant_id\` leads the primary key and defaults to the
-  session tenant. No tenant → no rows, no inserts.
+  migration was written), on the verified tenant
+  \`stellaops_security.current_tenant()\` (postgres-core's security migrations,
+  applied before this module's): \`app.tenant_id\` counts only with a valid
+  tenant proof, which \`forTenant\` sessions send when the data source has the
+  tenant key (\`tenantKey\`/\`tenantKeyId\`, \`Postgres__TenantKey\`). \`tenant_id\`
+  leads the primary key and defaults to the verified tenant. No tenant (or one
+  set by SQL alone) → no rows, no inserts.
 - App role \`stellaops_app\` (\`REQUIRED_ROLES\`): DML on the module tables, nothing
   on \`${s.name}._migrations\`; never owner, never \`BYPASSRLS\`.
 

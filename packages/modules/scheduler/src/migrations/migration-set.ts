@@ -2,6 +2,7 @@ import { defineMigrationSet } from '@stellaops/migrator';
 import { SCHEDULER_SCHEMA } from '../database/roles.js';
 import { v001Schedules } from './v001-schedules.js';
 import { v002CronAndRuns } from './v002-cron-and-runs.js';
+import { v003VerifiedTenant } from './v003-verified-tenant.js';
 
 /**
  * Scheduler's migration set (schema `scheduler`, tracking table `scheduler._migrations`),
@@ -10,5 +11,5 @@ import { v002CronAndRuns } from './v002-cron-and-runs.js';
  */
 export const migrations = defineMigrationSet({
   schema: SCHEDULER_SCHEMA,
-  migrations: [v001Schedules, v002CronAndRuns],
+  migrations: [v001Schedules, v002CronAndRuns, v003VerifiedTenant],
 });

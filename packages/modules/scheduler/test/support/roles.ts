@@ -27,7 +27,7 @@ export class OpenedSources {
   /** Opens Scheduler's data source on the test database as `role`, with its own pool of `max` connections. */
   open(db: TestDatabaseHandle, role: typeof APP_ROLE | typeof WORKER_ROLE = APP_ROLE, max = 4): PostgresDataSource<DB> {
     const ds = createDataSource<DB>(
-      { connectionString: db.server.urlFor(db.database, { user: role, password: TEST_PASSWORD }), pool: { max } },
+      { connectionString: db.server.urlFor(db.database, { user: role, password: TEST_PASSWORD }), pool: { max }, ...db.server.tenantKey },
       { module: 'Scheduler', registry: new PoolRegistry() },
     );
     this.#all.push(ds);
