@@ -2,6 +2,7 @@ import { Command, type CommanderError } from 'commander';
 import { backupCommand } from './commands/backup/index.js';
 import { clusterCommand } from './commands/cluster/index.js';
 import { codegenCommand } from './commands/codegen/index.js';
+import { lintCommand } from './commands/lint/index.js';
 import { downCommand } from './commands/local/down.js';
 import { statusCommand } from './commands/local/status.js';
 import { upCommand } from './commands/local/up.js';
@@ -22,7 +23,7 @@ export const CLI_VERSION = '0.1.0';
  */
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('stella-db')
-    .description("StellaOps data layer CLI, the project's one command for PostgreSQL: a local server (up, down, status, url), migrations (migrate …), generated types (codegen) and new module packages (new module)")
+    .description("StellaOps data layer CLI, the project's one command for PostgreSQL: a local server (up, down, status, url), migrations (migrate …), generated types (codegen), new module packages (new module) and the database rules (lint)")
     .version(CLI_VERSION)
     .addCommand(upCommand(ctx))
     .addCommand(downCommand(ctx))
@@ -32,7 +33,8 @@ export function createProgram(ctx: CliContext): Command {
     .addCommand(codegenCommand(ctx))
     .addCommand(clusterCommand(ctx))
     .addCommand(backupCommand(ctx))
-    .addCommand(newCommand(ctx));
+    .addCommand(newCommand(ctx))
+    .addCommand(lintCommand(ctx));
   configureAll(program, (cmd) =>
     cmd
       .exitOverride()

@@ -23,3 +23,7 @@ export { migrateOnStart, type MigrateOnStartOptions } from './start/migrate-on-s
 export { fixtureMigrations, type FixtureMigrations, type FixtureMigrationTarget, type FixtureMigrationsOptions } from './fixture/fixture-migrations.js';
 export { silentLogger, type MigratorLogger } from './logging/logger.js';
 
+export { captureSql, renderRecordedQueries, type CaptureResult } from './capture/capture-sql.js';
+export { splitSqlStatements, type SqlStatement } from './sql-text/split-statements.js';
+export { readSqlDirectives, type SqlFileDirectives } from './sql-text/directives.js';
+export type { RecordedQuery } from './capture/recording-driver.js';

@@ -3,7 +3,9 @@ import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
 import { downTarget } from './down.js';
 import { parseNonNegativeInt, runCommand } from '../../command/run-command.js';
-import { addCommonOptions, createMigrator, type CommonOptions } from './shared.js';
+import { addCommonOptions, createMigrator, resolveMigrationSet, type CommonOptions } from './shared.js';
+import { lintSelectedSet } from '../lint/index.js';
+import { renderFinding } from '../lint/render.js';
 
 interface PlanOptions extends CommonOptions {
   to?: string;
@@ -34,6 +36,8 @@ export function planCommand(ctx: CliContext): Command {
       const plan = down
         ? await migrator.plan({ direction: 'down', ...down })
         : await migrator.plan({ to: opts.to, allowOutOfOrder: opts.allowOutOfOrder, ignoreMissing: opts.ignoreMissing });
+      const pending = new Set(plan.migrations.map((m) => m.id));
+      const lint = down || pending.size === 0 ? [] : (await lintSelectedSet(opts, await resolveMigrationSet(opts, ctx), ctx)).filter((f) => pending.has(f.migration) && f.waived === undefined);
       const lines: string[] = [];
       if (plan.migrations.length === 0) lines.push(`-- nothing to ${down ? 'roll back' : 'apply'} in schema ${schema} (${target})`);
       else lines.push(`-- plan: ${plan.migrations.length} migration(s) ${down ? 'to roll back' : 'to apply'} in schema ${schema} (${target}); dry run, nothing changed`);
@@ -42,7 +46,11 @@ export function planCommand(ctx: CliContext): Command {
         if (m.capture === 'partial') lines.push(`-- WARNING: partial capture, ${m.note ?? 'the dry run could not capture every statement'}`);
         lines.push(m.sql.trim() === '' ? '-- (no SQL captured)' : m.sql.trimEnd());
       }
-      return { doc: { schema, direction: plan.direction, migrations: plan.migrations }, human: `${lines.join('\n')}\n`, exitCode: ExitCode.Ok };
+      if (lint.length > 0) {
+        lines.push('', `-- stella-db lint: ${lint.length} finding(s) in the pending migrations (docs/RULES.md; waive with -- stella:allow <rule> <reason>)`);
+        for (const f of lint) lines.push(`-- ${renderFinding(opts.module ?? opts.dir ?? schema, f)}`);
+      }
+      return { doc: { schema, direction: plan.direction, migrations: plan.migrations, lint }, human: `${lines.join('\n')}\n`, exitCode: ExitCode.Ok };
     }),
   );
 }
