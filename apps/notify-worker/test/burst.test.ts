@@ -64,6 +64,10 @@ it('delivers a burst for 4 tenants exactly once with 3 worker processes, retryin
   // and every worker stops cleanly
   for (const w of workers) w.signal('SIGTERM');
   expect(await Promise.all(workers.map((w) => w.exited))).toEqual([0, 0, 0]);
-  // no log line carries the password
-  for (const w of workers) expect(w.stdout).not.toContain('stellaops-app-test-pw');
+  // no log line carries the password or the tenant key (only the key's id, at start)
+  for (const w of workers) {
+    expect(w.stdout).not.toContain('stellaops-app-test-pw');
+    expect(w.stdout + w.stderr).not.toContain(db.server.tenantKey.tenantKey);
+    expect(w.lines.find((l) => l.msg === 'notify worker starting')).toMatchObject({ config: { tenantKeyId: db.server.tenantKey.tenantKeyId } });
+  }
 });

@@ -34,12 +34,31 @@ function zodProblems(error: z.ZodError, root: string): ConfigProblem[] {
   });
 }
 
+/** The worker reads each delivery's channel in the delivery's tenant session: without the key every such read throws. */
+const TENANT_KEY_REQUIRED: ConfigProblem = {
+  path: 'Postgres.TenantKey',
+  message:
+    'is required: the worker reads channels in tenant sessions, which prove their tenant with this key (set Postgres__TenantKey to the secret installed in the database, e.g. `stella-db url --tenant-key`, and Postgres__TenantKeyId to its id)',
+};
+
+/**
+ * Whether a tenant key is configured: from postgres-core's result, or — when it
+ * rejected something else — from the raw `Postgres` section, so that a missing
+ * key is listed together with every other problem.
+ */
+function hasTenantKey(persistence: PersistenceOptions | undefined, sources: ConfigSources): boolean {
+  if (persistence?.postgres) return persistence.postgres.tenantKey !== undefined;
+  const raw = Object.entries(readSection('Postgres', sources, [])).find(([k]) => k.toLowerCase() === 'tenantkey')?.[1];
+  return raw !== undefined && raw !== null; // a value postgres-core rejected is already listed with its reason
+}
+
 /**
  * Loads and validates the worker's configuration from `appsettings.json`,
  * `appsettings.{Environment}.json` and environment variables: the `Persistence`
  * and `Postgres` sections through postgres-core's `loadPersistenceOptions`, the
- * `Worker` section here. Problems of all sections are collected and thrown
- * together; nothing is returned partially.
+ * `Worker` section here. `Postgres.TenantKey` is required (the worker runs
+ * tenant sessions to read channels). Problems of all sections are collected and
+ * thrown together; nothing is returned partially.
  *
  * @throws `ConfigurationError` listing every problem (paths and reasons, never values that could be secrets)
  * @example
@@ -73,6 +92,8 @@ export function loadWorkerConfig(sources: ConfigSources = {}): WorkerConfig {
   } else if (persistence && !persistence.postgres) {
     problems.push({ path: 'Postgres.ConnectionString', message: 'is required' });
   }
+  // Whatever else is wrong: the worker never runs without it, so it is part of the full list.
+  if (!hasTenantKey(persistence, sources)) problems.push(TENANT_KEY_REQUIRED);
   // The same unreadable file is reported by both readers: once is enough.
   const unique = problems.filter((p, i) => problems.findIndex((q) => q.path === p.path && q.message === p.message) === i);
   if (unique.length > 0 || !persistence?.postgres || !parsed.success) throw new ConfigurationError(unique);

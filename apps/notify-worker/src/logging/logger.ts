@@ -49,6 +49,7 @@ export function describeConfig(postgres: PostgresOptions, worker: WorkerOptions)
     tlsMode: postgres.tls.mode ?? 'from connection string',
     tlsCa: Boolean(postgres.tls.ca ?? postgres.tls.caFile),
     commandTimeoutSeconds: postgres.commandTimeoutSeconds,
+    tenantKeyId: postgres.tenantKeyId, // the id only: the key itself is never logged
     workerId: worker.workerId,
     http: `${worker.httpHost}:${worker.httpPort}`,
     migrateOnStart: worker.migrateOnStart,

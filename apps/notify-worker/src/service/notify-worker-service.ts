@@ -1,6 +1,6 @@
 import { migrateOnStart, SchemaMigrator } from '@stellaops/migrator';
 import { DeliveryQueue, migrations, WORKER_ROLE, type DB, type QueueDepth } from '@stellaops/module-notify';
-import { buildPoolConfig, createDataSource, registerPoolMetrics, type PostgresDataSource } from '@stellaops/postgres-core';
+import { buildPoolConfig, createDataSource, registerPoolMetrics, SECURITY_SCHEMA, securityMigrations, type PostgresDataSource } from '@stellaops/postgres-core';
 import { sql } from 'kysely';
 import { WebhookSender } from '../channels/webhook-sender.js';
 import type { WorkerConfig } from '../config/load-worker-config.js';
@@ -34,8 +34,9 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 
 /**
  * The notify worker: operations HTTP server first (liveness answers at once,
- * readiness says why it is not ready yet), then — when `MigrateOnStart` — Notify's
- * migrations as the owner role (bounded lock wait, failure stops the start),
+ * readiness says why it is not ready yet), then — when `MigrateOnStart` — postgres-core's
+ * `securityMigrations` (schema `stellaops_security`) and Notify's migrations as the
+ * owner role (bounded lock wait each, failure stops the start),
  * then the worker role's data source, a check that the configured role may claim
  * across tenants, and the delivery loop.
  *
@@ -147,6 +148,15 @@ export class NotifyWorkerService {
   async #migrate(): Promise<void> {
     const { worker } = this.#config;
     try {
+      // postgres-core's frozen security set first: Notify's policies (V004) call stellaops_security.current_tenant().
+      await migrateOnStart({
+        connectionString: worker.migrationConnectionString!,
+        schema: SECURITY_SCHEMA,
+        migrations: securityMigrations,
+        lockWaitMs: worker.migrationLockWaitSeconds * 1000,
+        applicationName: 'notify-worker-migrate',
+        logger: this.#log.child({ component: 'migrator' }),
+      });
       await migrateOnStart({
         connectionString: worker.migrationConnectionString!,
         ...migrations,

@@ -30,7 +30,7 @@ export function urlAs(db: TestDatabaseHandle, role: string, password = TEST_PASS
  * (idempotency keys `<tenant>-<i>`). Returns every key.
  */
 export async function seedBurst(db: TestDatabaseHandle, tenants: string[], perTenant: number, url: string, maxAttempts = 5): Promise<string[]> {
-  const ds = createDataSource<DB>({ connectionString: urlAs(db, APP_ROLE), pool: { max: 4 } }, { module: 'Notify', registry: new PoolRegistry() });
+  const ds = createDataSource<DB>({ connectionString: urlAs(db, APP_ROLE), pool: { max: 4 }, ...db.server.tenantKey }, { module: 'Notify', registry: new PoolRegistry() });
   const keys: string[] = [];
   try {
     for (const tenant of tenants) {
@@ -73,11 +73,16 @@ export async function eventually(fn: () => Promise<boolean>, timeoutMs = 90_000,
   }
 }
 
-/** The environment of a worker connecting directly as the worker role. */
+/**
+ * The environment of a worker connecting directly as the worker role, with the
+ * server's test tenant key (installed in every fixture template by `fixtureMigrations`).
+ */
 export function workerEnv(db: TestDatabaseHandle, extra: Record<string, string> = {}): Record<string, string> {
   return {
     Persistence__Notify: 'Postgres',
     Postgres__ConnectionString: urlAs(db, WORKER_ROLE),
+    Postgres__TenantKey: db.server.tenantKey.tenantKey,
+    Postgres__TenantKeyId: db.server.tenantKey.tenantKeyId,
     Postgres__Pool__Max: '4',
     Worker__HttpPort: '0',
     Worker__PollIntervalMs: '100',
