@@ -85,8 +85,9 @@ export async function generateModule(args: GenerateModuleArgs): Promise<Generate
   const install = args.install ?? true;
   if (install) {
     const env = { ...process.env, ...args.env };
-    progress('[3/4] pnpm install --offline (links the new package)');
-    await run('pnpm', ['install', '--offline'], root, env);
+    progress('[3/4] pnpm install --offline --no-frozen-lockfile (links the new package, adds it to the lockfile)');
+    // a new package must enter pnpm-lock.yaml: without the flag pnpm refuses under CI=true (frozen by default there)
+    await run('pnpm', ['install', '--offline', '--no-frozen-lockfile'], root, env);
     progress(`[4/4] codegen: packages/modules/${name}/src/generated/db.ts`);
     await run('pnpm', ['--filter', `@stellaops/module-${name}`, 'run', 'codegen'], root, env);
   }
