@@ -7,7 +7,7 @@ import { v003RolesAndGrants } from './v003-roles-and-grants.js';
 /**
  * Authority's migration set (schema `authority`, tracking table
  * `authority._migrations`), as `stella-db migrate --module authority` and the
- * test fixture (`fixtureMigrations(migrations)`) expect it.
+ * test fixture (`templateMigrations(migrations)`) expect it.
  */
 export const migrations = defineMigrationSet({
   schema: AUTHORITY_SCHEMA,

@@ -7,7 +7,7 @@ import { v003WorkerReadsMigrations } from './v003-worker-reads-migrations.js';
 /**
  * Notify's migration set (schema `notify`, tracking table `notify._migrations`),
  * as `stella-db migrate --module notify` and the test fixture
- * (`fixtureMigrations(migrations)`) expect it.
+ * (`templateMigrations(migrations)`) expect it.
  */
 export const migrations = defineMigrationSet({
   schema: NOTIFY_SCHEMA,
