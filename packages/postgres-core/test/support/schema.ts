@@ -2,8 +2,6 @@
 // owned by the superuser that migrates; a plain app role with DML grants only.
 import type { Generated } from 'kysely';
 import pg from 'pg';
-// Brings the fixture's `ProvidedContext` augmentation into the typecheck program.
-import type {} from '@stellaops/test-fixture/global-setup';
 import { ensureAppRole, tenantIsolationSql } from '../../src/index.js';
 
 export const APP_ROLE = 'pgcore_test_app';
