@@ -7,6 +7,7 @@ const scenarios = {
   tenant: '@stellaops/postgres-core',
   migrator: '@stellaops/migrator',
   cluster: '@stellaops/cluster',
+  backup: '@stellaops/backup',
 };
 const scenario = process.argv[2];
 if (!scenario || !(scenario in scenarios)) {

@@ -1,5 +1,5 @@
 // @ts-check
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineConfig, mergeConfig } from 'vitest/config';
 
@@ -9,7 +9,12 @@ const SOURCE_CONDITIONS = ['@stellaops/source', 'module', 'node', 'development|p
 /**
  * The shared vitest configuration: resolves workspace packages from source
  * (`@stellaops/source` condition), Node environment, generous timeouts for
- * tests that talk to a real PostgreSQL, and a JSON report that `.ci/run` reads.
+ * tests that talk to a real PostgreSQL and, when `STELLAOPS_TEST_REPORT_DIR`
+ * is set (as `.ci/run` does), per-package reports under that folder:
+ * `vitest/<pkg>.json` (the totals `.ci/run` prints), `junit/<pkg>.xml` and
+ * `coverage/<pkg>/` (V8 coverage of the package's own `src/`: lcov, HTML,
+ * `coverage-summary.json`). `STELLAOPS_COVERAGE=1` turns coverage on without
+ * the other reports (written to the package's `coverage/`).
  *
  * @example
  * // vitest.config.ts of a package
@@ -22,7 +27,7 @@ const SOURCE_CONDITIONS = ['@stellaops/source', 'module', 'node', 'development|p
  */
 export function stellaVitestConfig(overrides = {}, options = {}) {
   const reportDir = process.env.STELLAOPS_TEST_REPORT_DIR;
-  const pkgName = process.env.npm_package_name?.replace(/[^a-z0-9-]+/gi, '_') ?? 'package';
+  const pkg = reportName(process.cwd());
   const base = defineConfig({
     resolve: { conditions: SOURCE_CONDITIONS },
     ssr: { resolve: { conditions: SOURCE_CONDITIONS, externalConditions: SOURCE_CONDITIONS } },
@@ -34,11 +39,32 @@ export function stellaVitestConfig(overrides = {}, options = {}) {
       testTimeout: 60_000,
       hookTimeout: 120_000,
       teardownTimeout: 60_000,
-      reporters: reportDir ? ['default', ['json', { outputFile: `${reportDir}/${pkgName}.json` }]] : ['default'],
+      reporters: reportDir
+        ? [
+            'default',
+            ['json', { outputFile: join(reportDir, 'vitest', `${pkg}.json`) }],
+            ['junit', { outputFile: join(reportDir, 'junit', `${pkg}.xml`), suiteName: pkg }],
+          ]
+        : ['default'],
+      coverage: {
+        enabled: reportDir !== undefined || process.env.STELLAOPS_COVERAGE === '1',
+        provider: 'v8',
+        include: ['src/**/*.ts'],
+        exclude: ['src/generated/**', 'src/**/*.d.ts', 'src/**/*.test.ts'],
+        reporter: ['json-summary', 'lcovonly', 'html'],
+        reportsDirectory: reportDir ? join(reportDir, 'coverage', pkg) : 'coverage',
+      },
     },
   });
   const withDb = options.postgres ? mergeConfig(base, { test: { globalSetup: [fixtureGlobalSetup()] } }) : base;
   return mergeConfig(withDb, overrides);
+}
+
+/** The package's name as a file name (`@stellaops/migrator` → `stellaops_migrator`). */
+function reportName(dir) {
+  const file = join(dir, 'package.json');
+  const name = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).name : process.env.npm_package_name;
+  return String(name ?? 'package').replace(/^@/, '').replace(/[^a-z0-9-]+/gi, '_');
 }
 
 /**

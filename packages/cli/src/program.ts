@@ -1,4 +1,5 @@
 import { Command, type CommanderError } from 'commander';
+import { backupCommand } from './commands/backup/index.js';
 import { clusterCommand } from './commands/cluster/index.js';
 import { codegenCommand } from './commands/codegen/index.js';
 import { downCommand } from './commands/local/down.js';
@@ -6,6 +7,7 @@ import { statusCommand } from './commands/local/status.js';
 import { upCommand } from './commands/local/up.js';
 import { urlCommand } from './commands/local/url.js';
 import { migrateCommand } from './commands/migrate/index.js';
+import { newCommand } from './commands/new/index.js';
 import type { CliContext } from './context.js';
 
 /** The CLI's version (shown by `--version`). */
@@ -13,14 +15,14 @@ export const CLI_VERSION = '0.1.0';
 
 /**
  * Builds the `stella-db` program: the local server (`up`, `down`, `status`,
- * `url`), `migrate …` and `codegen`. A command group registers here (a
+ * `url`), `migrate …`, `codegen` and `new module`. A command group registers here (a
  * `src/commands/<group>/…` returning a `Command`, its actions run through
  * `runCommand` from `src/command/run-command.ts`).
  * Output goes to the context's streams; commander never exits the process.
  */
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('stella-db')
-    .description("StellaOps data layer CLI, the project's one command for PostgreSQL: a local server (up, down, status, url), migrations (migrate …) and generated types (codegen)")
+    .description("StellaOps data layer CLI, the project's one command for PostgreSQL: a local server (up, down, status, url), migrations (migrate …), generated types (codegen) and new module packages (new module)")
     .version(CLI_VERSION)
     .addCommand(upCommand(ctx))
     .addCommand(downCommand(ctx))
@@ -28,7 +30,9 @@ export function createProgram(ctx: CliContext): Command {
     .addCommand(urlCommand(ctx))
     .addCommand(migrateCommand(ctx))
     .addCommand(codegenCommand(ctx))
-    .addCommand(clusterCommand(ctx));
+    .addCommand(clusterCommand(ctx))
+    .addCommand(backupCommand(ctx))
+    .addCommand(newCommand(ctx));
   configureAll(program, (cmd) =>
     cmd
       .exitOverride()

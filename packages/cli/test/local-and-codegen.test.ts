@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -79,12 +79,21 @@ describe('stella-db up / status / url / down', () => {
     expect(run.stdout).toMatch(/Policy\s+Postgres\s+2\s+0\s+V002__exceptions\s+regenerated/);
     expect(run.stdout).toMatch(/Authority\s+Mongo/);
     expect(run.stdout).toMatch(/app role connection string: postgres:\/\/stellaops_app:\*\*\*@127\.0\.0\.1:\d+\/stellaops/);
+    expect(run.stdout).toMatch(/app role check: ok \(stellaops_app: /);
+    expect(run.stdout).toContain('export Postgres__TenantKey=$(stella-db url --tenant-key) Postgres__TenantKeyId=k1');
     expect(readFileSync(generated, 'utf8')).toContain('export interface PolicyExceptions {');
     expect((await runCli(['codegen', '--check'], {}, root)).code).toBe(0);
   });
 
   it('a second up has nothing to do; url gives a working app-role connection that owns nothing', async () => {
+    const keyFile = join(root, '.stellaops', 'tenant-key.json');
+    const key = readFileSync(keyFile, 'utf8');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     const again = await runCli(['up'], { Persistence__Policy: 'Postgres' }, root);
+    expect(readFileSync(keyFile, 'utf8')).toBe(key); // generated once, never rotated by a rerun
+    const printed = (await runCli(['url', '--tenant-key'], {}, root)).stdout.trim();
+    expect(printed).toBe((JSON.parse(key) as { key: string }).key);
+    expect(again.stdout).not.toContain(printed);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/already-running/);
     expect(again.stdout).toMatch(/Policy\s+Postgres\s+2\s+0\s+V002__exceptions\s+current/);
@@ -98,6 +107,16 @@ describe('stella-db up / status / url / down', () => {
                 (select rolbypassrls from pg_roles where rolname = current_user) as bypass`,
       );
       expect(r.rows[0]).toEqual({ user: 'stellaops_app', owned: 0, bypass: false });
+      // least privilege: no TEMP, no DO blocks, no dynamic-SQL built-ins, the key table out of reach
+      const priv = await c.query(`select has_database_privilege(current_user, current_database(), 'TEMP') as temp`);
+      expect(priv.rows[0]).toEqual({ temp: false });
+      for (const refused of [`do $$ begin end $$`, `select query_to_xml('select 1', true, false, '')`, `select * from stellaops_security.tenant_keys`]) {
+        await expect(c.query(refused), refused).rejects.toMatchObject({ code: '42501' });
+      }
+      // a tenant set by SQL alone verifies to nothing
+      await c.query(`begin; select set_config('app.tenant_id', 'acme', true)`);
+      expect((await c.query('select stellaops_security.current_tenant() as t')).rows[0]).toEqual({ t: null });
+      await c.query('rollback');
       const owner = await c.query<{ owner: string }>("select tableowner as owner from pg_tables where schemaname = 'policy' and tablename = 'rules'");
       expect(owner.rows[0]?.owner).toBe('stellaops_owner');
     } finally {

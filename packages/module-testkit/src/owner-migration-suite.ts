@@ -1,5 +1,14 @@
 import { SchemaMigrator, type MigrationSet } from '@stellaops/migrator';
-import { checkAppRole, createRoleIfMissingSql, ensureAppRole, quoteIdentifier } from '@stellaops/postgres-core';
+import {
+  appRoleHardeningSql,
+  checkAppRole,
+  createRoleIfMissingSql,
+  DEFAULT_APP_ROLE,
+  ensureAppRole,
+  quoteIdentifier,
+  SECURITY_SCHEMA,
+  securityMigrations,
+} from '@stellaops/postgres-core';
 import { useTestDatabase, withClient } from '@stellaops/test-fixture/vitest';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
@@ -24,7 +33,9 @@ const OWNER_PASSWORD = 'stellaops-test-owner-pw';
 /**
  * Registers the production-path tests of a module's migrations: applied by an
  * owner role that is neither superuser nor CREATEROLE (like `stella-db up`'s
- * `stellaops_owner`) after the required roles exist; the owner owns every
+ * `stellaops_owner`) after the required roles exist and after postgres-core's
+ * security migrations (schema `stellaops_security`), on a database where the
+ * app role has no TEMP, CREATE, plpgsql or dynamic-SQL built-ins; the owner owns every
  * table, the roles own nothing and cannot bypass RLS, even the owner sees no
  * tenant row without a tenant, everything rolls back and re-applies, and a
  * missing role is reported by name.
@@ -42,15 +53,20 @@ export function ownerMigrationSuite(o: OwnerMigrationSuiteOptions): void {
   const asOwner = <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => withClient(ownerUrl(), fn);
   const tables = async (): Promise<string[]> =>
     (await db.pool.query<{ t: string }>(`select tablename as t from pg_tables where schemaname = $1 and tablename <> '_migrations' order by 1`, [schema])).rows.map((r) => r.t);
+  // Like stella-db up: the owner applies postgres-core's security set (current_tenant(), key table) before the
+  // module's migrations, and the superuser takes TEMP, CREATE, plpgsql and dynamic-SQL built-ins from the app role.
   const prepareOwner = async (): Promise<void> => {
     await ensureAppRole(db.pool, { role: OWNER, password: OWNER_PASSWORD });
     await db.pool.query(`grant create on database ${quoteIdentifier(db.database)} to ${quoteIdentifier(OWNER)}`);
+    await ensureAppRole(db.pool, { role: DEFAULT_APP_ROLE });
+    for (const s of appRoleHardeningSql({ database: db.database, appRole: DEFAULT_APP_ROLE, ownerRole: OWNER })) await db.pool.query(s);
+    await new SchemaMigrator({ connectionString: ownerUrl(), schema: SECURITY_SCHEMA, migrations: securityMigrations }).up();
   };
 
   describe(`migrating ${schema} as a non-superuser owner without CREATEROLE`, () => {
     it('applies every migration; the owner owns the tables and RLS still binds the module roles', async () => {
-      await prepareOwner();
       for (const role of o.requiredRoles) await ensureAppRole(db.pool, { role });
+      await prepareOwner();
       const report = await new SchemaMigrator({ connectionString: ownerUrl(), ...o.migrations }).up();
       expect(report.results.map((m) => [m.id, m.status])).toEqual(o.migrationIds.map((id) => [id, 'applied']));
       const owners = await db.pool.query<{ owner: string }>('select distinct tableowner as owner from pg_tables where schemaname = $1', [schema]);

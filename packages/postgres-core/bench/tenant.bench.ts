@@ -4,7 +4,8 @@ import os from 'node:os';
 import pg from 'pg';
 import { writeBenchResult } from '@stellaops/bench-kit';
 import { sql } from 'kysely';
-import { createDataSource, ensureAppRole, PoolRegistry, tenantIsolationSql, type PostgresDataSource } from '../src/index.js';
+import { createDataSource, ensureAppRole, PoolRegistry, tenantIsolationSql, TenantKey, type PostgresDataSource } from '../src/index.js';
+import { installSecurity } from '../test/support/schema.js';
 import { EmbeddedPostgres, findPgBouncer, PgBouncer } from '../test/support/embedded-pg.js';
 import { startDelayProxy } from '../test/support/delay-proxy.js';
 
@@ -22,6 +23,8 @@ const ROWS = 10_000;
 const TENANTS = 16;
 const APP_USER = 'bench_app';
 const APP_PASSWORD = 'bench-app-pw';
+/** The bench database's tenant key: every tenant unit carries `app.tenant_proof`, verified by current_tenant() per statement. */
+const TENANT_KEY = new TenantKey('bench', 'bench-tenant-key-0123456789-0123456789-abcdef');
 
 const tenantOf = (id: number): string => `t${id % TENANTS}`;
 const randomId = (): number => 1 + Math.floor(Math.random() * ROWS);
@@ -94,7 +97,7 @@ function variants(rawPool: pg.Pool, ds: PostgresDataSource<DB>): Record<VariantN
       const id = randomId();
       const c = await rawPool.connect();
       try {
-        await c.query(`set app.tenant_id = ${pg.escapeLiteral(tenantOf(id))}`);
+        await c.query(`set app.tenant_id = ${pg.escapeLiteral(tenantOf(id))}; set app.tenant_proof = ${pg.escapeLiteral(TENANT_KEY.proofFor(tenantOf(id)))}`);
         return await c.query(POINT_RLS, [id]);
       } finally {
         c.release();
@@ -148,7 +151,7 @@ function variants(rawPool: pg.Pool, ds: PostgresDataSource<DB>): Record<VariantN
       const c = await rawPool.connect();
       try {
         await c.query('begin');
-        await c.query(`select set_config('app.tenant_id', $1, true)`, [`t${t}`]);
+        await c.query(`select set_config('app.tenant_id', $1, true), set_config('app.tenant_proof', $2, true)`, [`t${t}`, TENANT_KEY.proofFor(`t${t}`)]);
         for (let i = 0; i < 5; i++) await c.query(POINT_RLS, [randomIdOf(t)]);
         await c.query('commit');
       } finally {
@@ -185,6 +188,7 @@ async function main(): Promise<void> {
     const setup = new pg.Client(server.url('bench'));
     await setup.connect();
     await ensureAppRole(setup, { role: APP_USER, password: APP_PASSWORD });
+    await installSecurity(setup, { database: 'bench', appRole: APP_USER, key: { tenantKeyId: TENANT_KEY.keyId, tenantKey: 'bench-tenant-key-0123456789-0123456789-abcdef' } });
     for (const t of ['items', 'items_plain']) {
       await setup.query(`create table ${t} (id int primary key, tenant_id text not null, name text not null)`);
       await setup.query(`create index on ${t} (tenant_id)`);
@@ -198,7 +202,7 @@ async function main(): Promise<void> {
     const open = (port: number, poolerMode: 'none' | 'transaction', maxAutoPrepare = 250) => {
       const url = `postgres://${APP_USER}:${APP_PASSWORD}@127.0.0.1:${port}/bench`;
       const rawPool = new pg.Pool({ connectionString: url, max: POOL });
-      const ds = createDataSource<DB>({ connectionString: url, pool: { max: POOL }, poolerMode, maxAutoPrepare }, { registry: new PoolRegistry() });
+      const ds = createDataSource<DB>({ connectionString: url, pool: { max: POOL }, poolerMode, maxAutoPrepare, tenantKey: TENANT_KEY }, { registry: new PoolRegistry() });
       return { rawPool, ds, close: async () => void (await Promise.all([rawPool.end(), ds.close()])) };
     };
 
@@ -224,7 +228,7 @@ async function main(): Promise<void> {
       try {
         const [, , r] = await Promise.all([
           c.query('begin'),
-          c.query(`select set_config('app.tenant_id', $1, true)`, [tenantOf(id)]),
+          c.query(`select set_config('app.tenant_id', $1, true), set_config('app.tenant_proof', $2, true)`, [tenantOf(id), TENANT_KEY.proofFor(tenantOf(id))]),
           c.query(POINT_RLS, [id]),
           c.query('commit'),
         ]);

@@ -42,6 +42,7 @@ export {
   ModuleBackendMismatchError,
   UnsupportedOperationError,
   DataSourceClosedError,
+  TenantKeyMissingError,
 } from './errors/usage-errors.js';
 export {
   PostgresOptionsSchema,
@@ -74,12 +75,18 @@ export {
   DEFAULT_APP_ROLE,
   ensureAppRole,
   checkAppRole,
+  appRoleHardeningSql,
+  DYNAMIC_SQL_FUNCTIONS,
+  type AppRoleHardeningArgs,
   type TenantIsolationArgs,
   type TenantColumnType,
   type AppRoleGrantsArgs,
   type Queryable,
 } from './tenant/rls-sql.js';
-export { TENANT_SETTING } from './data-source/session-scope.js';
+export { TENANT_SETTING, TENANT_PROOF_SETTING } from './data-source/session-scope.js';
+export { TenantKey, TENANT_KEY_ID_PATTERN, TENANT_KEY_MIN_LENGTH } from './tenant/tenant-key.js';
+export { installTenantKey, removeTenantKey, listTenantKeyIds, TenantKeyConflictError } from './tenant/tenant-keys.js';
+export { SECURITY_SCHEMA, CURRENT_TENANT_FUNCTION, securityMigrations, type SecurityMigration } from './tenant/security-migrations.js';
 export {
   createDataSource,
   PostgresDataSource,

@@ -115,7 +115,7 @@ async function verify(admin: pg.Pool, out: Outcome, idBase: number): Promise<voi
 const db = useTestDatabase({ migrations: coreRlsMigrations, scope: 'file' });
 
 function open(url: string, poolerMode: PoolerMode): PostgresDataSource<TestDB> {
-  return createDataSource<TestDB>({ connectionString: url, pool: { max: POOL }, poolerMode }, { registry: new PoolRegistry() });
+  return createDataSource<TestDB>({ connectionString: url, pool: { max: POOL }, poolerMode, ...db.server.tenantKey }, { registry: new PoolRegistry() });
 }
 
 beforeAll(async () => {
@@ -177,7 +177,7 @@ describe('isolation under concurrency', () => {
 
     it.skipIf(SKIP_NO_PGBOUNCER)('session defaults and statement timeout work without startup options', async () => {
       const ds = createDataSource<TestDB>(
-        { connectionString: bouncer!.url(db.database, APP_ROLE, APP_PASSWORD), pool: { max: 2 }, poolerMode: 'transaction', commandTimeoutSeconds: 1 },
+        { connectionString: bouncer!.url(db.database, APP_ROLE, APP_PASSWORD), pool: { max: 2 }, poolerMode: 'transaction', commandTimeoutSeconds: 1, ...db.server.tenantKey },
         { registry: new PoolRegistry() },
       );
       try {

@@ -107,3 +107,33 @@ describe('loadPersistenceOptions', () => {
     expect(problems.map((p) => p.path)).toContain(path);
   });
 });
+
+describe('tenant key configuration', () => {
+  const url = 'postgres://app:pw@127.0.0.1:5432/stellaops';
+
+  it('reads Postgres__TenantKey and Postgres__TenantKeyId from the environment and never prints the key', () => {
+    const secret = 'env-tenant-key-0123456789-0123456789-xyz';
+    const o = loadPersistenceOptions({
+      configDir: null,
+      env: { Persistence__Notify: 'Postgres', Postgres__ConnectionString: url, Postgres__TenantKey: secret, Postgres__TenantKeyId: 'k2' },
+    });
+    expect(o.postgres?.tenantKey?.keyId).toBe('k2');
+    expect(o.postgres?.tenantKey?.proofFor('acme')).toMatch(/^k2\.[0-9a-f]{64}$/);
+    expect(JSON.stringify(o)).not.toContain(secret);
+    expect(String(o.postgres?.tenantKey)).toBe('TenantKey(k2, ***)');
+  });
+
+  it('rejects a short key or a bad key id without echoing them', () => {
+    const problems = problemsOf(() =>
+      loadPersistenceOptions({
+        configDir: null,
+        env: { Persistence__Notify: 'Postgres', Postgres__ConnectionString: url, Postgres__TenantKey: 'short-secret', Postgres__TenantKeyId: 'a.b' },
+      }),
+    );
+    const text = JSON.stringify(problems);
+    expect(text).toContain('TenantKey');
+    expect(text).toMatch(/at least 32 characters/);
+    expect(text).toMatch(/TenantKeyId/);
+    expect(text).not.toContain('short-secret');
+  });
+});

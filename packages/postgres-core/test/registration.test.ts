@@ -23,7 +23,7 @@ describe('PersistenceRegistry', () => {
   it('resolves backends, hands Postgres modules one shared pool, and refuses Mongo modules', async () => {
     const options = parsePersistenceOptions({
       Persistence: { Notify: 'Postgres', Policy: 'postgres' },
-      Postgres: { ConnectionString: db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD }), Pool: { Max: 2 } },
+      Postgres: { ConnectionString: db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD }), Pool: { Max: 2 }, TenantKey: db.server.tenantKey.tenantKey, TenantKeyId: db.server.tenantKey.tenantKeyId },
     });
     await using persistence = new PersistenceRegistry(options, new PoolRegistry());
     expect(persistence.resolveModuleBackend('Notify')).toBe('Postgres');

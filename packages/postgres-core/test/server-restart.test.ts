@@ -3,7 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkHealth, createDataSource, DatabaseError, isRetryableError, PoolRegistry, tenantIsolationSql, type PostgresDataSource } from '../src/index.js';
 import { EmbeddedPostgres } from './support/embedded-pg.js';
-import { APP_PASSWORD, APP_ROLE, ensureTestRole, type TestDB } from './support/schema.js';
+import { APP_PASSWORD, APP_ROLE, DEDICATED_TENANT_KEY, ensureTestRole, installSecurity, type TestDB } from './support/schema.js';
 
 // This file needs its own server lifecycle (restart under load), so it runs a dedicated
 // embedded PostgreSQL on /dev/shm instead of the shared fixture server.
@@ -15,6 +15,7 @@ beforeAll(async () => {
   await ensureTestRole(server.url());
   admin = new pg.Pool({ connectionString: server.url(), max: 2 });
   admin.on('error', () => undefined); // its idle connections are terminated by the restart too
+  await installSecurity(admin, { database: 'postgres', key: DEDICATED_TENANT_KEY });
   await admin.query(`create table items (id int primary key, tenant_id text not null, name text not null)`);
   for (const s of tenantIsolationSql({ table: 'items' })) await admin.query(s);
   await admin.query(`grant select, insert, update, delete on items to ${APP_ROLE}`);
@@ -28,7 +29,7 @@ afterAll(async () => {
 describe('server restart under load', () => {
   it('fails in-flight work with retryable typed errors, keeps committed work, and the pool recovers', async () => {
     const ds: PostgresDataSource<TestDB> = createDataSource<TestDB>(
-      { connectionString: server.url('postgres', APP_ROLE, APP_PASSWORD), pool: { max: 4 }, connectionTimeoutSeconds: 5 },
+      { connectionString: server.url('postgres', APP_ROLE, APP_PASSWORD), pool: { max: 4 }, connectionTimeoutSeconds: 5, ...DEDICATED_TENANT_KEY },
       { registry: new PoolRegistry() },
     );
     const committed = new Set<number>();

@@ -41,7 +41,7 @@ function appUrl(): string {
 }
 
 function open(extra: Partial<PostgresOptionsInput> = {}): PostgresDataSource<TestDB> {
-  const ds = createDataSource<TestDB>({ connectionString: appUrl(), pool: { max: 2 }, ...extra }, { registry: new PoolRegistry() });
+  const ds = createDataSource<TestDB>({ connectionString: appUrl(), pool: { max: 2 }, ...db.server.tenantKey, ...extra }, { registry: new PoolRegistry() });
   opened.push(ds);
   return ds;
 }
@@ -246,7 +246,7 @@ describe('session defaults', () => {
 
   it('runs a module configuration hook (plugins, transaction-local settings)', async () => {
     const ds = createDataSource<TestDB>(
-      { connectionString: appUrl(), pool: { max: 1 } },
+      { connectionString: appUrl(), pool: { max: 1 }, ...db.server.tenantKey },
       { registry: new PoolRegistry(), configure: (b) => b.setSessionSetting('lock_timeout', '1234ms') },
     );
     opened.push(ds);
@@ -364,10 +364,10 @@ describe('pool', () => {
 
   it('shares one pool per server between data sources of the same registry', async () => {
     const registry = new PoolRegistry();
-    const a = createDataSource<TestDB>({ connectionString: appUrl(), pool: { max: 2 } }, { registry, module: 'Notify' });
-    const b = createDataSource<TestDB>({ connectionString: appUrl(), pool: { max: 2 } }, { registry, module: 'Policy' });
+    const a = createDataSource<TestDB>({ connectionString: appUrl(), pool: { max: 2 }, ...db.server.tenantKey }, { registry, module: 'Notify' });
+    const b = createDataSource<TestDB>({ connectionString: appUrl(), pool: { max: 2 }, ...db.server.tenantKey }, { registry, module: 'Policy' });
     expect(a.pool).toBe(b.pool);
-    expect(() => createDataSource<TestDB>({ connectionString: appUrl(), pool: { max: 3 } }, { registry })).toThrow(/different settings/);
+    expect(() => createDataSource<TestDB>({ connectionString: appUrl(), pool: { max: 3 }, ...db.server.tenantKey }, { registry })).toThrow(/different settings/);
     await a.close();
     expect(registry.size).toBe(1);
     expect((await b.db.selectFrom('plain').select('id').execute())).toEqual([]);
@@ -407,7 +407,8 @@ describe('pool', () => {
 
 describe('roles', () => {
   it('the app role owns nothing, is not superuser and cannot bypass RLS; the migrator superuser is flagged', async () => {
-    expect(await checkAppRole(db.pool, APP_ROLE)).toEqual([]);
+    const problems = await checkAppRole(db.pool, APP_ROLE);
+    expect(problems).toEqual([]);
     expect(await checkAppRole(db.pool, 'postgres')).toEqual(expect.arrayContaining([expect.stringContaining('superuser')]));
   });
 });

@@ -6,6 +6,7 @@ import { EMPTY_TEMPLATE_MIGRATIONS, type TemplateMigrations } from './template/t
 import { TemplateBuilder } from './template/template-builder.js';
 import { TestDatabase } from './test-database.js';
 import { urlFor, type TestServerInfo } from './server/test-server.js';
+import { fixtureTenantKey } from './server/tenant-key.js';
 
 /** Options of a {@link DatabaseFactory}. */
 export interface DatabaseFactoryOptions {
@@ -40,7 +41,7 @@ export class DatabaseFactory {
     this.server = server;
     this.#options = options;
     this.#admin = quietPool({ connectionString: urlFor(server, server.adminDatabase), max: 4 });
-    this.#builder = new TemplateBuilder({ admin: this.#admin, runTag: server.runTag, urlFor: (db) => urlFor(server, db) });
+    this.#builder = new TemplateBuilder({ admin: this.#admin, runTag: server.runTag, urlFor: (db) => urlFor(server, db), tenantKey: fixtureTenantKey(server) });
   }
 
   /** Builds (once) and returns the template database name for `set`. */

@@ -10,6 +10,7 @@ export { DatabaseFactory, type DatabaseFactoryOptions } from './database-factory
 export { PostgresTestFixture, type PostgresTestFixtureOptions } from './postgres-test-fixture.js';
 export { TestDatabase } from './test-database.js';
 export { withClient } from './with-client.js';
+export { fixtureTenantKey, type FixtureTenantKey } from './server/tenant-key.js';
 export { startTestServer, TestServer, sweepOrphans, type TestServerInfo } from './server/test-server.js';
 export { resolveServerOptions, defaultCacheDir, PROVIDER_CHOICES, type ProviderChoice, type ProviderName, type TestServerOptions, type ResolvedServerOptions } from './server/options.js';
 export { decideProvider, type ProviderDecision } from './providers/select-provider.js';

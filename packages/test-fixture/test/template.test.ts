@@ -8,6 +8,8 @@ import { useTestServer } from '../src/vitest/index.js';
 import { firstJsonLine, spawnHelper } from './helpers/spawn-tsx.js';
 
 const server = useTestServer();
+// templates are keyed by the server's tenant key id too
+const nameOf = (set: Parameters<typeof templateNameOf>[0]) => templateNameOf(set, server.tenantKey.tenantKeyId);
 let admin: pg.Pool;
 const tmp = mkdtempSync(join(tmpdir(), 'fx-template-'));
 
@@ -32,7 +34,7 @@ describe('template built once', () => {
     const results = await Promise.all(children.map((c) => firstJsonLine<{ name: string }>(c)));
     const builds = readFileSync(log, 'utf8').trim().split('\n').filter(Boolean);
     expect(builds).toHaveLength(1);
-    const expected = templateNameOf({ name: 'race', hash, migrate: async () => undefined }).name;
+    const expected = nameOf({ name: 'race', hash, migrate: async () => undefined }).name;
     expect(new Set(results.map((r) => r.name))).toEqual(new Set([expected]));
     const row = await admin.query('select datistemplate, datallowconn from pg_database where datname = $1', [expected]);
     expect(row.rows[0]).toEqual({ datistemplate: true, datallowconn: false });
@@ -74,13 +76,13 @@ describe('a migration that throws', () => {
       expect(err).toBeInstanceOf(TemplateBuildError);
       expect((err as Error).message).toMatch(/migrations of "broken" failed.*CRATE.*not marked ready/s);
       expect((err as TemplateBuildError).cause).toBeInstanceOf(Error);
-      expect(await names(templateNameOf(broken).name)).toEqual([]);
-      expect((await names('fx_b_')).filter((n) => n.includes(templateNameOf(broken).key))).toEqual([]);
+      expect(await names(nameOf(broken).name)).toEqual([]);
+      expect((await names('fx_b_')).filter((n) => n.includes(nameOf(broken).key))).toEqual([]);
       // same name and hash, now working: the failure was not cached as ready
       let fixed = false;
       const name = await factory.template({ ...broken, migrate: async () => void (fixed = true) });
       expect(fixed).toBe(true);
-      expect(name).toBe(templateNameOf(broken).name);
+      expect(name).toBe(nameOf(broken).name);
     } finally {
       await factory.close();
     }

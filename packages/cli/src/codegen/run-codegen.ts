@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { computeMigrationsHash, resolveMigrations, SchemaMigrator, type MigrationSet } from '@stellaops/migrator';
+import { fixtureMigrations, type MigrationSet } from '@stellaops/migrator';
 import type { DatabaseFactory } from '@stellaops/test-fixture';
 import { finishGeneratedFile, recordedHash } from './type-aliases.js';
 
@@ -27,7 +27,7 @@ export interface CodegenResult {
 
 /** Content hash of a module's migrations, as the fixture and the file header use it. */
 export async function migrationsHashOf(set: MigrationSet): Promise<string> {
-  return computeMigrationsHash(set.schema, set.table ?? '_migrations', await resolveMigrations(set.migrations));
+  return (await fixtureMigrations(set)).hash;
 }
 
 /** True when the committed file was generated from exactly these migrations (no server needed). */
@@ -39,14 +39,8 @@ export async function isUpToDate(target: CodegenTarget): Promise<boolean> {
 
 async function generateFor(factory: DatabaseFactory, target: CodegenTarget): Promise<string> {
   const { generate, PostgresDialect: CodegenDialect } = await import('kysely-codegen');
-  const migrationsHash = await migrationsHashOf(target.migrations);
-  const db = await factory.acquire({
-    name: target.migrations.schema,
-    hash: migrationsHash,
-    migrate: async ({ connectionString }) => {
-      await new SchemaMigrator({ connectionString, ...target.migrations }).up();
-    },
-  });
+  const set = await fixtureMigrations(target.migrations);
+  const db = await factory.acquire(set);
   try {
     const schema = target.migrations.schema;
     const code = await generate({
@@ -58,7 +52,7 @@ async function generateFor(factory: DatabaseFactory, target: CodegenTarget): Pro
       print: false,
       logger: { debug() {}, error() {}, info() {}, log() {}, success() {}, warn() {} } as never,
     });
-    return finishGeneratedFile(code, { module: target.name, migrationsHash });
+    return finishGeneratedFile(code, { module: target.name, migrationsHash: set.hash });
   } finally {
     await db.release(); // closes the Kysely instance and its pool
   }

@@ -14,7 +14,8 @@ export function tablesOfDb(code: string): GeneratedTable[] {
   return tables;
 }
 
-function pascal(words: string): string {
+/** PascalCase of snake_case or kebab-case words (`channel_rules` → `ChannelRules`). */
+export function pascal(words: string): string {
   return words
     .split(/[^a-zA-Z0-9]+/)
     .filter(Boolean)

@@ -3,7 +3,15 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import pg from 'pg';
 import type { LocalServer, LocalServerStatus } from '@stellaops/embedded-server';
-import { ensureAppRole, formatConnectionUrl, parseConnectionString, quoteIdentifier } from '@stellaops/postgres-core';
+import {
+  appRoleHardeningSql,
+  checkAppRole,
+  ensureAppRole,
+  formatConnectionUrl,
+  parseConnectionString,
+  quoteIdentifier,
+  TenantKey,
+} from '@stellaops/postgres-core';
 
 /** Database the modules live in. */
 export const DATABASE = 'stellaops';
@@ -27,6 +35,53 @@ export interface LocalEnvironment {
   ownerUrl: string;
   /** App role's URL of the `stellaops` database (services). */
   appUrl: string;
+  /** The tenant key services sign tenant ids with (`.stellaops/tenant-key.json`, generated once). */
+  tenantKey: TenantKey;
+}
+
+/** File (0600) holding the local tenant key: `{ "keyId": "k1", "key": "…" }`. */
+export const TENANT_KEY_FILE = 'tenant-key.json';
+
+/** The saved tenant key, or undefined when `stella-db up` never ran here. */
+export function savedTenantKey(stateDir: string): { keyId: string; key: string } | undefined {
+  const file = join(stateDir, TENANT_KEY_FILE);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { keyId: string; key: string }) : undefined;
+}
+
+/** The local tenant key: read from its file, or generated (32 random bytes) and written 0600 once — never rotated by a rerun. */
+function localTenantKey(stateDir: string): TenantKey {
+  let saved = savedTenantKey(stateDir);
+  if (!saved) {
+    saved = { keyId: 'k1', key: randomBytes(32).toString('base64url') };
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const tmp = join(stateDir, `${TENANT_KEY_FILE}.${process.pid}`);
+    writeFileSync(tmp, JSON.stringify(saved, null, 2), { mode: 0o600 });
+    renameSync(tmp, join(stateDir, TENANT_KEY_FILE));
+  }
+  return new TenantKey(saved.keyId, saved.key);
+}
+
+/**
+ * Least privilege for the app role in the `stellaops` database, as a superuser
+ * (postgres-core's `appRoleHardeningSql`: no TEMP, no CREATE, no plpgsql, no
+ * dynamic-SQL built-ins, no role-level settings), then `checkAppRole`'s
+ * problems for each role (empty when fine).
+ */
+export async function hardenAppRoles(adminUrl: string, roles: readonly string[]): Promise<Record<string, string[]>> {
+  const c = new pg.Client({ connectionString: withDatabase(adminUrl, DATABASE), application_name: 'stella-db up' });
+  await c.connect();
+  try {
+    for (const s of appRoleHardeningSql({ database: DATABASE, appRole: APP_ROLE, ownerRole: OWNER_ROLE })) await c.query(s);
+    const problems: Record<string, string[]> = {};
+    for (const role of roles) problems[role] = await checkAppRole(c, role);
+    return problems;
+  } finally {
+    await c.end();
+  }
+}
+
+function withDatabase(url: string, database: string): string {
+  return formatConnectionUrl({ ...parseConnectionString(url), database });
 }
 
 /** The saved passwords (read only). */
@@ -87,6 +142,7 @@ export async function prepareLocalEnvironment(args: { stateDir: string; server: 
     adminUrl,
     ownerUrl: withUser(adminUrl, OWNER_ROLE, pw[OWNER_ROLE]!, DATABASE),
     appUrl: withUser(adminUrl, APP_ROLE, pw[APP_ROLE]!, DATABASE),
+    tenantKey: localTenantKey(args.stateDir),
   };
 }
 

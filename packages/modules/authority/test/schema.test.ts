@@ -1,11 +1,11 @@
-import { templateMigrations } from '@stellaops/module-testkit';
+import { fixtureMigrations } from '@stellaops/migrator';
 import { checkAppRole } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE, migrations } from '../src/index.js';
 import { enableAppLogin } from './support/app-role.js';
 
-const db = useTestDatabase({ migrations: await templateMigrations(migrations), scope: 'file' });
+const db = useTestDatabase({ migrations: await fixtureMigrations(migrations), scope: 'file' });
 
 const TABLES = ['clients', 'roles', 'tenants', 'tokens', 'user_roles', 'users'];
 
@@ -25,7 +25,8 @@ describe('authority schema', () => {
     expect(r.rows.map((x) => x.table)).toEqual(TABLES);
     for (const row of r.rows) {
       expect(row, row.table).toMatchObject({ rls: true, force: true });
-      expect(row.policies, row.table).toEqual(["(tenant_id = NULLIF(current_setting('app.tenant_id'::text, true), ''::text))"]);
+      // the verified tenant (HMAC proof checked by stellaops_security.current_tenant()), once per statement
+      expect(row.policies, row.table).toEqual(["(tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant))"]);
     }
   });
 

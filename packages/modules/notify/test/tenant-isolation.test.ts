@@ -1,4 +1,4 @@
-import { templateMigrations } from '@stellaops/module-testkit';
+import { fixtureMigrations } from '@stellaops/migrator';
 import { DatabaseError, ForeignKeyViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { sql } from 'kysely';
@@ -7,7 +7,7 @@ import { APP_ROLE, ChannelRepository, DeliveryQueue, DeliveryRepository, migrati
 import { enableLogins, OpenedSources } from './support/roles.js';
 
 // Runs as the app role and the worker role (non-owners, RLS applies); db.pool (superuser) only checks the tables.
-const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
+const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
 const sources = new OpenedSources();
 let app: PostgresDataSource<DB>;
 let worker: PostgresDataSource<DB>;
@@ -134,6 +134,7 @@ describe('the worker role', () => {
       'V001_ChannelsAndRules',
       'V002_Deliveries',
       'V003_WorkerReadsMigrations',
+      'V004_VerifiedTenant',
     ]);
     await expect(sql`delete from notify._migrations`.execute(w)).rejects.toMatchObject({ sqlState: '42501' });
     await expect(sql`update notify._migrations set checksum = 'x'`.execute(w)).rejects.toMatchObject({ sqlState: '42501' });

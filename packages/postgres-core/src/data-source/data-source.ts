@@ -10,7 +10,7 @@ import {
   type Transaction,
 } from 'kysely';
 import type pg from 'pg';
-import { DataSourceClosedError } from '../errors/usage-errors.js';
+import { DataSourceClosedError, TenantKeyMissingError } from '../errors/usage-errors.js';
 import { parsePostgresOptions, type PostgresOptions, type PostgresOptionsInput } from '../options/postgres-options.js';
 import { validateTenantId } from '../tenant/tenant-id.js';
 import { defaultPoolRegistry, type DataLayerLogger, type PoolRegistry, type SharedPool } from './pool-handle.js';
@@ -89,9 +89,12 @@ export interface TenantTransactionSettings {
  *
  * Tenant scoping: every transaction (or autocommit statement) of a tenant-bound
  * instance starts with a bound, transaction-local
- * `set_config('app.tenant_id', $1, true)` sent in the SAME round trip as its
- * first statement, so it cannot leak to another client, also behind PgBouncer
- * transaction pooling.
+ * `select set_config('app.tenant_id', $1, true), set_config('app.tenant_proof', $2, true)`
+ * sent in the SAME round trip as its first statement, so it cannot leak to
+ * another client, also behind PgBouncer transaction pooling. The proof
+ * (`<key id>.<hex HMAC-SHA256(tenantKey, tenant id)>`, computed once per
+ * tenant) is what the database's `stellaops_security.current_tenant()`
+ * verifies: a tenant set by SQL without it selects and writes nothing.
  *
  * @example
  * ```ts
@@ -123,7 +126,7 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
     this.#shared = shared;
     this.#builder = builder;
     this.#cacheSize = settings.tenantCacheSize ?? 256;
-    this.db = this.#kysely(undefined).kysely;
+    this.db = this.#kysely(undefined, undefined).kysely;
   }
 
   /** The shared `pg.Pool` (raw queries through it get no tenant and, behind a transaction pooler, no session defaults). */
@@ -147,6 +150,7 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
    * a multi-statement unit. Instances are cached per tenant.
    *
    * @throws {@link InvalidTenantIdError} for a malformed id
+   * @throws {@link TenantKeyMissingError} when the options have no `tenantKey`
    */
   forTenant(tenantId: string): Kysely<DB> {
     return this.#tenantEntry(tenantId).kysely;
@@ -192,7 +196,9 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
     const id = validateTenantId(tenantId);
     let entry = this.#tenantCache.get(id);
     if (entry) return entry;
-    entry = this.#kysely(id);
+    const key = this.options.tenantKey;
+    if (key === undefined) throw new TenantKeyMissingError(this.module);
+    entry = this.#kysely(id, key.proofFor(id));
     if (this.#tenantCache.size >= this.#cacheSize) {
       const oldest = this.#tenantCache.keys().next().value;
       if (oldest !== undefined) this.#tenantCache.delete(oldest);
@@ -234,7 +240,7 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
     if (this.#closed) throw new DataSourceClosedError();
   }
 
-  #kysely(tenantId: string | undefined): { kysely: Kysely<DB>; dialect: ScopedDialect } {
+  #kysely(tenantId: string | undefined, proof: string | undefined): { kysely: Kysely<DB>; dialect: ScopedDialect } {
     const o = this.options;
     const defaults: Array<readonly [string, string]> = [];
     const transactionPooler = o.poolerMode === 'transaction';
@@ -243,7 +249,7 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
       if (o.schema) defaults.push(['search_path', `${o.schema},public`]);
     }
     defaults.push(...this.#builder.sessionSettings);
-    const scope: SessionScope = buildSessionScope(tenantId, defaults, !transactionPooler, transactionPooler);
+    const scope: SessionScope = buildSessionScope(tenantId, proof, defaults, !transactionPooler, transactionPooler);
     const dialect = new ScopedDialect(this.#shared, scope);
     const kysely = new Kysely<DB>({
       dialect,

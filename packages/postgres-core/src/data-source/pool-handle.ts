@@ -58,6 +58,7 @@ export class SharedPool {
     this.#onRelease = onRelease;
     this.displayName = redactConnectionString(key.split('#')[0] ?? '');
     this.pool = new pg.Pool(buildPoolConfig(options));
+    guardRoleSettings(this.pool, this.displayName, logger);
     this.statementNames =
       options.poolerMode === 'none' && options.maxAutoPrepare > 0 ? new StatementNames(options.maxAutoPrepare) : undefined;
     // An idle client losing its connection (server restart) must not crash the process; the pool drops it.
@@ -89,6 +90,78 @@ export class SharedPool {
   get ended(): boolean {
     return this.#ended !== undefined;
   }
+}
+
+/** Marks a client the pool has just opened: its session started with whatever role-level settings existed then. */
+const FRESH = Symbol('stellaops.freshClient');
+
+/**
+ * Role-level settings (`ALTER ROLE current_user [IN DATABASE …] SET …`) that apply to sessions of this role here,
+ * read in a read-write transaction without statement timeout (the settings may include `statement_timeout = 1` or
+ * `default_transaction_read_only = on`), one round trip (one server connection behind PgBouncer).
+ */
+const ROLE_SETTINGS_SQL = `begin read write; set local statement_timeout = 0;
+select pg_catalog.current_database() as db, coalesce(pg_catalog.array_agg(pg_catalog.split_part(cfg, '=', 1) order by 1), '{}') as names
+  from pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) cfg
+ where s.setrole = (select oid from pg_catalog.pg_roles where rolname = current_user)
+   and s.setdatabase in (0, (select oid from pg_catalog.pg_database where datname = pg_catalog.current_database()));
+commit`;
+
+/** Resets them (a role may always reset its own settings). */
+const resetRoleSettingsSql = (database: string): string =>
+  `begin read write; set local statement_timeout = 0; alter role current_user reset all; ` +
+  `alter role current_user in database "${database.replace(/"/g, '""')}" reset all; commit`;
+
+/**
+ * Any role may `ALTER ROLE current_user SET …` (it cannot be revoked): a unit
+ * could so give every LATER session of the app role e.g. `search_path =
+ * pg_temp` or `statement_timeout = 1`. Before a new connection serves its
+ * first unit, one query looks for such settings; when found they are reset
+ * (`ALTER ROLE current_user [IN DATABASE …] RESET ALL`, which the role may do
+ * to itself), the connection — which started with them — is destroyed and a
+ * fresh one is taken, and a warning names the settings (never values).
+ * Neutralising rather than failing closed keeps one unit from breaking every
+ * later one. Connections opened before the change never see it (role settings
+ * apply at session start only).
+ */
+function guardRoleSettings(pool: pg.Pool, displayName: string, logger: DataLayerLogger | undefined): void {
+  pool.on('connect', (client) => {
+    (client as unknown as Record<symbol, boolean>)[FRESH] = true;
+  });
+  const raw = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
+  const checked = async (): Promise<pg.PoolClient> => {
+    for (let attempt = 0; ; attempt++) {
+      const client = await raw();
+      const marks = client as unknown as Record<symbol, boolean>;
+      if (!marks[FRESH]) return client;
+      let names: string[];
+      try {
+        const results = (await client.query(ROLE_SETTINGS_SQL)) as unknown as pg.QueryResult[];
+        const row = results.find((r) => r.command === 'SELECT')?.rows[0] as { db: string; names: string[] } | undefined;
+        names = row?.names ?? [];
+        if (names.length > 0) await client.query(resetRoleSettingsSql(row!.db));
+      } catch (e) {
+        client.release(true);
+        throw e;
+      }
+      if (names.length === 0) {
+        delete marks[FRESH];
+        return client;
+      }
+      logger?.warn({ pool: displayName, settings: names }, 'the app role had role-level settings (ALTER ROLE … SET); they were reset and the connection replaced');
+      client.release(true);
+      if (attempt >= 2) throw new ConfigurationError([{ path: 'Postgres', message: `role-level settings (${names.join(', ')}) keep coming back for this role; check who sets them` }]);
+    }
+  };
+  pool.connect = ((callback?: (err: Error | undefined, client?: pg.PoolClient, done?: (release?: unknown) => void) => void) => {
+    const p = checked();
+    if (!callback) return p;
+    p.then(
+      (client) => callback(undefined, client, (release?: unknown) => client.release(release as boolean | Error | undefined)),
+      (err: Error) => callback(err),
+    );
+    return undefined;
+  }) as typeof pool.connect;
 }
 
 /** Builds the `pg.Pool` configuration: session defaults as startup options unless behind a transaction pooler. */
@@ -175,7 +248,8 @@ export class PoolRegistry {
 }
 
 function fingerprint(o: PostgresOptions): string {
-  return JSON.stringify({ ...o, connectionString: undefined });
+  // the tenant key belongs to each data source, not to the shared pool
+  return JSON.stringify({ ...o, connectionString: undefined, tenantKey: undefined, tenantKeyId: undefined });
 }
 
 /** The process-wide registry used when none is given. */

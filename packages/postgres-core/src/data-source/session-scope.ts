@@ -10,20 +10,28 @@ export interface SessionScope {
   readonly preparedStatements: boolean;
 }
 
-/** Name of the setting the RLS policies read. */
+/** Name of the setting holding the tenant id (accepted by the policies only with a valid {@link TENANT_PROOF_SETTING}). */
 export const TENANT_SETTING = 'app.tenant_id';
+
+/** Name of the setting holding the tenant's proof, `<key id>.<hex HMAC-SHA256(key, tenant id)>`. */
+export const TENANT_PROOF_SETTING = 'app.tenant_proof';
 
 /**
  * Builds the prelude: ONE `select set_config($1,$2,true), set_config($3,$4,true)…`
  * statement with every name and value bound, so no value ever enters SQL text.
  *
+ * The tenant travels with its proof (`app.tenant_id`, `app.tenant_proof`),
+ * both bound, both transaction-local, in this same statement.
+ *
  * @param tenantId tenant (undefined: unscoped)
+ * @param proof the tenant's proof (undefined when unscoped)
  * @param transactionDefaults settings to make transaction-local on every transaction (transaction-pooler mode, module hook)
  * @param preparedStatements use a named (per-connection) prepared statement
  * @internal
  */
 export function buildSessionScope(
   tenantId: string | undefined,
+  proof: string | undefined,
   transactionDefaults: ReadonlyArray<readonly [string, string]>,
   preparedStatements: boolean,
   alwaysSetTenant: boolean,
@@ -31,7 +39,7 @@ export function buildSessionScope(
   const pairs: Array<readonly [string, string]> = [];
   // Behind a transaction pooler, always (re)set the tenant, to '' when unscoped: fail closed even if another
   // client of the pooler left a session-level app.tenant_id on the server connection.
-  if (tenantId !== undefined || alwaysSetTenant) pairs.push([TENANT_SETTING, tenantId ?? '']);
+  if (tenantId !== undefined || alwaysSetTenant) pairs.push([TENANT_SETTING, tenantId ?? ''], [TENANT_PROOF_SETTING, proof ?? '']);
   pairs.push(...transactionDefaults);
   if (pairs.length === 0) return { tenantId, prelude: [], preparedStatements };
   const text = `select ${pairs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`;

@@ -61,3 +61,19 @@ export class DataSourceClosedError extends PostgresCoreError {
     super('DATA_SOURCE_CLOSED', 'The data source has been closed');
   }
 }
+
+/**
+ * A tenant-scoped unit (`forTenant`, `withTenant`, `batchWithTenant`) was
+ * asked of a data source whose options have no tenant key: without the key it
+ * cannot prove the tenant, and the database would show no rows.
+ */
+export class TenantKeyMissingError extends PostgresCoreError {
+  /** @param module the data source's module, when known */
+  constructor(module?: string) {
+    super(
+      'TENANT_KEY_MISSING',
+      `${module ? `${module}: ` : ''}tenant-scoped queries need the tenant key. Fix: set Postgres__TenantKey (and Postgres__TenantKeyId when not "k1") ` +
+        'or options.tenantKey; locally "stella-db url --tenant-key" prints the key "stella-db up" installed.',
+    );
+  }
+}

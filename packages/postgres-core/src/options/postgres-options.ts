@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigurationError, InvalidConnectionStringError, type ConfigProblem } from '../errors/configuration-error.js';
 import { parseConnectionString, SSL_MODES } from './connection-string.js';
+import { TENANT_KEY_ID_PATTERN, TENANT_KEY_MIN_LENGTH, TenantKey } from '../tenant/tenant-key.js';
 
 /** Coerces numeric strings (environment variables) to numbers; leaves anything else for zod to reject. */
 const int = (): z.ZodType<number, unknown> =>
@@ -105,12 +106,33 @@ export const PostgresOptionsSchema = z
     maxAutoPrepare: int().pipe(z.number().min(0, 'must be >= 0').max(10_000, 'must be <= 10000')).default(250),
     /** See {@link PoolerMode}. */
     poolerMode: caseInsensitiveEnum(POOLER_MODES).default('none'),
+    /**
+     * Secret the data source signs tenant ids with (`Postgres__TenantKey`): the
+     * database accepts `app.tenant_id` only with `app.tenant_proof` =
+     * `<tenantKeyId>.<hex HMAC-SHA256(tenantKey, tenant id)>`. Required for
+     * `forTenant`/`withTenant`/`batchWithTenant`. Never logged (a
+     * {@link TenantKey} after parsing, printed as `***`).
+     */
+    tenantKey: z
+      .union([
+        z.instanceof(TenantKey),
+        z.string('must be a string').min(TENANT_KEY_MIN_LENGTH, `must be at least ${TENANT_KEY_MIN_LENGTH} characters (e.g. openssl rand -base64 32)`),
+      ])
+      .optional(),
+    /** Id of the stored key {@link tenantKey} matches (`Postgres__TenantKeyId`, default `k1`); several ids allow rotation. */
+    tenantKeyId: z.string('must be a string').regex(TENANT_KEY_ID_PATTERN, 'must be 1-32 letters, digits, "_" or "-"').default('k1'),
   })
   .strict()
   .superRefine((o, ctx) => {
     if ((o.tls.cert || o.tls.certFile) && !(o.tls.key || o.tls.keyFile)) {
       ctx.addIssue({ code: 'custom', path: ['tls', 'key'], message: 'a client certificate needs a key' });
     }
+  })
+  .transform((o) => {
+    const { tenantKey, ...rest } = o;
+    if (tenantKey === undefined) return { ...rest, tenantKey: undefined };
+    const key = typeof tenantKey === 'string' ? new TenantKey(o.tenantKeyId, tenantKey) : tenantKey;
+    return { ...rest, tenantKey: key, tenantKeyId: key.keyId };
   });
 
 /** Validated PostgreSQL options (defaults applied). */

@@ -45,6 +45,8 @@ const CANONICAL: Record<string, string> = {
   schema: 'schema',
   poolermode: 'poolerMode',
   maxautoprepare: 'maxAutoPrepare',
+  tenantkey: 'tenantKey',
+  tenantkeyid: 'tenantKeyId',
 };
 
 function isTree(v: unknown): v is Tree {

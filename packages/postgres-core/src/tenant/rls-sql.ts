@@ -1,5 +1,5 @@
 import { quoteIdentifier, quoteQualifiedName } from '../sql/identifier.js';
-import { TENANT_SETTING } from '../data-source/session-scope.js';
+import { CURRENT_TENANT_FUNCTION } from './security-migrations.js';
 import { PostgresCoreError } from '../errors/postgres-core-error.js';
 import { scramSha256Verifier } from './scram-verifier.js';
 
@@ -21,15 +21,19 @@ export interface TenantIsolationArgs {
 }
 
 /**
- * The statements a migration runs to make a table tenant-isolated:
+ * The statements a NEW migration runs to make a table tenant-isolated:
  * `ENABLE` + `FORCE ROW LEVEL SECURITY` (the owner is subject to it too) and one
  * policy for all commands whose `USING` and `WITH CHECK` compare the tenant
- * column to `nullif(current_setting('app.tenant_id', true), '')`: no tenant set
- * means no row visible and no row writable. Identifiers are validated and quoted.
+ * column to `(select stellaops_security.current_tenant())` — the tenant whose
+ * HMAC proof verified, evaluated once per statement (an initplan); a tenant set
+ * without a valid proof, or none, means no row visible and none writable.
+ * Identifiers are validated and quoted. Applied migrations must keep their
+ * literal text: paste the output into a new migration rather than calling this
+ * at run time.
  *
  * @example
  * ```ts
- * for (const stmt of tenantIsolationSql({ schema: 'notify', table: 'channels' })) await sql.raw(stmt).execute(db);
+ * tenantIsolationSql({ schema: 'notify', table: 'channels' }).join(';\n'); // paste into V00x_….sql
  * ```
  */
 export function tenantIsolationSql(args: TenantIsolationArgs): string[] {
@@ -38,7 +42,7 @@ export function tenantIsolationSql(args: TenantIsolationArgs): string[] {
   const policy = quoteIdentifier(args.policyName ?? `${args.table}_tenant_isolation`);
   const type = args.columnType ?? 'text';
   if (!['text', 'varchar', 'uuid'].includes(type)) throw new PostgresCoreError('INVALID_ARGUMENT', 'columnType must be text, varchar or uuid');
-  const predicate = `${column} = nullif(current_setting('${TENANT_SETTING}', true), '')::${type}`;
+  const predicate = `${column} = (select ${CURRENT_TENANT_FUNCTION})${type === 'text' ? '' : `::${type}`}`;
   return [
     `alter table ${table} enable row level security`,
     `alter table ${table} force row level security`,
@@ -192,21 +196,111 @@ export async function ensureAppRole(db: Queryable, args: { role: string; passwor
 }
 
 /**
- * Checks that `role` is fit to be the app role and returns the problems found
- * (empty when fine): superuser, `BYPASSRLS`, or owning any relation.
+ * Built-in functions that run a query given as a string (dynamic SQL no
+ * lexical check can see): revoked from `PUBLIC` by {@link appRoleHardeningSql}.
+ */
+export const DYNAMIC_SQL_FUNCTIONS: readonly string[] = [
+  'pg_catalog.query_to_xml(text, boolean, boolean, text)',
+  'pg_catalog.query_to_xmlschema(text, boolean, boolean, text)',
+  'pg_catalog.query_to_xml_and_xmlschema(text, boolean, boolean, text)',
+  'pg_catalog.cursor_to_xml(refcursor, integer, boolean, boolean, text)',
+  'pg_catalog.cursor_to_xmlschema(refcursor, boolean, boolean, text)',
+  'pg_catalog.ts_stat(text)',
+  'pg_catalog.ts_stat(text, text)',
+  'pg_catalog.ts_rewrite(tsquery, text)',
+];
+
+/** Arguments of {@link appRoleHardeningSql}. */
+export interface AppRoleHardeningArgs {
+  /** The database (the statements act on it and its `pg_catalog`; run them connected to it). */
+  database: string;
+  /** The app role. */
+  appRole: string;
+  /** The owner role that runs migrations: keeps `USAGE` on plpgsql (for `DO` blocks in migrations). */
+  ownerRole?: string;
+}
+
+/**
+ * Least privilege for the app role, run per database as a superuser (the
+ * `pg_catalog` functions belong to the bootstrap superuser): no `TEMP` (also
+ * revoked from `PUBLIC`, which has it by default), no `CREATE` on the
+ * database or schema `public`, no plpgsql for `PUBLIC` (no `DO` blocks, no
+ * function creation; the owner keeps it), the dynamic-SQL built-ins
+ * ({@link DYNAMIC_SQL_FUNCTIONS}) revoked from `PUBLIC`, and the app role's
+ * role-level settings (`ALTER ROLE … SET`) cleared. Idempotent.
+ *
+ * @example
+ * ```ts
+ * for (const s of appRoleHardeningSql({ database: 'stellaops', appRole: 'stellaops_app', ownerRole: 'stellaops_owner' })) await superuser.query(s);
+ * ```
+ */
+export function appRoleHardeningSql(args: AppRoleHardeningArgs): string[] {
+  const db = quoteIdentifier(args.database);
+  const app = quoteIdentifier(args.appRole);
+  const statements = [
+    `revoke temporary, create on database ${db} from public`,
+    `revoke temporary, create on database ${db} from ${app}`,
+    `revoke create on schema public from public`,
+    `revoke create on schema public from ${app}`,
+    `revoke usage on language plpgsql from public`,
+    `revoke usage on language plpgsql from ${app}`,
+    ...DYNAMIC_SQL_FUNCTIONS.flatMap((f) => [`revoke execute on function ${f} from public`, `revoke execute on function ${f} from ${app}`]),
+    `alter role ${app} reset all`,
+    `alter role ${app} in database ${db} reset all`,
+  ];
+  if (args.ownerRole !== undefined) statements.push(`grant usage on language plpgsql to ${quoteIdentifier(args.ownerRole)}`);
+  return statements;
+}
+
+/**
+ * Checks that `role` is fit to be the app role in the database `db` is
+ * connected to, and returns the problems found (empty when fine): superuser,
+ * `BYPASSRLS`, `CREATEROLE`, `CREATEDB`, owning any relation, `TEMP` or
+ * `CREATE` on the database, `CREATE` on any schema, `USAGE` on plpgsql,
+ * `EXECUTE` on a dynamic-SQL built-in, role-level settings (`ALTER ROLE … SET`,
+ * which a role may always do to itself), no `EXECUTE` on
+ * `stellaops_security.current_tenant()` when that schema exists.
+ *
+ * @example
+ * ```ts
+ * const problems = await checkAppRole(adminPool, 'stellaops_app'); // [] when fine
+ * ```
  */
 export async function checkAppRole(db: Queryable, role: string): Promise<string[]> {
   const r = await db.query(
-    `select r.rolsuper as super, r.rolbypassrls as bypass,
-            (select count(*) from pg_class c where c.relowner = r.oid)::int as owned
-       from pg_roles r where r.rolname = $1`,
-    [role],
+    `select r.rolsuper as super, r.rolbypassrls as bypass, r.rolcreaterole as createrole, r.rolcreatedb as createdb,
+            (select count(*) from pg_catalog.pg_class c where c.relowner = r.oid)::int as owned,
+            pg_catalog.has_database_privilege(r.oid, pg_catalog.current_database(), 'TEMP') as temp,
+            pg_catalog.has_database_privilege(r.oid, pg_catalog.current_database(), 'CREATE') as dbcreate,
+            array(select n.nspname::text from pg_catalog.pg_namespace n
+                   where pg_catalog.has_schema_privilege(r.oid, n.oid, 'CREATE') order by 1) as schemas,
+            pg_catalog.has_language_privilege(r.oid, 'plpgsql', 'USAGE') as plpgsql,
+            array(select f from pg_catalog.unnest($2::text[]) f
+                   where pg_catalog.has_function_privilege(r.oid, f, 'EXECUTE')) as dynamic,
+            array(select split_part(cfg, '=', 1) from pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) cfg
+                   where s.setrole = r.oid
+                     and s.setdatabase in (0, (select oid from pg_catalog.pg_database where datname = pg_catalog.current_database()))
+                   order by 1) as settings,
+            case when pg_catalog.to_regprocedure('stellaops_security.current_tenant()') is null then null
+                 else pg_catalog.has_function_privilege(r.oid, 'stellaops_security.current_tenant()', 'EXECUTE') end as verify
+       from pg_catalog.pg_roles r where r.rolname = $1`,
+    [role, DYNAMIC_SQL_FUNCTIONS],
   );
   const row = r.rows[0];
   if (!row) return ['role does not exist'];
   const problems: string[] = [];
+  const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
   if (row.super) problems.push('is a superuser (bypasses row level security)');
   if (row.bypass) problems.push('has BYPASSRLS');
+  if (row.createrole) problems.push('has CREATEROLE');
+  if (row.createdb) problems.push('has CREATEDB');
   if (Number(row.owned) > 0) problems.push(`owns ${String(row.owned)} relation(s) (owners can disable row level security)`);
+  if (row.temp) problems.push('has TEMP on the database (temp objects can shadow tables; revoke it from PUBLIC too)');
+  if (row.dbcreate) problems.push('has CREATE on the database');
+  if (list(row.schemas).length > 0) problems.push(`has CREATE on schema(s) ${list(row.schemas).join(', ')}`);
+  if (row.plpgsql) problems.push('has USAGE on language plpgsql (DO blocks; revoke it from PUBLIC)');
+  if (list(row.dynamic).length > 0) problems.push(`may execute dynamic-SQL built-ins ${list(row.dynamic).join(', ')} (revoke from PUBLIC)`);
+  if (list(row.settings).length > 0) problems.push(`has role-level settings (ALTER ROLE … SET): ${list(row.settings).join(', ')}`);
+  if (row.verify === false) problems.push('may not execute stellaops_security.current_tenant() (tenant policies would deny everything)');
   return problems;
 }

@@ -1,8 +1,17 @@
+import { createHash } from 'node:crypto';
 // The schema the postgres-core tests run against: two tenant-isolated tables,
 // owned by the superuser that migrates; a plain app role with DML grants only.
 import type { Generated } from 'kysely';
 import pg from 'pg';
-import { ensureAppRole, tenantIsolationSql } from '../../src/index.js';
+import {
+  appRoleHardeningSql,
+  ensureAppRole,
+  installTenantKey,
+  securityMigrations,
+  TenantKey,
+  tenantIsolationSql,
+  type Queryable,
+} from '../../src/index.js';
 
 export const APP_ROLE = 'pgcore_test_app';
 export const APP_PASSWORD = 'pgcore-test-app-pw';
@@ -24,14 +33,38 @@ export async function ensureTestRole(connectionString: string): Promise<void> {
   }
 }
 
+/** Tenant key for tests on a dedicated server (not the fixture's, whose key is `db.server.tenantKey`). */
+export const DEDICATED_TENANT_KEY = { tenantKeyId: 'dedicated', tenantKey: 'pgcore-dedicated-test-tenant-key-0123456789' } as const;
+
+/**
+ * What `stella-db up` does before module migrations, for a test database (as
+ * its superuser): postgres-core's security migrations (the same frozen SQL),
+ * EXECUTE on current_tenant() for the test app role, least privilege for it,
+ * and the tenant key.
+ */
+export async function installSecurity(
+  c: Queryable,
+  args: { database: string; appRole?: string; key: { tenantKeyId: string; tenantKey: string } },
+): Promise<void> {
+  const appRole = args.appRole ?? APP_ROLE;
+  await c.query('create schema if not exists stellaops_security');
+  for (const m of securityMigrations) await c.query(m.up);
+  await c.query(`grant usage on schema stellaops_security to ${appRole}`);
+  await c.query(`grant execute on function stellaops_security.current_tenant() to ${appRole}`);
+  for (const s of appRoleHardeningSql({ database: args.database, appRole })) await c.query(s);
+  await installTenantKey(c, new TenantKey(args.key.tenantKeyId, args.key.tenantKey));
+}
+
 export const coreRlsMigrations = {
   name: 'pgcore-rls',
-  hash: 'pgcore-rls-v3',
-  migrate: async ({ connectionString }: { connectionString: string }): Promise<void> => {
+  // the template is rebuilt whenever the frozen security SQL changes
+  hash: `pgcore-rls-v4:${createHash('sha256').update(securityMigrations.map((m) => m.up).join('\n')).digest('hex')}`,
+  migrate: async ({ connectionString, database, tenantKey }: { connectionString: string; database: string; tenantKey: { tenantKeyId: string; tenantKey: string } }): Promise<void> => {
     await ensureTestRole(connectionString);
     const c = new pg.Client(connectionString);
     await c.connect();
     try {
+      await installSecurity(c, { database, key: tenantKey });
       await c.query(`
         create table items (
           id int primary key,

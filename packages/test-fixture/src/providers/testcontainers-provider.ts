@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import type { StartedPostgreSqlContainer } from '@testcontainers/postgresql';
 import { ProviderUnavailableError } from '../errors/index.js';
 import type { StartedServer } from './started-server.js';
@@ -5,8 +8,9 @@ import type { StartedServer } from './started-server.js';
 /**
  * Starts `postgres:16-alpine` (or `image`) with Testcontainers: database
  * `stellaops_test`, user and password `test`, data on tmpfs, test-tuned
- * settings. Ryuk removes the container if this process dies; it honours
- * `TESTCONTAINERS_RYUK_DISABLED` as Testcontainers does.
+ * settings. Ryuk removes the container if this process dies; with
+ * `TESTCONTAINERS_RYUK_DISABLED=true` (CI) a detached watchdog does instead
+ * ({@link removeWhenOwnerGone}).
  */
 export async function startTestcontainers(image: string): Promise<StartedServer> {
   const t0 = performance.now();
@@ -28,13 +32,38 @@ export async function startTestcontainers(image: string): Promise<StartedServer>
       { cause },
     );
   }
+  const released = removeWhenOwnerGone(container.getId());
   return {
     provider: 'testcontainers',
     address: { host: container.getHost(), port: container.getPort(), user: 'test', password: 'test' },
     adminDatabase: 'stellaops_test',
     detail: `${image} via Testcontainers (started in ${Math.round(performance.now() - t0)} ms)`,
     release: async () => {
-      await container.stop();
+      try {
+        await container.stop();
+      } finally {
+        released();
+      }
     },
+  };
+}
+
+const WATCHDOG = fileURLToPath(new URL('../../bin/container-watchdog.mjs', import.meta.url));
+
+/**
+ * With Ryuk off nothing removes the container when this process dies without
+ * stopping it (vitest exits 1 ms after Ctrl-C, too soon for an async stop).
+ * Starts `bin/container-watchdog.mjs` detached, holding a pipe to it: the
+ * kernel closes the pipe however this process ends, and the watchdog then
+ * removes the container. Returns what to call after a normal stop (tells the
+ * watchdog to exit without touching Docker). Does nothing while Ryuk is on.
+ */
+export function removeWhenOwnerGone(containerId: string, env: NodeJS.ProcessEnv = process.env): () => void {
+  if (env.TESTCONTAINERS_RYUK_DISABLED !== 'true') return () => undefined;
+  const child = spawn(process.execPath, [WATCHDOG, containerId], { detached: true, stdio: ['pipe', 'ignore', 'ignore'], env });
+  child.unref();
+  (child.stdin as Socket).unref(); // the pipe must not keep this process alive
+  return () => {
+    child.stdin.end('released\n');
   };
 }

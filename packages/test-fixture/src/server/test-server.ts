@@ -6,6 +6,7 @@ import { isAlive } from '../embedded/leases.js';
 import { decideProvider, startProvider } from '../providers/select-provider.js';
 import type { StartedServer } from '../providers/started-server.js';
 import { buildUrl, type ServerAddress } from '../util/connection-url.js';
+import { fixtureTenantKey, type FixtureTenantKey } from './tenant-key.js';
 import { resolveServerOptions, type ProviderName, type TestServerOptions } from './options.js';
 
 /**
@@ -67,6 +68,11 @@ export class TestServer implements AsyncDisposable {
     this.#started = started;
     this.detail = started.detail;
     this.info = { provider: started.provider, ...started.address, adminDatabase: started.adminDatabase, runTag };
+  }
+
+  /** The server's test tenant key (see {@link fixtureTenantKey}). */
+  get tenantKey(): FixtureTenantKey {
+    return fixtureTenantKey(this.info);
   }
 
   /** Superuser URL of the admin database. */

@@ -10,9 +10,27 @@ export async function databaseExists(admin: pg.Pool, name: string): Promise<bool
   return r.rowCount === 1;
 }
 
-/** Creates `name` as a copy of `template`. */
+/**
+ * Creates `name` as a copy of `template`, with the template's database-level
+ * privileges: CREATE DATABASE copies the contents but not the database's own
+ * ACL (e.g. `REVOKE TEMPORARY … FROM PUBLIC` made while migrating), so the
+ * clone gets the same grants (one extra query; nothing to do for an untouched ACL).
+ */
 export async function createDatabaseFrom(admin: pg.Pool, name: string, template: string, strategy: CloneStrategy): Promise<void> {
   await admin.query(`create database ${quoteIdentifier(name)} template ${quoteIdentifier(template)} strategy ${strategy}`);
+  const acl = await admin.query<{ custom: boolean; grants: string[] }>(
+    `select d.datacl is not null as custom,
+            array(select format('grant %s on database %I to %s', p.privilege_type, $2::text,
+                                case when p.grantee = 0 then 'public' else quote_ident(r.rolname) end)
+                    from aclexplode(d.datacl) p left join pg_roles r on r.oid = p.grantee
+                   where p.grantee <> d.datdba) as grants
+       from pg_database d where d.datname = $1`,
+    [template, name],
+  );
+  const row = acl.rows[0];
+  if (!row?.custom) return;
+  await admin.query(`revoke all on database ${quoteIdentifier(name)} from public`);
+  for (const grant of row.grants) await admin.query(grant);
 }
 
 /** Drops `name`, ending any session still connected to it (a sealed template is unsealed first). */

@@ -12,12 +12,15 @@ import {
 } from './admin-sql.js';
 import { templateNameOf, type TemplateMigrations } from './template-migrations.js';
 import { buildingName } from './names.js';
+import type { FixtureTenantKey } from '../server/tenant-key.js';
 
 /** What the builder needs to know about the server. */
 export interface TemplateBuilderContext {
   admin: pg.Pool;
   runTag: string;
   urlFor(database: string): string;
+  /** The server's test tenant key, handed to every migration set. */
+  tenantKey: FixtureTenantKey;
   /** Longest wait for another process that is building the same template. */
   lockTimeoutMs?: number;
 }
@@ -40,7 +43,7 @@ export class TemplateBuilder {
 
   /** Name of the ready template for `set`, building it first if no process has. */
   ensure(set: TemplateMigrations): Promise<string> {
-    const { name } = templateNameOf(set);
+    const { name } = templateNameOf(set, this.#ctx.tenantKey.tenantKeyId);
     let p = this.#ready.get(name);
     if (!p) {
       p = this.#ensure(set);
@@ -52,7 +55,7 @@ export class TemplateBuilder {
 
   async #ensure(set: TemplateMigrations): Promise<string> {
     const { admin } = this.#ctx;
-    const { name, key } = templateNameOf(set);
+    const { name, key } = templateNameOf(set, this.#ctx.tenantKey.tenantKeyId);
     if (await databaseExists(admin, name)) return name;
     const client = await admin.connect();
     try {
@@ -85,7 +88,7 @@ export class TemplateBuilder {
     await dropDatabase(admin, building);
     await admin.query(`create database ${quoteIdentifier(building)} template template0 encoding 'UTF8'`);
     try {
-      await set.migrate({ connectionString: this.#ctx.urlFor(building), database: building });
+      await set.migrate({ connectionString: this.#ctx.urlFor(building), database: building, tenantKey: this.#ctx.tenantKey });
     } catch (cause) {
       await dropDatabase(admin, building).catch(() => undefined);
       const msg = cause instanceof Error ? cause.message : String(cause);

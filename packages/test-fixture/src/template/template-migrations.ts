@@ -1,3 +1,4 @@
+import type { FixtureTenantKey } from '../server/tenant-key.js';
 import { PREFIX, shortHash, slug } from './names.js';
 
 /** The database a migration function is asked to migrate. */
@@ -6,6 +7,12 @@ export interface MigrationTarget {
   connectionString: string;
   /** Its name. */
   database: string;
+  /**
+   * The server's test tenant key (see `fixtureTenantKey`): a migration set that
+   * installs `@stellaops/postgres-core`'s security schema installs this key, so
+   * data sources opened with `db.server.tenantKey` can prove their tenant.
+   */
+  tenantKey: FixtureTenantKey;
 }
 
 /**
@@ -35,8 +42,11 @@ export interface TemplateMigrations {
 /** The empty schema: a template with nothing in it. */
 export const EMPTY_TEMPLATE_MIGRATIONS: TemplateMigrations = { name: 'empty', hash: 'empty-v1', migrate: async () => undefined };
 
-/** Template database name for a migration set: `fx_t_<name>_<16 hex of its hash>`. */
-export function templateNameOf(set: TemplateMigrations): { name: string; key: string } {
-  const key = shortHash(set.name, set.hash ?? set.migrate.toString());
+/**
+ * Template database name for a migration set: `fx_t_<name>_<16 hex of its hash>`
+ * (`salt`, e.g. the server's tenant key id, is hashed in too).
+ */
+export function templateNameOf(set: TemplateMigrations, salt = ''): { name: string; key: string } {
+  const key = shortHash(set.name, (set.hash ?? set.migrate.toString()) + (salt ? `\0${salt}` : ''));
   return { name: `${PREFIX.template}${slug(set.name, 24)}_${key}`, key };
 }

@@ -5,6 +5,7 @@ import { redactConnectionString } from '@stellaops/safe-text';
 import { DatabaseFactory } from '../database-factory.js';
 import { FixtureConfigError, FixtureError } from '../errors/index.js';
 import { urlFor, type TestServerInfo } from '../server/test-server.js';
+import { fixtureTenantKey, type FixtureTenantKey } from '../server/tenant-key.js';
 import type { ClonePool } from '../template/clone-pool.js';
 import type { TemplateMigrations } from '../template/template-migrations.js';
 import { TestDatabase } from '../test-database.js';
@@ -32,6 +33,16 @@ export interface TestServerHandle extends TestServerInfo {
   adminConnectionString: string;
   /** URL of `database` as the superuser, or as the given role. */
   urlFor(database: string, credentials?: { user: string; password?: string }): string;
+  /**
+   * The server's test tenant key, installed in every template whose migrations
+   * include the security schema: spread it into the data source's options.
+   *
+   * @example
+   * ```ts
+   * createDataSource({ connectionString: db.server.urlFor(db.database, app), ...db.server.tenantKey });
+   * ```
+   */
+  tenantKey: FixtureTenantKey;
 }
 
 /** What {@link useTestDatabase} returns: the current test's database. */
@@ -69,6 +80,7 @@ export function useTestServer(): TestServerHandle {
     ...info,
     adminConnectionString: urlFor(info, info.adminDatabase),
     urlFor: (database, credentials) => urlFor(info, database, credentials),
+    tenantKey: fixtureTenantKey(info),
   };
 }
 

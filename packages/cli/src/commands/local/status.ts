@@ -3,7 +3,7 @@ import { SchemaMigrator } from '@stellaops/migrator';
 import { redactConnectionString } from '@stellaops/postgres-core';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
-import { describeLocalEnvironment } from '../../local/local-environment.js';
+import { describeLocalEnvironment, savedTenantKey, TENANT_KEY_FILE } from '../../local/local-environment.js';
 import { renderTable } from '../../output/table.js';
 import { codegenTargets } from '../codegen/index.js';
 import { runCommand } from '../../command/run-command.js';
@@ -29,6 +29,8 @@ export function statusCommand(ctx: CliContext): Command {
             rows.push([t.name, applied.length, report.counts.pending, applied.at(-1)?.id ?? null, (await isUpToDate(t)) ? 'current' : 'stale']);
           }
           human += `\n${renderTable(['MODULE', 'APPLIED', 'PENDING', 'LAST MIGRATION', 'TYPES'], rows)}\napp role: ${redactConnectionString(env.appUrl ?? '')}\n`;
+          const key = savedTenantKey(stateDir);
+          if (key) human += `tenant key: id ${key.keyId} (.stellaops/${TENANT_KEY_FILE}); services: Postgres__TenantKey=$(stella-db url --tenant-key) Postgres__TenantKeyId=${key.keyId}\n`;
         }
         return { doc: { running: s.running, port: s.port, pid: s.pid, dataDir: s.dataDir, modules: rows }, human, exitCode: ExitCode.Ok };
       }),

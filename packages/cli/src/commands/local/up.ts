@@ -1,12 +1,14 @@
 import { Command } from 'commander';
 import { SchemaMigrator } from '@stellaops/migrator';
-import { redactConnectionString } from '@stellaops/postgres-core';
+import { installTenantKey, redactConnectionString, SECURITY_SCHEMA, securityMigrations } from '@stellaops/postgres-core';
 import { isUpToDate, runCodegen, type CodegenTarget } from '../../codegen/run-codegen.js';
 import { CONNECTION_ENV, resolveConnection } from '../../config/resolve-connection.js';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
 import { loadPersistence, selectModules } from '../../local/module-selection.js';
-import { prepareLocalEnvironment } from '../../local/local-environment.js';
+import { APP_ROLE, hardenAppRoles, prepareLocalEnvironment, TENANT_KEY_FILE } from '../../local/local-environment.js';
+import pg from 'pg';
+import { UsageError } from '../../usage-error.js';
 import { renderTable } from '../../output/table.js';
 import { moduleRequiredRoles } from '../../modules/module-registry.js';
 import { runCommand } from '../../command/run-command.js';
@@ -65,6 +67,19 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
         const moduleRoles = (await Promise.all(migrating.map((m) => moduleRequiredRoles(m.packageName!, paths.root)))).flat();
         const env = await prepareLocalEnvironment({ stateDir: paths.stateDir, server: () => localServer(ctx.cwd, ctx.env), ...(externalUrl ? { externalUrl } : {}), moduleRoles });
 
+        // Tenant proof first: postgres-core's security migrations (current_tenant(), the owner-only key table) as the
+        // owner, then the local tenant key (generated once into .stellaops/tenant-key.json, never rotated by a rerun).
+        await new SchemaMigrator({ connectionString: env.ownerUrl, schema: SECURITY_SCHEMA, migrations: securityMigrations, applicationName: 'stella-db up' }).up();
+        const owner = new pg.Client({ connectionString: env.ownerUrl, application_name: 'stella-db up' });
+        await owner.connect();
+        try {
+          await installTenantKey(owner, env.tenantKey);
+        } catch (e) {
+          throw new UsageError(`${(e as Error).message} (local key file: .stellaops/${TENANT_KEY_FILE})`);
+        } finally {
+          await owner.end();
+        }
+
         const rows: ModuleRow[] = [];
         const regenerate: CodegenTarget[] = [];
         for (const m of modules) {
@@ -95,6 +110,12 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
           });
         }
         if (regenerate.length > 0) await runCodegen(regenerate, { check: false, cwd: ctx.cwd });
+        // Least privilege, as the superuser, after the migrations (they create the roles' grants): then verify every role.
+        const roleProblems = await hardenAppRoles(env.adminUrl, [...new Set([APP_ROLE, ...moduleRoles])]);
+        const failing = Object.entries(roleProblems).filter(([, p]) => p.length > 0);
+        const checkLine = failing.length === 0
+          ? `app role check: ok (${Object.keys(roleProblems).join(', ')}: no superuser, BYPASSRLS, ownership, TEMP, CREATE, plpgsql, dynamic-SQL built-ins or role-level settings)`
+          : `app role check: FAILED — ${failing.map(([r, p]) => `${r}: ${p.join('; ')}`).join(' | ')}`;
 
         const server = env.embedded
           ? `local PostgreSQL (${env.embedded.version}, ${env.embedded.action}, port ${env.embedded.port}, data ${env.embedded.dataDir})`
@@ -102,12 +123,22 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
         const human =
           `${server}\n\n` +
           renderTable(['MODULE', 'BACKEND', 'APPLIED', 'PENDING', 'LAST MIGRATION', 'TYPES'], rows.map((r) => [r.module, r.backend, r.applied, r.pending, r.last, r.types])) +
-          `\napp role connection string: ${redactConnectionString(env.appUrl)}\n` +
-          `  (full URL with password: stella-db url --role app; stop the server: stella-db down)\n`;
+          `\n${checkLine}\n` +
+          `app role connection string: ${redactConnectionString(env.appUrl)}\n` +
+          `  (full URL with password: stella-db url --role app; stop the server: stella-db down)\n` +
+          `tenant key: id ${env.tenantKey.keyId}, in .stellaops/${TENANT_KEY_FILE} (0600); a service gets it with\n` +
+          `  export Postgres__TenantKey=$(stella-db url --tenant-key) Postgres__TenantKeyId=${env.tenantKey.keyId}\n`;
         return {
-          doc: { server: env.server, embedded: env.embedded ? { ...env.embedded, superuserUrl: undefined } : undefined, modules: rows, appUrl: redactConnectionString(env.appUrl) },
+          doc: {
+            server: env.server,
+            embedded: env.embedded ? { ...env.embedded, superuserUrl: undefined } : undefined,
+            modules: rows,
+            appUrl: redactConnectionString(env.appUrl),
+            tenantKeyId: env.tenantKey.keyId,
+            roleCheck: roleProblems,
+          },
           human,
-          exitCode: ExitCode.Ok,
+          exitCode: failing.length === 0 ? ExitCode.Ok : ExitCode.Failed,
         };
       }),
     );

@@ -3,13 +3,14 @@ import { NOTIFY_SCHEMA } from '../database/roles.js';
 import { v001ChannelsAndRules } from './v001-channels-and-rules.js';
 import { v002Deliveries } from './v002-deliveries.js';
 import { v003WorkerReadsMigrations } from './v003-worker-reads-migrations.js';
+import { v004VerifiedTenant } from './v004-verified-tenant.js';
 
 /**
  * Notify's migration set (schema `notify`, tracking table `notify._migrations`),
  * as `stella-db migrate --module notify` and the test fixture
- * (`templateMigrations(migrations)`) expect it.
+ * (`fixtureMigrations(migrations)`) expect it.
  */
 export const migrations = defineMigrationSet({
   schema: NOTIFY_SCHEMA,
-  migrations: [v001ChannelsAndRules, v002Deliveries, v003WorkerReadsMigrations],
+  migrations: [v001ChannelsAndRules, v002Deliveries, v003WorkerReadsMigrations, v004VerifiedTenant],
 });

@@ -25,7 +25,7 @@ export class OpenedSources {
   /** Opens Notify's data source on the test database as `role`, with its own pool of `max` connections. */
   open(db: TestDatabaseHandle, role: typeof APP_ROLE | typeof WORKER_ROLE, max = 4): PostgresDataSource<DB> {
     const ds = createDataSource<DB>(
-      { connectionString: db.server.urlFor(db.database, { user: role, password: TEST_PASSWORD }), pool: { max } },
+      { connectionString: db.server.urlFor(db.database, { user: role, password: TEST_PASSWORD }), pool: { max }, ...db.server.tenantKey },
       { module: 'Notify', registry: new PoolRegistry() },
     );
     this.#all.push(ds);

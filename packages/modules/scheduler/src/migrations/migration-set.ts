@@ -1,0 +1,14 @@
+import { defineMigrationSet } from '@stellaops/migrator';
+import { SCHEDULER_SCHEMA } from '../database/roles.js';
+import { v001Schedules } from './v001-schedules.js';
+import { v002CronAndRuns } from './v002-cron-and-runs.js';
+
+/**
+ * Scheduler's migration set (schema `scheduler`, tracking table `scheduler._migrations`),
+ * as `stella-db migrate --module scheduler`, `stella-db up` and the test fixture
+ * (`fixtureMigrations(migrations)`) expect it. Append new migrations here.
+ */
+export const migrations = defineMigrationSet({
+  schema: SCHEDULER_SCHEMA,
+  migrations: [v001Schedules, v002CronAndRuns],
+});

@@ -1,0 +1,102 @@
+// The core security schema, as frozen literal SQL: NEVER edit an entry once released; add a new one.
+// Plain objects (postgres-core does not depend on the migrator); @stellaops/migrator's `SchemaMigrator`
+// applies them as `{ schema: SECURITY_SCHEMA, migrations: securityMigrations }`.
+
+/** Schema of the tenant proof objects (owned by the owner role; the app role may only call `current_tenant()`). */
+export const SECURITY_SCHEMA = 'stellaops_security';
+
+/** The function every tenant policy and tenant column default calls. */
+export const CURRENT_TENANT_FUNCTION = 'stellaops_security.current_tenant()';
+
+/** One frozen SQL migration of {@link securityMigrations} (the migrator's `Migration` shape). */
+export interface SecurityMigration {
+  readonly id: string;
+  readonly description: string;
+  readonly up: string;
+  readonly down: string;
+}
+
+/**
+ * The core security migration set, applied (as the owner role, schema
+ * `stellaops_security`) BEFORE any module's migrations — by `stella-db up`,
+ * the test fixture's templates (`fixtureMigrations`) and module-testkit:
+ *
+ * - `stellaops_security.tenant_keys`: the HMAC keys by id, as RFC 2104 inner
+ *   and outer padded keys; no privilege at all for anyone but the owner.
+ * - `stellaops_security.current_tenant()`: PL/pgSQL (its plan is cached per
+ *   session; a SQL-language function is re-planned on every statement in
+ *   PostgreSQL 16, measured ~5× dearer), `SECURITY DEFINER`, `STABLE`,
+ *   `search_path = pg_catalog, pg_temp`, EXECUTE for `stellaops_app` only:
+ *   returns `app.tenant_id` when `app.tenant_proof` is `<key id>.<hex
+ *   HMAC-SHA256(key, tenant id)>` for a stored key, else NULL. Tenant
+ *   policies compare `tenant_id = (select stellaops_security.current_tenant())`.
+ *
+ * @example
+ * ```ts
+ * await new SchemaMigrator({ connectionString: ownerUrl, schema: SECURITY_SCHEMA, migrations: securityMigrations }).up();
+ * ```
+ */
+export const securityMigrations: readonly SecurityMigration[] = [
+  {
+    id: 'V001_TenantProof',
+    description: 'tenant keys (owner only) and current_tenant(), the verified tenant',
+    up: `do $$
+begin
+  if not exists (select from pg_catalog.pg_roles where rolname = 'stellaops_app') then
+    begin
+      create role "stellaops_app" nologin nosuperuser nobypassrls nocreatedb nocreaterole noreplication;
+    exception
+      when duplicate_object or unique_violation then
+        null;
+      when insufficient_privilege then
+        raise exception 'role stellaops_app does not exist and % may not create it', current_user
+          using errcode = 'insufficient_privilege',
+                hint = 'create it first (stella-db up does, or postgres-core ensureAppRole), or migrate as a role with CREATEROLE';
+    end;
+  end if;
+end
+$$;
+revoke all on schema stellaops_security from public;
+create table stellaops_security.tenant_keys (
+  key_id text primary key check (key_id ~ '^[A-Za-z0-9_-]{1,32}$'),
+  inner_pad bytea not null check (length(inner_pad) = 64),
+  outer_pad bytea not null check (length(outer_pad) = 64),
+  created_at timestamptz not null default now()
+);
+revoke all on table stellaops_security.tenant_keys from public;
+create function stellaops_security.current_tenant() returns text
+  language plpgsql stable security definer parallel safe
+  set search_path = pg_catalog, pg_temp
+as $fn$
+declare
+  tenant text := nullif(pg_catalog.current_setting('app.tenant_id', true), '');
+  proof text := coalesce(pg_catalog.current_setting('app.tenant_proof', true), '');
+  k record;
+begin
+  if tenant is null then
+    return null;
+  end if;
+  select t.inner_pad, t.outer_pad into k
+    from stellaops_security.tenant_keys t
+   where t.key_id = pg_catalog.split_part(proof, '.', 1);
+  if not found then
+    return null;
+  end if;
+  -- HMAC-SHA256 (RFC 2104) with the stored padded keys; the hex MACs are compared through one more sha256 so that
+  -- the comparison's timing says nothing about how many leading characters of a guess were right
+  if pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.split_part(proof, '.', 2), 'UTF8'))
+     = pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.encode(pg_catalog.sha256(
+         k.outer_pad || pg_catalog.sha256(k.inner_pad || pg_catalog.convert_to(tenant, 'UTF8'))), 'hex'), 'UTF8')) then
+    return tenant;
+  end if;
+  return null;
+end
+$fn$;
+revoke all on function stellaops_security.current_tenant() from public;
+grant usage on schema stellaops_security to stellaops_app;
+grant execute on function stellaops_security.current_tenant() to stellaops_app`,
+    down: `drop function stellaops_security.current_tenant();
+drop table stellaops_security.tenant_keys;
+revoke all on schema stellaops_security from stellaops_app`,
+  },
+];
