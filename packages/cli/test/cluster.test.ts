@@ -66,6 +66,13 @@ describe('stella-db cluster up / env / status / down', () => {
     expect(existsSync(`${dir}-missing`)).toBe(false); // nothing created
   });
 
+  it('--scrape refuses a non-loopback target before anything starts (exit 2)', async () => {
+    const r = await runCli(['cluster', 'up', '--dir', `${dir}-scrape`, '--scrape', 'worker=10.1.2.3:9464']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/10\.1\.2\.3 is not loopback.*Fix: 127\.0\.0\.1:<port>/);
+    expect(existsSync(`${dir}-scrape`)).toBe(false);
+  });
+
   // only as root does the server run as another OS user (postgres) that may be unable to reach the folder
   it.skipIf(process.getuid?.() !== 0)('refuses a --dir the server user cannot reach, naming the fix', async () => {
     const locked = mkdtempSync(join(tmpdir(), 'locked-')); // 0700: OS user postgres cannot pass
@@ -90,9 +97,29 @@ describe('stella-db cluster up / env / status / down', () => {
     const status = await runCli(['cluster', 'status', '--dir', dir]);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/pgbouncer +running/);
+    // monitoring is on by default here (Debian's prometheus and exporters are installed)
+    expect(status.stdout).toMatch(/monitoring +running/);
+    for (const p of ['postgres-exporter', 'pgbouncer-exporter', 'prometheus']) expect(status.stdout).toMatch(new RegExp(`^ {2}${p} +running +\\d+ +\\d+`, 'm'));
+    const dashboard = /^dashboard: (http:\/\/127\.0\.0\.1:\d+\/consoles\/stellaops-postgres\.html)$/m.exec(status.stdout)?.[1];
+    expect(dashboard).toBeDefined();
+    expect(hidden.stdout).toContain(`DASHBOARD_URL=${dashboard}`);
+    expect(hidden.stdout).toMatch(/^PROMETHEUS_URL=http:\/\/127\.0\.0\.1:\d+$/m);
+    expect((await fetch(dashboard!)).status).toBe(200);
+    expect(spawnSync('psql', [app, '-AtXc', 'select count(*) as cli_top_probe from pg_class'], { encoding: 'utf8' }).status).toBe(0);
+    const top = await runCli(['cluster', 'top', '--dir', dir]);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/BUSIEST STATEMENTS/);
+    expect(top.stdout).toMatch(/cli_top_probe/);
+    const watch = await runCli(['cluster', 'top', '--dir', dir, '--watch', '--interval', '1', '--count', '2']);
+    expect(watch.code).toBe(0);
+    expect(watch.stdout.match(/BUSIEST STATEMENTS \(last/g)).toHaveLength(1); // the second frame shows rates
+    const pids = (status.stdout.match(/^ {2}(?:postgres-exporter|pgbouncer-exporter|prometheus) +running +\d+ +(\d+)/gm) ?? []).map((l) => Number(/(\d+)$/.exec(l)![1]));
+    expect(pids).toHaveLength(3);
     expect((await runCli(['cluster', 'down', '--dir', dir])).code).toBe(0);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
     const after = await runCli(['cluster', 'status', '--dir', dir]);
     expect(after.code).toBe(1);
     expect(after.stdout).toMatch(/postgres +stopped/);
+    expect(after.stdout).toMatch(/monitoring +stopped/);
   });
 });

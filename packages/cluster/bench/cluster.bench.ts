@@ -94,6 +94,7 @@ async function main(): Promise<void> {
   const cluster = new Cluster({
     root, memoryBytes: parseMemory('2GiB'), overrides: { max_connections: MAX_CONNECTIONS },
     ports: { postgres: await freePort(), pgbouncer: await freePort() }, onProgress: (m) => console.error(`… ${m}`),
+    monitoring: { mode: 'off' }, // figures comparable with earlier runs (no scrape load)
   });
   const cleanups: (() => Promise<unknown> | unknown)[] = [() => rmSync(root, { recursive: true, force: true }), () => cluster.down()];
   try {

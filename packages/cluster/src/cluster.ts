@@ -6,6 +6,7 @@ import { ClusterStateError, MissingPackageError } from './errors.js';
 import { clusterLayout, type ClusterLayout } from './layout.js';
 import { PgBouncerComponent, PGBOUNCER_ADMIN, PGBOUNCER_STATS } from './pgbouncer-component.js';
 import { adminClient, PostgresComponent } from './postgres-component.js';
+import { MonitoringComponent, type MonitoringComponentOptions } from './monitoring-component.js';
 import { ensureDir, findProgram } from './proc.js';
 import { RolesComponent } from './roles-component.js';
 import { computeSettings, type ClusterSettings } from './settings.js';
@@ -33,7 +34,9 @@ export interface ClusterOptions {
   programs?: { openssl?: string; pgbouncer?: string };
   /** Roles the modules' migrations grant to (created like the owner and app roles). */
   moduleRoles?: readonly string[];
-  /** Components started after the built-in ones (monitoring, backups). */
+  /** The monitoring component (exporters + Prometheus): mode, extra scrape targets. */
+  monitoring?: MonitoringComponentOptions;
+  /** Components started after the built-in ones (e.g. backups). */
   extraComponents?: readonly ClusterComponent[];
   /** Progress lines (default: none). */
   onProgress?: (message: string) => void;
@@ -70,19 +73,24 @@ export class Cluster {
   readonly #runAs: RunAs | undefined;
   readonly postgres = new PostgresComponent();
   readonly pgbouncer = new PgBouncerComponent();
+  readonly monitoring: MonitoringComponent;
 
   constructor(options: ClusterOptions) {
     this.#o = options;
+    this.monitoring = new MonitoringComponent(options.monitoring);
     this.layout = clusterLayout(options.root);
     this.#runAs = serverRunAs();
   }
 
   /** The components in start order. */
   components(): ClusterComponent[] {
-    return [new TlsComponent(), this.postgres, new RolesComponent(this.#o.moduleRoles ?? []), this.pgbouncer, ...(this.#o.extraComponents ?? [])];
+    return [new TlsComponent(), this.postgres, new RolesComponent(this.#o.moduleRoles ?? []), this.pgbouncer, this.monitoring, ...(this.#o.extraComponents ?? [])];
   }
 
-  /** Checks the Debian packages first; throws {@link MissingPackageError} with the exact apt-get command. */
+  /**
+   * Checks the Debian packages first (monitoring's too when its mode is `on`);
+   * throws {@link MissingPackageError} with the exact apt-get command.
+   */
   checkPrerequisites(): Record<string, string> {
     const found: Record<string, string> = {};
     const missing: { pkg: string; binary: string }[] = [];
@@ -91,6 +99,8 @@ export class Cluster {
       if (p) found[binary] = p;
       else missing.push({ pkg, binary });
     }
+    const saved = readJson<ClusterState>(this.layout.stateFile, "the cluster's ports and settings");
+    if (this.monitoring.mode(saved) === 'on') missing.push(...this.monitoring.programs().missing);
     if (missing.length > 0) throw new MissingPackageError(missing);
     return found;
   }
@@ -170,6 +180,7 @@ export class Cluster {
       memoryBytes: o.memoryBytes ?? saved?.memoryBytes ?? totalmem(),
       overrides: o.overrides ?? saved?.overrides ?? {},
       up: saved?.up ?? false,
+      ...(saved?.monitoring ? { monitoring: saved.monitoring } : {}),
     };
     if (state.ports.postgres === state.ports.pgbouncer) {
       throw new ClusterStateError(`PostgreSQL and PgBouncer cannot share port ${state.ports.postgres}. Fix: give different --port and --pgbouncer-port.`);
@@ -206,7 +217,7 @@ export class Cluster {
     for (const c of this.components()) components.push(await c.status(ctx));
     const out: ClusterStatus = {
       root: this.layout.root,
-      healthy: components.every((c) => c.state === 'running' || c.state === 'ready'),
+      healthy: components.every((c) => c.state === 'running' || c.state === 'ready' || c.state === 'disabled'),
       components,
     };
     const pgIndex = components.findIndex((c) => c.name === 'postgres');

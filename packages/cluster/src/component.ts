@@ -10,9 +10,10 @@ export interface ComponentStatus {
   /**
    * `running` (a process up and answering), `ready` (files/objects in place, no
    * process of its own), `stopped` (cleanly), `crashed` (should run, but its
-   * process is gone), `missing` (not created yet).
+   * process is gone), `missing` (not created yet), `disabled` (turned off or
+   * its packages are not installed; does not make the cluster unhealthy).
    */
-  readonly state: 'running' | 'ready' | 'stopped' | 'crashed' | 'missing';
+  readonly state: 'running' | 'ready' | 'stopped' | 'crashed' | 'missing' | 'disabled';
   readonly pid?: number;
   readonly port?: number;
   /** TLS state in one phrase (`on (TLSv1.3)`, `verify-full to server`). */
@@ -21,6 +22,8 @@ export interface ComponentStatus {
   readonly detail?: string;
   /** Structured extras (e.g. pool counters, differing settings) for `--json`. */
   readonly data?: Readonly<Record<string, unknown>>;
+  /** The processes of a component that runs several (monitoring: exporters, Prometheus). */
+  readonly parts?: readonly ComponentStatus[];
 }
 
 /** Everything a component needs: where things live, who runs them, the computed settings, ports and secrets. */

@@ -36,6 +36,16 @@ export { RolesComponent, APP_ROLE, OWNER_ROLE, AUTH_QUERY } from './roles-compon
 export { PgBouncerComponent, pgbouncerSettings, renderPgBouncerIni, PGBOUNCER_ADMIN, PGBOUNCER_STATS, type PgBouncerSetting, type PoolUse } from './pgbouncer-component.js';
 export { TlsComponent, AUTH_ROLE } from './tls-component.js';
 export { scramVerifier } from './scram.js';
-export type { ClusterSecrets, ClusterState } from './state.js';
+export type { ClusterSecrets, ClusterState, MonitoringMode } from './state.js';
+export {
+  MonitoringComponent,
+  MONITORING_PROGRAMS,
+  MONITORING_ROLE,
+  monitoringTargets,
+  monitoringUrls,
+  parseScrapeTargets,
+  type MonitoringComponentOptions,
+  type MonitoringUrls,
+} from './monitoring-component.js';
 export { connectionInfo, HIDDEN, type ConnectionForms, type ConnectionInfo } from './env.js';
 export { renderManifests, STAGING_IMAGE, type ManifestOptions, type RenderedManifest } from './manifests.js';

@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { renderMonitoringManifests } from '@stellaops/monitoring';
 import { DATABASE } from './postgres-component.js';
 import { APP_ROLE, OWNER_ROLE } from './roles-component.js';
 import { formatMemory } from './memory.js';
@@ -40,7 +41,9 @@ const NAME = 'stellaops-db';
  * portable settings as `postgresql.parameters`, pg_stat_statements, TLS-only
  * pg_hba, declared roles with password secrets that the repository never
  * contains), a `Pooler` (PgBouncer, transaction mode, 500 clients, the same
- * cap and reset query) and `PodMonitor`s for both (monitoring). Deterministic:
+ * cap and reset query) and @stellaops/monitoring's objects (custom queries
+ * ConfigMap referenced from `Cluster.spec.monitoring`, PodMonitors for both,
+ * PrometheusRule, Grafana dashboard ConfigMap). Deterministic:
  * the same input renders the same bytes.
  *
  * @example
@@ -65,6 +68,17 @@ export function renderManifests(options: ManifestOptions): RenderedManifest[] {
     `# ${what}\n# Rendered by "stella-db cluster manifests --env ${env} --memory ${formatMemory(settings.memoryBytes)}${instances !== 1 ? ` --instances ${instances}` : ''}"; do not edit by hand.\n` +
     '# Secrets are referenced by name only; they are created in the namespace, never committed.\n';
 
+  const p = settings.pool;
+  const poolerName = `${NAME}-pooler-rw`;
+  // @stellaops/monitoring's queries ConfigMap, PodMonitors, PrometheusRule and Grafana dashboard
+  const monitoring = renderMonitoringManifests({
+    clusterName: NAME,
+    namespace,
+    poolerName,
+    poolerPoolSize: p.defaultPoolSize,
+    poolerMaxClientConn: p.maxClientConn,
+    labels,
+  });
   const cluster = {
     apiVersion: 'postgresql.cnpg.io/v1',
     kind: 'Cluster',
@@ -106,15 +120,14 @@ export function renderManifests(options: ManifestOptions): RenderedManifest[] {
       storage: { size: options.storageSize ?? '50Gi' },
       walStorage: { size: options.walStorageSize ?? '10Gi' },
       resources: { requests: { memory, cpu: '2' }, limits: { memory } },
-      monitoring: { disableDefaultQueries: false },
+      monitoring: { ...monitoring.clusterMonitoring },
     },
   };
 
-  const p = settings.pool;
   const pooler = {
     apiVersion: 'postgresql.cnpg.io/v1',
     kind: 'Pooler',
-    metadata: { name: `${NAME}-pooler-rw`, namespace, labels },
+    metadata: { name: poolerName, namespace, labels },
     spec: {
       cluster: { name: NAME },
       instances: 2,
@@ -134,13 +147,6 @@ export function renderManifests(options: ManifestOptions): RenderedManifest[] {
     },
   };
 
-  const podMonitor = (name: string, selector: Record<string, string>) => ({
-    apiVersion: 'monitoring.coreos.com/v1',
-    kind: 'PodMonitor',
-    metadata: { name, namespace, labels },
-    spec: { selector: { matchLabels: selector }, podMetricsEndpoints: [{ port: 'metrics' }] },
-  });
-
   // every string value double-quoted: Kubernetes' YAML 1.1 parser would read a bare `on` as a boolean
   const doc = (d: Record<string, unknown>) => stringify(d, { lineWidth: 0, sortMapEntries: false, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' });
   const file = (name: string, what: string, docs: Record<string, unknown>[]): RenderedManifest => ({
@@ -151,9 +157,10 @@ export function renderManifests(options: ManifestOptions): RenderedManifest[] {
   return [
     file('cluster.yaml', `CloudNativePG Cluster: PostgreSQL 16, ${instances} instance(s), settings for ${formatMemory(settings.memoryBytes)} RAM`, [cluster]),
     file('pooler.yaml', `CloudNativePG Pooler: PgBouncer, transaction mode, ${p.maxClientConn} clients, ${p.maxDbConnections} server connections`, [pooler]),
-    file('monitoring.yaml', 'PodMonitors (Prometheus Operator) for the instances and the pooler: CloudNativePG exports metrics on port "metrics"', [
-      podMonitor(NAME, { 'cnpg.io/cluster': NAME }),
-      podMonitor(`${NAME}-pooler-rw`, { 'cnpg.io/poolerName': `${NAME}-pooler-rw` }),
-    ]),
+    file(
+      'monitoring.yaml',
+      'Monitoring (@stellaops/monitoring): custom queries ConfigMap (Cluster.spec.monitoring), PodMonitors for the instances and the pooler (Prometheus Operator), alert/recording rules (PrometheusRule), Grafana dashboard ConfigMap',
+      monitoring.objects as unknown as Record<string, unknown>[],
+    ),
   ];
 }

@@ -100,6 +100,7 @@ export function computeSettings(input: SettingsInput): ClusterSettings {
   add('shared_preload_libraries', 'pg_stat_statements', 'loads pg_stat_statements at start (per-statement statistics)', 'host');
   add('pg_stat_statements.max', '10000', 'distinct statements tracked');
   add('pg_stat_statements.track', 'top', 'top-level statements, as clients send them');
+  add('pg_stat_statements.track_utility', 'off', "monitoring: only planned statements (no SET/BEGIN/COMMIT noise from PgBouncer's transaction mode) fill the top-statements view");
   add('log_min_duration_statement', '250ms', 'logs every statement slower than 250 ms with its duration');
   add('log_lock_waits', 'on', 'logs a session waiting on a lock longer than deadlock_timeout');
   add('deadlock_timeout', '1s', 'how long a lock wait lasts before deadlock detection and the lock-wait log line');

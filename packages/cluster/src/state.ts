@@ -13,7 +13,17 @@ export interface ClusterState {
   overrides: Record<string, string>;
   /** True between `up` and `down`: a component found dead while this is set has crashed. */
   up: boolean;
+  /** The monitoring component's saved choices (absent before its first `up`). */
+  monitoring?: {
+    mode: MonitoringMode;
+    /** Extra Prometheus scrape jobs (`--scrape`). */
+    scrape: { job: string; targets: string[]; metricsPath?: string }[];
+    scrapeIntervalSeconds: number;
+  };
 }
+
+/** `auto`: on when the Debian packages are installed; `on`: required; `off`: not started. */
+export type MonitoringMode = 'auto' | 'on' | 'off';
 
 /** Generated passwords (`secrets.json`, 0600): created once, never rotated by a rerun. */
 export interface ClusterSecrets {

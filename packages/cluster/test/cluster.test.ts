@@ -168,7 +168,7 @@ describe('components', () => {
     };
     const c = new Cluster({ root: t.root, extraComponents: [probe] });
     const up = await c.up();
-    expect(up.components.map((x) => x.name)).toEqual(['tls', 'postgres', 'roles', 'pgbouncer', 'probe-exporter']);
+    expect(up.components.map((x) => x.name)).toEqual(['tls', 'postgres', 'roles', 'pgbouncer', 'monitoring', 'probe-exporter']);
     const port = started[0]!;
     expect(JSON.parse(readFileSync(t.ctx.layout.stateFile, 'utf8')).ports['probe-exporter']).toBe(port);
     expect(Object.values(t.ctx.state.ports)).not.toContain(port);

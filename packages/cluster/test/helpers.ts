@@ -21,7 +21,8 @@ export interface TestCluster {
 /** Starts a cluster for one test file (1GiB settings: shared_buffers 256MB). */
 export async function startTestCluster(extra: Partial<ClusterOptions> = {}): Promise<TestCluster> {
   const root = `/dev/shm/stellaops-cluster-test-${randomBytes(6).toString('hex')}`;
-  const cluster = new Cluster({ root, memoryBytes: parseMemory('1GiB'), ports: { postgres: await freePort(), pgbouncer: await freePort() }, ...extra });
+  // monitoring has its own test (monitoring.test.ts); the others run without it
+  const cluster = new Cluster({ root, memoryBytes: parseMemory('1GiB'), ports: { postgres: await freePort(), pgbouncer: await freePort() }, monitoring: { mode: 'off' }, ...extra });
   await cluster.up();
   const ctx = await cluster.context();
   const info = connectionInfo(ctx, { showSecrets: true });

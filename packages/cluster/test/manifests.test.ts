@@ -93,3 +93,164 @@ describe('staging manifests (deploy/staging) against the CloudNativePG v1.30.0 C
     expect(() => renderManifests({ env: 'staging', settings, instances: 0 })).toThrow(/--instances 0 is out of range/);
   });
 });
+
+/**
+ * The Prometheus Operator's CRDs are not vendored here: PodMonitor and
+ * PrometheusRule are checked against a minimal schema of our own, written from
+ * the operator's CRDs (prometheus-operator/prometheus-operator,
+ * example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml at
+ * operator 0.87.0, commit 0ff52b38b82db983c210eae0147d7d675a23ca70, and
+ * monitoring.coreos.com_prometheusrules.yaml at 0.76.0, commit
+ * 2de7fa35f1dae33ca3dfc392b27dbf06a93d5c4d): only the fields we render, with
+ * their types, enums and patterns, strict about unknown fields.
+ */
+const DURATION = '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$';
+const LABEL_NAME = '^[a-zA-Z_][a-zA-Z0-9_]*$';
+const stringMap = { type: 'object', additionalProperties: { type: 'string' } };
+const metadata = {
+  type: 'object',
+  required: ['name', 'namespace'],
+  additionalProperties: false,
+  properties: { name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 }, namespace: { type: 'string' }, labels: stringMap },
+};
+const relabel = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    action: { enum: ['replace', 'Replace', 'keep', 'Keep', 'drop', 'Drop', 'hashmod', 'HashMod', 'labelmap', 'LabelMap', 'labeldrop', 'LabelDrop', 'labelkeep', 'LabelKeep', 'lowercase', 'Lowercase', 'uppercase', 'Uppercase', 'keepequal', 'KeepEqual', 'dropequal', 'DropEqual'] },
+    modulus: { type: 'integer' },
+    regex: { type: 'string' },
+    replacement: { type: 'string' },
+    separator: { type: 'string' },
+    sourceLabels: { type: 'array', items: { type: 'string', pattern: LABEL_NAME } },
+    targetLabel: { type: 'string' },
+  },
+};
+const podMonitorSchema = {
+  type: 'object',
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  additionalProperties: false,
+  properties: {
+    apiVersion: { const: 'monitoring.coreos.com/v1' },
+    kind: { const: 'PodMonitor' },
+    metadata,
+    spec: {
+      type: 'object',
+      required: ['selector'],
+      additionalProperties: false,
+      properties: {
+        jobLabel: { type: 'string' },
+        namespaceSelector: { type: 'object', additionalProperties: false, properties: { any: { type: 'boolean' }, matchNames: { type: 'array', items: { type: 'string' } } } },
+        selector: { type: 'object', additionalProperties: false, properties: { matchLabels: stringMap } },
+        podMetricsEndpoints: {
+          type: 'array',
+          minItems: 1,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              port: { type: 'string' },
+              path: { type: 'string' },
+              interval: { type: 'string', pattern: DURATION },
+              scheme: { enum: ['http', 'https', 'HTTP', 'HTTPS'] },
+              relabelings: { type: 'array', items: relabel },
+              metricRelabelings: { type: 'array', items: relabel },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+const prometheusRuleSchema = {
+  type: 'object',
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  additionalProperties: false,
+  properties: {
+    apiVersion: { const: 'monitoring.coreos.com/v1' },
+    kind: { const: 'PrometheusRule' },
+    metadata,
+    spec: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        groups: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['name'],
+            additionalProperties: false,
+            properties: {
+              name: { type: 'string', minLength: 1 },
+              interval: { type: 'string', pattern: DURATION },
+              limit: { type: 'integer' },
+              rules: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['expr'],
+                  additionalProperties: false,
+                  oneOf: [{ required: ['record'] }, { required: ['alert'] }],
+                  properties: {
+                    alert: { type: 'string' },
+                    record: { type: 'string' },
+                    expr: { anyOf: [{ type: 'integer' }, { type: 'string' }] },
+                    for: { type: 'string', pattern: DURATION },
+                    keep_firing_for: { type: 'string', minLength: 1, pattern: DURATION },
+                    labels: stringMap,
+                    annotations: stringMap,
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+const configMapSchema = {
+  type: 'object',
+  required: ['apiVersion', 'kind', 'metadata', 'data'],
+  additionalProperties: false,
+  properties: { apiVersion: { const: 'v1' }, kind: { const: 'ConfigMap' }, metadata, data: stringMap },
+};
+const ajvMon = new Ajv({ strict: false, allErrors: true });
+const validatePodMonitor = ajvMon.compile(podMonitorSchema);
+const validatePrometheusRule = ajvMon.compile(prometheusRuleSchema);
+const validateConfigMap = ajvMon.compile(configMapSchema);
+
+describe('staging monitoring manifests (@stellaops/monitoring in deploy/staging/monitoring.yaml)', () => {
+  const docs = committed('monitoring.yaml') as { kind: string; metadata: { name: string }; data?: Record<string, string> }[];
+  const byKind = (k: string) => docs.filter((d) => d.kind === k);
+
+  it('holds the queries ConfigMap, both PodMonitors, the PrometheusRule and the Grafana dashboard, each valid', () => {
+    expect(byKind('PodMonitor').map((d) => d.metadata.name)).toEqual(['stellaops-db', 'stellaops-db-pooler-rw-pooler']);
+    expect(byKind('PrometheusRule')).toHaveLength(1);
+    expect(byKind('ConfigMap').map((d) => d.metadata.name)).toEqual(['stellaops-db-monitoring-queries', 'stellaops-db-grafana-dashboard']);
+    for (const d of byKind('PodMonitor')) expect(errorsOf(validatePodMonitor, d)).toEqual([]);
+    for (const d of byKind('PrometheusRule')) expect(errorsOf(validatePrometheusRule, d)).toEqual([]);
+    for (const d of byKind('ConfigMap')) expect(errorsOf(validateConfigMap, d)).toEqual([]);
+    expect(JSON.parse(byKind('ConfigMap')[1]!.data!['stellaops-postgres.json']!)).toMatchObject({ panels: expect.any(Array) });
+  });
+
+  it('the Cluster reads the custom queries from that ConfigMap (clusterMonitoring merged), and the rules know the pooler limits', () => {
+    const [cluster] = committed('cluster.yaml') as [{ spec: { monitoring: { customQueriesConfigMap: { name: string; key: string }[] } } }];
+    const [ref] = cluster.spec.monitoring.customQueriesConfigMap;
+    const cm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === ref!.name);
+    expect(cm?.data?.[ref!.key]).toMatch(/stellaops_pg_statements/);
+    const rule = JSON.stringify(byKind('PrometheusRule')[0]);
+    const settings = computeSettings({ memoryBytes: parseMemory('16GiB') });
+    expect(rule).toContain(`+ ${settings.pool.defaultPoolSize}`);
+    expect(rule).toContain(`+ ${settings.pool.maxClientConn}`);
+  });
+
+  it('the minimal schemas reject a misspelt field, a bad relabel action and a rule without expr', () => {
+    const [pm] = byKind('PodMonitor') as unknown as [{ spec: { podMetricsEndpoints: Record<string, unknown>[] } }];
+    expect(errorsOf(validatePodMonitor, { ...pm, spec: { ...pm.spec, podMetricEndpoints: [] } }).join()).toMatch(/additional properties/);
+    const ep = pm.spec.podMetricsEndpoints[0]!;
+    expect(errorsOf(validatePodMonitor, { ...pm, spec: { ...pm.spec, podMetricsEndpoints: [{ ...ep, relabelings: [{ action: 'rename' }] }] } }).join()).toMatch(/allowed values/);
+    const [pr] = byKind('PrometheusRule') as unknown as [Record<string, unknown>];
+    expect(errorsOf(validatePrometheusRule, { ...pr, spec: { groups: [{ name: 'x', rules: [{ alert: 'A' }] }] } }).join()).toMatch(/required property 'expr'/);
+  });
+});

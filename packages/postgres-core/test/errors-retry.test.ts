@@ -46,6 +46,14 @@ describe('mapDatabaseError', () => {
     expect(isRetryableError(pgError('23505'))).toBe(false);
     expect(isRetryableError(pgError('40001'))).toBe(true);
   });
+
+  it("maps PgBouncer's 08P01 server failures (crash, failing logins) to a lost connection, other 08P01 not", () => {
+    for (const m of ['server conn crashed?', 'server login has been failing, try again later (server_login_retry)', 'pgbouncer cannot connect to server']) {
+      expect(mapDatabaseError(pgError('08P01', m))).toBeInstanceOf(ConnectionLostError);
+      expect(isRetryableError(pgError('08P01', m))).toBe(true);
+    }
+    expect(isRetryableError(pgError('08P01', 'invalid message format'))).toBe(false);
+  });
 });
 
 describe('withRetry', () => {

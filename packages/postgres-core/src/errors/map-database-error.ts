@@ -27,6 +27,9 @@ const CONNECTION_MESSAGES = [
   'server closed the connection',
 ];
 
+/** PgBouncer's own 08P01 errors when its server connection died or cannot be made (server restart, crash recovery). */
+const PGBOUNCER_SERVER_FAILURES = /server conn crashed\?|server login has been failing|pgbouncer cannot connect to server|server_connect_timeout/;
+
 /**
  * Maps any error thrown by `pg` (or the socket below it) to the typed hierarchy
  * rooted at {@link DatabaseError}. Errors already typed by this package are
@@ -68,7 +71,9 @@ export function mapDatabaseError(error: unknown): unknown {
         ? new StatementTimeoutError(message, fields, error)
         : new QueryCanceledError(message, fields, error);
     case '08P01':
-      // protocol_violation is an ordinary ERROR: the connection is fine and a retry would fail the same way
+      // PgBouncer reports its server-side failures with 08P01 and closes the client: a lost connection, retryable
+      if (PGBOUNCER_SERVER_FAILURES.test(message)) return new ConnectionLostError(message, fields, error);
+      // otherwise protocol_violation is an ordinary ERROR: the connection is fine and a retry would fail the same way
       return /bind message|parameter/i.test(message)
         ? new TooManyParametersError(undefined, error)
         : new DatabaseError(message, fields, error, 'PROTOCOL_VIOLATION');

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { ClusterError, parseMemory, SettingsRejectedError, parseOverrides, type ClusterOptions } from '@stellaops/cluster';
+import { ClusterError, parseMemory, parseScrapeTargets, SettingsRejectedError, parseOverrides, type ClusterOptions } from '@stellaops/cluster';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
 import { moduleRequiredRoles } from '../../modules/module-registry.js';
@@ -20,6 +20,9 @@ interface UpOptions {
   pgbouncerPort?: number;
   pgbouncerBin?: string;
   opensslBin?: string;
+  /** commander: `--monitoring` → true, `--no-monitoring` → false, neither → undefined. */
+  monitoring?: boolean;
+  scrape: string[];
   json?: boolean;
 }
 
@@ -34,11 +37,17 @@ export function clusterUpCommand(ctx: CliContext): Command {
     .option('--pgbouncer-port <port>', 'PgBouncer port (default: the saved one, else a free one)', parseNonNegativeInt)
     .option('--pgbouncer-bin <path>', 'pgbouncer program (default: /usr/sbin/pgbouncer from Debian\'s pgbouncer)')
     .option('--openssl-bin <path>', 'openssl program (default: openssl on PATH)')
+    .option('--monitoring', 'require the monitoring stack (exporters + Prometheus); fails first with the apt-get command when a package is missing')
+    .option('--no-monitoring', 'do not start the monitoring stack (stops a running one); saved for later runs')
+    .option('--scrape <name=host:port>', 'an extra target Prometheus scrapes, e.g. stellaops-notify-worker=127.0.0.1:9464 (repeatable; replaces the saved ones; "none" clears them)', collect, [])
     .option('--json', 'print one JSON document on stdout')
     .addHelpText(
       'after',
       `
 Needs Debian's pgbouncer and openssl (apt-get install -y pgbouncer openssl); checked first.
+Monitoring (postgres_exporter, PgBouncer exporter, Prometheus + dashboard) starts too when
+Debian's prometheus, prometheus-postgres-exporter and prometheus-pgbouncer-exporter are
+installed; --monitoring requires them, --no-monitoring skips it (both choices are saved).
 PostgreSQL runs from the embedded binaries with its own data folder and port, beside
 "stella-db up"'s dev server. A second up changes nothing; after a crash it restarts what
 died (PostgreSQL recovers from its WAL). Passwords are generated once (secrets.json, 0600)
@@ -53,11 +62,17 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
         }
         const memoryBytes = opts.memory === undefined ? undefined : asUsageError(() => parseMemory(opts.memory!));
         const overrides = opts.set.length > 0 ? asUsageError(() => parseOverrides(opts.set)) : undefined;
+        const scrape = opts.scrape.length > 0 ? asUsageError(() => parseScrapeTargets(opts.scrape)) : undefined;
+        const monitoring = {
+          ...(opts.monitoring === undefined ? {} : { mode: opts.monitoring ? ('on' as const) : ('off' as const) }),
+          ...(scrape ? { scrape } : {}),
+        };
         const root = localPaths(ctx.cwd).root;
         const targets = await codegenTargets(undefined, { ...ctx, cwd: root }, { allowNone: true });
         const moduleRoles = (await Promise.all(targets.map((t) => moduleRequiredRoles(t.name, root)))).flat();
         const extra: Partial<ClusterOptions> = {
           moduleRoles,
+          monitoring,
           ...(memoryBytes !== undefined ? { memoryBytes } : {}),
           ...(overrides ? { overrides } : {}),
           ports: { ...(opts.port ? { postgres: opts.port } : {}), ...(opts.pgbouncerPort ? { pgbouncer: opts.pgbouncerPort } : {}) },
@@ -75,7 +90,7 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
         }
         return {
           doc: { ...status },
-          human: `${renderClusterStatus(status)}\nconnect: stella-db cluster env (add --show-secrets for passwords); stop: stella-db cluster down\n`,
+          human: `${renderClusterStatus(status)}\nconnect: stella-db cluster env (add --show-secrets for passwords); busiest statements: stella-db cluster top; stop: stella-db cluster down\n`,
           exitCode: status.healthy ? ExitCode.Ok : ExitCode.Failed,
         };
       }),
