@@ -321,7 +321,7 @@ async function run(options: BackupOptions, repo: BackupRepository, id: string, d
     );
     if (!stop) throw new Error('pg_backup_stop did not run');
     await fsyncPath(tarFile);
-    const s = stop as { lsn: string; labelfile: string; spcmapfile: string };
+    const s = stop;
     const stopTime = new Date();
     const startLsn = labelField(s.labelfile, 'START WAL LOCATION').split(' ')[0]!;
     const startWalFile = /\(file ([0-9A-F]{24})\)/.exec(labelField(s.labelfile, 'START WAL LOCATION'))?.[1] ?? '';

@@ -1,7 +1,7 @@
 import { CommanderError } from 'commander';
+import { redactSecrets } from '@stellaops/safe-text';
 import { processContext, type CliContext } from './context.js';
 import { ExitCode } from './exit-codes.js';
-import { redactSecrets } from './output/describe-error.js';
 import { createProgram, exitCodeOfCommanderError } from './program.js';
 
 /**

@@ -2,9 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { redactSecrets } from '@stellaops/safe-text';
 import { downTarget } from '../src/commands/migrate/down.js';
 import { CONNECTION_ENV, modulePackageName, resolveConnection, UsageError } from '../src/index.js';
-import { redactSecrets } from '../src/output/describe-error.js';
 import { renderTable } from '../src/output/table.js';
 
 describe('resolveConnection', () => {

@@ -96,7 +96,7 @@ async function main(): Promise<void> {
     ports: { postgres: await freePort(), pgbouncer: await freePort() }, onProgress: (m) => console.error(`… ${m}`),
     monitoring: { mode: 'off' }, // figures comparable with earlier runs (no scrape load)
   });
-  const cleanups: (() => Promise<unknown> | unknown)[] = [() => rmSync(root, { recursive: true, force: true }), () => cluster.down()];
+  const cleanups: (() => unknown)[] = [() => rmSync(root, { recursive: true, force: true }), () => cluster.down()];
   try {
     await cluster.up();
     const ctx = await cluster.context();

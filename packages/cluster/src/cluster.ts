@@ -224,7 +224,7 @@ export class Cluster {
     if (components[pgIndex]?.state === 'running') {
       out.differingSettings = await this.#differing(ctx).catch(() => undefined);
       const tls = await this.#tlsState(ctx).catch(() => undefined);
-      if (tls) components[pgIndex] = { ...components[pgIndex]!, tls };
+      if (tls) components[pgIndex] = { ...components[pgIndex], tls };
     }
     return out;
   }
@@ -260,7 +260,7 @@ export class Cluster {
       const shown = new Map<string, string>();
       for (const n of names) {
         // SHOW gives the value in the same units the settings use (16GB, 64MB, on)
-        const v = await admin.query(`select current_setting($1, true) as v`, [n]);
+        const v = await admin.query<{ v: string | null }>(`select current_setting($1, true) as v`, [n]);
         shown.set(n, String(v.rows[0]?.v ?? ''));
       }
       const out: NonNullable<ClusterStatus['differingSettings']> = [];

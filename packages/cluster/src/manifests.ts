@@ -160,7 +160,7 @@ export function renderManifests(options: ManifestOptions): RenderedManifest[] {
     file(
       'monitoring.yaml',
       'Monitoring (@stellaops/monitoring): custom queries ConfigMap (Cluster.spec.monitoring), PodMonitors for the instances and the pooler (Prometheus Operator), alert/recording rules (PrometheusRule), Grafana dashboard ConfigMap',
-      monitoring.objects as unknown as Record<string, unknown>[],
+      monitoring.objects,
     ),
   ];
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { chownSync, closeSync, constants, existsSync, fchownSync, lstatSync, mkdirSync, openSync, readFileSync, chmodSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { RunAs } from '@stellaops/embedded-server';
+import { redactSecrets } from '@stellaops/safe-text';
 import { ClusterStateError } from './errors.js';
 
 /** Runs a program to completion; resolves with its exit code and output. */
@@ -95,12 +96,7 @@ export function findProgram(name: string, override?: string): string | undefined
 /** The last `lines` lines of a log file, with anything password-like redacted. */
 export function logTail(file: string, lines = 20): string {
   try {
-    return readFileSync(file, 'utf8')
-      .trimEnd()
-      .split('\n')
-      .slice(-lines)
-      .join('\n')
-      .replace(/(\bpassword\s+)(E?'(?:[^']|'')*')/gi, "$1'***'");
+    return redactSecrets(readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n'));
   } catch {
     return '';
   }

@@ -3,6 +3,7 @@ import { appendFileSync, chownSync, closeSync, constants, existsSync, fchownSync
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { redactSecrets } from '@stellaops/safe-text';
 import { PortInUseError, ServerStartError } from './errors.js';
 import type { RunAs } from './os-user.js';
 import type { PgBinaries } from './pg-binaries.js';
@@ -277,7 +278,7 @@ export class EmbeddedCluster {
     try {
       const tail = readFileSync(this.#o.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
       // a failed CREATE/ALTER ROLE is logged with its statement: never pass a password on
-      return tail.replace(/(\bpassword\s+)(E?'(?:[^']|'')*')/gi, "$1'***'");
+      return redactSecrets(tail);
     } catch {
       return '';
     }

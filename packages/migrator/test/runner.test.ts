@@ -367,18 +367,24 @@ describe('the set\'s schema is the default schema of its migrations', () => {
     expect(await tableExists('hidden.ledger')).toBe(false);
   });
 
-  it('keeps a schema name that needs quoting intact; outside a transaction the search_path ends with the migration', async () => {
-    const odd = 'Odd "Name"';
-    const q = (name: string) => `"Odd ""Name"""."${name}"`;
-    await new SchemaMigrator({ connectionString: db.connectionString, schema: odd, migrations: [{ id: 'V001_T', up: 'create table t (id int)' }] }).up();
-    expect(await tableExists(q('t'))).toBe(true);
+  it('refuses a schema or table name outside the identifier rule, naming the rule', () => {
+    for (const options of [{ schema: 'Odd "Name"' }, { schema: 'a.b' }, { schema: 'ok', table: 'bad name' }]) {
+      expect(() => new SchemaMigrator({ connectionString: db.connectionString, migrations: [], ...options })).toThrow(InvalidMigrationError);
+      expect(() => new SchemaMigrator({ connectionString: db.connectionString, migrations: [], ...options })).toThrow(/letters, digits/);
+    }
+  });
+
+  it('outside a transaction the search_path ends with the migration', async () => {
+    const schema = 'Mixed_Case';
+    await new SchemaMigrator({ connectionString: db.connectionString, schema, migrations: [{ id: 'V001_T', up: 'create table t (id int)' }] }).up();
+    expect(await tableExists('"Mixed_Case"."t"')).toBe(true);
     const [noTx] = await resolveMigrations([{ id: 'V002_NoTx', transaction: false, up: 'create index concurrently if not exists t_idx on t (id)' }]);
     const client = new pg.Client({ connectionString: db.connectionString });
     await client.connect();
     try {
-      const ctx = { db: client, schema: odd, table: '_migrations', appliedBy: null, lockRetries: 0, retryDelayMs: 1, sessionLockTimeoutMs: 5000, emit: () => {} };
+      const ctx = { db: client, schema, table: '_migrations', appliedBy: null, lockRetries: 0, retryDelayMs: 1, sessionLockTimeoutMs: 5000, emit: () => {} };
       await applyMigration(ctx, noTx!, 'up');
-      expect(await tableExists(q('t_idx'))).toBe(true);
+      expect(await tableExists('"Mixed_Case"."t_idx"')).toBe(true);
       const after = await client.query<{ p: string; l: string }>(`select current_setting('search_path') as p, current_setting('lock_timeout') as l`);
       expect(after.rows[0]).toEqual({ p: '"$user", public', l: '5s' });
     } finally {

@@ -74,7 +74,7 @@ export function ownerMigrationSuite(o: OwnerMigrationSuiteOptions): void {
       for (const role of o.requiredRoles) expect(await checkAppRole(db.pool, role), role).toEqual([]);
       // FORCE ROW LEVEL SECURITY: even the owner sees nothing without a tenant
       await db.pool.query(o.tenantRow.insert);
-      const seen = await asOwner((c) => c.query(`select count(*)::int as n from ${o.tenantRow.table}`));
+      const seen = await asOwner((c) => c.query<{ n: number }>(`select count(*)::int as n from ${o.tenantRow.table}`));
       expect(seen.rows[0]?.n).toBe(0);
     });
 

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { redactSecrets } from '@stellaops/safe-text';
 
 /** A component process as recorded in the state file. */
 export interface ProcessRecord {
@@ -73,7 +74,7 @@ function pidExists(pid: number): boolean {
   }
 }
 
-/** The last `lines` lines of a log with every given secret replaced by `***`. */
+/** The last `lines` lines of a log with every given secret (and anything password-like) replaced by `***`. */
 export function logTail(file: string, secrets: readonly string[], lines = 15): string {
   let text: string;
   try {
@@ -81,7 +82,5 @@ export function logTail(file: string, secrets: readonly string[], lines = 15): s
   } catch {
     return '';
   }
-  let tail = text.trimEnd().split('\n').slice(-lines).join('\n');
-  for (const s of secrets) if (s) tail = tail.split(s).join('***');
-  return tail;
+  return redactSecrets(text.trimEnd().split('\n').slice(-lines).join('\n'), { secrets });
 }

@@ -186,7 +186,7 @@ async function readPools(c: pg.Client): Promise<TopPool[]> {
       clientsWaiting: Number(p.cl_waiting),
       serversActive: Number(p.sv_active),
       serversIdle: Number(p.sv_idle),
-      poolSize: poolSize.get(p.database!) ?? 0,
+      poolSize: poolSize.get(p.database) ?? 0,
       maxWaitSeconds: Number(p.maxwait) + Number(p.maxwait_us ?? 0) / 1e6,
     }));
 }

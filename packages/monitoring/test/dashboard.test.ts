@@ -57,7 +57,7 @@ async function deadlock(): Promise<string> {
       a.query("UPDATE stellaops_obs_demo SET payload = 'a' WHERE id = 2"),
       b.query("UPDATE stellaops_obs_demo SET payload = 'b' WHERE id = 1"),
     ]);
-    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     return (failed?.reason as { code?: string } | undefined)?.code ?? 'none';
   } finally {
     await Promise.allSettled([a.query('ROLLBACK'), b.query('ROLLBACK')]);

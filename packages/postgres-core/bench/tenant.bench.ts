@@ -220,7 +220,7 @@ async function main(): Promise<void> {
     const v = variants(direct.rawPool, direct.ds);
     // The best known pattern before this package (FIELD-NOTES): pg 8.23 `pipeline: true`,
     // BEGIN + set_config + query + COMMIT sent without awaiting each other.
-    const pipelinePool = new pg.Pool({ connectionString: `postgres://${APP_USER}:${APP_PASSWORD}@127.0.0.1:${server.port}/bench`, max: POOL, pipeline: true } as pg.PoolConfig);
+    const pipelinePool = new pg.Pool({ connectionString: `postgres://${APP_USER}:${APP_PASSWORD}@127.0.0.1:${server.port}/bench`, max: POOL, pipeline: true });
     cleanups.push(() => pipelinePool.end());
     const pipelined4 = async () => {
       const id = randomId();

@@ -123,9 +123,9 @@ describe('parsePostgresOptions', () => {
         commandTimeoutSeconds: -1,
         connectionTimeoutSeconds: 0,
         pool: { max: 0, min: -2 },
-        tls: { mode: 'strict' as never, cert: 'x' },
+        tls: { mode: 'strict', cert: 'x' },
         schema: 'Bad Schema',
-        poolerMode: 'session' as never,
+        poolerMode: 'session',
       });
     } catch (e) {
       caught = e;

@@ -3,7 +3,7 @@
 import { rmSync } from 'node:fs';
 import { percentile, timeMs, writeBenchResult } from '@stellaops/bench-kit';
 import pg from 'pg';
-import { DatabaseFactory, defaultCacheDir, startTestServer, type MigrationSet, type TestServer } from '../src/index.js';
+import { DatabaseFactory, defaultCacheDir, startTestServer, type TemplateMigrations, type TestServer } from '../src/index.js';
 
 const TABLES = 60;
 const ACQUISITIONS = 100;
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   }
   const info = server!.info;
 
-  const set: MigrationSet = { name: 'bench60', hash: `bench60-${process.pid}`, migrate: migrate60 };
+  const set: TemplateMigrations = { name: 'bench60', hash: `bench60-${process.pid}`, migrate: migrate60 };
   const builder = new DatabaseFactory(info);
   const [templateMs] = await timeMs(() => builder.template(set));
 

@@ -2,7 +2,7 @@ import { quietPool } from './util/quiet-pool.js';
 import type pg from 'pg';
 import { ClonePool } from './template/clone-pool.js';
 import type { CloneStrategy } from './template/admin-sql.js';
-import { EMPTY_MIGRATION_SET, type MigrationSet } from './template/migration-set.js';
+import { EMPTY_TEMPLATE_MIGRATIONS, type TemplateMigrations } from './template/template-migrations.js';
 import { TemplateBuilder } from './template/template-builder.js';
 import { TestDatabase } from './test-database.js';
 import { urlFor, type TestServerInfo } from './server/test-server.js';
@@ -45,12 +45,12 @@ export class DatabaseFactory {
   }
 
   /** Builds (once) and returns the template database name for `set`. */
-  template(set: MigrationSet = EMPTY_MIGRATION_SET): Promise<string> {
+  template(set: TemplateMigrations = EMPTY_TEMPLATE_MIGRATIONS): Promise<string> {
     return this.#builder.ensure(set);
   }
 
   /** The clone pool of `set`'s template. */
-  async pool(set: MigrationSet = EMPTY_MIGRATION_SET): Promise<ClonePool> {
+  async pool(set: TemplateMigrations = EMPTY_TEMPLATE_MIGRATIONS): Promise<ClonePool> {
     const template = await this.template(set);
     let pool = this.#pools.get(template);
     if (!pool) {
@@ -77,7 +77,7 @@ export class DatabaseFactory {
   }
 
   /** An isolated database with `set`'s schema, for exclusive use until released. */
-  async acquire(set: MigrationSet = EMPTY_MIGRATION_SET): Promise<TestDatabase> {
+  async acquire(set: TemplateMigrations = EMPTY_TEMPLATE_MIGRATIONS): Promise<TestDatabase> {
     const pool = await this.pool(set);
     const { name, pool: warm } = await pool.acquire();
     return new TestDatabase(name, urlFor(this.server, name), (keep) => pool.release(name, keep), warm);

@@ -3,13 +3,13 @@ import type pg from 'pg';
 import { DatabaseFactory, type DatabaseFactoryOptions } from './database-factory.js';
 import { startTestServer, type TestServer } from './server/test-server.js';
 import type { TestServerOptions } from './server/options.js';
-import type { MigrationSet } from './template/migration-set.js';
+import type { TemplateMigrations } from './template/template-migrations.js';
 import type { TestDatabase } from './test-database.js';
 
 /** Options of {@link PostgresTestFixture.start}. */
 export interface PostgresTestFixtureOptions extends TestServerOptions, DatabaseFactoryOptions {
   /** Schema of the fixture's databases; default empty. */
-  migrations?: MigrationSet;
+  migrations?: TemplateMigrations;
 }
 
 /**
@@ -30,9 +30,9 @@ export class PostgresTestFixture implements AsyncDisposable {
   /** This fixture's own isolated database. */
   readonly database: TestDatabase;
   readonly #factory: DatabaseFactory;
-  readonly #migrations: MigrationSet | undefined;
+  readonly #migrations: TemplateMigrations | undefined;
 
-  private constructor(server: TestServer, factory: DatabaseFactory, database: TestDatabase, migrations: MigrationSet | undefined) {
+  private constructor(server: TestServer, factory: DatabaseFactory, database: TestDatabase, migrations: TemplateMigrations | undefined) {
     this.server = server;
     this.#factory = factory;
     this.database = database;

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, PortInUseError, startTestServer, defaultCacheDir } from '../src/index.js';
+import { freePort, FixturePortInUseError, startTestServer, defaultCacheDir } from '../src/index.js';
 import { eventually, firstJsonLine, spawnHelper } from './helpers/spawn-tsx.js';
 
 // A server of its own (own cache folder), so that killing its users does not
@@ -24,7 +24,7 @@ describe('embedded server hygiene', () => {
     blocker = createServer();
     await new Promise<void>((r) => blocker!.listen(port, '127.0.0.1', r));
     const err = await startTestServer({ provider: 'embedded', cacheDir, port, log: () => undefined }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(PortInUseError);
+    expect(err).toBeInstanceOf(FixturePortInUseError);
     expect((err as Error).message).toContain(`Port ${port} is already in use`);
     expect((err as Error).message).toContain('STELLAOPS_TEST_PG_PORT');
     expect(existsSync(pidFile)).toBe(false);

@@ -75,7 +75,7 @@ describe('container watchdog (Ryuk disabled)', () => {
       ],
       { env, stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    await once(owner.stdout!, 'data');
+    await once(owner.stdout, 'data');
     owner.kill('SIGKILL');
     await once(owner, 'exit');
     await until(() => engine!.removals.length > 0, 'the watchdog to remove the container');

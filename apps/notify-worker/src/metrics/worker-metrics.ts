@@ -60,7 +60,7 @@ export class WorkerMetrics {
       async collect() {
         try {
           const depth = await readDepth();
-          for (const [state, n] of Object.entries(depth)) this.set({ state }, n);
+          for (const [state, n] of Object.entries(depth) as [string, number][]) this.set({ state }, n);
         } catch {
           dbErrors.inc({ operation: 'depth' });
         }

@@ -3,8 +3,6 @@ import { ChannelRepository, DeliveryRepository, APP_ROLE, WORKER_ROLE, type DB }
 import { createDataSource, ensureAppRole, PoolRegistry } from '@stellaops/postgres-core';
 import type { TestDatabaseHandle } from '@stellaops/test-fixture/vitest';
 import pg from 'pg';
-// Brings the fixture's `ProvidedContext` augmentation into the typecheck program.
-import type {} from '@stellaops/test-fixture/global-setup';
 
 /** Test-only password of Notify's roles: the same as Notify's own tests use (roles are cluster-global on the shared server). */
 export const TEST_PASSWORD = 'stellaops-app-test-pw';

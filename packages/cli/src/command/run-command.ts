@@ -1,8 +1,9 @@
 import { InvalidArgumentError } from 'commander';
 import { MigrationFailedError } from '@stellaops/migrator';
+import { redactSecrets } from '@stellaops/safe-text';
 import type { CliContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
-import { describeError, redactSecrets } from '../output/describe-error.js';
+import { describeError } from '../output/describe-error.js';
 import { UsageError } from '../usage-error.js';
 
 /** What a command produced: the JSON document, the human text, the exit code. */

@@ -148,7 +148,7 @@ export function describeLocalEnvironment(stateDir: string, server: LocalServer):
   if (pw[OWNER_ROLE] === undefined || pw[APP_ROLE] === undefined) return { status };
   return {
     status,
-    ownerUrl: withUser(status.superuserUrl, OWNER_ROLE, pw[OWNER_ROLE]!, DATABASE),
-    appUrl: withUser(status.superuserUrl, APP_ROLE, pw[APP_ROLE]!, DATABASE),
+    ownerUrl: withUser(status.superuserUrl, OWNER_ROLE, pw[OWNER_ROLE], DATABASE),
+    appUrl: withUser(status.superuserUrl, APP_ROLE, pw[APP_ROLE], DATABASE),
   };
 }

@@ -7,7 +7,7 @@ import {
   MissingMigrationError,
   OutOfOrderError,
 } from '@stellaops/migrator';
-import { redactConnectionString } from '@stellaops/postgres-core';
+import { redactSecrets } from '@stellaops/safe-text';
 import { UsageError } from '../usage-error.js';
 
 /** An error as `--json` output shows it. */
@@ -42,12 +42,4 @@ export function describeError(error: unknown): ErrorDocument {
   if (error instanceof MigratorError || error instanceof UsageError) return { code: error.code, message };
   const code = (error as { code?: unknown } | null)?.code;
   return { code: typeof code === 'string' ? code : 'ERROR', message };
-}
-
-/** Redacts anything that looks like a connection string's password in free text. */
-export function redactSecrets(text: string): string {
-  return text
-    .replace(/postgres(?:ql)?:\/\/[^\s'"]+/gi, (url) => redactConnectionString(url))
-    .replace(/((?:password|pwd)\s*=\s*)[^;\s]+/gi, '$1***')
-    .replace(/(\bpassword\s+)(E?'(?:[^']|'')*'|\$\w*\$[\s\S]*?\$\w*\$)/gi, "$1'***'"); // ALTER/CREATE ROLE … PASSWORD '…'
 }

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import type { MigrationResult } from '../runner/migration-result.js';
 import { MigratorError } from './migrator-error.js';
 
@@ -51,7 +52,7 @@ export class MigrationFailedError extends MigratorError {
     options?: { cause?: unknown },
   ) {
     const where = describePosition(details.position);
-    const reason = options?.cause instanceof Error ? options.cause.message : String(options?.cause ?? 'unknown error');
+    const reason = options?.cause instanceof Error ? options.cause.message : options?.cause == null ? 'unknown error' : inspect(options.cause);
     super(
       'MIGRATION_FAILED',
       `migration ${details.migrationId} (${details.direction}) failed${details.sqlState ? ` [SQLSTATE ${details.sqlState}]` : ''}${where}: ${reason}` +

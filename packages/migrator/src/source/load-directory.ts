@@ -72,11 +72,11 @@ async function loadModule(file: string, id: string, importModule: ModuleImporter
   } catch (error) {
     throw new InvalidMigrationError(`cannot import ${basename(file)}`, id, { cause: error });
   }
-  const src = (isRecord(mod.default) && 'up' in mod.default ? mod.default : mod) as Record<string, unknown>;
+  const src = (isRecord(mod.default) && 'up' in mod.default ? mod.default : mod);
   if (!isStep(src.up)) throw new InvalidMigrationError(`${basename(file)} must export an "up" function or SQL string`, id);
   if (src.down !== undefined && !isStep(src.down)) throw new InvalidMigrationError(`${basename(file)}: "down" must be a function or SQL string`, id);
   const m: Migration = { id: typeof src.id === 'string' ? src.id : id, up: src.up, origin: file };
-  if (src.down !== undefined) m.down = src.down as MigrationStep;
+  if (src.down !== undefined) m.down = src.down;
   if (typeof src.description === 'string') m.description = src.description;
   if (typeof src.transaction === 'boolean') m.transaction = src.transaction;
   if (typeof src.checksum === 'string') m.checksum = src.checksum;

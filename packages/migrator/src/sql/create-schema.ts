@@ -1,6 +1,7 @@
-import { quoteIdent, type Queryable } from './queryable.js';
+import { quoteIdentifier } from '@stellaops/postgres-core';
+import type { Queryable } from './queryable.js';
 
 /** `create schema if not exists`. */
 export async function createSchema(db: Queryable, schema: string): Promise<void> {
-  await db.query(`create schema if not exists ${quoteIdent(schema)}`);
+  await db.query(`create schema if not exists ${quoteIdentifier(schema)}`);
 }

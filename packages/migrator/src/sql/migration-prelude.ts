@@ -1,4 +1,4 @@
-import { quoteIdent } from './queryable.js';
+import { quoteIdentifier } from '@stellaops/postgres-core';
 
 /**
  * The `search_path` a migration runs with: its set's schema first, then
@@ -6,7 +6,7 @@ import { quoteIdent } from './queryable.js';
  * managed schema, as Flyway's default schema does.
  */
 export function migrationSearchPath(schema: string): string {
-  return `${quoteIdent(schema)}, public`;
+  return `${quoteIdentifier(schema)}, public`;
 }
 
 /**

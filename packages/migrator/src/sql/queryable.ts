@@ -1,4 +1,5 @@
 import type { QueryResult, QueryResultRow } from 'pg';
+import { quoteQualifiedName } from '@stellaops/postgres-core';
 
 /** The part of a `pg` client the SQL operations use. */
 export interface Queryable {
@@ -6,12 +7,7 @@ export interface Queryable {
   query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
 }
 
-/** Quotes an identifier for PostgreSQL (`"a""b"`). */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-/** `"schema"."table"`. */
+/** `"schema"."table"`, both checked by postgres-core's one identifier rule. */
 export function qualified(schema: string, table: string): string {
-  return `${quoteIdent(schema)}.${quoteIdent(table)}`;
+  return quoteQualifiedName(schema, table);
 }

@@ -271,7 +271,7 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
  * ```
  */
 export function createDataSource<DB>(options: PostgresOptionsInput | PostgresOptions, settings: CreateDataSourceSettings = {}): PostgresDataSource<DB> {
-  const parsed = parsePostgresOptions(options as PostgresOptionsInput);
+  const parsed = parsePostgresOptions(options);
   if (parsed.schema && !IDENTIFIER_PATTERN.test(parsed.schema)) throw new InvalidIdentifierError('schema');
   const builder = new DataSourceBuilder();
   settings.configure?.(builder);

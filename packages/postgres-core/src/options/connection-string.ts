@@ -333,26 +333,13 @@ export function normalizeConnectionString(s: string): string {
 }
 
 /**
- * Returns the connection string with its password replaced by `***`, for either
- * syntax, also for malformed input (best effort, never throws).
+ * Returns the connection string with its password replaced by `***` (either
+ * syntax, never throws). The implementation is `@stellaops/safe-text`'s, the
+ * repository's one redactor; it is re-exported here for existing callers.
  *
  * @example
  * ```ts
  * redactConnectionString('postgres://app:s3cret@db/x'); // 'postgres://app:***@db/x'
- * redactConnectionString('Host=db;Password="a;b"');     // 'Host=db;Password=***'
  * ```
  */
-export function redactConnectionString(s: string): string {
-  if (typeof s !== 'string') return '***';
-  let out = s;
-  // URL userinfo: scheme://user:password@host — the password runs to the LAST '@' before the path.
-  out = out.replace(/^(\s*[a-z][a-z0-9+.-]*:\/\/[^:/?#@]*:)([^/?#]*)@/i, (_m, pre: string) => `${pre}***@`);
-  // URL query parameter password=…
-  out = out.replace(/([?&]password=)[^&#]*/gi, '$1***');
-  // Keyword syntax: Password=… / PWD=…, quoted or not.
-  out = out.replace(
-    /(^|;)(\s*(?:password|pwd)\s*=\s*)("(?:[^"]|"")*"?|'(?:[^']|'')*'?|[^;]*)/gi,
-    (_m, sep: string, key: string) => `${sep}${key}***`,
-  );
-  return out;
-}
+export { redactConnectionString } from '@stellaops/safe-text';

@@ -8,7 +8,7 @@ const int = (): z.ZodType<number, unknown> =>
   z.preprocess(
     (v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v),
     z.number().int('must be an integer'),
-  ) as unknown as z.ZodType<number, unknown>;
+  );
 
 /** Matches an enumeration case-insensitively and returns its canonical spelling. */
 export function caseInsensitiveEnum<const T extends readonly [string, ...string[]]>(values: T) {

@@ -65,7 +65,7 @@ function mergeInto(dst: Tree, src: Tree): void {
       mergeInto(next, value);
       dst[target] = next;
     } else {
-      dst[target] = value as Tree[string];
+      dst[target] = value;
     }
   }
 }
@@ -76,7 +76,7 @@ function pickSections(doc: unknown): Tree {
   if (!isTree(doc)) return out;
   for (const [k, v] of Object.entries(doc)) {
     const lk = k.toLowerCase();
-    if (lk === 'persistence' || lk === 'postgres') mergeInto(out, { [lk]: v } as Tree);
+    if (lk === 'persistence' || lk === 'postgres') mergeInto(out, { [lk]: v });
   }
   return out;
 }
@@ -167,7 +167,7 @@ export function parsePersistenceOptions(input: Record<string, unknown>, earlierP
   const problems = [...earlierProblems, ...(r.success ? [] : zodProblems(r.error, '').map((p) => ({ ...p, path: p.path.replace(/^\./, '') })))];
   // Cross-field rule checked on the raw input so that it is reported together with every other problem.
   const persistence = isTree(merged.persistence) ? merged.persistence : {};
-  const onPostgres = PERSISTENCE_MODULES.filter((m) => String(persistence[m] ?? '').trim().toLowerCase() === 'postgres');
+  const onPostgres = PERSISTENCE_MODULES.filter((m) => (typeof persistence[m] === 'string' ? persistence[m] : '').trim().toLowerCase() === 'postgres');
   const pg = isTree(merged.postgres) ? merged.postgres : undefined;
   if (onPostgres.length > 0 && pg === undefined) {
     problems.push({

@@ -64,6 +64,8 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
+    // The abort reason is passed on as is (an AbortError unless the caller chose another), like the caller gave it.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     if (signal?.aborted) return reject(signal.reason);
     const t = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
@@ -71,6 +73,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     }, ms);
     const onAbort = (): void => {
       clearTimeout(t);
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       reject(signal?.reason);
     };
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -1,12 +1,15 @@
+import { IDENTIFIER_PATTERN, identifierProblem } from '@stellaops/safe-text';
 import { InvalidIdentifierError } from '../errors/usage-errors.js';
 
-/** Identifiers accepted by {@link quoteIdentifier}: 1-63 chars, letter or `_` first, then letters, digits, `_`, `$`. */
-export const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
+export { IDENTIFIER_PATTERN };
 
 /**
- * Validates `name` against {@link IDENTIFIER_PATTERN} and returns it double-quoted.
- * Everything that could change the statement's meaning (quotes, dots, spaces,
- * NUL, over-long names) is rejected rather than escaped.
+ * Validates `name` by the repository's one identifier rule
+ * ({@link IDENTIFIER_PATTERN}, from `@stellaops/safe-text`) and returns it
+ * double-quoted. Everything that could change the statement's meaning (quotes,
+ * dots, spaces, NUL, over-long names) is rejected rather than escaped. Throws
+ * postgres-core's own {@link InvalidIdentifierError}, so callers catch one
+ * error family.
  *
  * @throws {@link InvalidIdentifierError}
  * @example
@@ -16,11 +19,8 @@ export const IDENTIFIER_PATTERN = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
  * ```
  */
 export function quoteIdentifier(name: string): string {
-  if (typeof name !== 'string' || name.length === 0) throw new InvalidIdentifierError('empty');
-  if (name.length > 63) throw new InvalidIdentifierError('longer than 63 characters');
-  if (!IDENTIFIER_PATTERN.test(name)) {
-    throw new InvalidIdentifierError('only letters, digits, "_" and "$" are allowed, starting with a letter or "_"');
-  }
+  const problem = identifierProblem(name);
+  if (problem !== undefined) throw new InvalidIdentifierError(problem);
   return `"${name}"`;
 }
 

@@ -312,7 +312,7 @@ describe.each(MODES)('attacks $name', (mode) => {
       expect.arrayContaining([expect.stringMatching(/role-level settings .*search_path.*statement_timeout/)]),
     );
     const warnings: Array<{ settings?: string[] }> = [];
-    const logger: DataLayerLogger = { info: () => undefined, warn: (obj) => void warnings.push(obj as { settings?: string[] }) };
+    const logger: DataLayerLogger = { info: () => undefined, warn: (obj) => void warnings.push(obj) };
     const ds = open(mode, { logger, max: 2 });
     try {
       await ds.withTenant('a', (trx) => trx.insertInto('items').values({ id: 4, tenant_id: 'a', name: 'after alter role' }).execute());

@@ -3,8 +3,6 @@ import { createHash } from 'node:crypto';
 // owned by the superuser that migrates; a plain app role with DML grants only.
 import type { Generated } from 'kysely';
 import pg from 'pg';
-// Brings the fixture's `ProvidedContext` augmentation into the typecheck program.
-import type {} from '@stellaops/test-fixture/global-setup';
 import {
   appRoleHardeningSql,
   ensureAppRole,

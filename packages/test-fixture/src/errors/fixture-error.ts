@@ -37,8 +37,11 @@ export class ProviderUnavailableError extends FixtureError {
   }
 }
 
-/** The TCP port asked for is taken by another process. */
-export class PortInUseError extends FixtureError {
+/**
+ * The port asked for with `STELLAOPS_TEST_PG_PORT` is taken by another process;
+ * `cause` is embedded-server's `PortInUseError`.
+ */
+export class FixturePortInUseError extends FixtureError {
   /** The port that is in use. */
   readonly port: number;
 

@@ -1,1 +1,1 @@
-export { FixtureConfigError, FixtureError, PortInUseError, ProviderUnavailableError, TemplateBuildError } from './fixture-error.js';
+export { FixtureConfigError, FixtureError, FixturePortInUseError, ProviderUnavailableError, TemplateBuildError } from './fixture-error.js';

@@ -9,14 +9,14 @@ import {
   ensurePrivateDir,
   freePort,
   locateBinaries,
-  PortInUseError as ServerPortInUseError,
+  PortInUseError,
   serverRunAs,
   TEST_TUNED_SETTINGS,
   withFileLock,
   type PgBinaries,
   type RunAs,
 } from '@stellaops/embedded-server';
-import { PortInUseError, ProviderUnavailableError } from '../errors/index.js';
+import { FixturePortInUseError, ProviderUnavailableError } from '../errors/index.js';
 import { isAlive, Leases } from '../embedded/leases.js';
 import type { StartedServer } from './started-server.js';
 
@@ -75,7 +75,7 @@ export async function startEmbedded(cacheDir: string, port: number | undefined, 
   try {
     return await startShared(cacheDir, port, leaseId);
   } catch (e) {
-    if (e instanceof ServerPortInUseError) throw new PortInUseError(e.port, { cause: e });
+    if (e instanceof PortInUseError) throw new FixturePortInUseError(e.port, { cause: e });
     if (e instanceof BinariesUnavailableError) throw new ProviderUnavailableError('embedded', e.message, { cause: e });
     throw e;
   }

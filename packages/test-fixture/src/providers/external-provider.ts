@@ -1,7 +1,7 @@
 import pg from 'pg';
+import { redactConnectionString, redactSecrets } from '@stellaops/safe-text';
 import { ProviderUnavailableError } from '../errors/index.js';
 import { parseUrl } from '../util/connection-url.js';
-import { redactUrl } from '../util/redact.js';
 import type { StartedServer } from './started-server.js';
 
 /**
@@ -17,7 +17,7 @@ export async function startExternal(url: string, timeoutMs = 5000): Promise<Star
   } catch (cause) {
     throw new ProviderUnavailableError(
       'external',
-      `Could not connect to the external PostgreSQL at ${redactUrl(url)}: ${(cause as Error).message}. ` +
+      `Could not connect to the external PostgreSQL at ${redactConnectionString(url)}: ${redactSecrets((cause as Error).message)}. ` +
         'Fix: start that server or correct STELLAOPS_TEST_PG_URL; or unset it to use an embedded/Testcontainers server.',
       { cause },
     );
@@ -29,17 +29,17 @@ export async function startExternal(url: string, timeoutMs = 5000): Promise<Star
     );
     const row = rows[0]!;
     if (Number(row.v) < 150000) {
-      throw new ProviderUnavailableError('external', `The external server at ${redactUrl(url)} runs PostgreSQL ${row.version}; the fixture needs 15 or newer (16+ is the target). Fix: point STELLAOPS_TEST_PG_URL at a PostgreSQL 16 server.`);
+      throw new ProviderUnavailableError('external', `The external server at ${redactConnectionString(url)} runs PostgreSQL ${row.version}; the fixture needs 15 or newer (16+ is the target). Fix: point STELLAOPS_TEST_PG_URL at a PostgreSQL 16 server.`);
     }
     if (!row.can) {
-      throw new ProviderUnavailableError('external', `The user of ${redactUrl(url)} may not create databases, which isolated test databases need. Fix: ALTER ROLE … CREATEDB, or use a superuser URL.`);
+      throw new ProviderUnavailableError('external', `The user of ${redactConnectionString(url)} may not create databases, which isolated test databases need. Fix: ALTER ROLE … CREATEDB, or use a superuser URL.`);
     }
     const { database, ...address } = parseUrl(url);
     return {
       provider: 'external',
       address,
       adminDatabase: database,
-      detail: `PostgreSQL ${row.version} via external URL ${redactUrl(url)} (checked in ${Math.round(performance.now() - t0)} ms)`,
+      detail: `PostgreSQL ${row.version} via external URL ${redactConnectionString(url)} (checked in ${Math.round(performance.now() - t0)} ms)`,
       release: async () => undefined,
     };
   } finally {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { quoteIdent } from '../util/connection-url.js';
+import { quoteIdentifier } from '@stellaops/safe-text';
 
 /** How CREATE DATABASE copies the template; FILE_COPY is fastest for small templates on tmpfs. */
 export type CloneStrategy = 'FILE_COPY' | 'WAL_LOG';
@@ -17,7 +17,7 @@ export async function databaseExists(admin: pg.Pool, name: string): Promise<bool
  * clone gets the same grants (one extra query; nothing to do for an untouched ACL).
  */
 export async function createDatabaseFrom(admin: pg.Pool, name: string, template: string, strategy: CloneStrategy): Promise<void> {
-  await admin.query(`create database ${quoteIdent(name)} template ${quoteIdent(template)} strategy ${strategy}`);
+  await admin.query(`create database ${quoteIdentifier(name)} template ${quoteIdentifier(template)} strategy ${strategy}`);
   const acl = await admin.query<{ custom: boolean; grants: string[] }>(
     `select d.datacl is not null as custom,
             array(select format('grant %s on database %I to %s', p.privilege_type, $2::text,
@@ -29,20 +29,20 @@ export async function createDatabaseFrom(admin: pg.Pool, name: string, template:
   );
   const row = acl.rows[0];
   if (!row?.custom) return;
-  await admin.query(`revoke all on database ${quoteIdent(name)} from public`);
+  await admin.query(`revoke all on database ${quoteIdentifier(name)} from public`);
   for (const grant of row.grants) await admin.query(grant);
 }
 
 /** Drops `name`, ending any session still connected to it (a sealed template is unsealed first). */
 export async function dropDatabase(admin: pg.Pool, name: string): Promise<void> {
   const sealed = await admin.query('select 1 from pg_database where datname = $1 and datistemplate', [name]);
-  if (sealed.rowCount) await admin.query(`alter database ${quoteIdent(name)} with is_template false`);
-  await admin.query(`drop database if exists ${quoteIdent(name)} with (force)`);
+  if (sealed.rowCount) await admin.query(`alter database ${quoteIdentifier(name)} with is_template false`);
+  await admin.query(`drop database if exists ${quoteIdentifier(name)} with (force)`);
 }
 
 /** Renames a database (no session may be connected to it). */
 export async function renameDatabase(admin: pg.Pool, from: string, to: string): Promise<void> {
-  await admin.query(`alter database ${quoteIdent(from)} rename to ${quoteIdent(to)}`);
+  await admin.query(`alter database ${quoteIdentifier(from)} rename to ${quoteIdentifier(to)}`);
 }
 
 /** Ends every session connected to `name` (a migration function that left a pool open). */
@@ -52,7 +52,7 @@ export async function terminateSessions(admin: pg.Pool, name: string): Promise<v
 
 /** Marks a database as a template that accepts no connections, so cloning it never fails on a stray session. */
 export async function sealTemplate(admin: pg.Pool, name: string): Promise<void> {
-  await admin.query(`alter database ${quoteIdent(name)} with is_template true allow_connections false`);
+  await admin.query(`alter database ${quoteIdentifier(name)} with is_template true allow_connections false`);
 }
 
 /** Names of the fixture's databases whose name starts with `prefix`. */

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { quoteIdentifier } from '@stellaops/safe-text';
 import { TemplateBuildError } from '../errors/index.js';
 import {
   advisoryUnlock,
@@ -9,9 +10,8 @@ import {
   terminateSessions,
   tryAdvisoryLock,
 } from './admin-sql.js';
-import { templateNameOf, type MigrationSet } from './migration-set.js';
+import { templateNameOf, type TemplateMigrations } from './template-migrations.js';
 import { buildingName } from './names.js';
-import { quoteIdent } from '../util/connection-url.js';
 import type { FixtureTenantKey } from '../server/tenant-key.js';
 
 /** What the builder needs to know about the server. */
@@ -42,7 +42,7 @@ export class TemplateBuilder {
   }
 
   /** Name of the ready template for `set`, building it first if no process has. */
-  ensure(set: MigrationSet): Promise<string> {
+  ensure(set: TemplateMigrations): Promise<string> {
     const { name } = templateNameOf(set, this.#ctx.tenantKey.tenantKeyId);
     let p = this.#ready.get(name);
     if (!p) {
@@ -53,7 +53,7 @@ export class TemplateBuilder {
     return p;
   }
 
-  async #ensure(set: MigrationSet): Promise<string> {
+  async #ensure(set: TemplateMigrations): Promise<string> {
     const { admin } = this.#ctx;
     const { name, key } = templateNameOf(set, this.#ctx.tenantKey.tenantKeyId);
     if (await databaseExists(admin, name)) return name;
@@ -82,11 +82,11 @@ export class TemplateBuilder {
     }
   }
 
-  async #build(set: MigrationSet, name: string, key: string): Promise<void> {
+  async #build(set: TemplateMigrations, name: string, key: string): Promise<void> {
     const { admin } = this.#ctx;
     const building = buildingName(key, this.#ctx.runTag);
     await dropDatabase(admin, building);
-    await admin.query(`create database ${quoteIdent(building)} template template0 encoding 'UTF8'`);
+    await admin.query(`create database ${quoteIdentifier(building)} template template0 encoding 'UTF8'`);
     try {
       await set.migrate({ connectionString: this.#ctx.urlFor(building), database: building, tenantKey: this.#ctx.tenantKey });
     } catch (cause) {

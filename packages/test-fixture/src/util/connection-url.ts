@@ -29,8 +29,3 @@ export function parseUrl(url: string): ServerAddress & { database: string } {
     database: decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres',
   };
 }
-
-/** Quotes an SQL identifier (database names are generated, but quote anyway). */
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}

@@ -9,6 +9,6 @@
 export { useTestDatabase, useTestServer } from './use-test-database.js';
 export type { TestDatabaseHandle, TestServerHandle, UseTestDatabaseOptions } from './use-test-database.js';
 export { databaseTest } from './database-test.js';
-export type { MigrationSet, MigrationTarget } from '../template/migration-set.js';
+export type { TemplateMigrations, MigrationTarget } from '../template/template-migrations.js';
 export { TestDatabase } from '../test-database.js';
 export { withClient } from '../with-client.js';

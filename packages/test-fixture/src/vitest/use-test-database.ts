@@ -1,12 +1,13 @@
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, inject } from 'vitest';
+import { redactConnectionString } from '@stellaops/safe-text';
 import { DatabaseFactory } from '../database-factory.js';
 import { FixtureConfigError, FixtureError } from '../errors/index.js';
 import { urlFor, type TestServerInfo } from '../server/test-server.js';
 import { fixtureTenantKey, type FixtureTenantKey } from '../server/tenant-key.js';
 import type { ClonePool } from '../template/clone-pool.js';
-import type { MigrationSet } from '../template/migration-set.js';
+import type { TemplateMigrations } from '../template/template-migrations.js';
 import { TestDatabase } from '../test-database.js';
 
 declare module 'vitest' {
@@ -19,7 +20,7 @@ declare module 'vitest' {
 /** Options of {@link useTestDatabase}. */
 export interface UseTestDatabaseOptions {
   /** Schema every database starts with; default empty. */
-  migrations?: MigrationSet;
+  migrations?: TemplateMigrations;
   /** `test` (default): a fresh database per test; `file`: one for all tests of the file (or describe block). */
   scope?: 'test' | 'file';
   /** Keep a failing test's database (renamed `fx_keep_…`, name printed); default `STELLAOPS_TEST_PG_KEEP_FAILED=1`. */
@@ -124,7 +125,7 @@ export function useTestDatabase(options: UseTestDatabaseOptions = {}): TestDatab
     current = undefined;
     if (!db) return;
     const kept = await db.release({ keep: failed && keep });
-    if (kept) console.log(`[test-fixture] kept database of failed ${label}: ${kept} (${server!.urlFor(kept).replace(/:[^:@/]*@/, ':***@')})`);
+    if (kept) console.log(`[test-fixture] kept database of failed ${label}: ${kept} (${redactConnectionString(server!.urlFor(kept))})`);
   };
 
   // vitest parses the first parameter of hooks as a fixture pattern: it must be a destructuring.

@@ -1,8 +1,8 @@
 import pg from 'pg';
-import type { MigrationSet } from '../../src/index.js';
+import type { TemplateMigrations } from '../../src/index.js';
 
 /** A small schema shared by the isolation tests (same hash: one template for all files). */
-export const itemsSchema: MigrationSet = {
+export const itemsSchema: TemplateMigrations = {
   name: 'items',
   hash: 'items-v1',
   migrate: async ({ connectionString }) => {

@@ -211,8 +211,6 @@ export class ${s.row}Repository {
 import { createDataSource, ensureAppRole, PoolRegistry, type PostgresDataSource } from '@stellaops/postgres-core';
 import type { TestDatabaseHandle } from '@stellaops/test-fixture/vitest';
 import pg from 'pg';
-// Brings the fixture's \`ProvidedContext\` augmentation into the typecheck program.
-import type {} from '@stellaops/test-fixture/global-setup';
 import { APP_ROLE, type DB } from '../../src/index.js';
 
 /** Test-only password of the app role (roles are cluster-global on the test server). */

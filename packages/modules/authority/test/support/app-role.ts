@@ -2,8 +2,6 @@
 import { createDataSource, ensureAppRole, PoolRegistry, type PostgresDataSource } from '@stellaops/postgres-core';
 import type { TestDatabaseHandle } from '@stellaops/test-fixture/vitest';
 import pg from 'pg';
-// Brings the fixture's `ProvidedContext` augmentation into the typecheck program.
-import type {} from '@stellaops/test-fixture/global-setup';
 import { APP_ROLE, type DB } from '../../src/index.js';
 
 /** Test-only password of the app role (the role is cluster-global on the test server). */

@@ -1,0 +1,3 @@
+import { stellaEslintConfig } from '@stellaops/eslint-config';
+
+export default stellaEslintConfig();

@@ -1,0 +1,3 @@
+import { stellaVitestConfig } from '@stellaops/vitest-config';
+
+export default stellaVitestConfig();
