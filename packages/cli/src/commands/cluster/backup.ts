@@ -42,7 +42,7 @@ async function recordBackupSuccess(o: { dir?: string }, ctx: CliContext): Promis
     const admin = adminClient(cctx, DATABASE);
     await admin.connect();
     try {
-      const fn = await admin.query(`select to_regprocedure('stellaops_monitoring.record_backup_success(timestamptz)') is not null as ok`);
+      const fn = await admin.query<{ ok: boolean }>(`select to_regprocedure('stellaops_monitoring.record_backup_success(timestamptz)') is not null as ok`);
       if (!fn.rows[0]?.ok) return { line: 'monitoring: not set up in this cluster, backup not recorded (stella-db cluster up --monitoring)', doc: { monitoringRecorded: false } };
       await admin.query('select stellaops_monitoring.record_backup_success()');
       return { line: 'monitoring: recorded (stellaops_backup_last_success_timestamp_seconds)', doc: { monitoringRecorded: true } };
