@@ -36,12 +36,16 @@ function sources() {
     const dir = join(root, base);
     if (!existsSync(dir)) continue;
     for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory() && existsSync(join(dir, e.name, 'package.json')) && existsSync(join(dir, e.name, 'tsconfig.json'))) pkgDirs.push(join(dir, e.name));
+      if (e.isDirectory() && existsSync(join(dir, e.name, 'package.json')) && existsSync(join(dir, e.name, 'tsconfig.json')))
+        pkgDirs.push(join(dir, e.name));
     }
   }
   for (const d of pkgDirs) add(join(d, 'README.md'), d);
   // READMEs whose samples are a module package's own test files.
-  const moduleSamples = { 'packages/test-fixture/README.md': 'packages/modules/authority', 'packages/module-testkit/README.md': 'packages/modules/notify' };
+  const moduleSamples = {
+    'packages/test-fixture/README.md': 'packages/modules/authority',
+    'packages/module-testkit/README.md': 'packages/modules/notify',
+  };
   for (const o of out) {
     const target = moduleSamples[relative(root, o.file)];
     if (target && existsSync(join(root, target))) o.pkgDir = join(root, target);
@@ -95,7 +99,15 @@ for (const [pkgDir, list] of byPackage) {
     });
     writeFileSync(
       join(dir, 'tsconfig.json'),
-      JSON.stringify({ extends: '../tsconfig.json', include: ['*.ts'], compilerOptions: { noEmit: true, declaration: false, declarationMap: false, sourceMap: false, noUnusedLocals: false } }, null, 2),
+      JSON.stringify(
+        {
+          extends: '../tsconfig.json',
+          include: ['*.ts'],
+          compilerOptions: { noEmit: true, declaration: false, declarationMap: false, sourceMap: false, noUnusedLocals: false },
+        },
+        null,
+        2,
+      ),
     );
     const r = spawnSync(tsc, ['-p', join(dir, 'tsconfig.json'), '--pretty', 'false'], { cwd: pkgDir, encoding: 'utf8' });
     checked += list.length;

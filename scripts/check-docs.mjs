@@ -43,14 +43,16 @@ export function checkDocs(root) {
         continue;
       }
       if (!fileCache.has(path)) fileCache.set(path, readFileSync(path, 'utf8'));
-      if (!fileCache.get(path).includes(name)) problems.push(`${doc.name}: ${file} has no test named "${name}" (renamed? update the document)`);
+      if (!fileCache.get(path).includes(name))
+        problems.push(`${doc.name}: ${file} has no test named "${name}" (renamed? update the document)`);
     }
   }
 
   // 2. lint rule ids
   const rulesSource = readFileSync(join(root, 'packages/cli/src/lint-rules/rules.ts'), 'utf8');
   const ruleIds = [...rulesSource.matchAll(/^\s+'?([a-z-]+)'?: rule\('([a-z-]+)'/gm)].map((m) => m[2]);
-  if (ruleIds.length === 0) problems.push('packages/cli/src/lint-rules/rules.ts: no rule found (did its format change? update scripts/check-docs.mjs)');
+  if (ruleIds.length === 0)
+    problems.push('packages/cli/src/lint-rules/rules.ts: no rule found (did its format change? update scripts/check-docs.mjs)');
   const rulesDoc = docs.find((d) => d.name === 'docs/RULES.md');
   const verificationDoc = docs.find((d) => d.name === 'docs/VERIFICATION.md');
   for (const id of ruleIds) {
@@ -80,7 +82,9 @@ export function checkDocs(root) {
       }
       const shown = Number(written.trim().split(/\s/)[0]);
       if (Number.isFinite(shown) && Math.abs(shown - value) > Math.max(0.05 * Math.abs(value), 0.01)) {
-        notes.push(`note: docs/VERIFICATION.md shows ${scenario}.${metric} = ${shown}, the latest run has ${value} (update the table after a bench run)`);
+        notes.push(
+          `note: docs/VERIFICATION.md shows ${scenario}.${metric} = ${shown}, the latest run has ${value} (update the table after a bench run)`,
+        );
       }
     }
   }
@@ -97,14 +101,16 @@ export function checkDocs(root) {
   }
   for (const doc of docs) {
     for (const m of doc.text.matchAll(/--filter (@stellaops\/[a-z0-9-]+)/g)) {
-      if (!m[1].endsWith('-') && !packageNames.has(m[1])) problems.push(`${doc.name}: command filters on ${m[1]}, which is no workspace package`);
+      if (!m[1].endsWith('-') && !packageNames.has(m[1]))
+        problems.push(`${doc.name}: command filters on ${m[1]}, which is no workspace package`);
     }
   }
 
   // 5. no TODOs or open questions
   for (const doc of docs) {
     doc.text.split('\n').forEach((line, i) => {
-      if (/\b(TODO|TBD|FIXME|XXX)\b|open question/i.test(line)) problems.push(`${doc.name}:${i + 1}: "${line.trim().slice(0, 60)}" (the documents hold no TODOs or open questions)`);
+      if (/\b(TODO|TBD|FIXME|XXX)\b|open question/i.test(line))
+        problems.push(`${doc.name}:${i + 1}: "${line.trim().slice(0, 60)}" (the documents hold no TODOs or open questions)`);
     });
   }
 

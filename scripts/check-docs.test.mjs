@@ -14,7 +14,8 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 function fakeRepo(files = {}) {
   const root = mkdtempSync(join(tmpdir(), 'check-docs-'));
   const all = {
-    'packages/cli/src/lint-rules/rules.ts': "export const LINT_RULES = {\n  'prefer-jsonb': rule('prefer-jsonb', 'error', 'migration', 'jsonb'),\n};\n",
+    'packages/cli/src/lint-rules/rules.ts':
+      "export const LINT_RULES = {\n  'prefer-jsonb': rule('prefer-jsonb', 'error', 'migration', 'jsonb'),\n};\n",
     'packages/cli/package.json': '{ "name": "@stellaops/cli" }',
     'packages/cli/test/lint.test.ts': "it('finds json columns', () => {});\n",
     'bench/results/fixture.json': '{ "metrics": { "clone_p50_ms": 25.7 } }',
@@ -54,7 +55,8 @@ describe('checkDocs', () => {
 
   it('a missing test file, an undocumented rule and a cited unknown rule are reported', () => {
     const root = fakeRepo({
-      'packages/cli/src/lint-rules/rules.ts': "  'prefer-jsonb': rule('prefer-jsonb', 'error', 'migration', 'x'),\n  'prefer-text': rule('prefer-text', 'warning', 'migration', 'y'),\n",
+      'packages/cli/src/lint-rules/rules.ts':
+        "  'prefer-jsonb': rule('prefer-jsonb', 'error', 'migration', 'x'),\n  'prefer-text': rule('prefer-text', 'warning', 'migration', 'y'),\n",
       'docs/RULES.md': 'lint `prefer-jsonb`, lint `no-such-rule`\n',
       'docs/VERIFICATION.md': '| `prefer-jsonb` | `packages/cli/test/gone.test.ts` › `x` |\n',
     });

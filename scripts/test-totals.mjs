@@ -18,7 +18,11 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 let suitesFailed = 0;
-const files = existsSync(vitestDir) ? readdirSync(vitestDir).filter((f) => f.endsWith('.json')).sort() : [];
+const files = existsSync(vitestDir)
+  ? readdirSync(vitestDir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+  : [];
 for (const f of files) {
   const r = JSON.parse(readFileSync(join(vitestDir, f), 'utf8'));
   const pending = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
@@ -26,7 +30,9 @@ for (const f of files) {
   failed += r.numFailedTests ?? 0;
   skipped += pending;
   suitesFailed += r.numFailedTestSuites ?? 0;
-  console.log(`  ${f.replace(/\.json$/, '')}: ${r.numPassedTests} passed, ${r.numFailedTests} failed${pending ? `, ${pending} skipped` : ''}`);
+  console.log(
+    `  ${f.replace(/\.json$/, '')}: ${r.numPassedTests} passed, ${r.numFailedTests} failed${pending ? `, ${pending} skipped` : ''}`,
+  );
 }
 if (files.length === 0) console.log(`no test reports were written to ${vitestDir}`);
 // A file that failed to load counts as a failure even if no test inside it ran.

@@ -64,7 +64,9 @@ export function stellaVitestConfig(overrides = {}, options = {}) {
 function reportName(dir) {
   const file = join(dir, 'package.json');
   const name = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).name : process.env.npm_package_name;
-  return String(name ?? 'package').replace(/^@/, '').replace(/[^a-z0-9-]+/gi, '_');
+  return String(name ?? 'package')
+    .replace(/^@/, '')
+    .replace(/[^a-z0-9-]+/gi, '_');
 }
 
 /**

@@ -41,7 +41,10 @@ async function main(): Promise<number> {
   try {
     await service.start();
   } catch (e) {
-    log.fatal({ err: { name: (e as Error).name, code: (e as { code?: string }).code, message: (e as Error).message } }, 'notify worker failed to start');
+    log.fatal(
+      { err: { name: (e as Error).name, code: (e as { code?: string }).code, message: (e as Error).message } },
+      'notify worker failed to start',
+    );
     process.stderr.write(`notify-worker: ${(e as Error).message}\n`);
     await service.stop().catch(() => undefined);
     return 1;

@@ -34,17 +34,25 @@ it('delivers a burst for 4 tenants exactly once with 3 worker processes, retryin
     }
     return { status: 204, delayMs: 5 };
   };
-  const workers = [1, 2, 3].map((i) => WorkerProcess.start(workerEnv(db, { Worker__WorkerId: `w${i}`, Worker__BatchSize: '8', Worker__Backoff__BaseSeconds: '1' })));
+  const workers = [1, 2, 3].map((i) =>
+    WorkerProcess.start(workerEnv(db, { Worker__WorkerId: `w${i}`, Worker__BatchSize: '8', Worker__Backoff__BaseSeconds: '1' })),
+  );
   running.push(...workers);
   await Promise.all(workers.map((w) => w.ready()));
 
-  await eventually(async () => {
-    const c = await statusCounts(db);
-    return (c.delivered ?? 0) + (c.dead ?? 0) === keys.length;
-  }, 120_000, 'every delivery settled');
+  await eventually(
+    async () => {
+      const c = await statusCounts(db);
+      return (c.delivered ?? 0) + (c.dead ?? 0) === keys.length;
+    },
+    120_000,
+    'every delivery settled',
+  );
 
   const states = await deliveryStates(db);
-  expect(states.filter((s) => s.status === 'dead').map((s) => [s.key, s.last_error])).toEqual([['umbrella:umbrella-13', expect.stringMatching(/^HTTP 400 from 127\.0\.0\.1:\d+$/)]]);
+  expect(states.filter((s) => s.status === 'dead').map((s) => [s.key, s.last_error])).toEqual([
+    ['umbrella:umbrella-13', expect.stringMatching(/^HTTP 400 from 127\.0\.0\.1:\d+$/)],
+  ]);
   const counts = receiver.counts();
   // exactly once: every delivered key was received once, nothing else was received
   expect([...counts.entries()].filter(([, n]) => n !== 1)).toEqual([]);
@@ -54,7 +62,9 @@ it('delivers a burst for 4 tenants exactly once with 3 worker processes, retryin
   // the work was shared: each process delivered some
   const perWorker = await Promise.all(
     workers.map(async (w) => {
-      const res = await fetch(`http://127.0.0.1:${(await w.waitFor((l) => l.msg.startsWith('operations endpoints listening'))).port as number}/metrics`);
+      const res = await fetch(
+        `http://127.0.0.1:${(await w.waitFor((l) => l.msg.startsWith('operations endpoints listening'))).port as number}/metrics`,
+      );
       const text = await res.text();
       return Number(/^stellaops_notify_deliveries_total\{outcome="delivered"\} (\d+)$/m.exec(text)?.[1] ?? 'NaN');
     }),
@@ -68,6 +78,8 @@ it('delivers a burst for 4 tenants exactly once with 3 worker processes, retryin
   for (const w of workers) {
     expect(w.stdout).not.toContain('stellaops-app-test-pw');
     expect(w.stdout + w.stderr).not.toContain(db.server.tenantKey.tenantKey);
-    expect(w.lines.find((l) => l.msg === 'notify worker starting')).toMatchObject({ config: { tenantKeyId: db.server.tenantKey.tenantKeyId } });
+    expect(w.lines.find((l) => l.msg === 'notify worker starting')).toMatchObject({
+      config: { tenantKeyId: db.server.tenantKey.tenantKeyId },
+    });
   }
 });

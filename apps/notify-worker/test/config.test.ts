@@ -26,8 +26,25 @@ describe('loadWorkerConfig', () => {
       },
       'appsettings.Staging.json': { worker: { batchsize: 7 } },
     });
-    const c = loadWorkerConfig({ configDir: dir, env: { DOTNET_ENVIRONMENT: 'Staging', Postgres__TenantKey: TEST_KEY, POSTGRES__TENANTKEYID: 'k7', WORKER__LEASESECONDS: '120', Worker__MigrateOnStart: 'TRUE', Worker__MigrationConnectionString: 'Host=db;Username=stellaops_owner;Password=pw' } });
-    expect(c.worker).toMatchObject({ batchSize: 7, leaseSeconds: 120, migrateOnStart: true, backoff: { baseSeconds: 2, maxSeconds: 3600 }, pollIntervalMs: 1000, httpPort: 8080 });
+    const c = loadWorkerConfig({
+      configDir: dir,
+      env: {
+        DOTNET_ENVIRONMENT: 'Staging',
+        Postgres__TenantKey: TEST_KEY,
+        POSTGRES__TENANTKEYID: 'k7',
+        WORKER__LEASESECONDS: '120',
+        Worker__MigrateOnStart: 'TRUE',
+        Worker__MigrationConnectionString: 'Host=db;Username=stellaops_owner;Password=pw',
+      },
+    });
+    expect(c.worker).toMatchObject({
+      batchSize: 7,
+      leaseSeconds: 120,
+      migrateOnStart: true,
+      backoff: { baseSeconds: 2, maxSeconds: 3600 },
+      pollIntervalMs: 1000,
+      httpPort: 8080,
+    });
     expect(c.worker.workerId).toMatch(/-\d+$/);
     expect(c.postgres.poolerMode).toBe('transaction');
     expect(c.postgres.tenantKey?.keyId).toBe('k7');
@@ -37,7 +54,10 @@ describe('loadWorkerConfig', () => {
   it('requires the tenant key (tenant sessions read channels), naming Postgres__TenantKey', () => {
     const e = (() => {
       try {
-        loadWorkerConfig({ configDir: null, env: { Persistence__Notify: 'Postgres', Postgres__ConnectionString: 'postgres://w@db/s', Postgres__TenantKeyId: 'k2' } });
+        loadWorkerConfig({
+          configDir: null,
+          env: { Persistence__Notify: 'Postgres', Postgres__ConnectionString: 'postgres://w@db/s', Postgres__TenantKeyId: 'k2' },
+        });
       } catch (x) {
         return x as ConfigurationError;
       }
@@ -49,7 +69,10 @@ describe('loadWorkerConfig', () => {
     // a key that is too short is reported once, with postgres-core's reason, and not echoed
     const short = (() => {
       try {
-        loadWorkerConfig({ configDir: null, env: { Persistence__Notify: 'Postgres', Postgres__ConnectionString: 'postgres://w@db/s', Postgres__TenantKey: 'short-secret-x' } });
+        loadWorkerConfig({
+          configDir: null,
+          env: { Persistence__Notify: 'Postgres', Postgres__ConnectionString: 'postgres://w@db/s', Postgres__TenantKey: 'short-secret-x' },
+        });
       } catch (x) {
         return x as ConfigurationError;
       }
@@ -81,14 +104,32 @@ describe('loadWorkerConfig', () => {
     })();
     expect(error).toBeInstanceOf(ConfigurationError);
     const problems = (error as ConfigurationError).problems.map((p) => p.path).sort();
-    expect(problems).toEqual(['Persistence.Notify', 'Postgres.CommandTimeoutSeconds', 'Postgres.ConnectionString', 'Postgres.TenantKey', 'Worker', 'Worker.BatchSize', 'Worker.DeliveryTimeoutSeconds']);
+    expect(problems).toEqual([
+      'Persistence.Notify',
+      'Postgres.CommandTimeoutSeconds',
+      'Postgres.ConnectionString',
+      'Postgres.TenantKey',
+      'Worker',
+      'Worker.BatchSize',
+      'Worker.DeliveryTimeoutSeconds',
+    ]);
     expect((error as Error).message).not.toContain('hunter2');
   });
 
   it('checks rules across settings (owner connection for migrate-on-start, delivery timeout under the lease)', () => {
     const e = (() => {
       try {
-        loadWorkerConfig({ configDir: null, env: { Persistence__Notify: 'postgres', Postgres__ConnectionString: 'postgres://w@db/s', Postgres__TenantKey: TEST_KEY, Worker__MigrateOnStart: 'true', Worker__LeaseSeconds: '10', Worker__DeliveryTimeoutSeconds: '10' } });
+        loadWorkerConfig({
+          configDir: null,
+          env: {
+            Persistence__Notify: 'postgres',
+            Postgres__ConnectionString: 'postgres://w@db/s',
+            Postgres__TenantKey: TEST_KEY,
+            Worker__MigrateOnStart: 'true',
+            Worker__LeaseSeconds: '10',
+            Worker__DeliveryTimeoutSeconds: '10',
+          },
+        });
       } catch (x) {
         return x as ConfigurationError;
       }
@@ -112,7 +153,14 @@ describe('the service with invalid configuration', () => {
     expect(await w.exited).toBe(78);
     const fatal = w.lines.find((l) => l.level === 'fatal');
     const paths = (fatal?.problems as Array<{ path: string }>).map((p) => p.path).sort();
-    expect(paths).toEqual(['Persistence.Notify', 'Postgres.PoolerMode', 'Postgres.TenantKey', 'Worker.BatchSize', 'Worker.HttpPort', 'Worker.ShutdownTimeoutSeconds']);
+    expect(paths).toEqual([
+      'Persistence.Notify',
+      'Postgres.PoolerMode',
+      'Postgres.TenantKey',
+      'Worker.BatchSize',
+      'Worker.HttpPort',
+      'Worker.ShutdownTimeoutSeconds',
+    ]);
     expect(w.stderr).toContain('Invalid configuration (6 problems)');
     for (const p of paths) expect(w.stderr).toContain(`- ${p}:`);
     expect(w.stderr).toContain('allowed: none, transaction');

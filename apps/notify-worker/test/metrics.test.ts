@@ -97,7 +97,12 @@ describe('/metrics', () => {
     );
     const prom: ChildProcess = spawn(
       PROMETHEUS!,
-      [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--log.level=warn'],
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+        '--log.level=warn',
+      ],
       { stdio: 'ignore' },
     );
     cleanups.push(async () => {
@@ -111,7 +116,10 @@ describe('/metrics', () => {
     const query = async (q: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> => {
       try {
         const r = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(q)}`);
-        const j = (await r.json()) as { status: string; data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+        const j = (await r.json()) as {
+          status: string;
+          data?: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+        };
         return j.status === 'success' ? (j.data?.result ?? []) : [];
       } catch {
         return [];
@@ -121,7 +129,12 @@ describe('/metrics', () => {
     const delivered = await query('stellaops_notify_deliveries_total{job="notify-worker",outcome="delivered"}');
     expect(delivered.map((s) => [s.metric.instance, s.value[1]])).toEqual([[`127.0.0.1:${port}`, '40']]);
     const depth = await query('stellaops_notify_queue_depth{job="notify-worker"}');
-    expect(Object.fromEntries(depth.map((s) => [s.metric.state, s.value[1]]))).toEqual({ pending: '5', processing: '0', due: '0', dead: '1' });
+    expect(Object.fromEntries(depth.map((s) => [s.metric.state, s.value[1]]))).toEqual({
+      pending: '5',
+      processing: '0',
+      due: '0',
+      dead: '1',
+    });
     expect((await query('stellaops_pg_pool_connections_total{job="notify-worker"}')).length).toBe(1);
     expect((await query('process_resident_memory_bytes{job="notify-worker"}')).length).toBe(1);
     expect((await query('stellaops_notify_worker_ready{job="notify-worker"}')).length).toBe(1);

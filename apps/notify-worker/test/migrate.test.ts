@@ -43,10 +43,17 @@ it('gives up within the lock wait while another runner holds the migration lock,
     const w = WorkerProcess.start(migratingEnv({ Worker__MigrationLockWaitSeconds: '1' }));
     running.push(w);
     expect(await w.exited).toBe(1);
-    expect(w.stderr).toMatch(/migrating Notify at start failed: could not take the migration lock of schema "notify" within \d+ ms; held by pid \d+/);
+    expect(w.stderr).toMatch(
+      /migrating Notify at start failed: could not take the migration lock of schema "notify" within \d+ ms; held by pid \d+/,
+    );
     // the security set (a different lock) went first and was applied
-    expect(w.lines.find((l) => l.component === 'migrator' && /^schema stellaops_security /.test(l.msg))?.msg).toBe('schema stellaops_security migrated (1 applied)');
-    expect(w.lines.find((l) => l.level === 'fatal')).toMatchObject({ msg: 'notify worker failed to start', err: { code: 'MIGRATION_FAILED' } });
+    expect(w.lines.find((l) => l.component === 'migrator' && /^schema stellaops_security /.test(l.msg))?.msg).toBe(
+      'schema stellaops_security migrated (1 applied)',
+    );
+    expect(w.lines.find((l) => l.level === 'fatal')).toMatchObject({
+      msg: 'notify worker failed to start',
+      err: { code: 'MIGRATION_FAILED' },
+    });
     const tables = await db.pool.query(`select 1 from pg_tables where schemaname = 'notify'`);
     expect(tables.rowCount).toBe(0);
   } finally {
@@ -61,21 +68,32 @@ it('two workers starting together migrate Notify once as the owner, then report 
   running.push(a, b);
   const [portA, portB] = await Promise.all([a.ready(), b.ready()]);
   // postgres-core's security set first (Notify's V004 policies call stellaops_security.current_tenant()), then Notify
-  const security = [a, b].map((w) => w.lines.find((l) => (l.component === 'migrator' && /^schema stellaops_security /.test(l.msg)))?.msg).sort();
+  const security = [a, b]
+    .map((w) => w.lines.find((l) => l.component === 'migrator' && /^schema stellaops_security /.test(l.msg))?.msg)
+    .sort();
   expect(security).toEqual(['schema stellaops_security up to date', 'schema stellaops_security up to date']); // the first test migrated it
   for (const w of [a, b]) {
-    const order = w.lines.filter((l) => l.component === 'migrator' && /^schema (stellaops_security|notify) (migrated|up to date)/.test(l.msg)).map((l) => l.msg.split(' ')[1]);
+    const order = w.lines
+      .filter((l) => l.component === 'migrator' && /^schema (stellaops_security|notify) (migrated|up to date)/.test(l.msg))
+      .map((l) => l.msg.split(' ')[1]);
     expect(order).toEqual(['stellaops_security', 'notify']);
   }
-  const outcomes = [a, b].map((w) => w.lines.find((l) => (l.component === 'migrator' && /^schema notify /.test(l.msg)))?.msg).sort();
+  const outcomes = [a, b].map((w) => w.lines.find((l) => l.component === 'migrator' && /^schema notify /.test(l.msg))?.msg).sort();
   expect(outcomes).toEqual(['schema notify migrated (4 applied)', 'schema notify up to date']);
-  const owners = await db.pool.query<{ o: string }>(`select distinct tableowner as o from pg_tables where schemaname in ('notify', 'stellaops_security')`);
+  const owners = await db.pool.query<{ o: string }>(
+    `select distinct tableowner as o from pg_tables where schemaname in ('notify', 'stellaops_security')`,
+  );
   expect(owners.rows).toEqual([{ o: OWNER }]);
 
   expect(await get(portA, '/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
   const ready = await get(portB, '/readyz');
   expect(ready.status).toBe(200);
-  expect(ready.body).toMatchObject({ ready: true, reasons: [], database: { status: 'healthy' }, migrations: { counts: { applied: 4, pending: 0 }, pending: [] } });
+  expect(ready.body).toMatchObject({
+    ready: true,
+    reasons: [],
+    database: { status: 'healthy' },
+    migrations: { counts: { applied: 4, pending: 0 }, pending: [] },
+  });
 
   // the newest migration this build knows is no longer recorded: not current, so not ready (and says which)
   await db.pool.query(`delete from notify._migrations where name = 'V004_VerifiedTenant'`);

@@ -72,7 +72,9 @@ describe.skipIf(!bin)('through PgBouncer (transaction pooling, TLS verify-full)'
     }
     await eventually(async () => (await statusCounts(db)).delivered === keys.length, 90_000, 'all delivered');
     // no settlement gave up (failed ones succeeded on a retry once PgBouncer was back)
-    const unsettled = w.lines.filter((l) => l.msg.startsWith('delivery could not be settled') || l.msg.startsWith('settling a delivery failed; giving up'));
+    const unsettled = w.lines.filter(
+      (l) => l.msg.startsWith('delivery could not be settled') || l.msg.startsWith('settling a delivery failed; giving up'),
+    );
     expect(unsettled, JSON.stringify(unsettled)).toEqual([]);
     expect(receiver.counts().size).toBe(keys.length);
     expect([...receiver.counts().entries()].filter(([, n]) => n !== 1)).toEqual([]);

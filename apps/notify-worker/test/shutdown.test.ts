@@ -25,7 +25,9 @@ it('on SIGTERM stops claiming, finishes what it can, releases what hangs, closes
   const slow = await seedBurst(db, ['slow'], 3, receiver.url);
   const fast = await seedBurst(db, ['acme', 'globex'], 40, receiver.url);
   receiver.responder = (r) => (r.tenant === 'slow' ? { status: 204, delayMs: 60_000 } : { status: 204, delayMs: 100 });
-  const w = WorkerProcess.start(workerEnv(db, { Worker__WorkerId: 'leaving', Worker__BatchSize: '10', Worker__ShutdownTimeoutSeconds: '2' }));
+  const w = WorkerProcess.start(
+    workerEnv(db, { Worker__WorkerId: 'leaving', Worker__BatchSize: '10', Worker__ShutdownTimeoutSeconds: '2' }),
+  );
   running.push(w);
   await w.ready();
   await eventually(async () => receiver.received.length >= 15, 60_000, '15 deliveries');
@@ -35,12 +37,17 @@ it('on SIGTERM stops claiming, finishes what it can, releases what hangs, closes
   // nothing left claimed, nothing dead; every delivered row reached the receiver, and only those did
   const states = await deliveryStates(db);
   expect(states.filter((s) => s.status !== 'delivered' && s.status !== 'pending')).toEqual([]);
-  const delivered = states.filter((s) => s.status === 'delivered').map((s) => s.key).sort();
+  const delivered = states
+    .filter((s) => s.status === 'delivered')
+    .map((s) => s.key)
+    .sort();
   expect([...receiver.counts().keys()].sort()).toEqual(delivered);
   expect(delivered.length).toBeGreaterThanOrEqual(15);
   expect(delivered.length).toBeLessThan(fast.length);
   // the hanging ones were released: pending, due, attempt not counted
-  expect(states.filter((s) => slow.includes(s.key)).map((s) => [s.key, s.status, s.attempts, s.locked_by])).toEqual(slow.map((k) => [k, 'pending', 0, null]));
+  expect(states.filter((s) => slow.includes(s.key)).map((s) => [s.key, s.status, s.attempts, s.locked_by])).toEqual(
+    slow.map((k) => [k, 'pending', 0, null]),
+  );
   const messages = w.lines.map((l) => l.msg);
   expect(messages).toContain('stopped claiming; finishing in-flight deliveries');
   expect(messages).toContain('shutdown timeout: aborting in-flight deliveries and releasing them to the queue');

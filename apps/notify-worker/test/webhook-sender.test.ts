@@ -5,7 +5,8 @@ import { WebhookSender } from '../src/index.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
 
 const delivery = { id: 'd1', tenant_id: 'acme', idempotency_key: 'k1', attempts: 2, payload: { a: [1, 2] } } as unknown as Delivery;
-const channel = (config: Record<string, unknown>, over: Partial<Channel> = {}) => ({ kind: 'webhook', enabled: true, config, ...over }) as unknown as Channel;
+const channel = (config: Record<string, unknown>, over: Partial<Channel> = {}) =>
+  ({ kind: 'webhook', enabled: true, config, ...over }) as unknown as Channel;
 const never = new AbortController().signal;
 let receiver: WebhookReceiver;
 
@@ -19,9 +20,23 @@ describe('WebhookSender', () => {
     const sender = new WebhookSender({ timeoutMs: 2_000 });
     receiver.responder = () => ({ status: 202 });
     expect(await sender.send(channel({ url: receiver.url }), delivery, { shutdown: never })).toEqual({ kind: 'delivered', status: 202 });
-    expect(receiver.received.at(-1)).toEqual({ deliveryId: 'd1', tenant: 'acme', idempotencyKey: 'acme:k1', attempt: 2, payload: { a: [1, 2] } });
+    expect(receiver.received.at(-1)).toEqual({
+      deliveryId: 'd1',
+      tenant: 'acme',
+      idempotencyKey: 'acme:k1',
+      attempt: 2,
+      payload: { a: [1, 2] },
+    });
     const host = new URL(receiver.url).host;
-    for (const [status, kind] of [[500, 'retry'], [503, 'retry'], [429, 'retry'], [408, 'retry'], [400, 'permanent'], [404, 'permanent'], [301, 'permanent']] as const) {
+    for (const [status, kind] of [
+      [500, 'retry'],
+      [503, 'retry'],
+      [429, 'retry'],
+      [408, 'retry'],
+      [400, 'permanent'],
+      [404, 'permanent'],
+      [301, 'permanent'],
+    ] as const) {
       receiver.responder = () => ({ status });
       const out = await sender.send(channel({ url: `${receiver.url}?token=s3cret` }), delivery, { shutdown: never });
       expect(out.kind, String(status)).toBe(kind);

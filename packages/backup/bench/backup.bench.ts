@@ -40,7 +40,9 @@ try {
   mkdirSync(tarOut);
   const tar = (args: string[]) => {
     rmSync(join(tarOut, 'data.tar'), { force: true });
-    const r = spawnSync('tar', [...args, '-f', join(tarOut, 'data.tar'), '--exclude=./pg_wal/*', '-C', c.source.dataDir, '.'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const r = spawnSync('tar', [...args, '-f', join(tarOut, 'data.tar'), '--exclude=./pg_wal/*', '-C', c.source.dataDir, '.'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     if (r.status !== 0 && r.status !== 1) throw new Error(`tar failed: ${r.stderr.toString()}`);
     spawnSync('sync');
   };
@@ -84,14 +86,26 @@ try {
   const m1 = backups.filter((b) => b.compression.level === 1).at(-1)!;
   for (const b of backups) if (b.id !== m1.id) spawnSync('rm', ['-rf', join(c.repo, 'backups', b.id)]);
   log('restore (immediate)…');
-  const [restoreMs, r1] = await timeMs(() => restoreBackup({ repository: c.repo, archiveDir: c.archiveDir, target: 'immediate', backupId: m1.id, into: restoreDir(c, 'r1'), binaries: c.binaries, runAs: c.runAs }));
+  const [restoreMs, r1] = await timeMs(() =>
+    restoreBackup({
+      repository: c.repo,
+      archiveDir: c.archiveDir,
+      target: 'immediate',
+      backupId: m1.id,
+      into: restoreDir(c, 'r1'),
+      binaries: c.binaries,
+      runAs: c.runAs,
+    }),
+  );
   log(`  extract ${(r1.extractMs / 1000).toFixed(1)} s, replay+promote ${(r1.replayMs / 1000).toFixed(1)} s`);
   await r1.destroy();
   log('baseline: tar -xzf of the same base.tar.gz (GNU tar reads our ustar)…');
   const untarDir = join(c.root, 'untar');
   mkdirSync(untarDir);
   const [untarMs] = await timeMs(() => {
-    const r = spawnSync('tar', ['-xzf', join(c.repo, 'backups', m1.id, 'base.tar.gz'), '-C', untarDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const r = spawnSync('tar', ['-xzf', join(c.repo, 'backups', m1.id, 'base.tar.gz'), '-C', untarDir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     if (r.status !== 0) throw new Error(`tar -xzf failed: ${r.stderr.toString()}`);
     spawnSync('sync');
   });
@@ -102,10 +116,22 @@ try {
   const lsn0 = (await db.query<{ l: string }>('select pg_current_wal_lsn()::text as l')).rows[0]!.l;
   await db.query('update big set n = n + 1 where id % 3 = 0');
   await db.query('update big set n = n + 1 where id % 5 = 0');
-  const walBytes = Number((await db.query<{ d: string }>('select pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::text as d', [lsn0])).rows[0]!.d);
+  const walBytes = Number(
+    (await db.query<{ d: string }>('select pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::text as d', [lsn0])).rows[0]!.d,
+  );
   await c.switchAndWait();
   log(`  ${(walBytes / GIB).toFixed(2)} GiB of WAL; restore to latest…`);
-  const [pitrMs, r2] = await timeMs(() => restoreBackup({ repository: c.repo, archiveDir: c.archiveDir, target: 'latest', backupId: m1.id, into: restoreDir(c, 'r2'), binaries: c.binaries, runAs: c.runAs }));
+  const [pitrMs, r2] = await timeMs(() =>
+    restoreBackup({
+      repository: c.repo,
+      archiveDir: c.archiveDir,
+      target: 'latest',
+      backupId: m1.id,
+      into: restoreDir(c, 'r2'),
+      binaries: c.binaries,
+      runAs: c.runAs,
+    }),
+  );
   await r2.destroy();
   await db.end();
   const archiveGib = Number(spawnSync('du', ['-sb', c.archiveDir], { encoding: 'utf8' }).stdout.split('\t')[0]) / GIB;

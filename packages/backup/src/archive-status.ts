@@ -57,8 +57,14 @@ export async function archiveStatus(conn: SuperuserConnection, archiveDir?: stri
   );
   const row = r.rows[0]!;
   const warnings: string[] = [];
-  if (row.mode === 'off') warnings.push("archive_mode is off, so no WAL is archived. Fix: set archive_mode = on (and archive_library = 'basic_archive') and restart the server.");
-  else if (!row.library && !row.command) warnings.push('archive_mode is on but neither archive_library nor archive_command is set: WAL piles up in pg_wal. Fix: set archive_library = \'basic_archive\'.');
+  if (row.mode === 'off')
+    warnings.push(
+      "archive_mode is off, so no WAL is archived. Fix: set archive_mode = on (and archive_library = 'basic_archive') and restart the server.",
+    );
+  else if (!row.library && !row.command)
+    warnings.push(
+      "archive_mode is on but neither archive_library nor archive_command is set: WAL piles up in pg_wal. Fix: set archive_library = 'basic_archive'.",
+    );
   if (row.failing) {
     warnings.push(
       `WAL archiving is failing: ${row.last_failed_wal} could not be archived (last failure ${row.last_failed_time?.toISOString()}, ${row.failed_count} failures so far). ` +
@@ -66,7 +72,8 @@ export async function archiveStatus(conn: SuperuserConnection, archiveDir?: stri
         `Fix: make ${archiveDir ?? 'the archive folder'} exist and writable by the server's OS user (see the server log for the exact error).`,
     );
   }
-  if (archiveDir && row.mode !== 'off' && !existsSync(archiveDir)) warnings.push(`The WAL archive folder ${archiveDir} does not exist. Fix: create it, owned by the server's OS user.`);
+  if (archiveDir && row.mode !== 'off' && !existsSync(archiveDir))
+    warnings.push(`The WAL archive folder ${archiveDir} does not exist. Fix: create it, owned by the server's OS user.`);
   let pending: number | null = null;
   if (dataDir) {
     try {

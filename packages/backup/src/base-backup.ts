@@ -53,9 +53,27 @@ export interface BackupOptions {
 }
 
 /** Folders whose contents a base backup leaves out (PostgreSQL docs, "Making a Base Backup Using the Low Level API"; pg_basebackup's list). */
-const EXCLUDE_CONTENTS = new Set(['pg_wal', 'pg_dynshmem', 'pg_notify', 'pg_replslot', 'pg_serial', 'pg_snapshots', 'pg_stat_tmp', 'pg_subtrans']);
+const EXCLUDE_CONTENTS = new Set([
+  'pg_wal',
+  'pg_dynshmem',
+  'pg_notify',
+  'pg_replslot',
+  'pg_serial',
+  'pg_snapshots',
+  'pg_stat_tmp',
+  'pg_subtrans',
+]);
 /** Files of the data folder root never copied. */
-const EXCLUDE_ROOT_FILES = new Set(['postmaster.pid', 'postmaster.opts', 'backup_label', 'tablespace_map', 'backup_label.old', 'current_logfiles', 'recovery.signal', 'standby.signal']);
+const EXCLUDE_ROOT_FILES = new Set([
+  'postmaster.pid',
+  'postmaster.opts',
+  'backup_label',
+  'tablespace_map',
+  'backup_label.old',
+  'current_logfiles',
+  'recovery.signal',
+  'standby.signal',
+]);
 
 interface PlannedEntry {
   path: string;
@@ -90,7 +108,9 @@ function plan(dataDir: string): PlannedEntry[] {
       if (st.isDirectory()) {
         out.push({ path, type: 'directory', mode: st.mode, mtime: st.mtimeMs / 1000, size: 0 });
         if (!rel && d.name === 'pg_tblspc' && readdirSync(join(abs, d.name)).length > 0) {
-          throw new BackupUsageError('This cluster has tablespaces (pg_tblspc is not empty); @stellaops/backup copies only the data folder. Fix: keep all data in the default tablespace.');
+          throw new BackupUsageError(
+            'This cluster has tablespaces (pg_tblspc is not empty); @stellaops/backup copies only the data folder. Fix: keep all data in the default tablespace.',
+          );
         }
         if (!rel && EXCLUDE_CONTENTS.has(d.name)) continue;
         walk(path);
@@ -174,8 +194,15 @@ async function fsyncPath(path: string): Promise<void> {
 }
 
 function backupId(label: string | undefined, now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  const slug = (label ?? '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  const slug = (label ?? '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
   return slug ? `${stamp}-${slug}` : stamp;
 }
 
@@ -196,7 +223,7 @@ async function waitForArchive(source: SourceCluster, last: string, timeoutMs: nu
       throw new ArchivingFailedError(
         `WAL segment ${last}, which this backup needs, was not archived into ${source.archiveDir} within ${Math.round(timeoutMs / 1000)} s` +
           `${st?.lastFailedWal ? ` (archiver: last failure ${st.lastFailedWal} at ${st.lastFailedTime})` : ''}. The backup is not usable without it and was removed. ` +
-          'Fix: check that the archive folder exists and is writable by the server\'s OS user, then run the backup again.',
+          "Fix: check that the archive folder exists and is writable by the server's OS user, then run the backup again.",
       );
     }
     onWait();
@@ -248,7 +275,9 @@ function wrapWriteError(e: unknown, dir: string): unknown {
   if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EACCES' || code === 'EROFS' || code === 'EIO') {
     return new BackupWriteError(
       `Writing the backup into ${dir} failed (${code}: ${(e as Error).message}). The partial backup was removed; the cluster and its WAL archive are unaffected. ` +
-        (code === 'ENOSPC' || code === 'EDQUOT' ? 'Fix: free space in the backup repository (or lower --keep), then run the backup again.' : 'Fix: make the repository folder writable, then run the backup again.'),
+        (code === 'ENOSPC' || code === 'EDQUOT'
+          ? 'Fix: free space in the backup repository (or lower --keep), then run the backup again.'
+          : 'Fix: make the repository folder writable, then run the backup again.'),
       { cause: e },
     );
   }
@@ -260,7 +289,8 @@ async function run(options: BackupOptions, repo: BackupRepository, id: string, d
   const level = options.compressionLevel ?? 1;
   const progress = options.onProgress ?? (() => undefined);
   const status = await archiveStatus(source.connection, source.archiveDir);
-  if (!status.ok) throw new ArchivingFailedError(`WAL archiving is not working, so a backup could not be restored: ${status.warnings.join(' ')}`);
+  if (!status.ok)
+    throw new ArchivingFailedError(`WAL archiving is not working, so a backup could not be restored: ${status.warnings.join(' ')}`);
 
   repo.ensure();
   mkdirSync(dir, { mode: 0o700 });
@@ -284,7 +314,9 @@ async function run(options: BackupOptions, repo: BackupRepository, id: string, d
     const databases = options.databases ?? (await statsDatabases(session));
     const label = options.label ?? id;
     progress({ phase: 'start', bytesDone: 0, bytesTotal: 0, message: `pg_backup_start('${label}'), fast checkpoint…` });
-    const startTime = (await session.query<{ t: Date }>('select pg_backup_start($1, true), clock_timestamp() as t', [label.slice(0, 1000)])).rows[0]!.t.toISOString();
+    const startTime = (
+      await session.query<{ t: Date }>('select pg_backup_start($1, true), clock_timestamp() as t', [label.slice(0, 1000)])
+    ).rows[0]!.t.toISOString();
 
     const entries = plan(source.dataDir);
     const bytesTotal = entries.reduce((s, e) => s + e.size, 0);
@@ -297,7 +329,9 @@ async function run(options: BackupOptions, repo: BackupRepository, id: string, d
     // called by the tar stream after the last data file: stop the backup, add its label to the archive
     const stopBackup = async () => {
       progress({ phase: 'stop', bytesDone, bytesTotal, message: 'pg_backup_stop()…' });
-      const r = await session.query<{ lsn: string; labelfile: string; spcmapfile: string }>('select lsn::text as lsn, labelfile, spcmapfile from pg_backup_stop(false)');
+      const r = await session.query<{ lsn: string; labelfile: string; spcmapfile: string }>(
+        'select lsn::text as lsn, labelfile, spcmapfile from pg_backup_stop(false)',
+      );
       stop = r.rows[0]!;
       stopped = true;
       const out = [{ name: 'backup_label', data: Buffer.from(stop.labelfile) }];
@@ -305,10 +339,12 @@ async function run(options: BackupOptions, repo: BackupRepository, id: string, d
       return out;
     };
     await pipeline(
-      Readable.from(tarStream(source.dataDir, entries, files, stopBackup, (n, file) => {
-        bytesDone += n;
-        progress({ phase: 'copy', bytesDone, bytesTotal, message: file });
-      })),
+      Readable.from(
+        tarStream(source.dataDir, entries, files, stopBackup, (n, file) => {
+          bytesDone += n;
+          progress({ phase: 'copy', bytesDone, bytesTotal, message: file });
+        }),
+      ),
       createGzip({ level, chunkSize: 256 * 1024 }),
       new Transform({
         transform(chunk: Buffer, _enc, cb) {
@@ -333,7 +369,12 @@ async function run(options: BackupOptions, repo: BackupRepository, id: string, d
     let rp: { lsn: string; time: string; tables: BackupManifest['tables'] };
     let statsSkipped: string | undefined;
     try {
-      rp = await restorePointWithStats(source.connection, databases.length ? databases : ['postgres'], rpName, options.lockTimeoutMs ?? 30_000);
+      rp = await restorePointWithStats(
+        source.connection,
+        databases.length ? databases : ['postgres'],
+        rpName,
+        options.lockTimeoutMs ?? 30_000,
+      );
     } catch (e) {
       if (!(e instanceof BackupError) || e.code !== 'BACKUP_STATS_LOCK') throw e;
       statsSkipped = e.message; // a restorable backup without counts beats no backup
@@ -371,7 +412,12 @@ async function run(options: BackupOptions, repo: BackupRepository, id: string, d
     };
     repo.writeManifest(manifest);
     await fsyncPath(dir);
-    progress({ phase: 'done', bytesDone, bytesTotal, message: `backup ${id} complete: ${(bytesDone / 2 ** 20).toFixed(1)} MiB → ${(archiveBytes / 2 ** 20).toFixed(1)} MiB` });
+    progress({
+      phase: 'done',
+      bytesDone,
+      bytesTotal,
+      message: `backup ${id} complete: ${(bytesDone / 2 ** 20).toFixed(1)} MiB → ${(archiveBytes / 2 ** 20).toFixed(1)} MiB`,
+    });
     return manifest;
   } finally {
     if (!stopped) await session.query('select pg_backup_stop(false)').catch(() => undefined);

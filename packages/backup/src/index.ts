@@ -18,14 +18,33 @@
  */
 export { takeBackup, type BackupOptions, type BackupProgress, type SourceCluster } from './base-backup.js';
 export { listBackups, type BackupCatalog, type CatalogBackup } from './catalog.js';
-export { restoreBackup, parseRestoreTarget, describeTarget, chooseBackup, extractBackup, type RestoreOptions, type RestoreTarget, type RestoredServer } from './restore.js';
+export {
+  restoreBackup,
+  parseRestoreTarget,
+  describeTarget,
+  chooseBackup,
+  extractBackup,
+  type RestoreOptions,
+  type RestoreTarget,
+  type RestoredServer,
+} from './restore.js';
 export { verifyBackup, type VerifyOptions, type VerifyReport } from './verify.js';
 export { applyRetention, type RetentionReport } from './retention.js';
 export { archiveStatus, type ArchiveStatus } from './archive-status.js';
 export { BackupRepository, METRICS_FILE, renderMetrics, type BackupStatus } from './repository.js';
 export type { BackupManifest, ManifestFile, TableStats } from './manifest.js';
 export type { SuperuserConnection } from './pg-session.js';
-export { compareLsn, isLsn, lsnToBigInt, parseSegmentName, readWalArchive, segmentName, type Lsn, type WalArchiveContents, type WalSegment } from './wal.js';
+export {
+  compareLsn,
+  isLsn,
+  lsnToBigInt,
+  parseSegmentName,
+  readWalArchive,
+  segmentName,
+  type Lsn,
+  type WalArchiveContents,
+  type WalSegment,
+} from './wal.js';
 export {
   ArchivingFailedError,
   BackupChecksumMismatchError,

@@ -78,7 +78,8 @@ export class BackupRepository {
   /** The manifest of backup `id`. */
   manifest(id: string): BackupManifest {
     const m = this.manifests().find((x) => x.id === id);
-    if (!m) throw new BackupUsageError(`There is no complete backup "${id}" in ${this.#root}. Fix: pick one from \`stella-db cluster backups\`.`);
+    if (!m)
+      throw new BackupUsageError(`There is no complete backup "${id}" in ${this.#root}. Fix: pick one from \`stella-db cluster backups\`.`);
     return m;
   }
 
@@ -122,7 +123,11 @@ export class BackupRepository {
         ...s,
         lastStatus: 'failure',
         failuresTotal: s.failuresTotal + 1,
-        lastFailure: { at: new Date().toISOString(), code: typeof code === 'string' ? code : 'ERROR', message: error instanceof Error ? error.message : String(error) },
+        lastFailure: {
+          at: new Date().toISOString(),
+          code: typeof code === 'string' ? code : 'ERROR',
+          message: error instanceof Error ? error.message : String(error),
+        },
       });
     } catch {
       // nothing more to do: the caller reports the original error
@@ -137,7 +142,12 @@ export class BackupRepository {
         ...s,
         verifyFailuresTotal: s.verifyFailuresTotal + (ok ? 0 : 1),
         ...(ok ? { lastVerifySuccessAt: new Date().toISOString() } : {}),
-        lastVerify: { status: ok ? 'success' : 'failure', at: new Date().toISOString(), ...(backupId ? { backupId } : {}), ...(message ? { message } : {}) },
+        lastVerify: {
+          status: ok ? 'success' : 'failure',
+          at: new Date().toISOString(),
+          ...(backupId ? { backupId } : {}),
+          ...(message ? { message } : {}),
+        },
       });
     } catch {
       // as recordFailure
@@ -169,16 +179,51 @@ export function renderMetrics(s: BackupStatus, manifests: BackupManifest[]): str
   const metric = (name: string, type: 'gauge' | 'counter', help: string, value: number) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`);
   };
-  metric('stellaops_backup_last_success_timestamp_seconds', 'gauge', 'End time of the newest successful base backup (0: none yet).', ts(s.lastSuccess?.finishedAt));
-  metric('stellaops_backup_last_status', 'gauge', '1 if the latest backup run succeeded, 0 if it failed, -1 if none ran.', s.lastStatus === 'success' ? 1 : s.lastStatus === 'failure' ? 0 : -1);
+  metric(
+    'stellaops_backup_last_success_timestamp_seconds',
+    'gauge',
+    'End time of the newest successful base backup (0: none yet).',
+    ts(s.lastSuccess?.finishedAt),
+  );
+  metric(
+    'stellaops_backup_last_status',
+    'gauge',
+    '1 if the latest backup run succeeded, 0 if it failed, -1 if none ran.',
+    s.lastStatus === 'success' ? 1 : s.lastStatus === 'failure' ? 0 : -1,
+  );
   metric('stellaops_backup_failures_total', 'counter', 'Backup runs that failed.', s.failuresTotal);
-  metric('stellaops_backup_last_failure_timestamp_seconds', 'gauge', 'Time of the latest failed backup run (0: none).', ts(s.lastFailure?.at));
-  metric('stellaops_backup_last_duration_seconds', 'gauge', 'Duration of the newest successful backup.', (s.lastSuccess?.durationMs ?? 0) / 1000);
+  metric(
+    'stellaops_backup_last_failure_timestamp_seconds',
+    'gauge',
+    'Time of the latest failed backup run (0: none).',
+    ts(s.lastFailure?.at),
+  );
+  metric(
+    'stellaops_backup_last_duration_seconds',
+    'gauge',
+    'Duration of the newest successful backup.',
+    (s.lastSuccess?.durationMs ?? 0) / 1000,
+  );
   metric('stellaops_backup_last_size_bytes', 'gauge', 'Compressed size of the newest successful backup.', s.lastSuccess?.archiveBytes ?? 0);
   metric('stellaops_backup_count', 'gauge', 'Complete base backups in the repository.', manifests.length);
-  metric('stellaops_backup_oldest_restorable_timestamp_seconds', 'gauge', 'Earliest point in time a restore can reach (end of the oldest backup).', ts(oldest?.stopTime));
-  metric('stellaops_backup_newest_stop_timestamp_seconds', 'gauge', 'End time of the newest backup in the repository.', ts(newest?.stopTime));
-  metric('stellaops_backup_verify_last_success_timestamp_seconds', 'gauge', 'Time of the latest successful restore drill (verify); 0: none.', ts(s.lastVerifySuccessAt));
+  metric(
+    'stellaops_backup_oldest_restorable_timestamp_seconds',
+    'gauge',
+    'Earliest point in time a restore can reach (end of the oldest backup).',
+    ts(oldest?.stopTime),
+  );
+  metric(
+    'stellaops_backup_newest_stop_timestamp_seconds',
+    'gauge',
+    'End time of the newest backup in the repository.',
+    ts(newest?.stopTime),
+  );
+  metric(
+    'stellaops_backup_verify_last_success_timestamp_seconds',
+    'gauge',
+    'Time of the latest successful restore drill (verify); 0: none.',
+    ts(s.lastVerifySuccessAt),
+  );
   metric('stellaops_backup_verify_failures_total', 'counter', 'Restore drills (verify) that failed.', s.verifyFailuresTotal);
   return lines.join('\n') + '\n';
 }

@@ -1,6 +1,23 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, closeSync, constants, createReadStream, existsSync, fchownSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  createReadStream,
+  existsSync,
+  fchownSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -14,15 +31,22 @@ import type { BackupManifest } from './manifest.js';
 import { connect, type SuperuserConnection } from './pg-session.js';
 import { BackupRepository } from './repository.js';
 import { readTar } from './tar.js';
-import { assertContinuous, compareLsn, isLsn, newestSegment, parseSegmentName, readWalArchive, segmentName, segmentOfLsn, type Lsn, type WalSegment } from './wal.js';
+import {
+  assertContinuous,
+  compareLsn,
+  isLsn,
+  newestSegment,
+  parseSegmentName,
+  readWalArchive,
+  segmentName,
+  segmentOfLsn,
+  type Lsn,
+  type WalSegment,
+} from './wal.js';
 
 /** Where a restore stops. */
 export type RestoreTarget =
-  | { kind: 'latest' }
-  | { kind: 'immediate' }
-  | { kind: 'time'; time: Date }
-  | { kind: 'lsn'; lsn: Lsn }
-  | { kind: 'name'; name: string };
+  { kind: 'latest' } | { kind: 'immediate' } | { kind: 'time'; time: Date } | { kind: 'lsn'; lsn: Lsn } | { kind: 'name'; name: string };
 
 /**
  * Parses `--to`: `latest`, `immediate` (end of the backup), an LSN (`0/3000060`),
@@ -125,13 +149,17 @@ function lastNeededSegment(m: BackupManifest, target: RestoreTarget, archiveDir:
 
 /** Chooses the backup to restore for `target` (the newest that ends before it). */
 export function chooseBackup(manifests: BackupManifest[], target: RestoreTarget, archiveDir: string, backupId?: string): BackupManifest {
-  if (manifests.length === 0) throw new BackupUsageError('The backup repository has no complete backup. Fix: take one with `stella-db cluster backup`.');
+  if (manifests.length === 0)
+    throw new BackupUsageError('The backup repository has no complete backup. Fix: take one with `stella-db cluster backup`.');
   const oldest = manifests[0]!;
   const pick = (ok: (m: BackupManifest) => boolean, what: string): BackupManifest => {
     if (backupId) {
       const m = manifests.find((x) => x.id === backupId);
       if (!m) throw new BackupUsageError(`There is no complete backup "${backupId}". Fix: pick one from \`stella-db cluster backups\`.`);
-      if (!ok(m)) throw new RestoreTargetError(`Backup ${backupId} ends after the target ${what}, so it cannot be restored to it. Fix: choose an older backup or leave the choice to restore.`);
+      if (!ok(m))
+        throw new RestoreTargetError(
+          `Backup ${backupId} ends after the target ${what}, so it cannot be restored to it. Fix: choose an older backup or leave the choice to restore.`,
+        );
       return m;
     }
     const m = manifests.filter(ok).at(-1);
@@ -148,7 +176,16 @@ export function chooseBackup(manifests: BackupManifest[], target: RestoreTarget,
       const m = pick((x) => Date.parse(x.stopTime) <= target.time.getTime(), describeTarget(target));
       const archive = readWalArchive(archiveDir);
       const last = newestSegment(archive, m.timeline, m.walSegmentSize);
-      const lastFile = last ? join(archiveDir, archive.segments.find((s) => parseSegmentName(s, m.walSegmentSize)?.number === last.number && parseSegmentName(s, m.walSegmentSize)?.timeline === last.timeline) ?? '') : '';
+      const lastFile = last
+        ? join(
+            archiveDir,
+            archive.segments.find(
+              (s) =>
+                parseSegmentName(s, m.walSegmentSize)?.number === last.number &&
+                parseSegmentName(s, m.walSegmentSize)?.timeline === last.timeline,
+            ) ?? '',
+          )
+        : '';
       const lastTime = lastFile && existsSync(lastFile) ? statSync(lastFile).mtime : undefined;
       if (!lastTime || target.time.getTime() > lastTime.getTime()) {
         throw new RestoreTargetError(
@@ -182,12 +219,17 @@ export function chooseBackup(manifests: BackupManifest[], target: RestoreTarget,
 /** Settings appended to postgresql.auto.conf of the restored data folder. */
 function recoverySettings(target: RestoreTarget, archiveDir: string): string[] {
   if (!/^[A-Za-z0-9_./-]+$/.test(archiveDir)) {
-    throw new BackupUsageError(`The archive folder path ${archiveDir} has characters that restore_command cannot quote safely. Fix: use a path of letters, digits, '_', '-', '.', '/'.`);
+    throw new BackupUsageError(
+      `The archive folder path ${archiveDir} has characters that restore_command cannot quote safely. Fix: use a path of letters, digits, '_', '-', '.', '/'.`,
+    );
   }
   const lines = [`restore_command = 'cp "${archiveDir}/%f" "%p"'`, "recovery_target_timeline = 'latest'"];
   switch (target.kind) {
     case 'time':
-      lines.push(`recovery_target_time = '${target.time.toISOString().replace('T', ' ').replace('Z', '+00')}'`, "recovery_target_action = 'promote'");
+      lines.push(
+        `recovery_target_time = '${target.time.toISOString().replace('T', ' ').replace('Z', '+00')}'`,
+        "recovery_target_action = 'promote'",
+      );
       break;
     case 'lsn':
       lines.push(`recovery_target_lsn = '${target.lsn}'`, "recovery_target_action = 'promote'");
@@ -213,7 +255,10 @@ function writeAutoConf(file: string, settings: string[]): void {
   const kept = existsSync(file)
     ? readFileSync(file, 'utf8')
         .split('\n')
-        .filter((l) => !/^\s*(restore_command|recovery_target\w*)\s*=/.test(l) && !l.startsWith('# --- point-in-time restore by @stellaops/backup'))
+        .filter(
+          (l) =>
+            !/^\s*(restore_command|recovery_target\w*)\s*=/.test(l) && !l.startsWith('# --- point-in-time restore by @stellaops/backup'),
+        )
     : [];
   writeFileSync(file, [...kept, ...settings].join('\n'), { mode: 0o600 });
 }
@@ -229,13 +274,23 @@ function chownTo(path: string, runAs: RunAs | undefined): void {
  */
 export async function extractBackup(repo: BackupRepository, m: BackupManifest, into: string, runAs: RunAs | undefined): Promise<void> {
   const tarFile = join(repo.backupDir(m.id), 'base.tar.gz');
-  if (!existsSync(tarFile)) throw new BackupChecksumMismatchError(m.id, 'base.tar.gz', `Backup ${m.id} has no base.tar.gz (${tarFile} is missing). Fix: restore from another backup.`);
+  if (!existsSync(tarFile))
+    throw new BackupChecksumMismatchError(
+      m.id,
+      'base.tar.gz',
+      `Backup ${m.id} has no base.tar.gz (${tarFile} is missing). Fix: restore from another backup.`,
+    );
   const expected = new Map(m.files.map((f) => [f.path, f]));
   const archiveHash = createHash('sha256');
   const root = resolve(into);
   const safe = (name: string) => {
     const p = resolve(root, name);
-    if (p !== root && !p.startsWith(`${root}/`)) throw new BackupChecksumMismatchError(m.id, name, `Backup ${m.id} contains a path outside the data folder (${name}); refusing to extract it.`);
+    if (p !== root && !p.startsWith(`${root}/`))
+      throw new BackupChecksumMismatchError(
+        m.id,
+        name,
+        `Backup ${m.id} contains a path outside the data folder (${name}); refusing to extract it.`,
+      );
     return p;
   };
   try {
@@ -259,9 +314,18 @@ export async function extractBackup(repo: BackupRepository, m: BackupManifest, i
             }
             if (h.type !== 'file') return undefined;
             const want = expected.get(h.name);
-            if (!want) throw new BackupChecksumMismatchError(m.id, h.name, `Backup ${m.id}: base.tar.gz holds ${h.name}, which its manifest does not list (tampered or damaged archive). Fix: restore from another backup.`);
+            if (!want)
+              throw new BackupChecksumMismatchError(
+                m.id,
+                h.name,
+                `Backup ${m.id}: base.tar.gz holds ${h.name}, which its manifest does not list (tampered or damaged archive). Fix: restore from another backup.`,
+              );
             mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-            const fh: FileHandle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+            const fh: FileHandle = await open(
+              path,
+              constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+              0o600,
+            );
             if (runAs) await fh.chown(runAs.uid, runAs.gid);
             return {
               write: async (chunk: Buffer) => {
@@ -270,7 +334,11 @@ export async function extractBackup(repo: BackupRepository, m: BackupManifest, i
               end: async (sha256: string) => {
                 await fh.close();
                 if (sha256 !== want.sha256) {
-                  throw new BackupChecksumMismatchError(m.id, h.name, `Backup ${m.id} is damaged: ${h.name} in base.tar.gz has SHA-256 ${sha256}, the manifest says ${want.sha256}. Fix: restore from another backup.`);
+                  throw new BackupChecksumMismatchError(
+                    m.id,
+                    h.name,
+                    `Backup ${m.id} is damaged: ${h.name} in base.tar.gz has SHA-256 ${sha256}, the manifest says ${want.sha256}. Fix: restore from another backup.`,
+                  );
                 }
                 expected.delete(h.name);
               },
@@ -291,11 +359,19 @@ export async function extractBackup(repo: BackupRepository, m: BackupManifest, i
   }
   const digest = archiveHash.digest('hex');
   if (digest !== m.archiveSha256) {
-    throw new BackupChecksumMismatchError(m.id, 'base.tar.gz', `Backup ${m.id} is damaged: base.tar.gz has SHA-256 ${digest}, the manifest says ${m.archiveSha256}. Fix: restore from another backup.`);
+    throw new BackupChecksumMismatchError(
+      m.id,
+      'base.tar.gz',
+      `Backup ${m.id} is damaged: base.tar.gz has SHA-256 ${digest}, the manifest says ${m.archiveSha256}. Fix: restore from another backup.`,
+    );
   }
   if (expected.size > 0) {
     const first = [...expected.keys()][0]!;
-    throw new BackupChecksumMismatchError(m.id, first, `Backup ${m.id} is incomplete: ${first} (and ${expected.size - 1} more) listed in the manifest is not in base.tar.gz. Fix: restore from another backup.`);
+    throw new BackupChecksumMismatchError(
+      m.id,
+      first,
+      `Backup ${m.id} is incomplete: ${first} (and ${expected.size - 1} more) listed in the manifest is not in base.tar.gz. Fix: restore from another backup.`,
+    );
   }
   for (const d of ['pg_wal', join('pg_wal', 'archive_status')]) {
     mkdirSync(join(root, d), { recursive: true, mode: 0o700 });
@@ -306,7 +382,10 @@ export async function extractBackup(repo: BackupRepository, m: BackupManifest, i
 function prepareTarget(into: string, runAs: RunAs | undefined, inPlace: boolean): string | undefined {
   let movedAside: string | undefined;
   if (existsSync(into) && readdirSync(into).length > 0) {
-    if (!inPlace) throw new BackupUsageError(`${into} is not empty. Fix: give --into a new folder (a restore never overwrites data unless --in-place).`);
+    if (!inPlace)
+      throw new BackupUsageError(
+        `${into} is not empty. Fix: give --into a new folder (a restore never overwrites data unless --in-place).`,
+      );
     const pidFile = join(into, 'postmaster.pid');
     if (existsSync(pidFile)) {
       const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
@@ -317,7 +396,10 @@ function prepareTarget(into: string, runAs: RunAs | undefined, inPlace: boolean)
       } catch (e) {
         alive = (e as NodeJS.ErrnoException).code === 'EPERM';
       }
-      if (alive) throw new BackupUsageError(`The cluster in ${into} is running (postmaster pid ${pid}). Fix: stop it first (stella-db cluster down); an in-place restore never touches a running cluster.`);
+      if (alive)
+        throw new BackupUsageError(
+          `The cluster in ${into} is running (postmaster pid ${pid}). Fix: stop it first (stella-db cluster down); an in-place restore never touches a running cluster.`,
+        );
     }
     movedAside = `${into}.before-restore-${new Date().toISOString().replace(/[-:.]/g, '')}`;
     renameSync(into, movedAside);
@@ -349,7 +431,9 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoredSe
   const say = options.onProgress ?? (() => undefined);
   const inPlace = options.inPlace !== undefined;
   if (inPlace && options.inPlace?.confirm !== true) {
-    throw new BackupUsageError(`An in-place restore replaces the cluster's data in ${options.into}. Fix: confirm it (--in-place --yes) with the cluster stopped, or restore into a new folder.`);
+    throw new BackupUsageError(
+      `An in-place restore replaces the cluster's data in ${options.into}. Fix: confirm it (--in-place --yes) with the cluster stopped, or restore into a new folder.`,
+    );
   }
   const into = resolve(options.into);
   if (options.runAs) {
@@ -367,7 +451,13 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoredSe
   }
   const m = chooseBackup(repo.manifests(), target, options.archiveDir, options.backupId);
   const archive = readWalArchive(options.archiveDir);
-  assertContinuous(archive, parseSegmentName(m.startWalFile, m.walSegmentSize)!, lastNeededSegment(m, target, options.archiveDir), m.walSegmentSize, options.archiveDir);
+  assertContinuous(
+    archive,
+    parseSegmentName(m.startWalFile, m.walSegmentSize)!,
+    lastNeededSegment(m, target, options.archiveDir),
+    m.walSegmentSize,
+    options.archiveDir,
+  );
   say(`restoring backup ${m.id} (ended ${m.stopTime}) to ${describeTarget(target)} into ${into}`);
 
   const movedAside = prepareTarget(into, options.runAs, inPlace);
@@ -390,7 +480,9 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoredSe
     '',
     `# --- point-in-time restore by @stellaops/backup: backup ${m.id}, target ${describeTarget(target)}, ${new Date().toISOString()} ---`,
     ...recoverySettings(target, options.archiveDir),
-    ...(inPlace ? [] : ["archive_mode = 'off'", `unix_socket_directories = '${socketDir}'`, "listen_addresses = '127.0.0.1'", `port = ${port}`]),
+    ...(inPlace
+      ? []
+      : ["archive_mode = 'off'", `unix_socket_directories = '${socketDir}'`, "listen_addresses = '127.0.0.1'", `port = ${port}`]),
     '',
   ];
   writeAutoConf(join(into, 'postgresql.auto.conf'), settings);
@@ -400,7 +492,14 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoredSe
 
   const connection: SuperuserConnection = { host: socketDir, port, user: 'postgres', database: 'postgres' };
   const logFile = join(into, 'stellaops-restore.log');
-  const cluster = new EmbeddedCluster({ binaries: options.binaries, runAs: options.runAs, dataDir: into, logFile, superuserPassword: '', settings: {} });
+  const cluster = new EmbeddedCluster({
+    binaries: options.binaries,
+    runAs: options.runAs,
+    dataDir: into,
+    logFile,
+    superuserPassword: '',
+    settings: {},
+  });
   const server: RestoredServer = {
     backup: m,
     target,
@@ -435,10 +534,16 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoredSe
     server.running = false;
     if (socketDir) rmSync(socketDir, { recursive: true, force: true });
     // the data folder stays for diagnosis (its log: stellaops-restore.log); remove it before retrying
-    throw e instanceof RestoreFailedError ? e : new RestoreFailedError(`The restored server in ${into} did not finish recovery: ${(e as Error).message}`, cluster.logTail(30), { cause: e });
+    throw e instanceof RestoreFailedError
+      ? e
+      : new RestoreFailedError(`The restored server in ${into} did not finish recovery: ${(e as Error).message}`, cluster.logTail(30), {
+          cause: e,
+        });
   }
   server.replayMs = Date.now() - t1;
-  say(`replayed WAL to ${server.replayedToLsn} and promoted in ${(server.replayMs / 1000).toFixed(1)} s; server on 127.0.0.1:${port}, socket ${socketDir}`);
+  say(
+    `replayed WAL to ${server.replayedToLsn} and promoted in ${(server.replayMs / 1000).toFixed(1)} s; server on 127.0.0.1:${port}, socket ${socketDir}`,
+  );
   return server;
 }
 
@@ -468,7 +573,13 @@ function alive(pid: number): boolean {
   }
 }
 
-async function waitForPromotion(cluster: EmbeddedCluster, pid: number, conn: SuperuserConnection, timeoutMs: number, say: (m: string) => void): Promise<Lsn | null> {
+async function waitForPromotion(
+  cluster: EmbeddedCluster,
+  pid: number,
+  conn: SuperuserConnection,
+  timeoutMs: number,
+  say: (m: string) => void,
+): Promise<Lsn | null> {
   const deadline = Date.now() + timeoutMs;
   let lastReport = 0;
   for (;;) {
@@ -481,7 +592,9 @@ async function waitForPromotion(cluster: EmbeddedCluster, pid: number, conn: Sup
     try {
       const c = await connect(conn, 'postgres', 'stellaops-restore');
       try {
-        const r = await c.query<{ rec: boolean; lsn: string | null }>('select pg_is_in_recovery() as rec, pg_last_wal_replay_lsn()::text as lsn');
+        const r = await c.query<{ rec: boolean; lsn: string | null }>(
+          'select pg_is_in_recovery() as rec, pg_last_wal_replay_lsn()::text as lsn',
+        );
         const row = r.rows[0]!;
         if (!row.rec) return row.lsn;
         if (Date.now() - lastReport > 2000) {
@@ -495,7 +608,8 @@ async function waitForPromotion(cluster: EmbeddedCluster, pid: number, conn: Sup
       if (e instanceof RestoreFailedError) throw e;
       // not accepting connections yet (before consistency): keep waiting
     }
-    if (Date.now() > deadline) throw new RestoreFailedError(`Recovery did not finish within ${Math.round(timeoutMs / 1000)} s.`, cluster.logTail(30));
+    if (Date.now() > deadline)
+      throw new RestoreFailedError(`Recovery did not finish within ${Math.round(timeoutMs / 1000)} s.`, cluster.logTail(30));
     await sleep(50);
   }
 }

@@ -26,9 +26,15 @@ export interface RetentionReport {
  * applyRetention({ repository: '/var/lib/stellaops/backups', archiveDir: '/var/lib/stellaops/wal-archive', keep: 7 });
  * ```
  */
-export function applyRetention(options: { repository: string | BackupRepository; archiveDir: string; keep: number; dryRun?: boolean }): RetentionReport {
+export function applyRetention(options: {
+  repository: string | BackupRepository;
+  archiveDir: string;
+  keep: number;
+  dryRun?: boolean;
+}): RetentionReport {
   const repo = typeof options.repository === 'string' ? new BackupRepository(options.repository) : options.repository;
-  if (!Number.isInteger(options.keep) || options.keep < 1) throw new BackupUsageError(`--keep ${options.keep} is not allowed: keep at least 1 backup.`);
+  if (!Number.isInteger(options.keep) || options.keep < 1)
+    throw new BackupUsageError(`--keep ${options.keep} is not allowed: keep at least 1 backup.`);
   const manifests = repo.manifests();
   const kept = manifests.slice(-options.keep);
   const removed = manifests.slice(0, Math.max(0, manifests.length - options.keep));
@@ -51,5 +57,10 @@ export function applyRetention(options: { repository: string | BackupRepository;
     }
   }
   if (!options.dryRun) repo.refreshMetrics();
-  return { keptBackups: kept.map((m) => m.id), removedBackups: removed.map((m) => m.id), removedSegments, walKeptFrom: oldest?.startWalFile ?? null };
+  return {
+    keptBackups: kept.map((m) => m.id),
+    removedBackups: removed.map((m) => m.id),
+    removedSegments,
+    walKeptFrom: oldest?.startWalFile ?? null,
+  };
 }

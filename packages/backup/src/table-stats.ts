@@ -32,7 +32,12 @@ const CHECKSUM_SQL = {
  * to a savepoint). With `methods`, each table is checksummed the way the
  * manifest recorded it.
  */
-export async function countTables(c: pg.Client, database: string, tables: string[], methods?: ReadonlyMap<string, TableStats['method']>): Promise<TableStats[]> {
+export async function countTables(
+  c: pg.Client,
+  database: string,
+  tables: string[],
+  methods?: ReadonlyMap<string, TableStats['method']>,
+): Promise<TableStats[]> {
   const out: TableStats[] = [];
   for (const t of tables) {
     const key = `${database}.${t}`;
@@ -137,7 +142,10 @@ export async function restorePointWithStats(
       tablesByDb.push(await userTables(c));
     }
     await pauseWrites(lockers, tablesByDb, databases, lockTimeoutMs);
-    const rp = await lockers[0]!.query<{ lsn: string; time: Date }>('select pg_create_restore_point($1)::text as lsn, clock_timestamp() as time', [name]);
+    const rp = await lockers[0]!.query<{ lsn: string; time: Date }>(
+      'select pg_create_restore_point($1)::text as lsn, clock_timestamp() as time',
+      [name],
+    );
     const snapshots: string[] = [];
     for (const c of lockers) snapshots.push((await c.query<{ s: string }>('select pg_export_snapshot() as s')).rows[0]!.s);
     for (const [i, db] of databases.entries()) {
@@ -160,7 +168,9 @@ export async function restorePointWithStats(
 export async function restorePointOnly(conn: SuperuserConnection, name: string): Promise<{ lsn: string; time: string }> {
   const c = await connect(conn, undefined, 'stellaops-backup-stats');
   try {
-    const r = await c.query<{ lsn: string; time: Date }>('select pg_create_restore_point($1)::text as lsn, clock_timestamp() as time', [name]);
+    const r = await c.query<{ lsn: string; time: Date }>('select pg_create_restore_point($1)::text as lsn, clock_timestamp() as time', [
+      name,
+    ]);
     return { lsn: r.rows[0]!.lsn, time: r.rows[0]!.time.toISOString() };
   } finally {
     await c.end().catch(() => undefined);

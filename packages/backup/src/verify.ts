@@ -53,7 +53,11 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
   const say = options.onProgress ?? (() => undefined);
   const manifests = repo.manifests();
   const m = options.backupId ? repo.manifest(options.backupId) : manifests.at(-1);
-  if (!m) throw new BackupError('BACKUP_NONE', `There is no complete backup in ${repo.root} to verify. Fix: take one with \`stella-db cluster backup\`.`);
+  if (!m)
+    throw new BackupError(
+      'BACKUP_NONE',
+      `There is no complete backup in ${repo.root} to verify. Fix: take one with \`stella-db cluster backup\`.`,
+    );
   const scratchParent = mkdtempSync(join(options.scratchRoot ?? '/var/tmp', 'stella-verify-'));
   chmodSync(scratchParent, 0o711); // the server's OS user passes through to the data folder
   const started = Date.now();
@@ -109,7 +113,8 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
         for (const f of found) {
           const w = want.get(f.table)!;
           if (f.rows !== w.rows) problems.push(`table ${f.table}: ${f.rows} rows restored, the manifest recorded ${w.rows}`);
-          else if (f.checksum !== w.checksum) problems.push(`table ${f.table}: content checksum differs from the manifest (same row count ${f.rows})`);
+          else if (f.checksum !== w.checksum)
+            problems.push(`table ${f.table}: content checksum differs from the manifest (same row count ${f.rows})`);
         }
       });
     }
@@ -121,8 +126,18 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
     await server?.destroy().catch(() => undefined);
     rmSync(scratchParent, { recursive: true, force: true });
   }
-  const warnings = m.tableStatsSkipped ? [`backup ${m.id} has no row counts (${m.tableStatsSkipped.split('. ')[0]}); only startup and indexes were checked`] : [];
-  const report: VerifyReport = { ok: problems.length === 0, backupId: m.id, restoreSeconds: (Date.now() - started) / 1000, indexesChecked: indexes, tablesChecked: m.tables.length, problems, warnings };
+  const warnings = m.tableStatsSkipped
+    ? [`backup ${m.id} has no row counts (${m.tableStatsSkipped.split('. ')[0]}); only startup and indexes were checked`]
+    : [];
+  const report: VerifyReport = {
+    ok: problems.length === 0,
+    backupId: m.id,
+    restoreSeconds: (Date.now() - started) / 1000,
+    indexesChecked: indexes,
+    tablesChecked: m.tables.length,
+    problems,
+    warnings,
+  };
   repo.recordVerify(report.ok, m.id, report.ok ? undefined : problems.join('; '));
   return report;
 }

@@ -91,7 +91,13 @@ export function readWalArchive(archiveDir: string): WalArchiveContents {
  * Checks that every segment from `from` to `to` (inclusive, one timeline) is
  * in the archive; throws {@link WalSegmentMissingError} naming the first gap.
  */
-export function assertContinuous(archive: WalArchiveContents, from: WalSegment, to: WalSegment, segmentSize: number, archiveDir: string): void {
+export function assertContinuous(
+  archive: WalArchiveContents,
+  from: WalSegment,
+  to: WalSegment,
+  segmentSize: number,
+  archiveDir: string,
+): void {
   const have = new Set(archive.segments);
   for (let n = from.number; n <= to.number; n++) {
     const name = segmentName({ timeline: from.timeline, number: n }, segmentSize);

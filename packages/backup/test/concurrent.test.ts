@@ -67,7 +67,10 @@ beforeAll(async () => {
       chownSync(dir, c.runAs.uid, c.runAs.gid);
       chownSync(join(dir, 'pgbouncer.ini'), c.runAs.uid, c.runAs.gid);
     }
-    bouncer = spawn(PGBOUNCER, [join(dir, 'pgbouncer.ini')], { stdio: 'ignore', ...(c.runAs ? { uid: c.runAs.uid, gid: c.runAs.gid } : {}) });
+    bouncer = spawn(PGBOUNCER, [join(dir, 'pgbouncer.ini')], {
+      stdio: 'ignore',
+      ...(c.runAs ? { uid: c.runAs.uid, gid: c.runAs.gid } : {}),
+    });
     pooled = { ...pooled, port };
     let ready = false;
     for (let i = 0; i < 100 && !ready; i++) {
@@ -103,8 +106,14 @@ async function writer(stop: { done: boolean }, seed: number): Promise<number> {
       const payload = `w${seed}-${n}-${'x'.repeat(200 + (n % 700))}`;
       await db.query('begin');
       await db.query("select set_config('app.tenant_id', $1, true)", [tenant]);
-      const { rows } = await db.query<{ id: string }>('insert into shop.orders (tenant_id, lines, payload, payload_md5) values ($1, $2, $3, md5($3)) returning id', [tenant, lines, payload]);
-      await db.query("insert into shop.order_lines (order_id, tenant_id, n, filler) select $1, $2, g, repeat('y', 300) from generate_series(1, $3) g", [rows[0]!.id, tenant, lines]);
+      const { rows } = await db.query<{ id: string }>(
+        'insert into shop.orders (tenant_id, lines, payload, payload_md5) values ($1, $2, $3, md5($3)) returning id',
+        [tenant, lines, payload],
+      );
+      await db.query(
+        "insert into shop.order_lines (order_id, tenant_id, n, filler) select $1, $2, g, repeat('y', 300) from generate_series(1, $3) g",
+        [rows[0]!.id, tenant, lines],
+      );
       const from = 1 + ((n * 7 + seed) % ACCOUNTS);
       const to = 1 + ((n * 13 + seed * 3) % ACCOUNTS);
       await db.query('update shop.accounts set balance = balance - 1 where id = $1 and balance > 0', [from]).then(async (r) => {
@@ -133,24 +142,51 @@ describe('backup under concurrent writes', () => {
     expect(orders.rows).toBeLessThan(written); // writes went on after the restore point
 
     // the drill: restore to the backup's restore point, amcheck, counts/checksums equal the manifest
-    const report = await verifyBackup({ repository: c.repo, archiveDir: c.archiveDir, binaries: c.binaries, runAs: c.runAs, scratchRoot: c.root });
+    const report = await verifyBackup({
+      repository: c.repo,
+      archiveDir: c.archiveDir,
+      binaries: c.binaries,
+      runAs: c.runAs,
+      scratchRoot: c.root,
+    });
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
 
     // the end of the backup itself (recovery_target = immediate) is consistent too
-    const r = await restoreBackup({ repository: c.repo, archiveDir: c.archiveDir, target: 'immediate', into: restoreDir(c, 'busy'), binaries: c.binaries, runAs: c.runAs });
+    const r = await restoreBackup({
+      repository: c.repo,
+      archiveDir: c.archiveDir,
+      target: 'immediate',
+      into: restoreDir(c, 'busy'),
+      binaries: c.binaries,
+      runAs: c.runAs,
+    });
     try {
       const db = new pg.Client({ ...r.connection, database: 'stellaops' });
       await db.connect();
       const q = async (sql: string) => (await db.query<{ v: string }>(sql)).rows[0]!.v;
       expect(await q('select sum(balance)::text as v from shop.accounts')).toBe(String(TOTAL));
-      expect(await q('select count(*)::text as v from shop.orders o where o.lines <> (select count(*) from shop.order_lines l where l.order_id = o.id)')).toBe('0');
-      expect(await q('select count(*)::text as v from shop.order_lines l where not exists (select 1 from shop.orders o where o.id = l.order_id)')).toBe('0');
+      expect(
+        await q(
+          'select count(*)::text as v from shop.orders o where o.lines <> (select count(*) from shop.order_lines l where l.order_id = o.id)',
+        ),
+      ).toBe('0');
+      expect(
+        await q(
+          'select count(*)::text as v from shop.order_lines l where not exists (select 1 from shop.orders o where o.id = l.order_id)',
+        ),
+      ).toBe('0');
       expect(await q('select count(*)::text as v from shop.orders where md5(payload) <> payload_md5')).toBe('0');
-      expect(await q("select count(*)::text as v from shop.order_lines l join shop.orders o on o.id = l.order_id where o.tenant_id <> l.tenant_id")).toBe('0');
+      expect(
+        await q(
+          'select count(*)::text as v from shop.order_lines l join shop.orders o on o.id = l.order_id where o.tenant_id <> l.tenant_id',
+        ),
+      ).toBe('0');
       expect(await q('select count(distinct tenant_id)::text as v from shop.orders')).toBe('3');
       // constraints re-validate on the restored data
-      await db.query('alter table shop.order_lines drop constraint order_lines_order_id_fkey, add constraint order_lines_order_id_fkey foreign key (order_id) references shop.orders (id)');
+      await db.query(
+        'alter table shop.order_lines drop constraint order_lines_order_id_fkey, add constraint order_lines_order_id_fkey foreign key (order_id) references shop.orders (id)',
+      );
       expect(Number(await q('select count(*)::text as v from shop.orders'))).toBeGreaterThan(0);
       await db.end();
     } finally {

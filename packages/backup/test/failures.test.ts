@@ -97,14 +97,23 @@ describe('failure paths', () => {
     await c.switchAndWait();
     await write(10);
     await c.switchAndWait();
-    const segs = readdirSync(c.archiveDir).filter((n) => /^[0-9A-F]{24}$/.test(n)).sort();
+    const segs = readdirSync(c.archiveDir)
+      .filter((n) => /^[0-9A-F]{24}$/.test(n))
+      .sort();
     const victim = segs.find((s) => s > first.restorePoint.walFile && s < segs.at(-1)!)!;
     expect(victim).toBeDefined();
     const aside = join(c.root, victim);
     renameSync(join(c.archiveDir, victim), aside);
     const into = restoreDir(c, 'gap');
     try {
-      const err = await restoreBackup({ repository: c.repo, archiveDir: c.archiveDir, target: 'latest', into, binaries: c.binaries, runAs: c.runAs }).catch((e: unknown) => e);
+      const err = await restoreBackup({
+        repository: c.repo,
+        archiveDir: c.archiveDir,
+        target: 'latest',
+        into,
+        binaries: c.binaries,
+        runAs: c.runAs,
+      }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WalSegmentMissingError);
       expect((err as WalSegmentMissingError).segment).toBe(victim);
       expect((err as Error).message).toContain(`WAL segment ${victim} is missing`);
@@ -121,7 +130,13 @@ describe('failure paths', () => {
     let id = '';
     try {
       const warnings: string[] = [];
-      const m = await takeBackup({ source: c.source, repository: c.repo, label: 'busy', lockTimeoutMs: 1500, onProgress: (p) => p.message.startsWith('warning') && warnings.push(p.message) });
+      const m = await takeBackup({
+        source: c.source,
+        repository: c.repo,
+        label: 'busy',
+        lockTimeoutMs: 1500,
+        onProgress: (p) => p.message.startsWith('warning') && warnings.push(p.message),
+      });
       id = m.id;
       expect(m.tables).toEqual([]);
       expect(m.tableStatsSkipped).toContain('long write transactions');
@@ -131,23 +146,40 @@ describe('failure paths', () => {
     } finally {
       await writer.end();
     }
-    const report = await verifyBackup({ repository: c.repo, archiveDir: c.archiveDir, binaries: c.binaries, runAs: c.runAs, backupId: id, scratchRoot: c.root });
+    const report = await verifyBackup({
+      repository: c.repo,
+      archiveDir: c.archiveDir,
+      binaries: c.binaries,
+      runAs: c.runAs,
+      backupId: id,
+      scratchRoot: c.root,
+    });
     expect(report.ok).toBe(true);
     expect(report.indexesChecked).toBeGreaterThanOrEqual(1); // t's primary key in database postgres
     expect(report.warnings).toEqual([expect.stringContaining(`backup ${id} has no row counts`)]);
     new BackupRepository(c.repo).remove(id);
   });
 
-  it.skipIf(!process.getuid || process.getuid() !== 0)('a restore folder the server user cannot reach is refused before anything is extracted (root only)', async () => {
-    const hidden = mkdtempSync(join(tmpdir(), 'stella-hidden-')); // 0700, owned by root
-    try {
-      const err = await restoreBackup({ repository: c.repo, archiveDir: c.archiveDir, target: 'latest', into: join(hidden, 'data'), binaries: c.binaries, runAs: c.runAs }).catch((e: unknown) => e);
-      expect((err as Error).message).toMatch(/the parent of the restore folder .* is not reachable by OS user "postgres"/);
-      expect(existsSync(join(hidden, 'data'))).toBe(false);
-    } finally {
-      rmSync(hidden, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(!process.getuid || process.getuid() !== 0)(
+    'a restore folder the server user cannot reach is refused before anything is extracted (root only)',
+    async () => {
+      const hidden = mkdtempSync(join(tmpdir(), 'stella-hidden-')); // 0700, owned by root
+      try {
+        const err = await restoreBackup({
+          repository: c.repo,
+          archiveDir: c.archiveDir,
+          target: 'latest',
+          into: join(hidden, 'data'),
+          binaries: c.binaries,
+          runAs: c.runAs,
+        }).catch((e: unknown) => e);
+        expect((err as Error).message).toMatch(/the parent of the restore folder .* is not reachable by OS user "postgres"/);
+        expect(existsSync(join(hidden, 'data'))).toBe(false);
+      } finally {
+        rmSync(hidden, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('refuses to mix the backups of two clusters in one repository', async () => {
     const repo = new BackupRepository(c.repo);
@@ -156,7 +188,9 @@ describe('failure paths', () => {
     const original = readFileSync(file, 'utf8');
     writeFileSync(file, JSON.stringify({ ...m, systemIdentifier: '1' }));
     try {
-      await expect(takeBackup({ source: c.source, repository: c.repo })).rejects.toThrow(/holds backups of another cluster \(system identifier 1/);
+      await expect(takeBackup({ source: c.source, repository: c.repo })).rejects.toThrow(
+        /holds backups of another cluster \(system identifier 1/,
+      );
     } finally {
       writeFileSync(file, original);
     }
@@ -164,16 +198,37 @@ describe('failure paths', () => {
 
   it('a target before the earliest backup is refused with the earliest restorable point', async () => {
     const before = new Date(Date.parse(first.startTime) - 1000).toISOString();
-    const err = await restoreBackup({ repository: c.repo, archiveDir: c.archiveDir, target: before, into: restoreDir(c, 'early'), binaries: c.binaries, runAs: c.runAs }).catch((e: unknown) => e);
+    const err = await restoreBackup({
+      repository: c.repo,
+      archiveDir: c.archiveDir,
+      target: before,
+      into: restoreDir(c, 'early'),
+      binaries: c.binaries,
+      runAs: c.runAs,
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RestoreTargetError);
     expect((err as Error).message).toContain('before the earliest restorable point');
     expect((err as Error).message).toContain(first.stopTime);
     expect(existsSync(restoreDir(c, 'early'))).toBe(false);
 
-    const late = await restoreBackup({ repository: c.repo, archiveDir: c.archiveDir, target: 'FF/0', into: restoreDir(c, 'late'), binaries: c.binaries, runAs: c.runAs }).catch((e: unknown) => e);
+    const late = await restoreBackup({
+      repository: c.repo,
+      archiveDir: c.archiveDir,
+      target: 'FF/0',
+      into: restoreDir(c, 'late'),
+      binaries: c.binaries,
+      runAs: c.runAs,
+    }).catch((e: unknown) => e);
     expect(late).toBeInstanceOf(RestoreTargetError);
     expect((late as Error).message).toContain('LSN FF/0 is after the newest archived WAL');
-    const future = await restoreBackup({ repository: c.repo, archiveDir: c.archiveDir, target: new Date(Date.now() + 3_600_000).toISOString(), into: restoreDir(c, 'late'), binaries: c.binaries, runAs: c.runAs }).catch((e: unknown) => e);
+    const future = await restoreBackup({
+      repository: c.repo,
+      archiveDir: c.archiveDir,
+      target: new Date(Date.now() + 3_600_000).toISOString(),
+      into: restoreDir(c, 'late'),
+      binaries: c.binaries,
+      runAs: c.runAs,
+    }).catch((e: unknown) => e);
     expect(future).toBeInstanceOf(RestoreTargetError);
     expect((future as Error).message).toContain('is after the newest archived WAL');
     expect(existsSync(restoreDir(c, 'late'))).toBe(false);
@@ -189,7 +244,15 @@ describe('failure paths', () => {
       const flipped = Buffer.from(original);
       flipped[Math.floor(flipped.length / 2)]! ^= 0xff;
       writeFileSync(tar, flipped);
-      const err1 = await restoreBackup({ repository: c.repo, archiveDir: c.archiveDir, target: 'immediate', backupId: m.id, into: restoreDir(c, 'corrupt1'), binaries: c.binaries, runAs: c.runAs }).catch((e: unknown) => e);
+      const err1 = await restoreBackup({
+        repository: c.repo,
+        archiveDir: c.archiveDir,
+        target: 'immediate',
+        backupId: m.id,
+        into: restoreDir(c, 'corrupt1'),
+        binaries: c.binaries,
+        runAs: c.runAs,
+      }).catch((e: unknown) => e);
       expect(err1).toBeInstanceOf(BackupChecksumMismatchError);
       expect((err1 as BackupChecksumMismatchError).file).toBe('base.tar.gz');
       expect((err1 as Error).message).toContain(`Backup ${m.id} is damaged`);
@@ -206,7 +269,15 @@ describe('failure paths', () => {
       const man = JSON.parse(readFileSync(join(repo.backupDir(m.id), 'manifest.json'), 'utf8')) as BackupManifest;
       man.archiveSha256 = createHash('sha256').update(regz).digest('hex');
       writeFileSync(join(repo.backupDir(m.id), 'manifest.json'), JSON.stringify(man));
-      const err2 = await restoreBackup({ repository: c.repo, archiveDir: c.archiveDir, target: 'immediate', backupId: m.id, into: restoreDir(c, 'corrupt2'), binaries: c.binaries, runAs: c.runAs }).catch((e: unknown) => e);
+      const err2 = await restoreBackup({
+        repository: c.repo,
+        archiveDir: c.archiveDir,
+        target: 'immediate',
+        backupId: m.id,
+        into: restoreDir(c, 'corrupt2'),
+        binaries: c.binaries,
+        runAs: c.runAs,
+      }).catch((e: unknown) => e);
       expect(err2).toBeInstanceOf(BackupChecksumMismatchError);
       expect((err2 as BackupChecksumMismatchError).file).toBe('PG_VERSION');
       expect((err2 as Error).message).toMatch(/PG_VERSION in base\.tar\.gz has SHA-256 \w+, the manifest says/);
@@ -233,7 +304,10 @@ describe('failure paths', () => {
       const db = await c.client();
       try {
         // the backup session is gone (its backup aborted), and the cluster takes writes
-        expect((await db.query<{ n: string }>("select count(*)::text as n from pg_stat_activity where application_name = 'stellaops-backup'")).rows[0]!.n).toBe('0');
+        expect(
+          (await db.query<{ n: string }>("select count(*)::text as n from pg_stat_activity where application_name = 'stellaops-backup'"))
+            .rows[0]!.n,
+        ).toBe('0');
         await db.query('insert into t (v) values ($1)', ['after disk full']);
       } finally {
         await db.end();
@@ -262,7 +336,9 @@ describe('retention', () => {
     expect(report.removedBackups).toEqual(all.slice(0, -2).map((m) => m.id));
     expect(report.removedSegments).toBeGreaterThan(0);
     const kept = new BackupRepository(c.repo).manifests();
-    const segs = readdirSync(c.archiveDir).filter((n) => /^[0-9A-F]{24}$/.test(n)).sort();
+    const segs = readdirSync(c.archiveDir)
+      .filter((n) => /^[0-9A-F]{24}$/.test(n))
+      .sort();
     expect(segs[0]).toBe(kept[0]!.startWalFile);
     const catalog = listBackups(c.repo, c.archiveDir);
     expect(catalog.backups.every((b) => b.restorable)).toBe(true);
@@ -270,11 +346,27 @@ describe('retention', () => {
 
     const live = await rowCount(c.source.connection as { host: string; port: number; user: string });
     for (const m of kept) {
-      const r = await restoreBackup({ repository: c.repo, archiveDir: c.archiveDir, target: { kind: 'immediate' }, backupId: m.id, into: restoreDir(c, `keep-${m.id}`), binaries: c.binaries, runAs: c.runAs });
+      const r = await restoreBackup({
+        repository: c.repo,
+        archiveDir: c.archiveDir,
+        target: { kind: 'immediate' },
+        backupId: m.id,
+        into: restoreDir(c, `keep-${m.id}`),
+        binaries: c.binaries,
+        runAs: c.runAs,
+      });
       await r.destroy();
     }
     // the oldest kept backup replays all the way to the end of the archive
-    const latest = await restoreBackup({ repository: c.repo, archiveDir: c.archiveDir, target: 'latest', backupId: kept[0]!.id, into: restoreDir(c, 'keep-latest'), binaries: c.binaries, runAs: c.runAs });
+    const latest = await restoreBackup({
+      repository: c.repo,
+      archiveDir: c.archiveDir,
+      target: 'latest',
+      backupId: kept[0]!.id,
+      into: restoreDir(c, 'keep-latest'),
+      binaries: c.binaries,
+      runAs: c.runAs,
+    });
     try {
       expect(await rowCount(latest.connection as { host: string; port: number; user: string })).toBe(live);
     } finally {

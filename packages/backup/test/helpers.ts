@@ -81,7 +81,7 @@ export async function startArchivingCluster(parent = '/dev/shm', extraSettings: 
     async switchAndWait() {
       const c = await client();
       try {
-        const { rows } = await c.query<{ f: string }>("select pg_walfile_name(pg_switch_wal()) as f");
+        const { rows } = await c.query<{ f: string }>('select pg_walfile_name(pg_switch_wal()) as f');
         const f = rows[0]!.f;
         for (let i = 0; i < 600; i++) {
           const r = await c.query<{ w: string | null }>('select last_archived_wal as w from pg_stat_archiver');

@@ -36,7 +36,14 @@ describe('in-place restore', () => {
     await c.switchAndWait();
     expect(await count()).toBe(10);
 
-    const base = { repository: c.repo, archiveDir: c.archiveDir, target: target.toISOString(), into: c.source.dataDir, binaries: c.binaries, runAs: c.runAs };
+    const base = {
+      repository: c.repo,
+      archiveDir: c.archiveDir,
+      target: target.toISOString(),
+      into: c.source.dataDir,
+      binaries: c.binaries,
+      runAs: c.runAs,
+    };
     await expect(restoreBackup({ ...base, inPlace: { confirm: false } })).rejects.toThrow(/confirm it \(--in-place --yes\)/);
     const running = await restoreBackup({ ...base, inPlace: { confirm: true } }).catch((e: unknown) => e);
     expect(running).toBeInstanceOf(BackupUsageError);

@@ -2,7 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BackupRepository, listBackups, METRICS_FILE, restoreBackup, takeBackup, verifyBackup, type BackupManifest, type BackupProgress } from '../src/index.js';
+import {
+  BackupRepository,
+  listBackups,
+  METRICS_FILE,
+  restoreBackup,
+  takeBackup,
+  verifyBackup,
+  type BackupManifest,
+  type BackupProgress,
+} from '../src/index.js';
 import { ensureRestoresParent, restoreDir, startArchivingCluster, type ArchivingCluster } from './helpers.js';
 
 let c: ArchivingCluster;
@@ -37,7 +46,8 @@ afterAll(async () => {
 
 async function insertBatch(batch: number, n: number): Promise<void> {
   const db = await c.client('stellaops');
-  for (let i = 0; i < n; i++) await db.query('insert into drill.events (id, batch, note) values ($1, $2, $3)', [batch * 1000 + i, batch, `b${batch}-${i}`]);
+  for (let i = 0; i < n; i++)
+    await db.query('insert into drill.events (id, batch, note) values ($1, $2, $3)', [batch * 1000 + i, batch, `b${batch}-${i}`]);
   await db.end();
 }
 
@@ -68,7 +78,14 @@ describe('point-in-time restore drill', () => {
     expect(catalog.earliest?.backupId).toBe(m.id);
     expect(Date.parse(catalog.latest!.approxTime)).toBeGreaterThanOrEqual(target.getTime());
 
-    const restored = await restoreBackup({ repository: c.repo, archiveDir: c.archiveDir, target: target.toISOString(), into: restoreDir(c, 'pitr'), binaries: c.binaries, runAs: c.runAs });
+    const restored = await restoreBackup({
+      repository: c.repo,
+      archiveDir: c.archiveDir,
+      target: target.toISOString(),
+      into: restoreDir(c, 'pitr'),
+      binaries: c.binaries,
+      runAs: c.runAs,
+    });
     try {
       expect(restored.backup.id).toBe(m.id);
       const r = new pg.Client({ ...restored.connection, database: 'stellaops' });
@@ -88,7 +105,13 @@ describe('point-in-time restore drill', () => {
       await r.end();
 
       // the app role logs in over TCP (scram) and sees only its tenant's rows
-      const app = new pg.Client({ host: '127.0.0.1', port: restored.port, user: 'stellaops_app', password: c.password, database: 'stellaops' });
+      const app = new pg.Client({
+        host: '127.0.0.1',
+        port: restored.port,
+        user: 'stellaops_app',
+        password: c.password,
+        database: 'stellaops',
+      });
       await app.connect();
       expect((await app.query('select * from drill.secrets')).rows).toHaveLength(0);
       await app.query('begin');
@@ -106,7 +129,13 @@ describe('point-in-time restore drill', () => {
   });
 
   it('verify restores the newest backup, runs amcheck and matches every table with the manifest', async () => {
-    const report = await verifyBackup({ repository: c.repo, archiveDir: c.archiveDir, binaries: c.binaries, runAs: c.runAs, scratchRoot: c.root });
+    const report = await verifyBackup({
+      repository: c.repo,
+      archiveDir: c.archiveDir,
+      binaries: c.binaries,
+      runAs: c.runAs,
+      scratchRoot: c.root,
+    });
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.indexesChecked).toBeGreaterThanOrEqual(2);
@@ -125,7 +154,13 @@ describe('point-in-time restore drill', () => {
     docs.checksum = '12345';
     writeFileSync(file, JSON.stringify(tampered));
     try {
-      const report = await verifyBackup({ repository: c.repo, archiveDir: c.archiveDir, binaries: c.binaries, runAs: c.runAs, scratchRoot: c.root });
+      const report = await verifyBackup({
+        repository: c.repo,
+        archiveDir: c.archiveDir,
+        binaries: c.binaries,
+        runAs: c.runAs,
+        scratchRoot: c.root,
+      });
       expect(report.ok).toBe(false);
       expect([...report.problems].sort()).toEqual([
         `table stellaops.drill.docs: content checksum differs from the manifest (same row count 30)`,
@@ -134,7 +169,9 @@ describe('point-in-time restore drill', () => {
       expect(repo.status().lastVerify?.status).toBe('failure');
       expect(readFileSync(join(c.repo, METRICS_FILE), 'utf8')).toMatch(/^stellaops_backup_verify_failures_total 1$/m);
       // the previous successful drill is still reported
-      expect(readFileSync(join(c.repo, METRICS_FILE), 'utf8')).toMatch(/^stellaops_backup_verify_last_success_timestamp_seconds [1-9]\d+(\.\d+)?$/m);
+      expect(readFileSync(join(c.repo, METRICS_FILE), 'utf8')).toMatch(
+        /^stellaops_backup_verify_last_success_timestamp_seconds [1-9]\d+(\.\d+)?$/m,
+      );
     } finally {
       writeFileSync(file, original);
     }

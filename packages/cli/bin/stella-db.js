@@ -20,6 +20,8 @@ if (process.env.STELLA_DB_FROM_SOURCE !== '1' && existsSync(fileURLToPath(dist))
     console.error('stella-db: dist/ is missing and tsx is not installed; run "pnpm build" first');
     process.exit(1);
   }
-  const r = spawnSync(process.execPath, ['--conditions=@stellaops/source', '--import', tsx, src, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--conditions=@stellaops/source', '--import', tsx, src, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   process.exitCode = r.status ?? 1;
 }

@@ -23,7 +23,9 @@ export const CLI_VERSION = '0.1.0';
  */
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('stella-db')
-    .description("StellaOps data layer CLI, the project's one command for PostgreSQL: a local server (up, down, status, url), migrations (migrate …), generated types (codegen), new module packages (new module) and the database rules (lint)")
+    .description(
+      "StellaOps data layer CLI, the project's one command for PostgreSQL: a local server (up, down, status, url), migrations (migrate …), generated types (codegen), new module packages (new module) and the database rules (lint)",
+    )
     .version(CLI_VERSION)
     .addCommand(upCommand(ctx))
     .addCommand(downCommand(ctx))

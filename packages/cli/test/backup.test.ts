@@ -27,7 +27,14 @@ beforeAll(async () => {
     dataDir: join(root, 'data'),
     logFile: join(root, 'server.log'),
     superuserPassword: randomBytes(12).toString('hex'),
-    settings: { fsync: 'off', archive_mode: 'on', archive_library: 'basic_archive', 'basic_archive.archive_directory': archive, archive_timeout: '60s', unix_socket_directories: sock },
+    settings: {
+      fsync: 'off',
+      archive_mode: 'on',
+      archive_library: 'basic_archive',
+      'basic_archive.archive_directory': archive,
+      archive_timeout: '60s',
+      unix_socket_directories: sock,
+    },
   });
   await cluster.initialize();
   const port = await freePort();
@@ -41,7 +48,9 @@ beforeAll(async () => {
   };
   const c = new pg.Client({ host: sock, port, user: 'postgres', database: 'postgres' });
   await c.connect();
-  await c.query('create table notes (id int primary key, body text); insert into notes select g, md5(g::text) from generate_series(1, 500) g');
+  await c.query(
+    'create table notes (id int primary key, body text); insert into notes select g, md5(g::text) from generate_series(1, 500) g',
+  );
   await c.end();
 });
 
@@ -86,7 +95,14 @@ describe('stella-db backup', () => {
     await c.connect();
     expect((await c.query<{ n: string }>('select count(*)::text as n from notes')).rows[0]!.n).toBe('500');
     await c.end();
-    await new EmbeddedCluster({ binaries: locateBinaries(runAs, join(root, 'bin')), runAs, dataDir: into, logFile: join(into, 'stellaops-restore.log'), superuserPassword: '', settings: {} }).stop();
+    await new EmbeddedCluster({
+      binaries: locateBinaries(runAs, join(root, 'bin')),
+      runAs,
+      dataDir: into,
+      logFile: join(into, 'stellaops-restore.log'),
+      superuserPassword: '',
+      settings: {},
+    }).stop();
     rmSync(r.socketDir, { recursive: true, force: true });
 
     const again = await runCli(['backup', 'restore', '--to', 'latest', '--into', into], env);

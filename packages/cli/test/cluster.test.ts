@@ -39,7 +39,11 @@ describe('stella-db cluster manifests', () => {
   });
 
   it('--check reports drift with exit code 3', async () => {
-    const r = await runCli(['cluster', 'manifests', '--env', 'staging', '--memory', '32GiB', '--out', 'deploy/staging', '--check'], {}, REPO);
+    const r = await runCli(
+      ['cluster', 'manifests', '--env', 'staging', '--memory', '32GiB', '--out', 'deploy/staging', '--check'],
+      {},
+      REPO,
+    );
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/differs from what is rendered: cluster\.yaml/);
   });
@@ -88,7 +92,9 @@ describe('stella-db cluster up / env / status / down', () => {
     const up = await runCli(['cluster', 'up', '--dir', dir, '--memory', '1GiB', '--json']);
     expect(up.json).toMatchObject({ ok: true, healthy: true });
     const hidden = await runCli(['cluster', 'env', '--dir', dir]);
-    expect(hidden.stdout).toMatch(/Postgres__ConnectionString=Host=localhost;Port=\d+;Database=stellaops;Username=stellaops_app;Password=\*\*\*;SSL Mode=VerifyFull/);
+    expect(hidden.stdout).toMatch(
+      /Postgres__ConnectionString=Host=localhost;Port=\d+;Database=stellaops;Username=stellaops_app;Password=\*\*\*;SSL Mode=VerifyFull/,
+    );
     expect(hidden.stdout).toMatch(/sslmode=verify-full&sslrootcert=/);
     const secrets = JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8')) as { roles: Record<string, string> };
     for (const pw of Object.values(secrets.roles)) expect(hidden.stdout + up.stdout).not.toContain(pw);
@@ -101,14 +107,17 @@ describe('stella-db cluster up / env / status / down', () => {
     expect(status.stdout).toMatch(/pgbouncer +running/);
     // monitoring is on by default here (Debian's prometheus and exporters are installed)
     expect(status.stdout).toMatch(/monitoring +running/);
-    for (const p of ['postgres-exporter', 'pgbouncer-exporter', 'prometheus']) expect(status.stdout).toMatch(new RegExp(`^ {2}${p} +running +\\d+ +\\d+`, 'm'));
+    for (const p of ['postgres-exporter', 'pgbouncer-exporter', 'prometheus'])
+      expect(status.stdout).toMatch(new RegExp(`^ {2}${p} +running +\\d+ +\\d+`, 'm'));
     const dashboard = /^dashboard: (http:\/\/127\.0\.0\.1:\d+\/consoles\/stellaops-postgres\.html)$/m.exec(status.stdout)?.[1];
     expect(dashboard).toBeDefined();
     expect(hidden.stdout).toContain(`DASHBOARD_URL=${dashboard}`);
     expect(hidden.stdout).toMatch(/^PROMETHEUS_URL=http:\/\/127\.0\.0\.1:\d+$/m);
     expect((await fetch(dashboard!)).status).toBe(200);
     // heavy enough (about 100 ms) to lead the busiest statements by total time, whatever setup ran before
-    expect(spawnSync('psql', [app, '-AtXc', 'select count(*) as cli_top_probe from generate_series(1, 3000000)'], { encoding: 'utf8' }).status).toBe(0);
+    expect(
+      spawnSync('psql', [app, '-AtXc', 'select count(*) as cli_top_probe from generate_series(1, 3000000)'], { encoding: 'utf8' }).status,
+    ).toBe(0);
     const top = await runCli(['cluster', 'top', '--dir', dir]);
     expect(top.code).toBe(0);
     expect(top.stdout).toMatch(/BUSIEST STATEMENTS/);
@@ -116,7 +125,9 @@ describe('stella-db cluster up / env / status / down', () => {
     const watch = await runCli(['cluster', 'top', '--dir', dir, '--watch', '--interval', '1', '--count', '2']);
     expect(watch.code).toBe(0);
     expect(watch.stdout.match(/BUSIEST STATEMENTS \(last/g)).toHaveLength(1); // the second frame shows rates
-    const pids = (status.stdout.match(/^ {2}(?:postgres-exporter|pgbouncer-exporter|prometheus) +running +\d+ +(\d+)/gm) ?? []).map((l) => Number(/(\d+)$/.exec(l)![1]));
+    const pids = (status.stdout.match(/^ {2}(?:postgres-exporter|pgbouncer-exporter|prometheus) +running +\d+ +(\d+)/gm) ?? []).map((l) =>
+      Number(/(\d+)$/.exec(l)![1]),
+    );
     expect(pids).toHaveLength(3);
     expect((await runCli(['cluster', 'down', '--dir', dir])).code).toBe(0);
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
@@ -156,28 +167,48 @@ describe('stella-db cluster up / env / status / down', () => {
     // a service: the app env lines (PgBouncer, transaction pooling, tenant key) as its environment
     const serviceEnv = Object.fromEntries(info.app.envLines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     const options = loadPersistenceOptions({ env: serviceEnv, configDir: null });
-    const ds = createDataSource<{ 'notify.channels': { tenant_id: string; name: string; kind: string } }>(options.postgres!, { module: 'cluster-test' });
+    const ds = createDataSource<{ 'notify.channels': { tenant_id: string; name: string; kind: string } }>(options.postgres!, {
+      module: 'cluster-test',
+    });
     try {
-      await ds.forTenant('tenant-a').insertInto('notify.channels').values({ name: 'a-mail', kind: 'email' } as never).execute();
-      await ds.forTenant('tenant-b').insertInto('notify.channels').values({ name: 'b-hook', kind: 'webhook' } as never).execute();
+      await ds
+        .forTenant('tenant-a')
+        .insertInto('notify.channels')
+        .values({ name: 'a-mail', kind: 'email' } as never)
+        .execute();
+      await ds
+        .forTenant('tenant-b')
+        .insertInto('notify.channels')
+        .values({ name: 'b-hook', kind: 'webhook' } as never)
+        .execute();
       const a = await ds.forTenant('tenant-a').selectFrom('notify.channels').select(['tenant_id', 'name']).execute();
       expect(a).toEqual([{ tenant_id: 'tenant-a', name: 'a-mail' }]);
       // no tenant context: nothing readable; another tenant's row cannot be written
       expect(await ds.db.selectFrom('notify.channels').selectAll().execute()).toEqual([]);
-      await expect(ds.forTenant('tenant-a').insertInto('notify.channels').values({ tenant_id: 'tenant-b', name: 'forged', kind: 'email' }).execute()).rejects.toThrow(/row[- ]level security/i);
+      await expect(
+        ds.forTenant('tenant-a').insertInto('notify.channels').values({ tenant_id: 'tenant-b', name: 'forged', kind: 'email' }).execute(),
+      ).rejects.toThrow(/row[- ]level security/i);
     } finally {
       await ds.close();
     }
 
     // backup → stellaops_monitoring.backup_status (what the exporter reads) moves
-    const admin = new pg.Client({ host: join(dir, 'run'), port: (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { ports: { postgres: number } }).ports.postgres, user: 'postgres', password: secrets.superuser, database: 'stellaops' });
+    const admin = new pg.Client({
+      host: join(dir, 'run'),
+      port: (JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { ports: { postgres: number } }).ports.postgres,
+      user: 'postgres',
+      password: secrets.superuser,
+      database: 'stellaops',
+    });
     await admin.connect();
     try {
-      const before = (await admin.query('select max(last_success_at) as t from stellaops_monitoring.backup_status')).rows[0]?.t as Date | null;
+      const before = (await admin.query('select max(last_success_at) as t from stellaops_monitoring.backup_status')).rows[0]
+        ?.t as Date | null;
       const backup = await runCli(['cluster', 'backup', '--dir', dir, '--no-progress']);
       expect(backup.code, backup.stderr).toBe(0);
       expect(backup.stdout).toMatch(/monitoring: recorded \(stellaops_backup_last_success_timestamp_seconds\)/);
-      const after = (await admin.query('select max(last_success_at) as t from stellaops_monitoring.backup_status')).rows[0]?.t as Date | null;
+      const after = (await admin.query('select max(last_success_at) as t from stellaops_monitoring.backup_status')).rows[0]
+        ?.t as Date | null;
       expect(after).not.toBeNull();
       expect(after!.getTime()).toBeGreaterThan(before?.getTime() ?? 0);
     } finally {

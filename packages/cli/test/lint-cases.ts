@@ -9,7 +9,8 @@ export interface LintCase {
   good: LintMigration[];
 }
 
-const POLICY = 'create policy items_tenant_isolation on app.items as permissive for all using (tenant_id = (select stellaops_security.current_tenant())) with check (tenant_id = (select stellaops_security.current_tenant()));';
+const POLICY =
+  'create policy items_tenant_isolation on app.items as permissive for all using (tenant_id = (select stellaops_security.current_tenant())) with check (tenant_id = (select stellaops_security.current_tenant()));';
 
 /** A tenant table that follows every rule, with `columns` added. */
 function items(columns = 'payload jsonb', opts: { pk?: string; force?: boolean; policy?: string } = {}): string {
@@ -27,7 +28,10 @@ const base = v1(items());
 
 /** Every rule's fixtures, keyed by rule id. */
 export const LINT_CASES: Record<LintRuleId, LintCase> = {
-  'naming-snake-case': { bad: [base, v2('alter table app.items add column "displayName" text')], good: [base, v2('alter table app.items add column display_name text')] },
+  'naming-snake-case': {
+    bad: [base, v2('alter table app.items add column "displayName" text')],
+    good: [base, v2('alter table app.items add column display_name text')],
+  },
   'naming-index': {
     bad: [v1(`${items()}\ncreate index items_by_created on app.items (tenant_id, created_at);`)],
     good: [v1(`${items()}\ncreate index items_tenant_created_idx on app.items (tenant_id, created_at);`)],
@@ -44,7 +48,14 @@ export const LINT_CASES: Record<LintRuleId, LintCase> = {
   'rls-enable-force': { bad: [v1(items('payload jsonb', { force: false }))], good: [base] },
   'rls-policy': { bad: [v1(items('payload jsonb', { policy: '' }))], good: [base] },
   'rls-policy-verified-tenant': {
-    bad: [v1(items('payload jsonb', { policy: "create policy items_tenant_isolation on app.items as permissive for all using (tenant_id = nullif(current_setting('app.tenant_id', true), '')) with check (tenant_id = nullif(current_setting('app.tenant_id', true), ''));" }))],
+    bad: [
+      v1(
+        items('payload jsonb', {
+          policy:
+            "create policy items_tenant_isolation on app.items as permissive for all using (tenant_id = nullif(current_setting('app.tenant_id', true), '')) with check (tenant_id = nullif(current_setting('app.tenant_id', true), ''));",
+        }),
+      ),
+    ],
     good: [base],
   },
   'app-role-privileges': {
@@ -53,7 +64,13 @@ export const LINT_CASES: Record<LintRuleId, LintCase> = {
   },
   'index-concurrently': {
     bad: [base, v2('create index items_tenant_created_idx on app.items (tenant_id, created_at)')],
-    good: [base, v2('create index concurrently items_tenant_created_idx on app.items (tenant_id, created_at)', { transaction: false, lockTimeoutMs: 0 })],
+    good: [
+      base,
+      v2('create index concurrently items_tenant_created_idx on app.items (tenant_id, created_at)', {
+        transaction: false,
+        lockTimeoutMs: 0,
+      }),
+    ],
   },
   'concurrently-in-transaction': {
     bad: [base, v2('create index concurrently items_tenant_created_idx on app.items (tenant_id, created_at)')],
@@ -85,7 +102,12 @@ export const LINT_CASES: Record<LintRuleId, LintCase> = {
   },
   'drop-object': {
     bad: [base, v2('drop table app.items')],
-    good: [base, v2('-- stella:allow drop-object no release reads app.items since 2026.10; its rows were exported to the archive bucket\ndrop table app.items')],
+    good: [
+      base,
+      v2(
+        '-- stella:allow drop-object no release reads app.items since 2026.10; its rows were exported to the archive bucket\ndrop table app.items',
+      ),
+    ],
   },
   'rename-object': {
     bad: [base, v2('alter table app.items rename column payload to body')],

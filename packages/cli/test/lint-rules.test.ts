@@ -52,16 +52,25 @@ describe('stella-db lint rules', () => {
   });
 
   it('a waiver naming an unknown rule is an error', () => {
-    const findings = lint([{ id: 'V001_A', sql: '-- stella:allow no-such-rule because\ncreate table app.a (id uuid primary key)', transaction: true }]);
+    const findings = lint([
+      { id: 'V001_A', sql: '-- stella:allow no-such-rule because\ncreate table app.a (id uuid primary key)', transaction: true },
+    ]);
     expect(findings.map((f) => [f.rule, f.object])).toEqual([['waiver-reason', 'no-such-rule']]);
   });
 
   it('file waivers (for frozen migrations) need a known rule and a reason, and must match a finding', () => {
     const findings = lint([{ id: 'V001_A', sql: 'create table app.a (id uuid primary key, body json)', transaction: true }]);
-    const waived = applyWaivers(findings, [{ migration: 'V001_A', rule: 'prefer-jsonb', object: 'app.a.body', reason: 'kept byte-for-byte as the client sent it' }]);
+    const waived = applyWaivers(findings, [
+      { migration: 'V001_A', rule: 'prefer-jsonb', object: 'app.a.body', reason: 'kept byte-for-byte as the client sent it' },
+    ]);
     expect(waived.filter((f) => f.waived === undefined)).toEqual([]);
     const noReason = applyWaivers(findings, [{ migration: 'V001_A', rule: 'prefer-jsonb', reason: ' ' }]);
-    expect(noReason.filter((f) => f.waived === undefined).map((f) => f.rule).sort()).toEqual(['prefer-jsonb', 'waiver-reason']);
+    expect(
+      noReason
+        .filter((f) => f.waived === undefined)
+        .map((f) => f.rule)
+        .sort(),
+    ).toEqual(['prefer-jsonb', 'waiver-reason']);
     const stale = applyWaivers([], [{ migration: 'V001_A', rule: 'prefer-jsonb', reason: 'old' }]);
     expect(stale.map((f) => [f.rule, f.severity])).toEqual([['waiver-unused', 'warning']]);
   });
@@ -70,7 +79,7 @@ describe('stella-db lint rules', () => {
     const findings = lint([
       {
         id: 'V001_Items',
-        sql: "do $$ begin create table app.\"Bad\" (x json); end $$;\ncreate table app.a (tenant_id text not null, id uuid not null, primary key (tenant_id, id));\ncreate index a_tenant_id_idx on app.a (tenant_id, id);\nalter table app.a enable row level security;\nalter table app.a force row level security;\ncreate policy a_tenant_isolation on app.a as permissive for all using (tenant_id = (select stellaops_security.current_tenant())) with check (tenant_id = (select stellaops_security.current_tenant()))",
+        sql: 'do $$ begin create table app."Bad" (x json); end $$;\ncreate table app.a (tenant_id text not null, id uuid not null, primary key (tenant_id, id));\ncreate index a_tenant_id_idx on app.a (tenant_id, id);\nalter table app.a enable row level security;\nalter table app.a force row level security;\ncreate policy a_tenant_isolation on app.a as permissive for all using (tenant_id = (select stellaops_security.current_tenant())) with check (tenant_id = (select stellaops_security.current_tenant()))',
         transaction: true,
       },
     ]);

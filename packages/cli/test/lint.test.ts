@@ -46,7 +46,9 @@ describe('stella-db lint', () => {
     const run = await runCli(['lint', '--dir', dir, '--schema', 'app', '--json'], {}, REPO_ROOT);
     expect(run.code).toBe(3);
     expect(run.json).toMatchObject({ ok: false, command: 'lint', exitCode: 3 });
-    const rules = findingsOf(run.json).map((f) => f.rule).sort();
+    const rules = findingsOf(run.json)
+      .map((f) => f.rule)
+      .sort();
     expect(rules).toEqual(['prefer-jsonb', 'rls-enable-force', 'rls-policy', 'tenant-pk-leading']);
     const human = await runCli(['lint', '--dir', dir, '--schema', 'app'], {}, REPO_ROOT);
     expect(human.code).toBe(3);
@@ -57,20 +59,33 @@ describe('stella-db lint', () => {
   it('lints the SQL a TypeScript migration compiles', async () => {
     const dir = migrationsDir({
       'V001__counters.sql': 'create table app.counters (id bigint generated always as identity primary key);\n',
-      'V002_AddNote.ts': "export async function up(db) {\n  await db.schema.alterTable('app.counters').addColumn('note', 'json').execute();\n}\n",
+      'V002_AddNote.ts':
+        "export async function up(db) {\n  await db.schema.alterTable('app.counters').addColumn('note', 'json').execute();\n}\n",
     });
     const run = await runCli(['lint', '--dir', dir, '--schema', 'app', '--json'], {}, REPO_ROOT);
     expect(run.code).toBe(3);
-    expect(findingsOf(run.json).map((f) => [f.migration, f.rule, f.object])).toEqual([['V002_AddNote', 'prefer-jsonb', 'app.counters.note']]);
+    expect(findingsOf(run.json).map((f) => [f.migration, f.rule, f.object])).toEqual([
+      ['V002_AddNote', 'prefer-jsonb', 'app.counters.note'],
+    ]);
   });
 
   it('a waiver needs a reason: without one the run fails, with one it passes', async () => {
     const base = 'create table app.counters (id bigint generated always as identity primary key);\n';
-    const noReason = migrationsDir({ 'V001__counters.sql': base, 'V002__drop.sql': '-- stella:allow drop-object\ndrop table app.counters;\n' });
+    const noReason = migrationsDir({
+      'V001__counters.sql': base,
+      'V002__drop.sql': '-- stella:allow drop-object\ndrop table app.counters;\n',
+    });
     const failed = await runCli(['lint', '--dir', noReason, '--schema', 'app', '--json'], {}, REPO_ROOT);
     expect(failed.code).toBe(3);
-    expect(findingsOf(failed.json).filter((f) => !f.waived).map((f) => f.rule)).toEqual(['waiver-reason', 'drop-object']);
-    const withReason = migrationsDir({ 'V001__counters.sql': base, 'V002__drop.sql': '-- stella:allow drop-object replaced by app.tallies in 2026.11\ndrop table app.counters;\n' });
+    expect(
+      findingsOf(failed.json)
+        .filter((f) => !f.waived)
+        .map((f) => f.rule),
+    ).toEqual(['waiver-reason', 'drop-object']);
+    const withReason = migrationsDir({
+      'V001__counters.sql': base,
+      'V002__drop.sql': '-- stella:allow drop-object replaced by app.tallies in 2026.11\ndrop table app.counters;\n',
+    });
     const passed = await runCli(['lint', '--dir', withReason, '--schema', 'app', '--json'], {}, REPO_ROOT);
     expect(passed.code).toBe(0);
     expect(findingsOf(passed.json)).toMatchObject([{ rule: 'drop-object', waived: 'replaced by app.tallies in 2026.11' }]);
@@ -110,14 +125,22 @@ describe('stella-db lint', () => {
       grant usage, create on schema roles to ${role};
       grant select, truncate on roles.shared to ${role}`);
     try {
-      const run = await runCli(['lint', '--dir', dir, '--schema', 'roles', '--url', db.connectionString, '--app-role', role, '--json'], {}, REPO_ROOT);
+      const run = await runCli(
+        ['lint', '--dir', dir, '--schema', 'roles', '--url', db.connectionString, '--app-role', role, '--json'],
+        {},
+        REPO_ROOT,
+      );
       expect(run.code).toBe(3);
       const found = findingsOf(run.json).filter((f) => f.rule === 'app-role-privileges');
-      expect(found.map((f) => f.object).sort()).toEqual([role, 'roles', 'roles.owned', 'roles.owned', 'roles.owned_pkey', 'roles.shared'].sort());
+      expect(found.map((f) => f.object).sort()).toEqual(
+        [role, 'roles', 'roles.owned', 'roles.owned', 'roles.owned_pkey', 'roles.shared'].sort(),
+      );
       expect(found.find((f) => f.object === role)?.message).toContain('BYPASSRLS');
       expect(found.find((f) => f.object === 'roles.shared')?.message).toContain(`revoke truncate on roles.shared from ${role}`);
     } finally {
-      await db.pool.query(`drop table roles.owned; revoke all on schema roles from ${role}; revoke all on roles.shared from ${role}; drop role ${role}`);
+      await db.pool.query(
+        `drop table roles.owned; revoke all on schema roles from ${role}; revoke all on roles.shared from ${role}; drop role ${role}`,
+      );
     }
   });
 
@@ -126,7 +149,11 @@ describe('stella-db lint', () => {
       'V001__counters.sql': 'create table app.counters (id bigint generated always as identity primary key);\n',
       'V002__note.sql': 'alter table app.counters add column note json;\n',
     });
-    const plan = await runCli(['migrate', 'plan', '--url', db.connectionString, '--dir', dir, '--schema', 'app', '--no-progress'], {}, REPO_ROOT);
+    const plan = await runCli(
+      ['migrate', 'plan', '--url', db.connectionString, '--dir', dir, '--schema', 'app', '--no-progress'],
+      {},
+      REPO_ROOT,
+    );
     expect(plan.code).toBe(0);
     expect(plan.stdout).toContain('-- stella-db lint: 1 finding(s) in the pending migrations');
     expect(plan.stdout).toContain('V002__note:1 error [prefer-jsonb] app.counters.note');

@@ -50,7 +50,10 @@ describe('stella-db codegen', () => {
   });
 
   it('--check exits 3 with a readable diff once a migration is added without regenerating', async () => {
-    writeFileSync(join(moduleDir, 'migrations', 'V002__exceptions.sql'), 'create table policy.exceptions (tenant_id text not null, id int not null, primary key (tenant_id, id));\n');
+    writeFileSync(
+      join(moduleDir, 'migrations', 'V002__exceptions.sql'),
+      'create table policy.exceptions (tenant_id text not null, id int not null, primary key (tenant_id, id));\n',
+    );
     const before = readFileSync(generated, 'utf8');
     const check = await runCli(['codegen', '--check'], {}, root);
     expect(check.code).toBe(3);
@@ -110,14 +113,20 @@ describe('stella-db up / status / url / down', () => {
       // least privilege: no TEMP, no DO blocks, no dynamic-SQL built-ins, the key table out of reach
       const priv = await c.query(`select has_database_privilege(current_user, current_database(), 'TEMP') as temp`);
       expect(priv.rows[0]).toEqual({ temp: false });
-      for (const refused of [`do $$ begin end $$`, `select query_to_xml('select 1', true, false, '')`, `select * from stellaops_security.tenant_keys`]) {
+      for (const refused of [
+        `do $$ begin end $$`,
+        `select query_to_xml('select 1', true, false, '')`,
+        `select * from stellaops_security.tenant_keys`,
+      ]) {
         await expect(c.query(refused), refused).rejects.toMatchObject({ code: '42501' });
       }
       // a tenant set by SQL alone verifies to nothing
       await c.query(`begin; select set_config('app.tenant_id', 'acme', true)`);
       expect((await c.query('select stellaops_security.current_tenant() as t')).rows[0]).toEqual({ t: null });
       await c.query('rollback');
-      const owner = await c.query<{ owner: string }>("select tableowner as owner from pg_tables where schemaname = 'policy' and tablename = 'rules'");
+      const owner = await c.query<{ owner: string }>(
+        "select tableowner as owner from pg_tables where schemaname = 'policy' and tablename = 'rules'",
+      );
       expect(owner.rows[0]?.owner).toBe('stellaops_owner');
     } finally {
       await c.end();

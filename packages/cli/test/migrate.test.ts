@@ -37,7 +37,9 @@ describe('stella-db migrate (real PostgreSQL)', () => {
     expect(up.code).toBe(0);
     expect(up.stderr).toBe('');
     expect(up.json).toMatchObject({ ok: true, command: 'up', exitCode: 0, schema: 'shop' });
-    expect((up.json.results as { id: string; status: string; inTransaction: boolean }[]).map((r) => [r.id, r.status, r.inTransaction])).toEqual([
+    expect(
+      (up.json.results as { id: string; status: string; inTransaction: boolean }[]).map((r) => [r.id, r.status, r.inTransaction]),
+    ).toEqual([
       ['V001__create_tables', 'applied', true],
       ['V002__index_products', 'applied', false],
       ['V003_AddPrice', 'applied', true],
@@ -65,7 +67,13 @@ describe('stella-db migrate (real PostgreSQL)', () => {
       ok: false,
       command: 'up',
       exitCode: 1,
-      error: { code: 'MIGRATION_FAILED', migrationId: 'V004__broken', sqlState: '42P01', rolledBack: true, position: { statement: 2, line: 2 } },
+      error: {
+        code: 'MIGRATION_FAILED',
+        migrationId: 'V004__broken',
+        sqlState: '42P01',
+        rolledBack: true,
+        position: { statement: 2, line: 2 },
+      },
     });
     expect((r.json.results as { id: string; status: string }[]).map((x) => x.status)).toEqual(['applied', 'applied', 'applied', 'failed']);
     const human = await runCli(args('up', dir));
@@ -112,7 +120,17 @@ describe('stella-db migrate (real PostgreSQL)', () => {
     const r = await runCli(['migrate', 'up', '--dir', dir, '--schema', 'shop'], { Postgres__ConnectionString: npgsql });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('stella_cli:***@');
-    const bad = await runCli(['migrate', 'status', '--dir', dir, '--schema', 'shop', '--json', '--url', `postgres://stella_cli:${PASSWORD}@127.0.0.1:1/${db.database}`]);
+    const bad = await runCli([
+      'migrate',
+      'status',
+      '--dir',
+      dir,
+      '--schema',
+      'shop',
+      '--json',
+      '--url',
+      `postgres://stella_cli:${PASSWORD}@127.0.0.1:1/${db.database}`,
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.json).toMatchObject({ ok: false, error: { code: 'CONNECTION_FAILED' } });
     for (const out of [r.stdout, r.stderr, bad.stdout, bad.stderr]) expect(out).not.toContain(PASSWORD);
@@ -152,14 +170,31 @@ describe('stella-db migrate (real PostgreSQL)', () => {
   });
 
   it("--module honours the module's own tracking table; --table still overrides it", async () => {
-    registerModule('tabled', async () => ({ schema: 'tabled', table: 'schema_history', migrations: [{ id: 'V001_T', up: 'create table tabled.t (id int)' }] }));
+    registerModule('tabled', async () => ({
+      schema: 'tabled',
+      table: 'schema_history',
+      migrations: [{ id: 'V001_T', up: 'create table tabled.t (id int)' }],
+    }));
     const up = await runCli(['migrate', 'up', '--url', db.connectionString, '--module', 'tabled', '--json']);
     expect(up.code, up.stdout).toBe(0);
-    const tables = async () => (await db.pool.query<{ t: string }>("select tablename as t from pg_tables where schemaname = 'tabled' order by 1")).rows.map((r) => r.t);
+    const tables = async () =>
+      (await db.pool.query<{ t: string }>("select tablename as t from pg_tables where schemaname = 'tabled' order by 1")).rows.map(
+        (r) => r.t,
+      );
     expect(await tables()).toEqual(['schema_history', 't']);
     const status = await runCli(['migrate', 'status', '--url', db.connectionString, '--module', 'tabled', '--json']);
     expect(status.json).toMatchObject({ counts: { applied: 1, pending: 0 } });
-    const other = await runCli(['migrate', 'status', '--url', db.connectionString, '--module', 'tabled', '--table', 'other_history', '--json']);
+    const other = await runCli([
+      'migrate',
+      'status',
+      '--url',
+      db.connectionString,
+      '--module',
+      'tabled',
+      '--table',
+      'other_history',
+      '--json',
+    ]);
     expect(other.json).toMatchObject({ counts: { pending: 1 } });
     expect(await tables()).toEqual(['schema_history', 't']); // status creates nothing
   });

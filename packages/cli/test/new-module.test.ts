@@ -19,9 +19,15 @@ afterAll(() => {
 function skeleton(): string {
   const root = mkdtempSync(join(tmpdir(), 'stella-new-'));
   made.push(root);
-  writeFileSync(join(root, 'pnpm-workspace.yaml'), 'packages:\n  - packages/modules/*\ncatalog:\n  vitest: 4.1.12\n  "@types/pg": ^8.15.0\n');
+  writeFileSync(
+    join(root, 'pnpm-workspace.yaml'),
+    'packages:\n  - packages/modules/*\ncatalog:\n  vitest: 4.1.12\n  "@types/pg": ^8.15.0\n',
+  );
   mkdirSync(join(root, 'packages', 'modules', 'notify'), { recursive: true });
-  writeFileSync(join(root, 'packages', 'modules', 'notify', 'package.json'), JSON.stringify({ name: '@stellaops/module-notify', dependencies: { kysely: '^0.28.19' } }));
+  writeFileSync(
+    join(root, 'packages', 'modules', 'notify', 'package.json'),
+    JSON.stringify({ name: '@stellaops/module-notify', dependencies: { kysely: '^0.28.19' } }),
+  );
   const options = join(root, 'packages', 'postgres-core', 'src', 'persistence', 'persistence-options.ts');
   mkdirSync(dirname(options), { recursive: true });
   cpSync(join(repoRoot, 'packages', 'postgres-core', 'src', 'persistence', 'persistence-options.ts'), options);
@@ -32,7 +38,10 @@ describe('stella-db new module: names and files', () => {
   it('refuses bad names with the rule, existing modules and reserved words, writing nothing', async () => {
     const root = skeleton();
     for (const [name, message] of [
-      ['Scheduler', /module name "Scheduler" is invalid: use a lowercase letter, then lowercase letters and digits \(\[a-z\]\[a-z0-9\]\*\), at most 30 characters/],
+      [
+        'Scheduler',
+        /module name "Scheduler" is invalid: use a lowercase letter, then lowercase letters and digits \(\[a-z\]\[a-z0-9\]\*\), at most 30 characters/,
+      ],
       ['1st', /is invalid/],
       ['job-runner', /is invalid/],
       ['a'.repeat(31), /at most 30 characters/],
@@ -55,7 +64,14 @@ describe('stella-db new module: names and files', () => {
     const root = skeleton();
     const run = await runCli(['new', 'module', 'jobs', '--table', 'job_definitions', '--no-install', '--json'], {}, root);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.json).toMatchObject({ ok: true, command: 'module', module: 'jobs', package: '@stellaops/module-jobs', persistence: 'registered', installed: false });
+    expect(run.json).toMatchObject({
+      ok: true,
+      command: 'module',
+      module: 'jobs',
+      package: '@stellaops/module-jobs',
+      persistence: 'registered',
+      installed: false,
+    });
     const dir = join(root, 'packages', 'modules', 'jobs');
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Record<string, Record<string, string>>;
     expect(pkg.exports).toEqual({ '.': { '@stellaops/source': './src/index.ts', types: './dist/index.d.ts', default: './dist/index.js' } });
@@ -73,8 +89,13 @@ describe('stella-db new module: names and files', () => {
     expect(migration).toContain('alter table "jobs"."job_definitions" force row level security');
     expect(migration).toContain('grant select, insert, update, delete on all tables in schema "jobs" to "stellaops_app"');
     expect(migration).not.toMatch(/tenantIsolationSql|appRoleGrantsSql/); // literal SQL, no helper calls
-    expect(readFileSync(join(dir, 'src', 'index.ts'), 'utf8')).toContain("export { JobDefinitionRepository, type CreateJobDefinitionInput } from './job-definitions/job-definition-repository.js';");
-    const pins = JSON.parse(readFileSync(join(dir, 'migrations.lock.json'), 'utf8')) as { schema: string; migrations: Record<string, string> };
+    expect(readFileSync(join(dir, 'src', 'index.ts'), 'utf8')).toContain(
+      "export { JobDefinitionRepository, type CreateJobDefinitionInput } from './job-definitions/job-definition-repository.js';",
+    );
+    const pins = JSON.parse(readFileSync(join(dir, 'migrations.lock.json'), 'utf8')) as {
+      schema: string;
+      migrations: Record<string, string>;
+    };
     expect(pins.schema).toBe('jobs');
     expect(Object.keys(pins.migrations)).toEqual(['V001_JobDefinitions']);
     const options = readFileSync(join(root, 'packages', 'postgres-core', 'src', 'persistence', 'persistence-options.ts'), 'utf8');
@@ -85,7 +106,9 @@ describe('stella-db new module: names and files', () => {
   });
 
   it('reads the default catalog of pnpm-workspace.yaml in both spellings', () => {
-    expect([...catalogEntries('packages:\n  - a\ncatalog:\n  vitest: 4.1.12\n  "@types/pg": ^8\n  # note\n\nallowBuilds:\n  esbuild: true\n')]).toEqual(['vitest', '@types/pg']);
+    expect([
+      ...catalogEntries('packages:\n  - a\ncatalog:\n  vitest: 4.1.12\n  "@types/pg": ^8\n  # note\n\nallowBuilds:\n  esbuild: true\n'),
+    ]).toEqual(['vitest', '@types/pg']);
     expect([...catalogEntries('catalogs:\n  default:\n    kysely: ^0.28.19\n  other:\n    pg: 8\n')]).toEqual(['kysely']);
     expect(catalogEntries('packages:\n  - a\n').size).toBe(0);
   });
@@ -94,12 +117,27 @@ describe('stella-db new module: names and files', () => {
 /** Runs a command in the throwaway workspace; resolves with its output, rejects with it on failure. */
 function sh(cmd: string, args: string[], cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, STELLA_DB_FROM_SOURCE: '1', VITEST: undefined, VITEST_POOL_ID: undefined, VITEST_WORKER_ID: undefined, NODE_OPTIONS: undefined }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd,
+      env: {
+        ...process.env,
+        STELLA_DB_FROM_SOURCE: '1',
+        VITEST: undefined,
+        VITEST_POOL_ID: undefined,
+        VITEST_WORKER_ID: undefined,
+        NODE_OPTIONS: undefined,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(stripVTControlCharacters(out)) : reject(new Error(`${cmd} ${args.join(' ')} exited ${String(code)}:\n${out.slice(-4000)}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(stripVTControlCharacters(out))
+        : reject(new Error(`${cmd} ${args.join(' ')} exited ${String(code)}:\n${out.slice(-4000)}`)),
+    );
   });
 }
 
@@ -109,7 +147,9 @@ describe('stella-db new module in a throwaway copy of the workspace', () => {
     const copy = mkdtempSync(join(tmpdir(), 'stella-ws-copy-'));
     made.push(copy);
     chmodSync(copy, 0o755); // the local server's OS user must reach .stellaops/
-    const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: repoRoot, encoding: 'utf8' }).split('\0').filter(Boolean);
+    const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: repoRoot, encoding: 'utf8' })
+      .split('\0')
+      .filter(Boolean);
     for (const f of files) if (existsSync(join(repoRoot, f))) cpSync(join(repoRoot, f), join(copy, f), { recursive: true });
     const cli = join(copy, 'packages', 'cli', 'bin', 'stella-db.js');
     try {
@@ -117,13 +157,22 @@ describe('stella-db new module in a throwaway copy of the workspace', () => {
       const created = await sh(process.execPath, [cli, 'new', 'module', 'widgets'], copy);
       expect(created).toContain('created packages/modules/widgets (@stellaops/module-widgets, schema widgets)');
       expect(created).toContain('PersistenceOptions: registered');
-      expect(readFileSync(join(copy, 'packages', 'modules', 'widgets', 'src', 'generated', 'db.ts'), 'utf8')).toContain('"widgets.items": WidgetsItems;');
+      expect(readFileSync(join(copy, 'packages', 'modules', 'widgets', 'src', 'generated', 'db.ts'), 'utf8')).toContain(
+        '"widgets.items": WidgetsItems;',
+      );
       const tests = await sh('pnpm', ['--filter', '@stellaops/module-widgets', 'test'], copy);
       expect(tests).toMatch(/Tests\s+7 passed/);
       await sh('pnpm', ['--filter', '@stellaops/module-widgets', '--filter', '@stellaops/postgres-core', 'typecheck'], copy);
       await sh('pnpm', ['--filter', '@stellaops/module-widgets', 'lint'], copy);
-      const up = JSON.parse(await sh(process.execPath, [cli, 'up', '--all', '--no-codegen', '--json'], copy)) as { modules: Array<Record<string, unknown>> };
-      expect(up.modules.find((m) => m.module === 'Widgets')).toMatchObject({ backend: 'Postgres', applied: 1, pending: 0, last: 'V001_Items' });
+      const up = JSON.parse(await sh(process.execPath, [cli, 'up', '--all', '--no-codegen', '--json'], copy)) as {
+        modules: Array<Record<string, unknown>>;
+      };
+      expect(up.modules.find((m) => m.module === 'Widgets')).toMatchObject({
+        backend: 'Postgres',
+        applied: 1,
+        pending: 0,
+        last: 'V001_Items',
+      });
     } finally {
       await sh(process.execPath, [cli, 'down'], copy).catch(() => undefined);
     }

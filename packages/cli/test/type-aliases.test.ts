@@ -34,7 +34,13 @@ describe('generated type aliases', () => {
 
   it('singularizes table names', () => {
     expect(['users', 'deliveries', 'oauth_clients', 'status', 'addresses', 'user_roles', 'grants'].map(singular)).toEqual([
-      'user', 'delivery', 'oauth_client', 'status', 'address', 'user_role', 'grant',
+      'user',
+      'delivery',
+      'oauth_client',
+      'status',
+      'address',
+      'user_role',
+      'grant',
     ]);
   });
 
@@ -64,7 +70,10 @@ describe('generated type aliases', () => {
   });
 
   it('adds the import when kysely-codegen emitted none', () => {
-    const file = finishGeneratedFile(generated.replace('import type { ColumnType } from "kysely";\n', ''), { module: 'm', migrationsHash: 'h' });
+    const file = finishGeneratedFile(generated.replace('import type { ColumnType } from "kysely";\n', ''), {
+      module: 'm',
+      migrationsHash: 'h',
+    });
     expect(file).toContain('import type { Insertable, Selectable, Updateable } from "kysely";');
   });
 });

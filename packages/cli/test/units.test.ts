@@ -9,12 +9,17 @@ import { renderTable } from '../src/output/table.js';
 
 describe('resolveConnection', () => {
   const dir = mkdtempSync(join(tmpdir(), 'stella-db-config-'));
-  writeFileSync(join(dir, 'appsettings.json'), JSON.stringify({ Postgres: { ConnectionString: 'Host=db.local;Port=6000;Database=app;Username=svc;Password=p' } }));
+  writeFileSync(
+    join(dir, 'appsettings.json'),
+    JSON.stringify({ Postgres: { ConnectionString: 'Host=db.local;Port=6000;Database=app;Username=svc;Password=p' } }),
+  );
   writeFileSync(join(dir, 'empty.json'), '{}');
 
   it('prefers --url, then --config, then the environment; normalizes Npgsql strings', async () => {
     const env = { [CONNECTION_ENV]: 'postgres://env@h/envdb' };
-    expect(await resolveConnection({ url: 'postgres://u@h/x', config: 'appsettings.json' }, env, dir)).toMatch(/^postgres:\/\/u@h(:5432)?\/x$/);
+    expect(await resolveConnection({ url: 'postgres://u@h/x', config: 'appsettings.json' }, env, dir)).toMatch(
+      /^postgres:\/\/u@h(:5432)?\/x$/,
+    );
     expect(await resolveConnection({ config: 'appsettings.json' }, env, dir)).toMatch(/^postgres(ql)?:\/\/svc:p@db\.local:6000\/app/);
     expect(await resolveConnection({}, env, dir)).toMatch(/^postgres:\/\/env@h(:5432)?\/envdb$/);
   });
@@ -42,7 +47,9 @@ describe('small pieces', () => {
   });
 
   it('redactSecrets hides role passwords in SQL statements', () => {
-    expect(redactSecrets("create role app login password 'se''cret' valid until 'infinity'")).toBe("create role app login password '***' valid until 'infinity'");
+    expect(redactSecrets("create role app login password 'se''cret' valid until 'infinity'")).toBe(
+      "create role app login password '***' valid until 'infinity'",
+    );
     expect(redactSecrets('ALTER ROLE app PASSWORD $p$hunter2$p$')).toBe("ALTER ROLE app PASSWORD '***'");
   });
 
@@ -53,6 +60,14 @@ describe('small pieces', () => {
   });
 
   it('renderTable aligns columns and prints null as -', () => {
-    expect(renderTable(['ID', 'STATE'], [['V1', 'applied'], ['V10_long', null]])).toBe('ID        STATE\n--------  -------\nV1        applied\nV10_long  -\n');
+    expect(
+      renderTable(
+        ['ID', 'STATE'],
+        [
+          ['V1', 'applied'],
+          ['V10_long', null],
+        ],
+      ),
+    ).toBe('ID        STATE\n--------  -------\nV1        applied\nV10_long  -\n');
   });
 });

@@ -7,7 +7,19 @@ describe('stella-db usage and help', () => {
   it('migrate --help documents commands, connection, exit codes', async () => {
     const r = await runCli(['migrate', '--help']);
     expect(r.code).toBe(0);
-    for (const word of ['up', 'down', 'status', 'plan', 'verify', 'accept', 'Postgres__ConnectionString', 'Exit codes:', '3  pending or drift', 'PgBouncer', 'stella:no-transaction']) {
+    for (const word of [
+      'up',
+      'down',
+      'status',
+      'plan',
+      'verify',
+      'accept',
+      'Postgres__ConnectionString',
+      'Exit codes:',
+      '3  pending or drift',
+      'PgBouncer',
+      'stella:no-transaction',
+    ]) {
       expect(r.stdout).toContain(word);
     }
   });
@@ -15,7 +27,8 @@ describe('stella-db usage and help', () => {
   it.each(['up', 'down', 'status', 'plan', 'verify', 'accept'])('migrate %s --help lists the shared options', async (cmd) => {
     const r = await runCli(['migrate', cmd, '--help']);
     expect(r.code).toBe(0);
-    for (const opt of ['--url', '--config', '--module', '--dir', '--schema', '--json', '--lock-wait', '--lock-timeout']) expect(r.stdout).toContain(opt);
+    for (const opt of ['--url', '--config', '--module', '--dir', '--schema', '--json', '--lock-wait', '--lock-timeout'])
+      expect(r.stdout).toContain(opt);
   });
 
   it('usage errors exit 2', async () => {
@@ -28,9 +41,13 @@ describe('stella-db usage and help', () => {
     expect(String((noUrl.json.error as { message: string }).message)).toContain('Postgres__ConnectionString');
     expect((await runCli(['migrate', 'up', '--url', 'postgres://x@127.0.0.1/db', '--dir', '.'])).code).toBe(2);
     expect((await runCli(['migrate', 'up', '--url', 'postgres://x@127.0.0.1/db'])).code).toBe(2);
-    expect((await runCli(['migrate', 'up', '--url', 'postgres://x@127.0.0.1/db', '--dir', '.', '--schema', 's', '--lock-wait', 'soon'])).code).toBe(2);
+    expect(
+      (await runCli(['migrate', 'up', '--url', 'postgres://x@127.0.0.1/db', '--dir', '.', '--schema', 's', '--lock-wait', 'soon'])).code,
+    ).toBe(2);
     expect((await runCli(['migrate', 'up', '--url', 'Host', '--dir', '.', '--schema', 's'])).code).toBe(2);
-    expect((await runCli(['migrate', 'up', '--url', 'postgres://x@127.0.0.1/db', '--dir', './no-such-folder', '--schema', 's'])).code).toBe(2);
+    expect((await runCli(['migrate', 'up', '--url', 'postgres://x@127.0.0.1/db', '--dir', './no-such-folder', '--schema', 's'])).code).toBe(
+      2,
+    );
   });
 
   it('the bin script runs (built dist, or source through tsx)', () => {
@@ -56,6 +73,7 @@ describe('stella-db usage and help', () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).not.toMatch(/later/i);
-    for (const word of ['local server', 'migrations', 'codegen', 'up', 'down', 'status', 'url', 'migrate']) expect(r.stdout).toContain(word);
+    for (const word of ['local server', 'migrations', 'codegen', 'up', 'down', 'status', 'url', 'migrate'])
+      expect(r.stdout).toContain(word);
   });
 });

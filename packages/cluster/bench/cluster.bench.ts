@@ -78,7 +78,11 @@ async function pair(ref: () => Promise<number>, cand: () => Promise<number>, pai
 
 async function console_(ctx: ClusterContext, command: string): Promise<void> {
   const c = new pg.Client({
-    host: 'localhost', port: ctx.state.ports.pgbouncer, user: PGBOUNCER_ADMIN, password: ctx.secrets.pgbouncer[PGBOUNCER_ADMIN], database: 'pgbouncer',
+    host: 'localhost',
+    port: ctx.state.ports.pgbouncer,
+    user: PGBOUNCER_ADMIN,
+    password: ctx.secrets.pgbouncer[PGBOUNCER_ADMIN],
+    database: 'pgbouncer',
     ssl: { ca: readFileSync(ctx.layout.tls.caCert, 'utf8') },
   });
   await c.connect();
@@ -92,8 +96,11 @@ async function console_(ctx: ClusterContext, command: string): Promise<void> {
 async function main(): Promise<void> {
   const root = `/dev/shm/stellaops-cluster-bench-${randomBytes(4).toString('hex')}`;
   const cluster = new Cluster({
-    root, memoryBytes: parseMemory('2GiB'), overrides: { max_connections: MAX_CONNECTIONS },
-    ports: { postgres: await freePort(), pgbouncer: await freePort() }, onProgress: (m) => console.error(`… ${m}`),
+    root,
+    memoryBytes: parseMemory('2GiB'),
+    overrides: { max_connections: MAX_CONNECTIONS },
+    ports: { postgres: await freePort(), pgbouncer: await freePort() },
+    onProgress: (m) => console.error(`… ${m}`),
     monitoring: { mode: 'off' }, // figures comparable with earlier runs (no scrape load)
   });
   const cleanups: (() => unknown)[] = [() => rmSync(root, { recursive: true, force: true }), () => cluster.down()];
@@ -102,7 +109,14 @@ async function main(): Promise<void> {
     const ctx = await cluster.context();
     const ca = readFileSync(ctx.layout.tls.caCert, 'utf8');
     const app = ctx.secrets.roles.stellaops_app!;
-    const owner = new pg.Client({ host: 'localhost', port: ctx.state.ports.postgres, user: 'stellaops_owner', password: ctx.secrets.roles.stellaops_owner, database: 'stellaops', ssl: { ca } });
+    const owner = new pg.Client({
+      host: 'localhost',
+      port: ctx.state.ports.postgres,
+      user: 'stellaops_owner',
+      password: ctx.secrets.roles.stellaops_owner,
+      database: 'stellaops',
+      ssl: { ca },
+    });
     await owner.connect();
     for (const t of ['items', 'items_plain']) {
       await owner.query(`create table ${t} (id int primary key, tenant_id text not null, name text not null)`);
@@ -114,10 +128,15 @@ async function main(): Promise<void> {
     await owner.query('vacuum analyze');
     await owner.end();
 
-    const url = (port: number, tls: boolean) => `postgres://stellaops_app:${encodeURIComponent(app)}@localhost:${port}/stellaops?sslmode=${tls ? 'verify-full' : 'disable'}`;
-    const rawPool = (port: number, tls: boolean, max = POOL) => new pg.Pool({ host: 'localhost', port, user: 'stellaops_app', password: app, database: 'stellaops', max, ssl: tls ? { ca } : false });
+    const url = (port: number, tls: boolean) =>
+      `postgres://stellaops_app:${encodeURIComponent(app)}@localhost:${port}/stellaops?sslmode=${tls ? 'verify-full' : 'disable'}`;
+    const rawPool = (port: number, tls: boolean, max = POOL) =>
+      new pg.Pool({ host: 'localhost', port, user: 'stellaops_app', password: app, database: 'stellaops', max, ssl: tls ? { ca } : false });
     const ds = (port: number, tls: boolean, poolerMode: 'none' | 'transaction'): PostgresDataSource<DB> =>
-      createDataSource<DB>({ connectionString: url(port, tls), pool: { max: POOL }, poolerMode, ...(tls ? { tls: { caFile: ctx.layout.tls.caCert } } : {}) }, { registry: new PoolRegistry() });
+      createDataSource<DB>(
+        { connectionString: url(port, tls), pool: { max: POOL }, poolerMode, ...(tls ? { tls: { caFile: ctx.layout.tls.caCert } } : {}) },
+        { registry: new PoolRegistry() },
+      );
     const tenantSingle = (d: PostgresDataSource<DB>) => () => {
       const id = randomId();
       return d.forTenant(tenantOf(id)).selectFrom('items').select(['id', 'tenant_id', 'name']).where('id', '=', id).execute();
@@ -135,8 +154,16 @@ async function main(): Promise<void> {
     const bRaw = rawPool(ctx.state.ports.pgbouncer, true);
     const bDs = ds(ctx.state.ports.pgbouncer, true, 'transaction');
     const sanity = await bDs.forTenant('t3').selectFrom('items').select('id').execute();
-    if (sanity.length !== ROWS / TENANTS || (await bDs.db.selectFrom('items').select('id').execute()).length !== 0) throw new Error('RLS sanity check failed');
-    report('pgbouncer_tenant_single_ratio', await pair(() => slice(() => bRaw.query(POINT, [randomId()]), SLICE_MS), () => slice(tenantSingle(bDs), SLICE_MS), PAIRS));
+    if (sanity.length !== ROWS / TENANTS || (await bDs.db.selectFrom('items').select('id').execute()).length !== 0)
+      throw new Error('RLS sanity check failed');
+    report(
+      'pgbouncer_tenant_single_ratio',
+      await pair(
+        () => slice(() => bRaw.query(POINT, [randomId()]), SLICE_MS),
+        () => slice(tenantSingle(bDs), SLICE_MS),
+        PAIRS,
+      ),
+    );
 
     // 2. the cost of server_reset_query_always = 1 (DISCARD ALL after every transaction): tenant single with it vs without
     const ini = join(ctx.layout.pgbouncerDir, 'pgbouncer.ini');
@@ -146,11 +173,14 @@ async function main(): Promise<void> {
       await console_(ctx, 'RELOAD');
     };
     cleanups.push(() => writeFileSync(ini, original));
-    report('reset_always_cost_ratio', await pair(
-      async () => (await resetAlways(false), slice(tenantSingle(bDs), SLICE_MS)),
-      async () => (await resetAlways(true), slice(tenantSingle(bDs), SLICE_MS)),
-      PAIRS,
-    ));
+    report(
+      'reset_always_cost_ratio',
+      await pair(
+        async () => (await resetAlways(false), slice(tenantSingle(bDs), SLICE_MS)),
+        async () => (await resetAlways(true), slice(tenantSingle(bDs), SLICE_MS)),
+        PAIRS,
+      ),
+    );
     await resetAlways(true);
     // PgBouncer counts every client connection against max_client_conn (500): free these before the crowd
     await bRaw.end();
@@ -159,21 +189,26 @@ async function main(): Promise<void> {
     // 3. 500 clients through PgBouncer vs 100 direct clients (each a connection of its own, raw point selects)
     let crowdErrors = 0;
     const crowd = async (n: number, port: number): Promise<number> => {
-      const clients = Array.from({ length: n }, () => new pg.Client({ host: 'localhost', port, user: 'stellaops_app', password: app, database: 'stellaops', ssl: { ca } }));
+      const clients = Array.from(
+        { length: n },
+        () => new pg.Client({ host: 'localhost', port, user: 'stellaops_app', password: app, database: 'stellaops', ssl: { ca } }),
+      );
       await Promise.all(clients.map((c) => c.connect()));
       // each client loops on its own connection
       const t0 = performance.now();
       let done = 0;
-      await Promise.all(clients.map(async (c) => {
-        while (performance.now() < t0 + CROWD_SLICE_MS) {
-          try {
-            await c.query(POINT, [randomId()]);
-            done++;
-          } catch {
-            crowdErrors++;
+      await Promise.all(
+        clients.map(async (c) => {
+          while (performance.now() < t0 + CROWD_SLICE_MS) {
+            try {
+              await c.query(POINT, [randomId()]);
+              done++;
+            } catch {
+              crowdErrors++;
+            }
           }
-        }
-      }));
+        }),
+      );
       const rate = done / ((performance.now() - t0) / 1000);
       await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
       // free PgBouncer's idle server connections so the direct clients fit
@@ -183,7 +218,14 @@ async function main(): Promise<void> {
       }
       return rate;
     };
-    report('pooler500_vs_direct100_ratio', await pair(() => crowd(100, ctx.state.ports.postgres), () => crowd(500, ctx.state.ports.pgbouncer), CROWD_PAIRS));
+    report(
+      'pooler500_vs_direct100_ratio',
+      await pair(
+        () => crowd(100, ctx.state.ports.postgres),
+        () => crowd(500, ctx.state.ports.pgbouncer),
+        CROWD_PAIRS,
+      ),
+    );
     metrics.pooler500_errors = crowdErrors;
 
     // 4. TLS (verify-full) vs plaintext, direct, tenant single. Plaintext TCP is refused by the cluster's
@@ -192,7 +234,13 @@ async function main(): Promise<void> {
     const hbaText = readFileSync(hba, 'utf8');
     writeFileSync(hba, `hostnossl stellaops stellaops_app 127.0.0.1/32 scram-sha-256\n${hbaText}`);
     const reload = async () => {
-      const a = new pg.Client({ host: ctx.layout.socketDir, port: ctx.state.ports.postgres, user: 'postgres', password: ctx.secrets.superuser, database: 'postgres' });
+      const a = new pg.Client({
+        host: ctx.layout.socketDir,
+        port: ctx.state.ports.postgres,
+        user: 'postgres',
+        password: ctx.secrets.superuser,
+        database: 'postgres',
+      });
       await a.connect();
       await a.query('select pg_reload_conf()');
       await a.end();
@@ -204,29 +252,55 @@ async function main(): Promise<void> {
     });
     const tlsDs = ds(ctx.state.ports.postgres, true, 'none');
     const plainDs = ds(ctx.state.ports.postgres, false, 'none');
-    cleanups.push(() => tlsDs.close(), () => plainDs.close());
-    report('tls_vs_plain_ratio', await pair(() => slice(tenantSingle(plainDs), SLICE_MS), () => slice(tenantSingle(tlsDs), SLICE_MS), PAIRS));
+    cleanups.push(
+      () => tlsDs.close(),
+      () => plainDs.close(),
+    );
+    report(
+      'tls_vs_plain_ratio',
+      await pair(
+        () => slice(tenantSingle(plainDs), SLICE_MS),
+        () => slice(tenantSingle(tlsDs), SLICE_MS),
+        PAIRS,
+      ),
+    );
 
-    writeBenchResult('cluster', metrics, {
-      pgbouncer_tenant_single_ratio: 'x raw via PgBouncer',
-      reset_always_cost_ratio: 'x without reset_always',
-      pooler500_vs_direct100_ratio: 'x 100 direct',
-      pooler500_errors: 'errors',
-      tls_vs_plain_ratio: 'x plaintext',
-    }, {
-      goals: { pgbouncer_tenant_single_ratio: 0.9, pooler500_vs_direct100_ratio: 0.9, pooler500_errors: 0 },
-      settings: { workers: WORKERS, poolSize: POOL, sliceMs: SLICE_MS, pairs: PAIRS, crowdSliceMs: CROWD_SLICE_MS, crowdPairs: CROWD_PAIRS, rows: ROWS, tenants: TENANTS, maxConnections: MAX_CONNECTIONS, pgbouncerCap: ctx.settings.pool.maxDbConnections },
-      detail,
-      loadAverage: os.loadavg(),
-      notes: [
-        'every connection is TLS verify-full with the cluster CA except the plaintext side of tls_vs_plain_ratio',
-        'pgbouncer_tenant_single_ratio: ds.forTenant() point select (poolerMode transaction) vs raw pg point select on the same table without RLS, both through the same PgBouncer',
-        'reset_always_cost_ratio: tenant single through PgBouncer with server_reset_query_always=1 (DISCARD ALL after each transaction) vs =0; below 1 is its cost',
-        'pooler500_vs_direct100_ratio: 500 clients each looping raw point selects through PgBouncer (cap = 100 server connections here) vs 100 direct clients',
-        `max_connections=${MAX_CONNECTIONS} for this run so that 100 direct clients fit; the committed configuration uses 100 (PgBouncer cap 80)`,
-      ],
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model },
-    });
+    writeBenchResult(
+      'cluster',
+      metrics,
+      {
+        pgbouncer_tenant_single_ratio: 'x raw via PgBouncer',
+        reset_always_cost_ratio: 'x without reset_always',
+        pooler500_vs_direct100_ratio: 'x 100 direct',
+        pooler500_errors: 'errors',
+        tls_vs_plain_ratio: 'x plaintext',
+      },
+      {
+        goals: { pgbouncer_tenant_single_ratio: 0.9, pooler500_vs_direct100_ratio: 0.9, pooler500_errors: 0 },
+        settings: {
+          workers: WORKERS,
+          poolSize: POOL,
+          sliceMs: SLICE_MS,
+          pairs: PAIRS,
+          crowdSliceMs: CROWD_SLICE_MS,
+          crowdPairs: CROWD_PAIRS,
+          rows: ROWS,
+          tenants: TENANTS,
+          maxConnections: MAX_CONNECTIONS,
+          pgbouncerCap: ctx.settings.pool.maxDbConnections,
+        },
+        detail,
+        loadAverage: os.loadavg(),
+        notes: [
+          'every connection is TLS verify-full with the cluster CA except the plaintext side of tls_vs_plain_ratio',
+          'pgbouncer_tenant_single_ratio: ds.forTenant() point select (poolerMode transaction) vs raw pg point select on the same table without RLS, both through the same PgBouncer',
+          'reset_always_cost_ratio: tenant single through PgBouncer with server_reset_query_always=1 (DISCARD ALL after each transaction) vs =0; below 1 is its cost',
+          'pooler500_vs_direct100_ratio: 500 clients each looping raw point selects through PgBouncer (cap = 100 server connections here) vs 100 direct clients',
+          `max_connections=${MAX_CONNECTIONS} for this run so that 100 direct clients fit; the committed configuration uses 100 (PgBouncer cap 80)`,
+        ],
+        machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model },
+      },
+    );
   } finally {
     for (const c of cleanups.reverse()) {
       try {

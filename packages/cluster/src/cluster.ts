@@ -84,7 +84,14 @@ export class Cluster {
 
   /** The components in start order. */
   components(): ClusterComponent[] {
-    return [new TlsComponent(), this.postgres, new RolesComponent(this.#o.moduleRoles ?? []), this.pgbouncer, this.monitoring, ...(this.#o.extraComponents ?? [])];
+    return [
+      new TlsComponent(),
+      this.postgres,
+      new RolesComponent(this.#o.moduleRoles ?? []),
+      this.pgbouncer,
+      this.monitoring,
+      ...(this.#o.extraComponents ?? []),
+    ];
   }
 
   /**
@@ -144,7 +151,9 @@ export class Cluster {
 
   #checkRoot(): void {
     if (!existsSync(this.layout.root)) {
-      throw new ClusterStateError(`The cluster folder ${this.layout.root} does not exist. Fix: run "stella-db cluster up" first (it creates it).`);
+      throw new ClusterStateError(
+        `The cluster folder ${this.layout.root} does not exist. Fix: run "stella-db cluster up" first (it creates it).`,
+      );
     }
   }
 
@@ -183,7 +192,9 @@ export class Cluster {
       ...(saved?.monitoring ? { monitoring: saved.monitoring } : {}),
     };
     if (state.ports.postgres === state.ports.pgbouncer) {
-      throw new ClusterStateError(`PostgreSQL and PgBouncer cannot share port ${state.ports.postgres}. Fix: give different --port and --pgbouncer-port.`);
+      throw new ClusterStateError(
+        `PostgreSQL and PgBouncer cannot share port ${state.ports.postgres}. Fix: give different --port and --pgbouncer-port.`,
+      );
     }
     const settings: ClusterSettings = computeSettings({ memoryBytes: state.memoryBytes, overrides: state.overrides, layout: this.layout });
     if (creating) {
@@ -267,7 +278,8 @@ export class Cluster {
       for (const s of ctx.settings.postgres) {
         const actual = shown.get(s.name) ?? '';
         const row = r.rows.find((x) => x.name === s.name);
-        if (!sameValue(s.value, actual)) out.push({ name: s.name, expected: s.value, actual, pendingRestart: row?.pending_restart ?? false });
+        if (!sameValue(s.value, actual))
+          out.push({ name: s.name, expected: s.value, actual, pendingRestart: row?.pending_restart ?? false });
       }
       return out;
     } finally {
@@ -276,7 +288,17 @@ export class Cluster {
   }
 }
 
-const UNIT: Record<string, number> = { kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNIT: Record<string, number> = {
+  kb: 1024,
+  mb: 1024 ** 2,
+  gb: 1024 ** 3,
+  tb: 1024 ** 4,
+  ms: 1,
+  s: 1000,
+  min: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
 
 /** Compares setting values the way PostgreSQL normalizes them (`16GB` = `16384MB`, `1s` = `1000ms`, `on` = `true`). */
 export function sameValue(expected: string, actual: string): boolean {

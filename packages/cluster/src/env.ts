@@ -42,7 +42,10 @@ export const HIDDEN = '***';
  * info.app.url; // 'postgres://stellaops_app:***@localhost:6432/stellaops?sslmode=verify-full&sslrootcert=/…/ca.crt'
  * ```
  */
-export function connectionInfo(ctx: Pick<ClusterContext, 'layout' | 'state' | 'secrets'>, options: { showSecrets: boolean }): ConnectionInfo {
+export function connectionInfo(
+  ctx: Pick<ClusterContext, 'layout' | 'state' | 'secrets'>,
+  options: { showSecrets: boolean },
+): ConnectionInfo {
   const ca = ctx.layout.tls.caCert;
   const tk = ctx.secrets.tenantKey;
   // services sign tenant ids with the tenant key (the owner runs migrations and needs none)
@@ -59,13 +62,22 @@ export function connectionInfo(ctx: Pick<ClusterContext, 'layout' | 'state' | 's
       database: DATABASE,
       url: `postgres://${role}:${urlPw}@localhost:${port}/${DATABASE}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`,
       npgsql: `${base};Root Certificate=${ca}${pooled ? ';No Reset On Close=true' : ''}`,
-      envLines: [`Postgres__ConnectionString=${base}`, `Postgres__Tls__CaFile=${ca}`, ...(pooled ? ['Postgres__PoolerMode=transaction', ...tenantLines] : [])],
+      envLines: [
+        `Postgres__ConnectionString=${base}`,
+        `Postgres__Tls__CaFile=${ca}`,
+        ...(pooled ? ['Postgres__PoolerMode=transaction', ...tenantLines] : []),
+      ],
     };
   };
   return {
     caFile: ca,
     app: forms('services: app role through PgBouncer (transaction pooling)', APP_ROLE, ctx.state.ports.pgbouncer, true),
-    owner: forms('migrations: owner role direct to PostgreSQL (the migrator refuses PgBouncer)', OWNER_ROLE, ctx.state.ports.postgres, false),
+    owner: forms(
+      'migrations: owner role direct to PostgreSQL (the migrator refuses PgBouncer)',
+      OWNER_ROLE,
+      ctx.state.ports.postgres,
+      false,
+    ),
   };
 }
 

@@ -26,7 +26,11 @@ export class InvalidClusterInputError extends ClusterError {
   readonly problems: readonly string[];
 
   constructor(problems: readonly string[], options?: { cause?: unknown }) {
-    super('CLUSTER_INVALID_INPUT', problems.length === 1 ? problems[0]! : `${problems.length} problems:\n- ${problems.join('\n- ')}`, options);
+    super(
+      'CLUSTER_INVALID_INPUT',
+      problems.length === 1 ? problems[0]! : `${problems.length} problems:\n- ${problems.join('\n- ')}`,
+      options,
+    );
     this.problems = problems;
   }
 }

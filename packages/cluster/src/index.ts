@@ -12,7 +12,14 @@
  *
  * @packageDocumentation
  */
-export { ClusterError, ClusterStateError, ComponentError, InvalidClusterInputError, MissingPackageError, SettingsRejectedError } from './errors.js';
+export {
+  ClusterError,
+  ClusterStateError,
+  ComponentError,
+  InvalidClusterInputError,
+  MissingPackageError,
+  SettingsRejectedError,
+} from './errors.js';
 export { formatMemory, parseMemory, pgMemory, MAX_MEMORY_BYTES, MIN_MEMORY_BYTES } from './memory.js';
 export { clusterLayout, type ClusterLayout } from './layout.js';
 export {
@@ -33,7 +40,15 @@ export { Cluster, REQUIRED_PROGRAMS, sameValue, type ClusterOptions, type Cluste
 export type { ClusterComponent, ClusterContext, ComponentStatus } from './component.js';
 export { PostgresComponent, adminClient, renderPgHba, DATABASE } from './postgres-component.js';
 export { RolesComponent, APP_ROLE, OWNER_ROLE, AUTH_QUERY } from './roles-component.js';
-export { PgBouncerComponent, pgbouncerSettings, renderPgBouncerIni, PGBOUNCER_ADMIN, PGBOUNCER_STATS, type PgBouncerSetting, type PoolUse } from './pgbouncer-component.js';
+export {
+  PgBouncerComponent,
+  pgbouncerSettings,
+  renderPgBouncerIni,
+  PGBOUNCER_ADMIN,
+  PGBOUNCER_STATS,
+  type PgBouncerSetting,
+  type PoolUse,
+} from './pgbouncer-component.js';
 export { TlsComponent, AUTH_ROLE } from './tls-component.js';
 export { scramVerifier } from './scram.js';
 export type { ClusterSecrets, ClusterState, MonitoringMode } from './state.js';

@@ -56,8 +56,10 @@ export function renderManifests(options: ManifestOptions): RenderedManifest[] {
   const { env, settings } = options;
   const instances = options.instances ?? 1;
   const problems: string[] = [];
-  if (!/^[a-z][a-z0-9-]{0,30}$/.test(env)) problems.push(`--env "${env}" is not a valid environment name. Fix: lower-case letters, digits and dashes, e.g. --env staging.`);
-  if (!Number.isInteger(instances) || instances < 1 || instances > 9) problems.push(`--instances ${instances} is out of range. Fix: 1 (single primary) to 9.`);
+  if (!/^[a-z][a-z0-9-]{0,30}$/.test(env))
+    problems.push(`--env "${env}" is not a valid environment name. Fix: lower-case letters, digits and dashes, e.g. --env staging.`);
+  if (!Number.isInteger(instances) || instances < 1 || instances > 9)
+    problems.push(`--instances ${instances} is out of range. Fix: 1 (single primary) to 9.`);
   if (problems.length > 0) throw new InvalidClusterInputError(problems);
   const namespace = `stellaops-${env}`;
   const labels = { 'app.kubernetes.io/name': NAME, 'app.kubernetes.io/part-of': 'stellaops', 'stellaops.io/environment': env };
@@ -148,15 +150,24 @@ export function renderManifests(options: ManifestOptions): RenderedManifest[] {
   };
 
   // every string value double-quoted: Kubernetes' YAML 1.1 parser would read a bare `on` as a boolean
-  const doc = (d: Record<string, unknown>) => stringify(d, { lineWidth: 0, sortMapEntries: false, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' });
+  const doc = (d: Record<string, unknown>) =>
+    stringify(d, { lineWidth: 0, sortMapEntries: false, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' });
   const file = (name: string, what: string, docs: Record<string, unknown>[]): RenderedManifest => ({
     file: name,
     text: header(what) + docs.map(doc).join('---\n'),
     documents: docs,
   });
   return [
-    file('cluster.yaml', `CloudNativePG Cluster: PostgreSQL 16, ${instances} instance(s), settings for ${formatMemory(settings.memoryBytes)} RAM`, [cluster]),
-    file('pooler.yaml', `CloudNativePG Pooler: PgBouncer, transaction mode, ${p.maxClientConn} clients, ${p.maxDbConnections} server connections`, [pooler]),
+    file(
+      'cluster.yaml',
+      `CloudNativePG Cluster: PostgreSQL 16, ${instances} instance(s), settings for ${formatMemory(settings.memoryBytes)} RAM`,
+      [cluster],
+    ),
+    file(
+      'pooler.yaml',
+      `CloudNativePG Pooler: PgBouncer, transaction mode, ${p.maxClientConn} clients, ${p.maxDbConnections} server connections`,
+      [pooler],
+    ),
     file(
       'monitoring.yaml',
       'Monitoring (@stellaops/monitoring): custom queries ConfigMap (Cluster.spec.monitoring), PodMonitors for the instances and the pooler (Prometheus Operator), alert/recording rules (PrometheusRule), Grafana dashboard ConfigMap',

@@ -7,10 +7,22 @@ const TIB = GIB * 1024;
 
 const UNITS: Readonly<Record<string, number>> = {
   b: 1,
-  k: KIB, kb: KIB, ki: KIB, kib: KIB,
-  m: MIB, mb: MIB, mi: MIB, mib: MIB,
-  g: GIB, gb: GIB, gi: GIB, gib: GIB,
-  t: TIB, tb: TIB, ti: TIB, tib: TIB,
+  k: KIB,
+  kb: KIB,
+  ki: KIB,
+  kib: KIB,
+  m: MIB,
+  mb: MIB,
+  mi: MIB,
+  mib: MIB,
+  g: GIB,
+  gb: GIB,
+  gi: GIB,
+  gib: GIB,
+  t: TIB,
+  tb: TIB,
+  ti: TIB,
+  tib: TIB,
 };
 
 /** Smallest memory the seed's settings fit in (maintenance_work_mem alone is 512MB). */
@@ -41,17 +53,26 @@ export function parseMemory(text: string, option = '--memory'): number {
   }
   const bytes = Math.floor(Number(m[1]) * factor);
   if (bytes < MIN_MEMORY_BYTES) {
-    throw new InvalidClusterInputError([`${option} ${text} is below ${formatMemory(MIN_MEMORY_BYTES)}, too small for the seed's settings (maintenance_work_mem alone is 512MB). Fix: give at least ${option} 1GiB.`]);
+    throw new InvalidClusterInputError([
+      `${option} ${text} is below ${formatMemory(MIN_MEMORY_BYTES)}, too small for the seed's settings (maintenance_work_mem alone is 512MB). Fix: give at least ${option} 1GiB.`,
+    ]);
   }
   if (bytes > MAX_MEMORY_BYTES) {
-    throw new InvalidClusterInputError([`${option} ${text} is above ${formatMemory(MAX_MEMORY_BYTES)}; that looks like a typo. Fix: give the machine's RAM, e.g. ${option} 64GiB.`]);
+    throw new InvalidClusterInputError([
+      `${option} ${text} is above ${formatMemory(MAX_MEMORY_BYTES)}; that looks like a typo. Fix: give the machine's RAM, e.g. ${option} 64GiB.`,
+    ]);
   }
   return bytes;
 }
 
 /** A byte count in the largest whole binary unit: `64GiB`, `1536MiB`. */
 export function formatMemory(bytes: number): string {
-  for (const [unit, size] of [['TiB', TIB], ['GiB', GIB], ['MiB', MIB], ['KiB', KIB]] as const) {
+  for (const [unit, size] of [
+    ['TiB', TIB],
+    ['GiB', GIB],
+    ['MiB', MIB],
+    ['KiB', KIB],
+  ] as const) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
   }
   return bytes >= MIB ? `${Math.floor(bytes / MIB)}MiB` : `${bytes}B`;

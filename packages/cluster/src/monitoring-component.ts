@@ -87,9 +87,18 @@ export function parseScrapeTargets(items: readonly string[]): ScrapeTarget[] {
     }
     const [, name, host, portText, path] = m as unknown as [string, string, string, string, string | undefined];
     const port = Number(portText);
-    if (!SCRAPE_NAME.test(name)) problems.push(`--scrape "${item}": the name "${name}" becomes the job label. Fix: lower-case letters, digits, - and _, starting with a letter.`);
-    else if (reserved.has(name)) problems.push(`--scrape "${item}": the job name "${name}" is the monitoring stack's own. Fix: choose another name, e.g. stellaops-<service>.`);
-    if (!LOOPBACK_HOSTS.has(host)) problems.push(`--scrape "${item}": ${host} is not loopback; Prometheus scrapes over plain HTTP on this machine only. Fix: 127.0.0.1:<port>.`);
+    if (!SCRAPE_NAME.test(name))
+      problems.push(
+        `--scrape "${item}": the name "${name}" becomes the job label. Fix: lower-case letters, digits, - and _, starting with a letter.`,
+      );
+    else if (reserved.has(name))
+      problems.push(
+        `--scrape "${item}": the job name "${name}" is the monitoring stack's own. Fix: choose another name, e.g. stellaops-<service>.`,
+      );
+    if (!LOOPBACK_HOSTS.has(host))
+      problems.push(
+        `--scrape "${item}": ${host} is not loopback; Prometheus scrapes over plain HTTP on this machine only. Fix: 127.0.0.1:<port>.`,
+      );
     if (port < 1 || port > 65535) problems.push(`--scrape "${item}": ${port} is not a TCP port. Fix: give 1-65535.`);
     const job = jobs.get(name) ?? { job: name, targets: [], ...(path ? { metricsPath: path } : {}) };
     if ((job.metricsPath ?? '/metrics') !== (path ?? '/metrics')) {
@@ -103,11 +112,16 @@ export function parseScrapeTargets(items: readonly string[]): ScrapeTarget[] {
 }
 
 /** The monitoring role as the exporter and `cluster top` use it (direct, TLS verify-full with the cluster CA). */
-export function monitoringTargets(ctx: Pick<ClusterContext, 'layout' | 'state' | 'secrets'>): { postgres: PostgresTarget; pgbouncer: PgBouncerTarget } {
+export function monitoringTargets(ctx: Pick<ClusterContext, 'layout' | 'state' | 'secrets'>): {
+  postgres: PostgresTarget;
+  pgbouncer: PgBouncerTarget;
+} {
   const password = ctx.secrets.roles[MONITORING_ROLE];
   const statsPassword = ctx.secrets.pgbouncer[PGBOUNCER_STATS];
   if (!password || !statsPassword) {
-    throw new ClusterStateError(`The monitoring role ${MONITORING_ROLE} was not created in ${ctx.layout.root} yet. Fix: stella-db cluster up --monitoring`);
+    throw new ClusterStateError(
+      `The monitoring role ${MONITORING_ROLE} was not created in ${ctx.layout.root} yet. Fix: stella-db cluster up --monitoring`,
+    );
   }
   const ca = ctx.layout.tls.caCert;
   return {
@@ -173,7 +187,8 @@ export class MonitoringComponent implements ClusterComponent {
     const saved = ctx.state.monitoring;
     const scrape = this.#o.scrape ? [...this.#o.scrape] : (saved?.scrape ?? []);
     const scrapeIntervalSeconds = this.#o.scrapeIntervalSeconds ?? saved?.scrapeIntervalSeconds ?? 15;
-    const changed = JSON.stringify(saved?.scrape ?? []) !== JSON.stringify(scrape) || (saved?.scrapeIntervalSeconds ?? 15) !== scrapeIntervalSeconds;
+    const changed =
+      JSON.stringify(saved?.scrape ?? []) !== JSON.stringify(scrape) || (saved?.scrapeIntervalSeconds ?? 15) !== scrapeIntervalSeconds;
     this.#save(ctx, { mode, scrape, scrapeIntervalSeconds });
     if (mode === 'off') {
       await stopMonitoring(ctx.layout.monitoringDir);
@@ -182,7 +197,9 @@ export class MonitoringComponent implements ClusterComponent {
     const { found, missing } = this.programs();
     if (missing.length > 0) {
       // `on` was refused before anything started (Cluster.checkPrerequisites); `auto` skips
-      ctx.progress(`monitoring skipped: ${missing.map((m) => m.pkg).join(', ')} not installed (apt-get install -y ${missing.map((m) => m.pkg).join(' ')})`);
+      ctx.progress(
+        `monitoring skipped: ${missing.map((m) => m.pkg).join(', ')} not installed (apt-get install -y ${missing.map((m) => m.pkg).join(' ')})`,
+      );
       return this.status(ctx);
     }
     await this.#ensureRole(ctx);
@@ -193,7 +210,9 @@ export class MonitoringComponent implements ClusterComponent {
       pgbouncerExporter: await ctx.allocatePort('pgbouncer-exporter'),
     };
     if (changed) await stopMonitoring(ctx.layout.monitoringDir); // Prometheus' config changes: start it again
-    ctx.progress(`starting monitoring (postgres_exporter :${ports.postgresExporter}, PgBouncer exporter :${ports.pgbouncerExporter}, Prometheus :${ports.prometheus})`);
+    ctx.progress(
+      `starting monitoring (postgres_exporter :${ports.postgresExporter}, PgBouncer exporter :${ports.pgbouncerExporter}, Prometheus :${ports.prometheus})`,
+    );
     try {
       await startMonitoring({
         dir: ctx.layout.monitoringDir,
@@ -202,7 +221,11 @@ export class MonitoringComponent implements ClusterComponent {
         ports,
         scrapeIntervalSeconds,
         clusterName: basename(ctx.layout.root),
-        binaries: { prometheus: found.prometheus!, postgresExporter: found['prometheus-postgres-exporter']!, pgbouncerExporter: found['prometheus-pgbouncer-exporter']! },
+        binaries: {
+          prometheus: found.prometheus!,
+          postgresExporter: found['prometheus-postgres-exporter']!,
+          pgbouncerExporter: found['prometheus-pgbouncer-exporter']!,
+        },
       });
     } catch (e) {
       const tail = e instanceof MonitoringStartError ? e.logTail : '';
@@ -231,17 +254,34 @@ export class MonitoringComponent implements ClusterComponent {
     if (s.running) {
       return { name: this.name, state: 'running', port: ctx.state.ports.prometheus, detail: `dashboard ${urls.dashboardUrl}`, parts, data };
     }
-    if (mode === 'off') return { name: this.name, state: 'disabled', detail: 'off (--no-monitoring); enable: stella-db cluster up --monitoring', parts, data };
+    if (mode === 'off')
+      return {
+        name: this.name,
+        state: 'disabled',
+        detail: 'off (--no-monitoring); enable: stella-db cluster up --monitoring',
+        parts,
+        data,
+      };
     const { missing } = this.programs();
     if (missing.length > 0 && s.components.length === 0) {
-      return { name: this.name, state: 'disabled', detail: `packages missing: apt-get install -y ${missing.map((m) => m.pkg).join(' ')}`, data };
+      return {
+        name: this.name,
+        state: 'disabled',
+        detail: `packages missing: apt-get install -y ${missing.map((m) => m.pkg).join(' ')}`,
+        data,
+      };
     }
     if (ctx.state.up) {
       return {
         name: this.name,
         state: 'crashed',
         port: ctx.state.ports.prometheus,
-        detail: `${parts.filter((p) => p.state === 'crashed').map((p) => p.name).join(', ') || 'not running'} although the cluster is up. Fix: stella-db cluster up`,
+        detail: `${
+          parts
+            .filter((p) => p.state === 'crashed')
+            .map((p) => p.name)
+            .join(', ') || 'not running'
+        } although the cluster is up. Fix: stella-db cluster up`,
         parts,
         data,
       };
@@ -259,7 +299,9 @@ export class MonitoringComponent implements ClusterComponent {
       await admin.query(`grant connect on database ${quoteIdentifier(DATABASE)} to ${quoteIdentifier(MONITORING_ROLE)}`);
     } catch (e) {
       if (fresh) delete ctx.secrets.roles[MONITORING_ROLE];
-      throw new ComponentError(this.name, `Creating the monitoring role ${MONITORING_ROLE} failed: ${(e as Error).message}`, '', { cause: e });
+      throw new ComponentError(this.name, `Creating the monitoring role ${MONITORING_ROLE} failed: ${(e as Error).message}`, '', {
+        cause: e,
+      });
     } finally {
       await admin.end().catch(() => undefined);
     }

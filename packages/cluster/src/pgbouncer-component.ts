@@ -34,12 +34,24 @@ export function pgbouncerSettings(ctx: Pick<ClusterContext, 'layout' | 'state' |
     s('listen_addr', '127.0.0.1', 'loopback only (this machine)'),
     s('listen_port', state.ports.pgbouncer, "this cluster's PgBouncer port"),
     s('unix_socket_dir', layout.socketDir, "console socket in the cluster's private run/ folder"),
-    s('pool_mode', 'transaction', 'a server connection per transaction: 500 clients share the capped pool (tenant context is transaction-local)'),
+    s(
+      'pool_mode',
+      'transaction',
+      'a server connection per transaction: 500 clients share the capped pool (tenant context is transaction-local)',
+    ),
     s('max_client_conn', p.maxClientConn, 'seed: 500 client connections'),
     s('default_pool_size', p.defaultPoolSize, `server connections per user/database, = max_db_connections`),
-    s('max_db_connections', p.maxDbConnections, `cap: ${p.maxDbConnections} + ${p.directHeadroom} direct + ${p.superuserReserved} superuser-reserved = max_connections`),
+    s(
+      'max_db_connections',
+      p.maxDbConnections,
+      `cap: ${p.maxDbConnections} + ${p.directHeadroom} direct + ${p.superuserReserved} superuser-reserved = max_connections`,
+    ),
     s('reserve_pool_size', 0, 'no extra connections beyond the cap'),
-    s('server_reset_query', 'DISCARD ALL', 'drops any session state (SET, prepared statements, temp tables) a unit left on a server connection'),
+    s(
+      'server_reset_query',
+      'DISCARD ALL',
+      'drops any session state (SET, prepared statements, temp tables) a unit left on a server connection',
+    ),
     s('server_reset_query_always', 1, 'run the reset in transaction mode too: session state never leaks to another tenant'),
     s('auth_type', 'scram-sha-256', 'clients authenticate with SCRAM; PgBouncer logs in to the server with the same SCRAM keys'),
     s('auth_user', AUTH_ROLE, 'lookup role (certificate login, no password) for auth_query'),
@@ -102,7 +114,10 @@ export class PgBouncerComponent implements ClusterComponent {
     }
     const port = ctx.state.ports.pgbouncer;
     if (!(await isPortFree(port))) {
-      throw new ClusterError('CLUSTER_PORT_IN_USE', `Port ${port} (this cluster's PgBouncer port) is already in use by another process. Fix: stop that process, or pass --pgbouncer-port <free port>.`);
+      throw new ClusterError(
+        'CLUSTER_PORT_IN_USE',
+        `Port ${port} (this cluster's PgBouncer port) is already in use by another process. Fix: stop that process, or pass --pgbouncer-port <free port>.`,
+      );
     }
     ctx.progress(`starting PgBouncer on 127.0.0.1:${port}`);
     const logFile = layout.logFile('pgbouncer');
@@ -123,7 +138,11 @@ export class PgBouncerComponent implements ClusterComponent {
     const deadline = Date.now() + 20_000;
     while (!(await accepts(port))) {
       if (exited !== undefined || Date.now() > deadline) {
-        throw new ComponentError(this.name, `PgBouncer did not start on port ${port} (${exited !== undefined ? `exited with code ${exited}` : 'not listening after 20 s'}).`, logTail(logFile));
+        throw new ComponentError(
+          this.name,
+          `PgBouncer did not start on port ${port} (${exited !== undefined ? `exited with code ${exited}` : 'not listening after 20 s'}).`,
+          logTail(logFile),
+        );
       }
       await sleep(20);
     }
@@ -146,7 +165,12 @@ export class PgBouncerComponent implements ClusterComponent {
     if (pid === undefined) {
       if (!existsSync(join(ctx.layout.pgbouncerDir, 'pgbouncer.ini'))) return { name: this.name, state: 'missing', port };
       return ctx.state.up
-        ? { name: this.name, state: 'crashed', port, detail: `not running although the cluster is up; log: ${ctx.layout.logFile('pgbouncer')}. Fix: stella-db cluster up` }
+        ? {
+            name: this.name,
+            state: 'crashed',
+            port,
+            detail: `not running although the cluster is up; log: ${ctx.layout.logFile('pgbouncer')}. Fix: stella-db cluster up`,
+          }
         : { name: this.name, state: 'stopped', port };
     }
     let use: PoolUse | undefined;

@@ -66,10 +66,18 @@ export class PostgresComponent implements ClusterComponent {
     const binaries = locateBinaries(ctx.runAs, ctx.layout.binCacheDir);
     const settings = [
       ...ctx.settings.postgres,
-      { name: 'hba_file', value: join(layout.confDir, 'pg_hba.conf'), reason: 'pg_hba.conf kept with the computed settings', scope: 'host' as const },
+      {
+        name: 'hba_file',
+        value: join(layout.confDir, 'pg_hba.conf'),
+        reason: 'pg_hba.conf kept with the computed settings',
+        scope: 'host' as const,
+      },
     ];
     await validateSettingsWithServer(binaries.postgres, settings);
-    writeAtomic(join(layout.confDir, 'postgresql.conf'), `# written by stella-db cluster up (rewritten on every up): edit with --set, not here\n${renderPostgresqlConf(settings)}`);
+    writeAtomic(
+      join(layout.confDir, 'postgresql.conf'),
+      `# written by stella-db cluster up (rewritten on every up): edit with --set, not here\n${renderPostgresqlConf(settings)}`,
+    );
     writeAtomic(join(layout.confDir, 'pg_hba.conf'), renderPgHba());
     const cluster = this.#cluster(ctx);
     if (cluster.runningPort() !== undefined) return this.status(ctx);
@@ -100,10 +108,21 @@ export class PostgresComponent implements ClusterComponent {
     if (pid === undefined) {
       const stale = existsSync(join(ctx.layout.dataDir, 'postmaster.pid'));
       return ctx.state.up || stale
-        ? { ...base, state: 'crashed', detail: `not running although the cluster is up; log: ${cluster.logFile}. Fix: stella-db cluster up (recovers from the WAL)` }
+        ? {
+            ...base,
+            state: 'crashed',
+            detail: `not running although the cluster is up; log: ${cluster.logFile}. Fix: stella-db cluster up (recovers from the WAL)`,
+          }
         : { ...base, state: 'stopped' };
     }
-    return { ...base, state: 'running', pid, port: cluster.runningPort() ?? ctx.state.ports.postgres, tls: 'ssl=on, hostssl only', detail: `data ${ctx.layout.dataDir}` };
+    return {
+      ...base,
+      state: 'running',
+      pid,
+      port: cluster.runningPort() ?? ctx.state.ports.postgres,
+      tls: 'ssl=on, hostssl only',
+      detail: `data ${ctx.layout.dataDir}`,
+    };
   }
 
   async #wrap(fn: () => Promise<void>, cluster: EmbeddedCluster): Promise<void> {
@@ -111,7 +130,11 @@ export class PostgresComponent implements ClusterComponent {
       await fn();
     } catch (e) {
       if (e instanceof PortInUseError) {
-        throw new ClusterError('CLUSTER_PORT_IN_USE', `${e.message.replace(/ Fix:.*/, '')} It is this cluster's saved PostgreSQL port. Fix: stop the other process, or pass --port <free port>.`, { cause: e });
+        throw new ClusterError(
+          'CLUSTER_PORT_IN_USE',
+          `${e.message.replace(/ Fix:.*/, '')} It is this cluster's saved PostgreSQL port. Fix: stop the other process, or pass --port <free port>.`,
+          { cause: e },
+        );
       }
       if (e instanceof ServerStartError) throw new ComponentError(this.name, e.message.split('\n')[0]!, e.logTail, { cause: e });
       throw new ComponentError(this.name, `PostgreSQL failed: ${(e as Error).message}`, cluster.logTail(), { cause: e });

@@ -6,7 +6,11 @@ import { redactSecrets } from '@stellaops/safe-text';
 import { ClusterStateError } from './errors.js';
 
 /** Runs a program to completion; resolves with its exit code and output. */
-export function runProgram(cmd: string, args: readonly string[], options: { runAs?: RunAs | undefined; timeoutMs?: number; cwd?: string } = {}): Promise<{ code: number | null; output: string }> {
+export function runProgram(
+  cmd: string,
+  args: readonly string[],
+  options: { runAs?: RunAs | undefined; timeoutMs?: number; cwd?: string } = {},
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -74,7 +78,10 @@ export function closeQuietly(fd: number): void {
 export function ensureDir(dir: string, mode: number, owner?: RunAs): void {
   const st = lstatSync(dir, { throwIfNoEntry: false });
   if (!st) mkdirSync(dir, { mode });
-  else if (!st.isDirectory()) throw new ClusterStateError(`${dir} is not a folder (or is a symbolic link). Fix: move it away; the cluster creates its folders itself.`);
+  else if (!st.isDirectory())
+    throw new ClusterStateError(
+      `${dir} is not a folder (or is a symbolic link). Fix: move it away; the cluster creates its folders itself.`,
+    );
   chmodSync(dir, mode);
   if (owner) chownSync(dir, owner.uid, owner.gid);
 }

@@ -61,7 +61,9 @@ export class RolesComponent implements ClusterComponent {
       if (fresh.length > 0) ctx.saveSecrets(); // only once the roles have them
       const db = await admin.query('select 1 from pg_database where datname = $1', [DATABASE]);
       if (!db.rowCount) await admin.query(`create database ${quoteIdentifier(DATABASE)} owner ${quoteIdentifier(OWNER_ROLE)}`);
-      await admin.query(`grant connect on database ${quoteIdentifier(DATABASE)} to ${quoteIdentifier(APP_ROLE)}, ${quoteIdentifier(AUTH_ROLE)}`);
+      await admin.query(
+        `grant connect on database ${quoteIdentifier(DATABASE)} to ${quoteIdentifier(APP_ROLE)}, ${quoteIdentifier(AUTH_ROLE)}`,
+      );
     } catch (e) {
       throw new ComponentError(this.name, `Creating roles and the ${DATABASE} database failed: ${(e as Error).message}`, '', { cause: e });
     } finally {
@@ -95,7 +97,11 @@ export class RolesComponent implements ClusterComponent {
       );
       const row = r.rows[0]!;
       const ok = row.roles === this.roles.length && row.ext;
-      return { name: this.name, state: ok ? 'ready' : 'missing', detail: `${row.roles}/${this.roles.length} roles, pg_stat_statements ${row.ext ? 'created' : 'missing'}` };
+      return {
+        name: this.name,
+        state: ok ? 'ready' : 'missing',
+        detail: `${row.roles}/${this.roles.length} roles, pg_stat_statements ${row.ext ? 'created' : 'missing'}`,
+      };
     } catch {
       return { name: this.name, state: 'stopped', detail: `database ${DATABASE} not reachable (server down?)` };
     } finally {

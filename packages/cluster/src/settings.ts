@@ -89,7 +89,11 @@ export function computeSettings(input: SettingsInput): ClusterSettings {
   add('max_connections', '100', 'seed: 100 server connections; services reach them through PgBouncer (500 clients)');
   add('superuser_reserved_connections', '3', 'an administrator can always log in, even with every slot taken');
   add('shared_buffers', pgMemory(mem / 4), `25% of ${ram} RAM (PostgreSQL's guidance; the OS page cache holds the rest)`);
-  add('effective_cache_size', pgMemory((mem * 3) / 4), `75% of ${ram}: tells the planner how much the OS cache plus shared_buffers can hold`);
+  add(
+    'effective_cache_size',
+    pgMemory((mem * 3) / 4),
+    `75% of ${ram}: tells the planner how much the OS cache plus shared_buffers can hold`,
+  );
   add('work_mem', '64MB', 'seed: per sort/hash step; bounded in total because PgBouncer caps active server connections');
   add('maintenance_work_mem', '512MB', 'seed: faster CREATE INDEX and VACUUM');
   add('wal_level', 'replica', 'seed: enough WAL for replicas, base backups and archiving (issue 11)');
@@ -100,7 +104,11 @@ export function computeSettings(input: SettingsInput): ClusterSettings {
   add('shared_preload_libraries', 'pg_stat_statements', 'loads pg_stat_statements at start (per-statement statistics)', 'host');
   add('pg_stat_statements.max', '10000', 'distinct statements tracked');
   add('pg_stat_statements.track', 'top', 'top-level statements, as clients send them');
-  add('pg_stat_statements.track_utility', 'off', "monitoring: only planned statements (no SET/BEGIN/COMMIT noise from PgBouncer's transaction mode) fill the top-statements view");
+  add(
+    'pg_stat_statements.track_utility',
+    'off',
+    "monitoring: only planned statements (no SET/BEGIN/COMMIT noise from PgBouncer's transaction mode) fill the top-statements view",
+  );
   add('log_min_duration_statement', '250ms', 'logs every statement slower than 250 ms with its duration');
   add('log_lock_waits', 'on', 'logs a session waiting on a lock longer than deadlock_timeout');
   add('deadlock_timeout', '1s', 'how long a lock wait lasts before deadlock detection and the lock-wait log line');
@@ -109,14 +117,23 @@ export function computeSettings(input: SettingsInput): ClusterSettings {
   add('log_checkpoints', 'on', 'logs checkpoint timing and volume');
   add('log_temp_files', '10MB', 'logs queries spilling more than 10MB to disk (work_mem too small for them)');
   add('log_autovacuum_min_duration', '10s', 'logs slow autovacuum runs');
-  add('idle_in_transaction_session_timeout', '10min', 'ends sessions idle inside a transaction, which would hold locks and a pooled server connection');
+  add(
+    'idle_in_transaction_session_timeout',
+    '10min',
+    'ends sessions idle inside a transaction, which would hold locks and a pooled server connection',
+  );
   add('timezone', 'UTC', 'timestamps without surprises across services');
   add('log_timezone', 'UTC', 'log timestamps in UTC');
   add('log_line_prefix', '%m [%p] %q%u@%d/%a ', 'time, pid, user@database/application on each log line', 'host');
   add('listen_addresses', '127.0.0.1', 'TCP on loopback only (this machine)', 'host');
   add('ssl', 'on', 'TLS for every TCP connection; pg_hba.conf rejects plaintext TCP', 'host');
   add('ssl_min_protocol_version', 'TLSv1.2', 'no TLS 1.0/1.1', 'host');
-  add('archive_mode', 'on', 'WAL archiving for point-in-time recovery (issue 11); needs a restart to change, so it is on from the start', 'host');
+  add(
+    'archive_mode',
+    'on',
+    'WAL archiving for point-in-time recovery (issue 11); needs a restart to change, so it is on from the start',
+    'host',
+  );
   add('archive_timeout', '5min', 'archives a partly filled WAL segment at least every 5 minutes (bounds data loss of the archive)', 'host');
   if (input.layout) {
     const l = input.layout;
@@ -133,7 +150,9 @@ export function computeSettings(input: SettingsInput): ClusterSettings {
   const problems: string[] = [];
   for (const [name, value] of Object.entries(overrides)) {
     if (!SETTING_NAME.test(name)) {
-      problems.push(`--set ${name}=… is not a PostgreSQL setting name. Fix: use lower-case names such as work_mem or pg_stat_statements.max.`);
+      problems.push(
+        `--set ${name}=… is not a PostgreSQL setting name. Fix: use lower-case names such as work_mem or pg_stat_statements.max.`,
+      );
       continue;
     }
     if (/[\n\r\0]/.test(value)) {
@@ -166,7 +185,13 @@ function poolLimits(maxConnections: string | undefined, reserved: string | undef
     );
   }
   const pool = Math.max(cap, MIN_POOL);
-  return { maxClientConn: MAX_CLIENT_CONN, defaultPoolSize: pool, maxDbConnections: pool, directHeadroom: DIRECT_HEADROOM, superuserReserved: su };
+  return {
+    maxClientConn: MAX_CLIENT_CONN,
+    defaultPoolSize: pool,
+    maxDbConnections: pool,
+    directHeadroom: DIRECT_HEADROOM,
+    superuserReserved: su,
+  };
 }
 
 /** A value quoted for postgresql.conf (single quotes, embedded ones doubled). */

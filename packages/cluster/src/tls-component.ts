@@ -48,18 +48,79 @@ export class TlsComponent implements ClusterComponent {
     const f = (name: string) => join(work, name);
     const run = async (args: string[]) => {
       const r = await runProgram(openssl, args, { cwd: work });
-      if (r.code !== 0) throw new ComponentError(this.name, `openssl ${args[0]} failed (exit ${r.code}).`, r.output.replace(/-----BEGIN[\s\S]*?-----END[^\n]*/g, '[redacted]'));
+      if (r.code !== 0)
+        throw new ComponentError(
+          this.name,
+          `openssl ${args[0]} failed (exit ${r.code}).`,
+          r.output.replace(/-----BEGIN[\s\S]*?-----END[^\n]*/g, '[redacted]'),
+        );
     };
     try {
       const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-      await run(['req', '-x509', '-new', ...key, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '3650', '-subj', '/CN=StellaOps local cluster CA',
-        '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-      writeFileSync(f('server.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n');
-      writeFileSync(f('client.ext'), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+      await run([
+        'req',
+        '-x509',
+        '-new',
+        ...key,
+        '-keyout',
+        f('ca.key'),
+        '-out',
+        f('ca.crt'),
+        '-days',
+        '3650',
+        '-subj',
+        '/CN=StellaOps local cluster CA',
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ]);
+      writeFileSync(
+        f('server.ext'),
+        'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n',
+      );
+      writeFileSync(
+        f('client.ext'),
+        'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n',
+      );
       await run(['req', '-new', ...key, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost']);
-      await run(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '825', '-sha256', '-extfile', f('server.ext'), '-out', f('server.crt')]);
+      await run([
+        'x509',
+        '-req',
+        '-in',
+        f('server.csr'),
+        '-CA',
+        f('ca.crt'),
+        '-CAkey',
+        f('ca.key'),
+        '-CAcreateserial',
+        '-days',
+        '825',
+        '-sha256',
+        '-extfile',
+        f('server.ext'),
+        '-out',
+        f('server.crt'),
+      ]);
       await run(['req', '-new', ...key, '-keyout', f('auth.key'), '-out', f('auth.csr'), '-subj', `/CN=${AUTH_ROLE}`]);
-      await run(['x509', '-req', '-in', f('auth.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '825', '-sha256', '-extfile', f('client.ext'), '-out', f('auth.crt')]);
+      await run([
+        'x509',
+        '-req',
+        '-in',
+        f('auth.csr'),
+        '-CA',
+        f('ca.crt'),
+        '-CAkey',
+        f('ca.key'),
+        '-CAcreateserial',
+        '-days',
+        '825',
+        '-sha256',
+        '-extfile',
+        f('client.ext'),
+        '-out',
+        f('auth.crt'),
+      ]);
       for (const k of ['ca.key', 'server.key', 'auth.key']) chmodSync(f(k), 0o600);
       for (const c of ['ca.crt', 'server.crt', 'auth.crt']) chmodSync(f(c), 0o644);
       // the server and PgBouncer run as the server's OS user and must own their keys (PostgreSQL checks that)

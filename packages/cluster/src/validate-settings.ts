@@ -42,7 +42,9 @@ function runCapture(cmd: string, args: string[]): Promise<{ code: number | null;
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('error', (e) => reject(new ClusterError('CLUSTER_SETTINGS_CHECK', `Could not run ${cmd} to check the settings: ${e.message}`, { cause: e })));
+    child.on('error', (e) =>
+      reject(new ClusterError('CLUSTER_SETTINGS_CHECK', `Could not run ${cmd} to check the settings: ${e.message}`, { cause: e })),
+    );
     child.on('close', (code) => resolve({ code, output }));
   });
 }

@@ -4,7 +4,15 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Cluster, ClusterError, type ClusterComponent, ClusterStateError, MissingPackageError, parseMemory, SettingsRejectedError } from '../src/index.js';
+import {
+  Cluster,
+  ClusterError,
+  type ClusterComponent,
+  ClusterStateError,
+  MissingPackageError,
+  parseMemory,
+  SettingsRejectedError,
+} from '../src/index.js';
 import { rejection, startTestCluster, withClient, type TestCluster } from './helpers.js';
 
 let t: TestCluster;
@@ -82,7 +90,9 @@ describe('TLS', () => {
       const r = await withClient(t.config('app', via), (c) => c.query('select current_user as u'));
       expect(r.rows[0].u).toBe('stellaops_app');
     }
-    const ssl = await withClient(t.config('owner', 'direct'), (c) => c.query('select ssl, version from pg_stat_ssl where pid = pg_backend_pid()'));
+    const ssl = await withClient(t.config('owner', 'direct'), (c) =>
+      c.query('select ssl, version from pg_stat_ssl where pid = pg_backend_pid()'),
+    );
     expect(ssl.rows[0]).toMatchObject({ ssl: true });
     expect(String(ssl.rows[0].version)).toMatch(/^TLSv1\.[23]$/);
   });
@@ -99,20 +109,47 @@ describe('TLS', () => {
 
   it('refuses a wrong CA', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'other-ca-'));
-    const r = spawnSync('openssl', ['req', '-x509', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'k'), '-out', join(dir, 'c'), '-days', '1', '-subj', '/CN=other'], { encoding: 'utf8' });
+    const r = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'k'),
+        '-out',
+        join(dir, 'c'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=other',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(0);
     const other = readFileSync(join(dir, 'c'), 'utf8');
     for (const via of ['direct', 'pgbouncer'] as const) {
-      const e = await rejection(withClient(t.config('app', via, { ssl: { ca: other, rejectUnauthorized: true } }), (c) => c.query('select 1')));
+      const e = await rejection(
+        withClient(t.config('app', via, { ssl: { ca: other, rejectUnauthorized: true } }), (c) => c.query('select 1')),
+      );
       expect(e.message).toMatch(/self[- ]signed|unable to (verify|get)|certificate/i);
     }
   });
 
   it('refuses a wrong host name (psql, verify-full)', () => {
     for (const port of [t.ctx.state.ports.postgres, t.ctx.state.ports.pgbouncer]) {
-      const r = psql(`host=db.wrong.example hostaddr=127.0.0.1 port=${port} dbname=stellaops user=stellaops_app sslmode=verify-full sslrootcert=${t.ctx.layout.tls.caCert}`, 'select 1', {
-        PGPASSWORD: t.ctx.secrets.roles.stellaops_app!,
-      });
+      const r = psql(
+        `host=db.wrong.example hostaddr=127.0.0.1 port=${port} dbname=stellaops user=stellaops_app sslmode=verify-full sslrootcert=${t.ctx.layout.tls.caCert}`,
+        'select 1',
+        {
+          PGPASSWORD: t.ctx.secrets.roles.stellaops_app!,
+        },
+      );
       expect(r.status).not.toBe(0);
       expect(r.out).toMatch(/does not match host name "db\.wrong\.example"/);
     }
@@ -194,7 +231,9 @@ describe('lifecycle and bad inputs', () => {
     try {
       await admin.query(`alter system set work_mem = '32MB'`);
       await admin.query('select pg_reload_conf()');
-      await expect.poll(async () => (await t.cluster.status()).differingSettings?.map((d) => `${d.name}=${d.actual}`), { timeout: 10_000 }).toEqual(['work_mem=32MB']);
+      await expect
+        .poll(async () => (await t.cluster.status()).differingSettings?.map((d) => `${d.name}=${d.actual}`), { timeout: 10_000 })
+        .toEqual(['work_mem=32MB']);
     } finally {
       await admin.query('alter system reset work_mem');
       await admin.query('select pg_reload_conf()');

@@ -65,7 +65,12 @@ describe('PostgreSQL killed with SIGKILL under load through PgBouncer', () => {
       (e: unknown) => e,
     );
     const admin0 = await t.admin();
-    await expect.poll(async () => (await admin0.query(`select count(*)::int as n from pg_stat_activity where query = 'select pg_sleep(60)'`)).rows[0].n, { timeout: 30_000 }).toBe(1);
+    await expect
+      .poll(
+        async () => (await admin0.query(`select count(*)::int as n from pg_stat_activity where query = 'select pg_sleep(60)'`)).rows[0].n,
+        { timeout: 30_000 },
+      )
+      .toBe(1);
     await admin0.end();
 
     await t.cluster.postgres.kill(t.ctx);
@@ -74,7 +79,9 @@ describe('PostgreSQL killed with SIGKILL under load through PgBouncer', () => {
     await sleeper.end().catch(() => undefined);
     expect(sleeperError).toBeInstanceOf(Error);
     errors.push(sleeperError);
-    await expect.poll(async () => (await t.cluster.status()).components.find((c) => c.name === 'postgres')?.state, { timeout: 30_000 }).toBe('crashed');
+    await expect
+      .poll(async () => (await t.cluster.status()).components.find((c) => c.name === 'postgres')?.state, { timeout: 30_000 })
+      .toBe('crashed');
     expect((await t.cluster.status()).healthy).toBe(false);
 
     const up = await t.cluster.up();
@@ -101,7 +108,9 @@ describe('PostgreSQL killed with SIGKILL under load through PgBouncer', () => {
   it('a crashed PgBouncer is reported and restarted by up', async () => {
     const pid = Number(readFileSync(join(t.ctx.layout.socketDir, 'pgbouncer.pid'), 'utf8'));
     process.kill(pid, 'SIGKILL');
-    await expect.poll(async () => (await t.cluster.status()).components.find((c) => c.name === 'pgbouncer')?.state, { timeout: 10_000 }).toBe('crashed');
+    await expect
+      .poll(async () => (await t.cluster.status()).components.find((c) => c.name === 'pgbouncer')?.state, { timeout: 10_000 })
+      .toBe('crashed');
     expect((await t.cluster.up()).healthy).toBe(true);
     await withClient(t.config('app', 'pgbouncer'), (c) => c.query('select 1'));
   });

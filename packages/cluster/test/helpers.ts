@@ -22,7 +22,13 @@ export interface TestCluster {
 export async function startTestCluster(extra: Partial<ClusterOptions> = {}): Promise<TestCluster> {
   const root = `/dev/shm/stellaops-cluster-test-${randomBytes(6).toString('hex')}`;
   // monitoring has its own test (monitoring.test.ts); the others run without it
-  const cluster = new Cluster({ root, memoryBytes: parseMemory('1GiB'), ports: { postgres: await freePort(), pgbouncer: await freePort() }, monitoring: { mode: 'off' }, ...extra });
+  const cluster = new Cluster({
+    root,
+    memoryBytes: parseMemory('1GiB'),
+    ports: { postgres: await freePort(), pgbouncer: await freePort() },
+    monitoring: { mode: 'off' },
+    ...extra,
+  });
   await cluster.up();
   const ctx = await cluster.context();
   const info = connectionInfo(ctx, { showSecrets: true });
@@ -46,7 +52,13 @@ export async function startTestCluster(extra: Partial<ClusterOptions> = {}): Pro
       };
     },
     async admin(database = 'postgres') {
-      const c = new pg.Client({ host: ctx.layout.socketDir, port: ctx.state.ports.postgres, user: 'postgres', password: ctx.secrets.superuser, database });
+      const c = new pg.Client({
+        host: ctx.layout.socketDir,
+        port: ctx.state.ports.postgres,
+        user: 'postgres',
+        password: ctx.secrets.superuser,
+        database,
+      });
       await c.connect();
       return c;
     },

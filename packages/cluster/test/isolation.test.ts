@@ -1,7 +1,16 @@
 import { sql } from 'kysely';
 import { randomBytes } from 'node:crypto';
 import { SchemaMigrator } from '@stellaops/migrator';
-import { createDataSource, installTenantKey, PoolRegistry, SECURITY_SCHEMA, securityMigrations, TenantKey, tenantIsolationSql, type PostgresDataSource } from '@stellaops/postgres-core';
+import {
+  createDataSource,
+  installTenantKey,
+  PoolRegistry,
+  SECURITY_SCHEMA,
+  securityMigrations,
+  TenantKey,
+  tenantIsolationSql,
+  type PostgresDataSource,
+} from '@stellaops/postgres-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, withClient, type TestCluster } from './helpers.js';
 
@@ -30,7 +39,13 @@ beforeAll(async () => {
     await c.query('grant select, insert, update, delete on items to stellaops_app');
   });
   ds = createDataSource<DB>(
-    { connectionString: t.info.app.envLines[0]!.replace(/^Postgres__ConnectionString=/, ''), tls: { caFile: t.ctx.layout.tls.caCert }, poolerMode: 'transaction', pool: { max: 24 }, tenantKey: key },
+    {
+      connectionString: t.info.app.envLines[0]!.replace(/^Postgres__ConnectionString=/, ''),
+      tls: { caFile: t.ctx.layout.tls.caCert },
+      poolerMode: 'transaction',
+      pool: { max: 24 },
+      tenantKey: key,
+    },
     { registry: new PoolRegistry() },
   );
 });
@@ -56,7 +71,10 @@ describe('tenant isolation through the cluster PgBouncer', () => {
       switch (id % 6) {
         case 0:
           await ds.withTenant(tenant, async (trx) => {
-            await trx.insertInto('items').values({ id, tenant_id: tenant, name: `n${id}` }).execute();
+            await trx
+              .insertInto('items')
+              .values({ id, tenant_id: tenant, name: `n${id}` })
+              .execute();
             check('after write', tenant, await trx.selectFrom('items').select('tenant_id').execute());
           });
           committed.set(id, tenant);
@@ -85,7 +103,10 @@ describe('tenant isolation through the cluster PgBouncer', () => {
           await ds.withTenant(tenant, (trx) => sql`select set_config('app.leaked', ${tenant}, false)`.execute(trx));
           break;
         default: {
-          const s = await sql<{ v: string | null; leaked: string | null }>`select current_setting('app.tenant_id', true) as v, current_setting('app.leaked', true) as leaked`.execute(ds.db);
+          const s = await sql<{
+            v: string | null;
+            leaked: string | null;
+          }>`select current_setting('app.tenant_id', true) as v, current_setting('app.leaked', true) as leaked`.execute(ds.db);
           if (s.rows[0]?.v) violations.push(`unscoped statement saw tenant ${s.rows[0].v}`);
           if (s.rows[0]?.leaked) violations.push(`session state of an earlier unit leaked: ${s.rows[0].leaked}`);
         }

@@ -106,7 +106,9 @@ describe('500 clients through PgBouncer', () => {
     const seen = await Promise.all(
       Array.from({ length: 200 }, () =>
         withClient(t.config('app', 'pgbouncer'), async (c) => {
-          const r = await c.query(`select count(*)::int as n, current_setting('app.tenant_id', true) as tenant, (select count(*)::int from pg_prepared_statements) as prepared from load.items`);
+          const r = await c.query(
+            `select count(*)::int as n, current_setting('app.tenant_id', true) as tenant, (select count(*)::int from pg_prepared_statements) as prepared from load.items`,
+          );
           return r.rows[0] as { n: number; tenant: string | null; prepared: number };
         }),
       ),

@@ -29,12 +29,15 @@ function strict(schema: Schema): Schema {
       out[k] = v;
     }
   }
-  if (out.properties && out.additionalProperties === undefined && out['x-kubernetes-preserve-unknown-fields'] !== true) out.additionalProperties = false;
+  if (out.properties && out.additionalProperties === undefined && out['x-kubernetes-preserve-unknown-fields'] !== true)
+    out.additionalProperties = false;
   return out;
 }
 
 function validator(crdFile: string): ValidateFunction {
-  const crd = parse(readFileSync(join(CRDS, crdFile), 'utf8')) as { spec: { versions: { name: string; schema: { openAPIV3Schema: Schema } }[] } };
+  const crd = parse(readFileSync(join(CRDS, crdFile), 'utf8')) as {
+    spec: { versions: { name: string; schema: { openAPIV3Schema: Schema } }[] };
+  };
   const v1 = crd.spec.versions.find((v) => v.name === 'v1')!;
   const ajv = new Ajv({ strict: false, validateFormats: false, allErrors: true });
   return ajv.compile(strict(v1.schema.openAPIV3Schema));
@@ -60,20 +63,31 @@ describe('staging manifests (deploy/staging) against the CloudNativePG v1.30.0 C
 
   it('the Pooler validates', () => {
     const [pooler] = committed('pooler.yaml');
-    expect(pooler).toMatchObject({ kind: 'Pooler', spec: { type: 'rw', pgbouncer: { poolMode: 'transaction', parameters: { max_client_conn: '500' } } } });
+    expect(pooler).toMatchObject({
+      kind: 'Pooler',
+      spec: { type: 'rw', pgbouncer: { poolMode: 'transaction', parameters: { max_client_conn: '500' } } },
+    });
     expect(errorsOf(validatePooler, pooler)).toEqual([]);
   });
 
   it('the strict check catches a misspelt field and a wrong type', () => {
     const [cluster] = committed('cluster.yaml') as [{ spec: Record<string, unknown> }];
-    expect(errorsOf(validateCluster, { ...cluster, spec: { ...cluster.spec, instance: 2 } }).join()).toMatch(/must NOT have additional properties.*instance/);
-    expect(errorsOf(validateCluster, { ...cluster, spec: { ...cluster.spec, instances: 'two' } }).join()).toMatch(/instances must be integer/);
+    expect(errorsOf(validateCluster, { ...cluster, spec: { ...cluster.spec, instance: 2 } }).join()).toMatch(
+      /must NOT have additional properties.*instance/,
+    );
+    expect(errorsOf(validateCluster, { ...cluster, spec: { ...cluster.spec, instances: 'two' } }).join()).toMatch(
+      /instances must be integer/,
+    );
     const [pooler] = committed('pooler.yaml') as [{ spec: Record<string, unknown> }];
-    expect(errorsOf(validatePooler, { ...pooler, spec: { ...pooler.spec, pgbouncer: { poolMode: 'statement-ish' } } }).join()).toMatch(/poolMode must be equal to one of the allowed values/);
+    expect(errorsOf(validatePooler, { ...pooler, spec: { ...pooler.spec, pgbouncer: { poolMode: 'statement-ish' } } }).join()).toMatch(
+      /poolMode must be equal to one of the allowed values/,
+    );
   });
 
   it('carries the same settings as the local cluster (portable ones) and only secret references', () => {
-    const [cluster] = committed('cluster.yaml') as [{ spec: { postgresql: { parameters: Record<string, string> }; resources: { limits: { memory: string } } } }];
+    const [cluster] = committed('cluster.yaml') as [
+      { spec: { postgresql: { parameters: Record<string, string> }; resources: { limits: { memory: string } } } },
+    ];
     const memory = parseMemory(cluster.spec.resources.limits.memory.replace(/i$/, 'iB'));
     expect(cluster.spec.postgresql.parameters).toEqual(settingsMap(computeSettings({ memoryBytes: memory }).postgres, 'portable'));
     const text = ['cluster.yaml', 'pooler.yaml', 'monitoring.yaml'].map((f) => readFileSync(join(DEPLOY, f), 'utf8')).join('\n');
@@ -85,7 +99,9 @@ describe('staging manifests (deploy/staging) against the CloudNativePG v1.30.0 C
     const settings = computeSettings({ memoryBytes: parseMemory('64GiB') });
     const a = renderManifests({ env: 'staging', settings, instances: 3 });
     expect(renderManifests({ env: 'staging', settings, instances: 3 }).map((f) => f.text)).toEqual(a.map((f) => f.text));
-    const cluster = a.find((f) => f.file === 'cluster.yaml')!.documents[0] as { spec: { instances: number; postgresql: { parameters: Record<string, string> } } };
+    const cluster = a.find((f) => f.file === 'cluster.yaml')!.documents[0] as {
+      spec: { instances: number; postgresql: { parameters: Record<string, string> } };
+    };
     expect(cluster.spec.instances).toBe(3);
     expect(cluster.spec.postgresql.parameters.shared_buffers).toBe('16GB');
     expect(errorsOf(validateCluster, cluster)).toEqual([]);
@@ -111,13 +127,42 @@ const metadata = {
   type: 'object',
   required: ['name', 'namespace'],
   additionalProperties: false,
-  properties: { name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 }, namespace: { type: 'string' }, labels: stringMap },
+  properties: {
+    name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
+    namespace: { type: 'string' },
+    labels: stringMap,
+  },
 };
 const relabel = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    action: { enum: ['replace', 'Replace', 'keep', 'Keep', 'drop', 'Drop', 'hashmod', 'HashMod', 'labelmap', 'LabelMap', 'labeldrop', 'LabelDrop', 'labelkeep', 'LabelKeep', 'lowercase', 'Lowercase', 'uppercase', 'Uppercase', 'keepequal', 'KeepEqual', 'dropequal', 'DropEqual'] },
+    action: {
+      enum: [
+        'replace',
+        'Replace',
+        'keep',
+        'Keep',
+        'drop',
+        'Drop',
+        'hashmod',
+        'HashMod',
+        'labelmap',
+        'LabelMap',
+        'labeldrop',
+        'LabelDrop',
+        'labelkeep',
+        'LabelKeep',
+        'lowercase',
+        'Lowercase',
+        'uppercase',
+        'Uppercase',
+        'keepequal',
+        'KeepEqual',
+        'dropequal',
+        'DropEqual',
+      ],
+    },
     modulus: { type: 'integer' },
     regex: { type: 'string' },
     replacement: { type: 'string' },
@@ -140,7 +185,11 @@ const podMonitorSchema = {
       additionalProperties: false,
       properties: {
         jobLabel: { type: 'string' },
-        namespaceSelector: { type: 'object', additionalProperties: false, properties: { any: { type: 'boolean' }, matchNames: { type: 'array', items: { type: 'string' } } } },
+        namespaceSelector: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { any: { type: 'boolean' }, matchNames: { type: 'array', items: { type: 'string' } } },
+        },
         selector: { type: 'object', additionalProperties: false, properties: { matchLabels: stringMap } },
         podMetricsEndpoints: {
           type: 'array',
@@ -249,8 +298,15 @@ describe('staging monitoring manifests (@stellaops/monitoring in deploy/staging/
     const [pm] = byKind('PodMonitor') as unknown as [{ spec: { podMetricsEndpoints: Record<string, unknown>[] } }];
     expect(errorsOf(validatePodMonitor, { ...pm, spec: { ...pm.spec, podMetricEndpoints: [] } }).join()).toMatch(/additional properties/);
     const ep = pm.spec.podMetricsEndpoints[0]!;
-    expect(errorsOf(validatePodMonitor, { ...pm, spec: { ...pm.spec, podMetricsEndpoints: [{ ...ep, relabelings: [{ action: 'rename' }] }] } }).join()).toMatch(/allowed values/);
+    expect(
+      errorsOf(validatePodMonitor, {
+        ...pm,
+        spec: { ...pm.spec, podMetricsEndpoints: [{ ...ep, relabelings: [{ action: 'rename' }] }] },
+      }).join(),
+    ).toMatch(/allowed values/);
     const [pr] = byKind('PrometheusRule') as unknown as [Record<string, unknown>];
-    expect(errorsOf(validatePrometheusRule, { ...pr, spec: { groups: [{ name: 'x', rules: [{ alert: 'A' }] }] } }).join()).toMatch(/required property 'expr'/);
+    expect(errorsOf(validatePrometheusRule, { ...pr, spec: { groups: [{ name: 'x', rules: [{ alert: 'A' }] }] } }).join()).toMatch(
+      /required property 'expr'/,
+    );
   });
 });

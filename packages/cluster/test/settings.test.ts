@@ -94,7 +94,9 @@ describe('computeSettings', () => {
   it('applies overrides and rejects ones that cannot work', () => {
     expect(settingsMap(computeSettings({ memoryBytes: 8 * GiB, overrides: { work_mem: '128MB' } }).postgres).work_mem).toBe('128MB');
     expect(() => computeSettings({ memoryBytes: 8 * GiB, overrides: { 'Work Mem': '1' } })).toThrow(/not a PostgreSQL setting name/);
-    expect(() => computeSettings({ memoryBytes: 8 * GiB, overrides: { wal_level: 'minimal' } })).toThrow(/wal_level=minimal cannot be combined/);
+    expect(() => computeSettings({ memoryBytes: 8 * GiB, overrides: { wal_level: 'minimal' } })).toThrow(
+      /wal_level=minimal cannot be combined/,
+    );
     expect(() => computeSettings({ memoryBytes: 8 * GiB, overrides: { max_connections: '25' } })).toThrow(/at least 30/);
     expect(() => parseOverrides(['work_mem'])).toThrow(/not name=value/);
     expect(parseOverrides(['work_mem = 1MB'])).toEqual({ work_mem: '1MB' });
@@ -111,7 +113,9 @@ describe('validateSettingsWithServer (the real postgres -C)', () => {
 
   it('accepts the computed settings', async () => {
     const layout = clusterLayout('/srv/c1');
-    await expect(validateSettingsWithServer(binaries.postgres, computeSettings({ memoryBytes: 64 * GiB, layout }).postgres)).resolves.toBeUndefined();
+    await expect(
+      validateSettingsWithServer(binaries.postgres, computeSettings({ memoryBytes: 64 * GiB, layout }).postgres),
+    ).resolves.toBeUndefined();
   });
 
   it("reports PostgreSQL's own message for a value it rejects", async () => {
@@ -123,6 +127,8 @@ describe('validateSettingsWithServer (the real postgres -C)', () => {
 
   it('rejects an unknown setting name', async () => {
     const bad = computeSettings({ memoryBytes: 8 * GiB, overrides: { no_such_setting: '1' } }).postgres;
-    await expect(validateSettingsWithServer(binaries.postgres, bad)).rejects.toThrow(/unrecognized configuration parameter "no_such_setting"/);
+    await expect(validateSettingsWithServer(binaries.postgres, bad)).rejects.toThrow(
+      /unrecognized configuration parameter "no_such_setting"/,
+    );
   });
 });

@@ -1,5 +1,18 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, chownSync, closeSync, constants, existsSync, fchownSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chownSync,
+  closeSync,
+  constants,
+  existsSync,
+  fchownSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -144,7 +157,20 @@ export class EmbeddedCluster {
     try {
       await run(
         binaries.initdb,
-        ['-D', tmp, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync', '--no-instructions'],
+        [
+          '-D',
+          tmp,
+          '-U',
+          'postgres',
+          `--pwfile=${pwfile}`,
+          '--auth-local=trust',
+          '--auth-host=scram-sha-256',
+          '-E',
+          'UTF8',
+          '--locale=C.UTF-8',
+          '--no-sync',
+          '--no-instructions',
+        ],
         runAs,
         120_000,
       );

@@ -19,7 +19,11 @@ export class PortInUseError extends EmbeddedServerError {
   readonly port: number;
 
   constructor(port: number, options?: { cause?: unknown }) {
-    super('EMBEDDED_PORT_IN_USE', `Port ${port} is already in use by another process. Fix: choose another port, or leave it unset so a free one is picked.`, options);
+    super(
+      'EMBEDDED_PORT_IN_USE',
+      `Port ${port} is already in use by another process. Fix: choose another port, or leave it unset so a free one is picked.`,
+      options,
+    );
     this.port = port;
   }
 }

@@ -14,7 +14,14 @@
  *
  * @packageDocumentation
  */
-export { EmbeddedCluster, DURABLE_SETTINGS, TEST_TUNED_SETTINGS, freePort, isPortFree, type EmbeddedClusterOptions } from './embedded-cluster.js';
+export {
+  EmbeddedCluster,
+  DURABLE_SETTINGS,
+  TEST_TUNED_SETTINGS,
+  freePort,
+  isPortFree,
+  type EmbeddedClusterOptions,
+} from './embedded-cluster.js';
 export { formatServerVersion, locateBinaries, type PgBinaries } from './pg-binaries.js';
 export { DEFAULT_SERVER_BASE, serverStateDir, type ServerStateDirOptions } from './server-state-dir.js';
 export { canRun, canTraverse, firstBlockedFolder, serverRunAs, type RunAs } from './os-user.js';

@@ -148,7 +148,10 @@ export class LocalServer {
         );
       }
       if (!state) {
-        state = { port: this.#port ?? ((await isPortFree(DEFAULT_LOCAL_PORT)) ? DEFAULT_LOCAL_PORT : await freePort()), password: randomBytes(18).toString('base64url') };
+        state = {
+          port: this.#port ?? ((await isPortFree(DEFAULT_LOCAL_PORT)) ? DEFAULT_LOCAL_PORT : await freePort()),
+          password: randomBytes(18).toString('base64url'),
+        };
         this.#saveState(state);
         this.#parts = undefined;
         cluster = this.#setup().cluster;

@@ -48,7 +48,8 @@ const PURPOSE = /^[a-z][a-z0-9-]{0,31}$/;
  * new LocalServer({ rootDir: '/root/stellaops/.stellaops', serverDir: dir });
  */
 export function serverStateDir(workspaceRoot: string, purpose: string, options: ServerStateDirOptions = {}): string {
-  if (!PURPOSE.test(purpose)) throw new EmbeddedServerError('INVALID_PURPOSE', `serverStateDir: purpose ${JSON.stringify(purpose)} must match ${PURPOSE}`);
+  if (!PURPOSE.test(purpose))
+    throw new EmbeddedServerError('INVALID_PURPOSE', `serverStateDir: purpose ${JSON.stringify(purpose)} must match ${PURPOSE}`);
   const runAs = 'runAs' in options ? options.runAs : serverRunAs();
   const workspace = realpathSync(resolve(workspaceRoot));
   const stateDir = resolve(options.stateDir ?? join(workspace, '.stellaops'));
@@ -63,7 +64,10 @@ export function serverStateDir(workspaceRoot: string, purpose: string, options: 
   if (runAs && !canTraverse(stateDir, runAs)) {
     const base = resolve(options.base ?? process.env.STELLAOPS_SERVER_DIR ?? DEFAULT_SERVER_BASE);
     ensureBase(base, runAs);
-    const name = basename(workspace).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40) || 'root';
+    const name =
+      basename(workspace)
+        .replace(/[^A-Za-z0-9._-]/g, '_')
+        .slice(0, 40) || 'root';
     const id = `${name}-${createHash('sha256').update(workspace).digest('hex').slice(0, 12)}`;
     ensurePrivateDir(join(base, id), runAs);
     dir = join(base, id, purpose);
@@ -86,9 +90,16 @@ function readRecord(file: string): LocationRecord | undefined {
     const r = JSON.parse(text) as Partial<LocationRecord>;
     if (typeof r.dir === 'string' && typeof r.workspace === 'string') return { dir: r.dir, workspace: r.workspace };
   } catch (cause) {
-    throw new EmbeddedServerError('LOCATION_UNREADABLE', `${file} is not valid JSON, so the server's folder is unknown. Nothing was changed. Fix: restore it, or delete it to choose the folder again.`, { cause });
+    throw new EmbeddedServerError(
+      'LOCATION_UNREADABLE',
+      `${file} is not valid JSON, so the server's folder is unknown. Nothing was changed. Fix: restore it, or delete it to choose the folder again.`,
+      { cause },
+    );
   }
-  throw new EmbeddedServerError('LOCATION_UNREADABLE', `${file} has no "dir"/"workspace", so the server's folder is unknown. Nothing was changed. Fix: restore it, or delete it to choose the folder again.`);
+  throw new EmbeddedServerError(
+    'LOCATION_UNREADABLE',
+    `${file} has no "dir"/"workspace", so the server's folder is unknown. Nothing was changed. Fix: restore it, or delete it to choose the folder again.`,
+  );
 }
 
 /** The server folder: private, ours, and reachable by the server's OS user. */

@@ -3,7 +3,16 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EmbeddedServerError, firstBlockedFolder, formatServerVersion, LocalServer, locateBinaries, serverRunAs, serverStateDir, type RunAs } from '../src/index.js';
+import {
+  EmbeddedServerError,
+  firstBlockedFolder,
+  formatServerVersion,
+  LocalServer,
+  locateBinaries,
+  serverRunAs,
+  serverStateDir,
+  type RunAs,
+} from '../src/index.js';
 
 const isRoot = process.getuid?.() === 0;
 // An OS user other than this one, as the server's would be under root (location logic only: nothing runs as it).
@@ -94,7 +103,9 @@ describe('LocalServer in a folder its OS user cannot reach', () => {
     const ws = privateCheckout();
     const err = await new LocalServer({ rootDir: join(ws, '.stellaops') }).up().catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'SERVER_DIR_UNREACHABLE' });
-    expect((err as Error).message).toMatch(/runs as OS user "postgres" .* cannot reach .*: .* is private\. Nothing was changed\. Fix: pass serverDir: serverStateDir/);
+    expect((err as Error).message).toMatch(
+      /runs as OS user "postgres" .* cannot reach .*: .* is private\. Nothing was changed\. Fix: pass serverDir: serverStateDir/,
+    );
     expect(existsSync(join(ws, '.stellaops', 'pgdata'))).toBe(false);
   });
 });
@@ -110,7 +121,10 @@ describe('server version', () => {
     const runAs = serverRunAs();
     const binaries = locateBinaries(runAs, join(cache, 'bin-cache'));
     expect(binaries.version).toMatch(/^PostgreSQL 16\.\d+$/);
-    const printed = spawnSync(binaries.postgres, ['--version'], { encoding: 'utf8', ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) }).stdout;
+    const printed = spawnSync(binaries.postgres, ['--version'], {
+      encoding: 'utf8',
+      ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
+    }).stdout;
     expect(formatServerVersion(printed)).toBe(binaries.version);
   });
 });

@@ -27,14 +27,21 @@ const cluster = new EmbeddedCluster({
 const median = (xs: number[]) => percentile(xs, 50);
 
 function sqlMigrations(n: number): Migration[] {
-  return Array.from({ length: n }, (_, i) => ({ id: `V${String(i + 1).padStart(4, '0')}_T`, up: `create table bench.t_${i + 1} (id int primary key, v text)` }));
+  return Array.from({ length: n }, (_, i) => ({
+    id: `V${String(i + 1).padStart(4, '0')}_T`,
+    up: `create table bench.t_${i + 1} (id int primary key, v text)`,
+  }));
 }
 
 function kyselyMigrations(n: number): Migration[] {
   return Array.from({ length: n }, (_, i) => ({
     id: `V${String(i + 1).padStart(4, '0')}_T`,
     up: async (db) => {
-      await db.schema.createTable(`bench.t_${i + 1}`).addColumn('id', 'integer', (c) => c.primaryKey()).addColumn('v', 'text').execute();
+      await db.schema
+        .createTable(`bench.t_${i + 1}`)
+        .addColumn('id', 'integer', (c) => c.primaryKey())
+        .addColumn('v', 'text')
+        .execute();
     },
   }));
 }
@@ -93,11 +100,15 @@ async function main(): Promise<void> {
       }
       pairs.push((apply[apply.length - 1] as number) - (floor[floor.length - 1] as number));
       // status over 1000 applied, by a fresh migrator (loads and checksums the source too).
-      const [s] = await timeMs(() => new SchemaMigrator({ connectionString: url(adb), schema: 'bench', migrations: sqlMigrations(N) }).status());
+      const [s] = await timeMs(() =>
+        new SchemaMigrator({ connectionString: url(adb), schema: 'bench', migrations: sqlMigrations(N) }).status(),
+      );
       status.push(s);
       // Kysely (TypeScript) migrations: the dry-run checksum capture is included.
       const kdb = await freshDb();
-      const [k] = await timeMs(() => new SchemaMigrator({ connectionString: url(kdb), schema: 'bench', migrations: kyselyMigrations(N) }).up());
+      const [k] = await timeMs(() =>
+        new SchemaMigrator({ connectionString: url(kdb), schema: 'bench', migrations: kyselyMigrations(N) }).up(),
+      );
       applyKysely.push(k);
     }
 
@@ -108,7 +119,9 @@ async function main(): Promise<void> {
     try {
       for (let rep = 0; rep < REPS; rep++) {
         const cdb = await freshDb();
-        const [c, replies] = await timeMs(() => Promise.all(workers.map((w) => w.run({ url: url(cdb), schema: 'conc', count: CONCURRENT_PENDING }))));
+        const [c, replies] = await timeMs(() =>
+          Promise.all(workers.map((w) => w.run({ url: url(cdb), schema: 'conc', count: CONCURRENT_PENDING }))),
+        );
         const applied = replies.flatMap((r) => r.applied ?? []);
         if (replies.some((r) => !r.ok) || applied.length !== CONCURRENT_PENDING || new Set(applied).size !== CONCURRENT_PENDING) {
           throw new Error(`concurrent run incorrect: ${JSON.stringify(replies.filter((r) => !r.ok))}`);

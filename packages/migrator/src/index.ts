@@ -4,7 +4,14 @@
  * @packageDocumentation
  */
 export * from './errors/index.js';
-export type { Migration, MigrationStep, KyselyMigrationStep, ResolvedMigration, ResolvedStep, ChecksumSource } from './migration/migration.js';
+export type {
+  Migration,
+  MigrationStep,
+  KyselyMigrationStep,
+  ResolvedMigration,
+  ResolvedStep,
+  ChecksumSource,
+} from './migration/migration.js';
 export { defineMigration, defineMigrationSet, type MigrationSet } from './migration/define-migrations.js';
 export { compareMigrationIds } from './migration/compare-ids.js';
 export type { MigrationSource, DirectoryMigrationSource, KyselyMigrationProviderLike, ModuleImporter } from './source/migration-source.js';
@@ -20,7 +27,12 @@ export type { MigrationResult, MigrationStatus, RunReport } from './runner/migra
 export type { MigratorEvent } from './runner/migrator-event.js';
 export type { StatusReport, PlanReport, PlannedMigration, VerifyReport, AcceptReport } from './runner/reports.js';
 export { migrateOnStart, type MigrateOnStartOptions } from './start/migrate-on-start.js';
-export { fixtureMigrations, type FixtureMigrations, type FixtureMigrationTarget, type FixtureMigrationsOptions } from './fixture/fixture-migrations.js';
+export {
+  fixtureMigrations,
+  type FixtureMigrations,
+  type FixtureMigrationTarget,
+  type FixtureMigrationsOptions,
+} from './fixture/fixture-migrations.js';
 export { silentLogger, type MigratorLogger } from './logging/logger.js';
 
 export { captureSql, renderRecordedQueries, type CaptureResult } from './capture/capture-sql.js';

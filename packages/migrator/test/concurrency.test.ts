@@ -14,7 +14,9 @@ async function checkExactlyOnce(schema: string, expected: number): Promise<void>
   expect(tracked.rows.map((r: { name: string }) => r.name)).toEqual(Array.from({ length: expected }, (_, i) => idOf(i + 1)));
   const log = await db.pool.query(`select id, count(*)::int as n from ${schema}.applied_log group by id having count(*) <> 1`);
   expect(log.rows).toEqual([]);
-  const locks = await db.pool.query("select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())");
+  const locks = await db.pool.query(
+    "select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())",
+  );
   expect(locks.rows[0].n).toBe(0);
 }
 
@@ -33,7 +35,9 @@ describe('concurrent runners (separate processes)', () => {
   it(`${WORKERS} processes × ${ROUNDS} rounds apply each migration exactly once (with CONCURRENTLY migrations)`, async () => {
     for (let round = 1; round <= ROUNDS; round++) {
       const count = round * PER_ROUND;
-      const replies = await Promise.all(workers.map((w) => w.run({ url: db.connectionString, schema: 'conc', count, concurrentlyEvery: 7 })));
+      const replies = await Promise.all(
+        workers.map((w) => w.run({ url: db.connectionString, schema: 'conc', count, concurrentlyEvery: 7 })),
+      );
       const failures = replies.filter((r) => !r.ok);
       expect(failures).toEqual([]);
       const applied = replies.flatMap((r) => r.applied ?? []);
@@ -53,19 +57,26 @@ describe('concurrent runners (separate processes)', () => {
       kills.push(delay);
       await sleep(delay);
       await w.kill();
-      const applied = await db.pool.query("select count(*)::int as n from pg_tables where schemaname = 'killed' and tablename = '_migrations'");
-      if (applied.rows[0].n > 0) progress.push((await db.pool.query('select count(*)::int as n from killed._migrations')).rows[0].n as number);
+      const applied = await db.pool.query(
+        "select count(*)::int as n from pg_tables where schemaname = 'killed' and tablename = '_migrations'",
+      );
+      if (applied.rows[0].n > 0)
+        progress.push((await db.pool.query('select count(*)::int as n from killed._migrations')).rows[0].n as number);
       else progress.push(0);
     }
     console.log('kill delays', kills.join(','), 'applied after each kill', progress.join(','));
     const survivor = workers[0] as WorkerProcess;
     const reply = await survivor.run({ url: db.connectionString, schema: 'killed', count: TOTAL, concurrentlyEvery: 9, sleepMs: 5 });
-    expect(reply, `kill delays ${kills.join(',')} ms; migrations applied after each kill ${progress.join(',')}`).toMatchObject({ ok: true });
+    expect(reply, `kill delays ${kills.join(',')} ms; migrations applied after each kill ${progress.join(',')}`).toMatchObject({
+      ok: true,
+    });
     await checkExactlyOnce('killed', TOTAL);
     // Every tracked migration's effects exist, fully.
     for (let i = 2; i <= TOTAL; i++) {
       if (i % 9 === 0) {
-        const idx = await db.pool.query('select indisvalid from pg_index where indexrelid = to_regclass($1)', [`killed.applied_log_idx_${i}`]);
+        const idx = await db.pool.query('select indisvalid from pg_index where indexrelid = to_regclass($1)', [
+          `killed.applied_log_idx_${i}`,
+        ]);
         expect(idx.rows[0]?.indisvalid, `index ${i}`).toBe(true);
       } else {
         const n = await db.pool.query(`select count(*)::int as n from killed.t_${i}`);

@@ -42,10 +42,7 @@ describe('checksums', () => {
       {
         id: 'V2_b',
         up: async (db) => {
-          await db.schema
-            .createTable('x.b')
-            .addColumn('id', 'integer')
-            .execute();
+          await db.schema.createTable('x.b').addColumn('id', 'integer').execute();
         },
       },
     ]);
@@ -68,12 +65,19 @@ describe('resolveMigrations validation', () => {
       { id: 'V9', up: 'select 1' },
     ]);
     expect(r.map((m) => m.id)).toEqual(['V9', 'V10']);
-    await expect(resolveMigrations([{ id: 'V1', up: 'select 1' }, { id: 'V1', up: 'select 2' }])).rejects.toThrow(InvalidMigrationError);
+    await expect(
+      resolveMigrations([
+        { id: 'V1', up: 'select 1' },
+        { id: 'V1', up: 'select 2' },
+      ]),
+    ).rejects.toThrow(InvalidMigrationError);
     await expect(resolveMigrations([{ id: ' V1', up: 'select 1' }])).rejects.toThrow(/invalid migration id/);
-    await expect(resolveMigrations([{ id: 'V1', up: 'begin; create table a(); commit;' }])).rejects.toThrow(/must not control the transaction/);
-    await expect(resolveMigrations([{ id: 'V1', up: 'create index concurrently a on b(c); select 1', transaction: false }])).rejects.toThrow(
-      /exactly one statement \(found 2\)/,
+    await expect(resolveMigrations([{ id: 'V1', up: 'begin; create table a(); commit;' }])).rejects.toThrow(
+      /must not control the transaction/,
     );
+    await expect(
+      resolveMigrations([{ id: 'V1', up: 'create index concurrently a on b(c); select 1', transaction: false }]),
+    ).rejects.toThrow(/exactly one statement \(found 2\)/);
     await expect(resolveMigrations([{ id: 'V1', up: '-- nothing' }])).rejects.toThrow(/no statement/);
   });
 });
@@ -81,13 +85,20 @@ describe('resolveMigrations validation', () => {
 describe('captureSql (dry run)', () => {
   it('records compiled queries without a database, zero rows for reads', async () => {
     const c = await captureSql(async (db) => {
-      await db.schema.createTable('s.t').addColumn('id', 'serial', (col) => col.primaryKey()).execute();
+      await db.schema
+        .createTable('s.t')
+        .addColumn('id', 'serial', (col) => col.primaryKey())
+        .execute();
       const rows = await db.selectFrom('s.t').selectAll().execute();
       for (const _ of rows) await sql`select never`.execute(db);
       await db.insertInto('s.t').values({ id: 1 }).execute();
     });
     expect(c.ok).toBe(true);
-    expect(c.queries.map((q) => q.sql)).toEqual(['create table "s"."t" ("id" serial primary key)', 'select * from "s"."t"', 'insert into "s"."t" ("id") values ($1)']);
+    expect(c.queries.map((q) => q.sql)).toEqual([
+      'create table "s"."t" ("id" serial primary key)',
+      'select * from "s"."t"',
+      'insert into "s"."t" ("id") values ($1)',
+    ]);
     expect(c.queries[2]?.parameters).toEqual([1]);
   });
 

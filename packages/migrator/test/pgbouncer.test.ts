@@ -10,7 +10,9 @@ import { useTestDatabase, useTestServer } from '@stellaops/test-fixture/vitest';
 import { PoolerDetectedError, SchemaMigrator } from '../src/index.js';
 import { generateMigrations } from './helpers/generate.js';
 
-const PGBOUNCER = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer'].find((p) => spawnSync(p, ['--version']).status === 0);
+const PGBOUNCER = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer'].find(
+  (p) => spawnSync(p, ['--version']).status === 0,
+);
 const SKIP_REASON = 'pgbouncer is not installed (apt-get install -y pgbouncer); CI installs it';
 
 async function freePort(): Promise<number> {
@@ -61,7 +63,7 @@ describe.skipIf(!PGBOUNCER)(`through PgBouncer transaction pooling${PGBOUNCER ? 
       ].join('\n'),
     );
     // PgBouncer refuses to run as root: run it as the `postgres` OS user when we are root.
-    const asUser = process.getuid?.() === 0 ? osUser('postgres') ?? osUser('nobody') : undefined;
+    const asUser = process.getuid?.() === 0 ? (osUser('postgres') ?? osUser('nobody')) : undefined;
     if (asUser) {
       chownSync(dir, asUser.uid, asUser.gid);
       chownSync(join(dir, 'pgbouncer.ini'), asUser.uid, asUser.gid);
@@ -98,13 +100,20 @@ describe.skipIf(!PGBOUNCER)(`through PgBouncer transaction pooling${PGBOUNCER ? 
     const migrations = generateMigrations('pooled', 5);
     const viaPooler = new SchemaMigrator({ connectionString: pooledUrl, schema: 'pooled', migrations, lockWaitMs: 2_000 });
     for (let i = 0; i < 4; i++) await expect(viaPooler.up()).rejects.toThrow(PoolerDetectedError);
-    const locks = await db.pool.query("select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())");
+    const locks = await db.pool.query(
+      "select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())",
+    );
     expect(locks.rows[0].n).toBe(0);
     expect((await db.pool.query("select count(*)::int as n from pg_namespace where nspname = 'pooled'")).rows[0].n).toBe(0);
     const status = await viaPooler.status();
     expect(status.counts.pending).toBe(5);
     // The direct connection migrates at once: nothing was left locked behind the pooler.
-    const direct = await new SchemaMigrator({ connectionString: db.connectionString, schema: 'pooled', migrations, lockWaitMs: 2_000 }).up();
+    const direct = await new SchemaMigrator({
+      connectionString: db.connectionString,
+      schema: 'pooled',
+      migrations,
+      lockWaitMs: 2_000,
+    }).up();
     expect(direct.results).toHaveLength(5);
     expect(direct.lockWaitMs).toBeLessThan(2_000);
     expect((await viaPooler.verify()).ok).toBe(true);

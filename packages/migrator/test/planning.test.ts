@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ChecksumMismatchError, IrreversibleMigrationError, MissingMigrationError, OutOfOrderError, resolveMigrations, type ResolvedMigration } from '../src/index.js';
+import {
+  ChecksumMismatchError,
+  IrreversibleMigrationError,
+  MissingMigrationError,
+  OutOfOrderError,
+  resolveMigrations,
+  type ResolvedMigration,
+} from '../src/index.js';
 import { analyze } from '../src/planning/analyze.js';
 import { planDown } from '../src/planning/plan-down.js';
 import { planUp } from '../src/planning/plan-up.js';
@@ -28,7 +35,15 @@ describe('planUp', () => {
     const a = analyze(migrations, [row(m1)]);
     expect(planUp(migrations, a).map((m) => m.id)).toEqual(['V2_b', 'V3_c', 'V4_d']);
     expect(planUp(migrations, a, { to: 'V3_c' }).map((m) => m.id)).toEqual(['V2_b', 'V3_c']);
-    expect(planUp(migrations, analyze(migrations, migrations.map((m) => row(m))))).toEqual([]);
+    expect(
+      planUp(
+        migrations,
+        analyze(
+          migrations,
+          migrations.map((m) => row(m)),
+        ),
+      ),
+    ).toEqual([]);
     expect(() => planUp(migrations, a, { to: 'V9' })).toThrow(/not a known migration/);
   });
 
@@ -76,7 +91,10 @@ describe('planDown', () => {
   });
 
   it('refuses a range containing a migration without down', () => {
-    const a = analyze(migrations, migrations.map((m) => row(m)));
+    const a = analyze(
+      migrations,
+      migrations.map((m) => row(m)),
+    );
     expect(() => planDown(migrations, a, { to: 'V1_a' })).toThrow(IrreversibleMigrationError);
     expect(() => planDown(migrations, a, { to: 'V1_a' })).toThrow(/V3_c has no down/);
     expect(planDown(migrations, a, { to: 'V3_c' }).map((m) => m.id)).toEqual(['V4_d']);

@@ -22,7 +22,11 @@ function migrator(migrations: SchemaMigratorOptions['migrations'], extra: Partia
 }
 
 async function rows(): Promise<Record<string, unknown>[]> {
-  return (await db.pool.query('select name, checksum, in_transaction, duration_ms, applied_by, description, applied_at, timestamp from app._migrations order by name')).rows;
+  return (
+    await db.pool.query(
+      'select name, checksum, in_transaction, duration_ms, applied_by, description, applied_at, timestamp from app._migrations order by name',
+    )
+  ).rows;
 }
 
 async function tableExists(name: string): Promise<boolean> {
@@ -52,7 +56,12 @@ describe('SchemaMigrator (real PostgreSQL)', () => {
     ]);
     const before = await rows();
     expect(before).toHaveLength(2);
-    expect(before[0]).toMatchObject({ name: 'V001_CreateUsers', in_transaction: true, applied_by: 'postgres', description: 'Create users' });
+    expect(before[0]).toMatchObject({
+      name: 'V001_CreateUsers',
+      in_transaction: true,
+      applied_by: 'postgres',
+      description: 'Create users',
+    });
     expect(before[0]?.checksum).toMatch(/^[0-9a-f]{64}$/);
     expect(typeof before[0]?.timestamp).toBe('string');
     const second = await migrator(base).up();
@@ -69,7 +78,10 @@ describe('SchemaMigrator (real PostgreSQL)', () => {
     ];
     const err = await migrator(broken)
       .up()
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(MigrationFailedError);
     const f = err as MigrationFailedError;
     expect(f.migrationId).toBe('V003_Broken');
@@ -109,7 +121,9 @@ describe('SchemaMigrator (real PostgreSQL)', () => {
 
   it('stops on checksum drift naming the migration and both checksums, until accept', async () => {
     await migrator(base).up();
-    const changed = base.map((m) => (m.id === 'V001_CreateUsers' ? { ...m, up: 'create table app.users (id bigint primary key, email text not null)' } : m));
+    const changed = base.map((m) =>
+      m.id === 'V001_CreateUsers' ? { ...m, up: 'create table app.users (id bigint primary key, email text not null)' } : m,
+    );
     const more = [...changed, { id: 'V003_More', up: 'create table app.more (id int)' }];
     const err = await migrator(more)
       .up()
@@ -130,7 +144,11 @@ describe('SchemaMigrator (real PostgreSQL)', () => {
 
   it('refuses an out-of-order migration unless allowed', async () => {
     await migrator([base[0]!, { id: 'V003_Later', up: 'create table app.later (id int)' }]).up();
-    const withHotfix = [base[0]!, { id: 'V002_Hotfix', up: 'create table app.hotfix (id int)' }, { id: 'V003_Later', up: 'create table app.later (id int)' }];
+    const withHotfix = [
+      base[0]!,
+      { id: 'V002_Hotfix', up: 'create table app.hotfix (id int)' },
+      { id: 'V003_Later', up: 'create table app.later (id int)' },
+    ];
     await expect(migrator(withHotfix).up()).rejects.toThrow(OutOfOrderError);
     await expect(migrator(withHotfix).up()).rejects.toThrow(/V002_Hotfix is older than the newest applied migration V003_Later/);
     expect(await tableExists('app.hotfix')).toBe(false);
@@ -177,14 +195,20 @@ describe('SchemaMigrator (real PostgreSQL)', () => {
   });
 
   it('rolls back down to a target, and refuses before touching anything when a down is missing', async () => {
-    const set: Migration[] = [...base, { id: 'V003_Items', up: 'create table app.items (id int)', down: 'drop table app.items' }, { id: 'V004_NoDown', up: 'create table app.nodown (id int)' }];
+    const set: Migration[] = [
+      ...base,
+      { id: 'V003_Items', up: 'create table app.items (id int)', down: 'drop table app.items' },
+      { id: 'V004_NoDown', up: 'create table app.nodown (id int)' },
+    ];
     await migrator(set).up();
     const before = await rows();
     await expect(migrator(set).down({ to: 'V001_CreateUsers' })).rejects.toThrow(IrreversibleMigrationError);
     expect(await rows()).toEqual(before);
     expect(await tableExists('app.items')).toBe(true);
     const withDown = set.map((m) => (m.id === 'V004_NoDown' ? { ...m, down: 'drop table app.nodown' } : m));
-    await migrator(withDown).accept().catch(() => undefined);
+    await migrator(withDown)
+      .accept()
+      .catch(() => undefined);
     const r = await migrator(withDown).down({ to: 'V001_CreateUsers' });
     expect(r.results.map((x) => [x.id, x.status])).toEqual([
       ['V004_NoDown', 'reverted'],
@@ -193,7 +217,13 @@ describe('SchemaMigrator (real PostgreSQL)', () => {
     ]);
     expect((await rows()).map((x) => x.name)).toEqual(['V001_CreateUsers']);
     expect(await tableExists('app.items')).toBe(false);
-    expect((await db.pool.query("select count(*)::int as n from information_schema.columns where table_schema='app' and table_name='users' and column_name='name'")).rows[0].n).toBe(0);
+    expect(
+      (
+        await db.pool.query(
+          "select count(*)::int as n from information_schema.columns where table_schema='app' and table_name='users' and column_name='name'",
+        )
+      ).rows[0].n,
+    ).toBe(0);
   });
 
   it('retries a migration that hits lock_timeout, then fails with 55P03 if the lock never frees', async () => {
@@ -222,18 +252,27 @@ describe('SchemaMigrator (real PostgreSQL)', () => {
     }
   });
 
-  it('honours a migration\'s own lock_timeout, in a transaction and outside one', async () => {
+  it("honours a migration's own lock_timeout, in a transaction and outside one", async () => {
     await migrator(base).up();
     const blocker = new pg.Client({ connectionString: db.connectionString });
     await blocker.connect();
     try {
       await blocker.query('begin; lock table app.users in access exclusive mode');
       // The runner's lock_timeout is a minute; the migration's own 50 ms wins.
-      const tx = await migrator([...base, { id: 'V003_Quick', lockTimeoutMs: 50, up: 'alter table app.users add column q int' }], { lockTimeoutMs: 60_000, lockRetries: 0 })
+      const tx = await migrator([...base, { id: 'V003_Quick', lockTimeoutMs: 50, up: 'alter table app.users add column q int' }], {
+        lockTimeoutMs: 60_000,
+        lockRetries: 0,
+      })
         .up()
         .catch((e: unknown) => e);
       expect((tx as MigrationFailedError).sqlState).toBe('55P03');
-      const noTx = await migrator([...base, { id: 'V003_Quick', transaction: false, lockTimeoutMs: 50, up: 'create index concurrently users_q on app.users (email)' }], { lockTimeoutMs: 60_000 })
+      const noTx = await migrator(
+        [
+          ...base,
+          { id: 'V003_Quick', transaction: false, lockTimeoutMs: 50, up: 'create index concurrently users_q on app.users (email)' },
+        ],
+        { lockTimeoutMs: 60_000 },
+      )
         .up()
         .catch((e: unknown) => e);
       expect((noTx as MigrationFailedError).sqlState).toBe('55P03');
@@ -299,7 +338,16 @@ describe('SchemaMigrator (real PostgreSQL)', () => {
       migrationTableSchema: 'app',
       migrationTableName: '_migrations',
       migrationLockTableName: '_migrations_lock',
-      provider: { getMigrations: async () => ({ V001_CreateUsers: { up: async (d) => void (await sql`create schema if not exists app; create table app.users (id int primary key, email text not null)`.execute(d)) } }) },
+      provider: {
+        getMigrations: async () => ({
+          V001_CreateUsers: {
+            up: async (d) =>
+              void (await sql`create schema if not exists app; create table app.users (id int primary key, email text not null)`.execute(
+                d,
+              )),
+          },
+        }),
+      },
     });
     expect((await km.migrateToLatest()).error).toBeUndefined();
     const s = await migrator(base).status();
@@ -318,7 +366,11 @@ describe('SchemaMigrator (real PostgreSQL)', () => {
   });
 
   it('loads a folder of SQL and TypeScript migrations', async () => {
-    const m = new SchemaMigrator({ connectionString: db.connectionString, schema: 'dirtest', migrations: { directory: new URL('./fixtures/sql-dir', import.meta.url) } });
+    const m = new SchemaMigrator({
+      connectionString: db.connectionString,
+      schema: 'dirtest',
+      migrations: { directory: new URL('./fixtures/sql-dir', import.meta.url) },
+    });
     const r = await m.up();
     expect(r.results.map((x) => [x.id, x.inTransaction])).toEqual([
       ['V001__create_schema_objects', true],
@@ -336,7 +388,7 @@ describe('SchemaMigrator (real PostgreSQL)', () => {
   });
 });
 
-describe('the set\'s schema is the default schema of its migrations', () => {
+describe("the set's schema is the default schema of its migrations", () => {
   it('puts unqualified names in the schema, up and down, SQL and Kysely, in a transaction and outside one', async () => {
     const hidden = (ms: Migration[]) => new SchemaMigrator({ connectionString: db.connectionString, schema: 'hidden', migrations: ms });
     const ms: Migration[] = [
@@ -351,8 +403,17 @@ describe('the set\'s schema is the default schema of its migrations', () => {
           await k.schema.dropTable('entries').execute();
         },
       },
-      { id: 'V003_LedgerAmountIdx', transaction: false, up: 'create index concurrently if not exists ledger_amount_idx on ledger (amount)', down: 'drop index concurrently if exists ledger_amount_idx' },
-      { id: 'V004_SeesPath', up: "do $$ begin if current_setting('search_path') <> '\"hidden\", public' then raise exception 'search_path is %', current_setting('search_path'); end if; end $$", down: 'select 1' },
+      {
+        id: 'V003_LedgerAmountIdx',
+        transaction: false,
+        up: 'create index concurrently if not exists ledger_amount_idx on ledger (amount)',
+        down: 'drop index concurrently if exists ledger_amount_idx',
+      },
+      {
+        id: 'V004_SeesPath',
+        up: "do $$ begin if current_setting('search_path') <> '\"hidden\", public' then raise exception 'search_path is %', current_setting('search_path'); end if; end $$",
+        down: 'select 1',
+      },
     ];
     const report = await hidden(ms).up();
     expect(report.results.map((r) => r.status)).toEqual(['applied', 'applied', 'applied', 'applied']);
@@ -369,23 +430,42 @@ describe('the set\'s schema is the default schema of its migrations', () => {
 
   it('refuses a schema or table name outside the identifier rule, naming the rule', () => {
     for (const options of [{ schema: 'Odd "Name"' }, { schema: 'a.b' }, { schema: 'ok', table: 'bad name' }]) {
-      expect(() => new SchemaMigrator({ connectionString: db.connectionString, migrations: [], ...options })).toThrow(InvalidMigrationError);
+      expect(() => new SchemaMigrator({ connectionString: db.connectionString, migrations: [], ...options })).toThrow(
+        InvalidMigrationError,
+      );
       expect(() => new SchemaMigrator({ connectionString: db.connectionString, migrations: [], ...options })).toThrow(/letters, digits/);
     }
   });
 
   it('outside a transaction the search_path ends with the migration', async () => {
     const schema = 'Mixed_Case';
-    await new SchemaMigrator({ connectionString: db.connectionString, schema, migrations: [{ id: 'V001_T', up: 'create table t (id int)' }] }).up();
+    await new SchemaMigrator({
+      connectionString: db.connectionString,
+      schema,
+      migrations: [{ id: 'V001_T', up: 'create table t (id int)' }],
+    }).up();
     expect(await tableExists('"Mixed_Case"."t"')).toBe(true);
-    const [noTx] = await resolveMigrations([{ id: 'V002_NoTx', transaction: false, up: 'create index concurrently if not exists t_idx on t (id)' }]);
+    const [noTx] = await resolveMigrations([
+      { id: 'V002_NoTx', transaction: false, up: 'create index concurrently if not exists t_idx on t (id)' },
+    ]);
     const client = new pg.Client({ connectionString: db.connectionString });
     await client.connect();
     try {
-      const ctx = { db: client, schema, table: '_migrations', appliedBy: null, lockRetries: 0, retryDelayMs: 1, sessionLockTimeoutMs: 5000, emit: () => {} };
+      const ctx = {
+        db: client,
+        schema,
+        table: '_migrations',
+        appliedBy: null,
+        lockRetries: 0,
+        retryDelayMs: 1,
+        sessionLockTimeoutMs: 5000,
+        emit: () => {},
+      };
       await applyMigration(ctx, noTx!, 'up');
       expect(await tableExists('"Mixed_Case"."t_idx"')).toBe(true);
-      const after = await client.query<{ p: string; l: string }>(`select current_setting('search_path') as p, current_setting('lock_timeout') as l`);
+      const after = await client.query<{ p: string; l: string }>(
+        `select current_setting('search_path') as p, current_setting('lock_timeout') as l`,
+      );
       expect(after.rows[0]).toEqual({ p: '"$user", public', l: '5s' });
     } finally {
       await client.end();

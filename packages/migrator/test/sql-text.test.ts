@@ -5,9 +5,9 @@ import { isTransactionControl, lineAndColumn, splitSqlStatements } from '../src/
 describe('splitSqlStatements', () => {
   it('splits on top-level semicolons only', () => {
     const script = [
-      "-- a comment; with semicolon",
+      '-- a comment; with semicolon',
       "create table a (x text default 'a;b''c');",
-      '/* block; /* nested; */ still; */ insert into "we;ird" values (E\'x\\\';y\');',
+      "/* block; /* nested; */ still; */ insert into \"we;ird\" values (E'x\\';y');",
       'create function f() returns int language sql as $body$ select 1; $body$;',
       'do $$ begin perform 1; end $$',
       ';;',
@@ -15,7 +15,7 @@ describe('splitSqlStatements', () => {
     const st = splitSqlStatements(script);
     expect(st.map((s) => s.text)).toEqual([
       "create table a (x text default 'a;b''c')",
-      'insert into "we;ird" values (E\'x\\\';y\')',
+      "insert into \"we;ird\" values (E'x\\';y')",
       'create function f() returns int language sql as $body$ select 1; $body$',
       'do $$ begin perform 1; end $$',
     ]);
@@ -58,11 +58,19 @@ describe('splitSqlStatements', () => {
 
 describe('readSqlDirectives', () => {
   it('reads leading stella: comments only', () => {
-    expect(readSqlDirectives('-- stella:no-transaction\n-- stella:lock-timeout 0\n-- stella:description Build index\ncreate index concurrently x on y(z);')).toEqual({
+    expect(
+      readSqlDirectives(
+        '-- stella:no-transaction\n-- stella:lock-timeout 0\n-- stella:description Build index\ncreate index concurrently x on y(z);',
+      ),
+    ).toEqual({
       noTransaction: true,
       description: 'Build index',
       lockTimeoutMs: 0,
     });
-    expect(readSqlDirectives('select 1;\n-- stella:no-transaction')).toEqual({ noTransaction: false, description: undefined, lockTimeoutMs: undefined });
+    expect(readSqlDirectives('select 1;\n-- stella:no-transaction')).toEqual({
+      noTransaction: false,
+      description: undefined,
+      lockTimeoutMs: undefined,
+    });
   });
 });

@@ -1,7 +1,14 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
-import { fixtureMigrations, LockTimeoutError, MigrationFailedError, migrateOnStart, type Migration, type MigratorLogger } from '../src/index.js';
+import {
+  fixtureMigrations,
+  LockTimeoutError,
+  MigrationFailedError,
+  migrateOnStart,
+  type Migration,
+  type MigratorLogger,
+} from '../src/index.js';
 
 const migrations: Migration[] = [
   { id: 'V001_CreateNotes', up: 'create table notes.notes (id int primary key, body text)' },
@@ -23,7 +30,9 @@ describe('fixtureMigrations', () => {
   it('gives the fixture a name, a content hash and a migrate function', async () => {
     expect(set.name).toBe('notes');
     expect(set.hash).toMatch(/^[0-9a-f]{64}$/);
-    expect((await fixtureMigrations({ schema: 'notes', migrations: [...migrations, { id: 'V003', up: 'select 1' }] })).hash).not.toBe(set.hash);
+    expect((await fixtureMigrations({ schema: 'notes', migrations: [...migrations, { id: 'V003', up: 'select 1' }] })).hash).not.toBe(
+      set.hash,
+    );
     const r = await db.pool.query('select body from notes.notes');
     expect(r.rows).toEqual([{ body: 'hello' }]);
     const t = await db.pool.query('select count(*)::int as n from notes._migrations');
@@ -38,7 +47,11 @@ describe('migrateOnStart', () => {
     const logger = memoryLogger();
     const report = await migrateOnStart({ connectionString: db.connectionString, schema: 'notes', migrations, logger });
     expect(report.results.map((r) => r.status)).toEqual(['applied', 'applied']);
-    expect(logger.lines.filter((l) => l.level === 'info').map((l) => l.msg)).toEqual(['migration plan: 2 to apply', 'migrations applied: 2', 'schema notes migrated (2 applied)']);
+    expect(logger.lines.filter((l) => l.level === 'info').map((l) => l.msg)).toEqual([
+      'migration plan: 2 to apply',
+      'migrations applied: 2',
+      'schema notes migrated (2 applied)',
+    ]);
     const again = await migrateOnStart({ connectionString: db.connectionString, schema: 'notes', migrations, logger });
     expect(again.results).toEqual([]);
   });
@@ -46,7 +59,9 @@ describe('migrateOnStart', () => {
   it('throws a typed error on failure so the service does not start', async () => {
     const logger = memoryLogger();
     const bad = [...migrations, { id: 'V003_Bad', up: 'insert into notes.notes values (1, null)' }];
-    const err = await migrateOnStart({ connectionString: db.connectionString, schema: 'notes', migrations: bad, logger }).catch((e: unknown) => e);
+    const err = await migrateOnStart({ connectionString: db.connectionString, schema: 'notes', migrations: bad, logger }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(MigrationFailedError);
     expect((err as MigrationFailedError).sqlState).toBe('23505');
     expect(logger.lines.some((l) => l.level === 'error' && l.msg?.includes('refusing to start'))).toBe(true);
@@ -57,7 +72,9 @@ describe('migrateOnStart', () => {
     await holder.connect();
     try {
       await holder.query("select pg_advisory_lock(1398031692, hashtext('notes._migrations'))");
-      const err = await migrateOnStart({ connectionString: db.connectionString, schema: 'notes', migrations, lockWaitMs: 300 }).catch((e: unknown) => e);
+      const err = await migrateOnStart({ connectionString: db.connectionString, schema: 'notes', migrations, lockWaitMs: 300 }).catch(
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(LockTimeoutError);
       expect((err as LockTimeoutError).holders.map((h) => h.applicationName)).toEqual(['other-replica']);
       await holder.query("select pg_advisory_unlock(1398031692, hashtext('notes._migrations'))");

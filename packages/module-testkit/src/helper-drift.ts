@@ -27,7 +27,8 @@ export async function checksumsWithAlteredHelpers(load: () => Promise<{ migratio
       ...real,
       tenantIsolationSql: (args: Parameters<typeof real.tenantIsolationSql>[0]) =>
         real.tenantIsolationSql(args).map((s) => s.replace(' for all using ', ' for all to public using ') + ` ${ALTERED_HELPER_MARK}`),
-      appRoleGrantsSql: (args: Parameters<typeof real.appRoleGrantsSql>[0]) => real.appRoleGrantsSql(args).map((s) => `${s} ${ALTERED_HELPER_MARK}`),
+      appRoleGrantsSql: (args: Parameters<typeof real.appRoleGrantsSql>[0]) =>
+        real.appRoleGrantsSql(args).map((s) => `${s} ${ALTERED_HELPER_MARK}`),
       createRoleIfMissingSql: (role: string) => `${real.createRoleIfMissingSql(role)}\n${ALTERED_HELPER_MARK}`,
     };
   });

@@ -27,7 +27,11 @@ export function migrationPinSuite(o: MigrationPinSuiteOptions): void {
   describe('frozen migrations', () => {
     it('every migration matches its pinned checksum', async () => {
       const { migrations } = await o.load();
-      const { problems } = checkMigrationPins({ schema: migrations.schema, resolved: await resolveMigrations(migrations.migrations), lockFile: o.lockFile });
+      const { problems } = checkMigrationPins({
+        schema: migrations.schema,
+        resolved: await resolveMigrations(migrations.migrations),
+        lockFile: o.lockFile,
+      });
       expect(problems, problems.join('\n')).toEqual([]);
     });
 

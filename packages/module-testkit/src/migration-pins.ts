@@ -75,7 +75,9 @@ export function checkMigrationPins(args: CheckMigrationPinsArgs): MigrationPinRe
   }
   for (const id of Object.keys(pins.migrations)) {
     if (!present.has(id)) {
-      problems.push(`migration ${id} (${args.schema}) is pinned but no longer exists: databases applied it; restore it and write a new migration instead`);
+      problems.push(
+        `migration ${id} (${args.schema}) is pinned but no longer exists: databases applied it; restore it and write a new migration instead`,
+      );
     }
   }
   if (added.length > 0) writeFileSync(path, `${JSON.stringify(pins, null, 2)}\n`);

@@ -52,7 +52,12 @@ export function ownerMigrationSuite(o: OwnerMigrationSuiteOptions): void {
   const ownerUrl = (): string => db.server.urlFor(db.database, { user: OWNER, password: OWNER_PASSWORD });
   const asOwner = <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => withClient(ownerUrl(), fn);
   const tables = async (): Promise<string[]> =>
-    (await db.pool.query<{ t: string }>(`select tablename as t from pg_tables where schemaname = $1 and tablename <> '_migrations' order by 1`, [schema])).rows.map((r) => r.t);
+    (
+      await db.pool.query<{ t: string }>(
+        `select tablename as t from pg_tables where schemaname = $1 and tablename <> '_migrations' order by 1`,
+        [schema],
+      )
+    ).rows.map((r) => r.t);
   // Like stella-db up: the owner applies postgres-core's security set (current_tenant(), key table) before the
   // module's migrations, and the superuser takes TEMP, CREATE, plpgsql and dynamic-SQL built-ins from the app role.
   const prepareOwner = async (): Promise<void> => {
@@ -69,7 +74,9 @@ export function ownerMigrationSuite(o: OwnerMigrationSuiteOptions): void {
       await prepareOwner();
       const report = await new SchemaMigrator({ connectionString: ownerUrl(), ...o.migrations }).up();
       expect(report.results.map((m) => [m.id, m.status])).toEqual(o.migrationIds.map((id) => [id, 'applied']));
-      const owners = await db.pool.query<{ owner: string }>('select distinct tableowner as owner from pg_tables where schemaname = $1', [schema]);
+      const owners = await db.pool.query<{ owner: string }>('select distinct tableowner as owner from pg_tables where schemaname = $1', [
+        schema,
+      ]);
       expect(owners.rows).toEqual([{ owner: OWNER }]);
       for (const role of o.requiredRoles) expect(await checkAppRole(db.pool, role), role).toEqual([]);
       // FORCE ROW LEVEL SECURITY: even the owner sees nothing without a tenant
@@ -94,7 +101,10 @@ export function ownerMigrationSuite(o: OwnerMigrationSuiteOptions): void {
     it('says which role is missing when the owner may not create it', async () => {
       await ensureAppRole(db.pool, { role: OWNER, password: OWNER_PASSWORD });
       const error = await asOwner((c) => c.query(createRoleIfMissingSql('stellaops_test_never_created'))).catch((e: unknown) => e);
-      expect(error).toMatchObject({ code: '42501', message: `role stellaops_test_never_created does not exist and ${OWNER} may not create it` });
+      expect(error).toMatchObject({
+        code: '42501',
+        message: `role stellaops_test_never_created does not exist and ${OWNER} may not create it`,
+      });
       const exists = await db.pool.query(`select 1 from pg_roles where rolname = 'stellaops_test_never_created'`);
       expect(exists.rowCount).toBe(0);
     });

@@ -17,7 +17,8 @@ function lockFile(): URL {
 }
 const v1: Migration = { id: 'V001_A', up: 'create table kit.a (id int)' };
 const v2: Migration = { id: 'V002_B', up: 'create table kit.b (id int)' };
-const check = async (lock: URL, ms: Migration[], update = false) => checkMigrationPins({ schema: 'kit', resolved: await resolveMigrations(ms), lockFile: lock, update });
+const check = async (lock: URL, ms: Migration[], update = false) =>
+  checkMigrationPins({ schema: 'kit', resolved: await resolveMigrations(ms), lockFile: lock, update });
 
 describe('checkMigrationPins', () => {
   it('refuses an unpinned migration unless asked to pin, and then pins only new ones', async () => {
@@ -38,7 +39,9 @@ describe('checkMigrationPins', () => {
     for (const update of [false, true]) {
       const { problems } = await check(lock, [edited], update);
       expect(problems).toHaveLength(1);
-      expect(problems[0]).toMatch(/migration V001_A \(kit\) changed: pinned checksum [0-9a-f]{64}, now [0-9a-f]{64}\..*write a new migration for the change instead/);
+      expect(problems[0]).toMatch(
+        /migration V001_A \(kit\) changed: pinned checksum [0-9a-f]{64}, now [0-9a-f]{64}\..*write a new migration for the change instead/,
+      );
     }
     expect(readFileSync(lock, 'utf8')).toBe(before);
   });

@@ -22,9 +22,18 @@ export function renderGrafanaDashboard(): Record<string, unknown> {
     title: p.title,
     datasource: ds,
     gridPos: p.id === 'top-statements' ? { x: 0, y: 24, w: 24, h: 8 } : { x: (i % 2) * 12, y: Math.floor(i / 2) * 8, w: 12, h: 8 },
-    fieldConfig: { defaults: { unit: p.unit, ...(p.min !== undefined ? { min: p.min } : {}), ...(p.max !== undefined ? { max: p.max } : {}) }, overrides: [] },
+    fieldConfig: {
+      defaults: { unit: p.unit, ...(p.min !== undefined ? { min: p.min } : {}), ...(p.max !== undefined ? { max: p.max } : {}) },
+      overrides: [],
+    },
     options: { legend: { displayMode: 'list', placement: 'bottom', showLegend: true }, tooltip: { mode: 'multi', sort: 'desc' } },
-    targets: p.series.map((s, j) => ({ refId: String.fromCharCode(65 + j), datasource: ds, expr: s.expr, legendFormat: s.legend, range: true })),
+    targets: p.series.map((s, j) => ({
+      refId: String.fromCharCode(65 + j),
+      datasource: ds,
+      expr: s.expr,
+      legendFormat: s.legend,
+      range: true,
+    })),
   }));
   panels.push({
     id: panels.length + 1,
@@ -32,10 +41,29 @@ export function renderGrafanaDashboard(): Record<string, unknown> {
     title: 'Top statements by total execution time',
     datasource: ds,
     gridPos: { x: 0, y: 32, w: 24, h: 10 },
-    fieldConfig: { defaults: {}, overrides: [{ matcher: { id: 'byName', options: 'Value' }, properties: [{ id: 'unit', value: 's' }, { id: 'displayName', value: 'total time' }] }] },
+    fieldConfig: {
+      defaults: {},
+      overrides: [
+        {
+          matcher: { id: 'byName', options: 'Value' },
+          properties: [
+            { id: 'unit', value: 's' },
+            { id: 'displayName', value: 'total time' },
+          ],
+        },
+      ],
+    },
     options: { showHeader: true, sortBy: [{ displayName: 'total time', desc: true }] },
     targets: [{ refId: 'A', datasource: ds, expr: TOP_STATEMENTS_TABLE_EXPR, format: 'table', instant: true, range: false }],
-    transformations: [{ id: 'organize', options: { excludeByName: { Time: true, __name__: true, job: true }, renameByName: { queryid: 'query id', datname: 'database', username: 'role', query: 'statement' } } }],
+    transformations: [
+      {
+        id: 'organize',
+        options: {
+          excludeByName: { Time: true, __name__: true, job: true },
+          renameByName: { queryid: 'query id', datname: 'database', username: 'role', query: 'statement' },
+        },
+      },
+    ],
   });
   return {
     title: 'StellaOps PostgreSQL',

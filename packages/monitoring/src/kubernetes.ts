@@ -26,7 +26,11 @@ export interface MonitoringManifestOptions {
 }
 
 /** A Kubernetes object as plain data, ready for YAML. */
-export type KubernetesObject = { apiVersion: string; kind: string; metadata: { name: string; namespace: string; labels?: Record<string, string> } } & Record<string, unknown>;
+export type KubernetesObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+} & Record<string, unknown>;
 
 /** What {@link renderMonitoringManifests} returns. */
 export interface MonitoringManifests {
@@ -88,13 +92,21 @@ function relabelJob(job: string) {
  */
 export function renderMonitoringManifests(options: MonitoringManifestOptions): MonitoringManifests {
   const problems: string[] = [];
-  for (const [k, v] of [['clusterName', options.clusterName], ['namespace', options.namespace], ['poolerName', options.poolerName]] as const) {
-    if (v !== undefined && !DNS_LABEL.test(v)) problems.push(`${k} "${v}" must be a DNS label (lower-case letters, digits, -; at most 63).`);
+  for (const [k, v] of [
+    ['clusterName', options.clusterName],
+    ['namespace', options.namespace],
+    ['poolerName', options.poolerName],
+  ] as const) {
+    if (v !== undefined && !DNS_LABEL.test(v))
+      problems.push(`${k} "${v}" must be a DNS label (lower-case letters, digits, -; at most 63).`);
     if (v === undefined && k !== 'poolerName') problems.push(`${k} is required.`);
   }
   const size = options.poolerPoolSize;
   const maxClients = options.poolerMaxClientConn;
-  for (const [k, v] of [['poolerPoolSize', size], ['poolerMaxClientConn', maxClients]] as const) {
+  for (const [k, v] of [
+    ['poolerPoolSize', size],
+    ['poolerMaxClientConn', maxClients],
+  ] as const) {
     if (v === undefined) continue;
     if (!Number.isInteger(v) || v < 1) problems.push(`${k} ${v} must be a positive integer (the Pooler's setting).`);
     if (!options.poolerName) problems.push(`${k} needs poolerName.`);
@@ -103,8 +115,16 @@ export function renderMonitoringManifests(options: MonitoringManifestOptions): M
   const { clusterName, namespace, poolerName } = options;
   const rules = parse(readFileSync(MONITORING_ASSETS.rules, 'utf8')) as { groups: Record<string, unknown>[] };
   const poolerRules: { record: string; expr: string }[] = [];
-  if (size !== undefined) poolerRules.push({ record: 'pgbouncer_pool_size', expr: `max without (user) (pgbouncer_active_clients{job="${JOBS.pgbouncer}"}) * 0 + ${size}` });
-  if (maxClients !== undefined) poolerRules.push({ record: 'pgbouncer_config_max_client_conn', expr: `pgbouncer_used_clients{job="${JOBS.pgbouncer}"} * 0 + ${maxClients}` });
+  if (size !== undefined)
+    poolerRules.push({
+      record: 'pgbouncer_pool_size',
+      expr: `max without (user) (pgbouncer_active_clients{job="${JOBS.pgbouncer}"}) * 0 + ${size}`,
+    });
+  if (maxClients !== undefined)
+    poolerRules.push({
+      record: 'pgbouncer_config_max_client_conn',
+      expr: `pgbouncer_used_clients{job="${JOBS.pgbouncer}"} * 0 + ${maxClients}`,
+    });
   if (poolerRules.length) rules.groups.unshift({ name: 'stellaops-cnpg-pooler', rules: poolerRules });
   const labels = { 'app.kubernetes.io/part-of': 'stellaops', 'app.kubernetes.io/component': 'monitoring', ...options.labels };
   const meta = (name: string, extra: Record<string, string> = {}) => ({ name, namespace, labels: { ...labels, ...extra } });

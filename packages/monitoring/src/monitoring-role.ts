@@ -46,12 +46,17 @@ export function scramSha256Verifier(password: string, salt: Buffer = randomBytes
 function validate(options: MonitoringSetupOptions): { role: string; backupRole: string | undefined; limit: number } {
   const problems: string[] = [];
   const role = options.role ?? DEFAULT_MONITORING_ROLE;
-  if (!IDENTIFIER.test(role)) problems.push(`role "${role}" is not a plain lower-case SQL identifier: use letters, digits and _ (e.g. "${DEFAULT_MONITORING_ROLE}").`);
+  if (!IDENTIFIER.test(role))
+    problems.push(
+      `role "${role}" is not a plain lower-case SQL identifier: use letters, digits and _ (e.g. "${DEFAULT_MONITORING_ROLE}").`,
+    );
   if (options.backupRole !== undefined && !IDENTIFIER.test(options.backupRole)) {
     problems.push(`backupRole "${options.backupRole}" is not a plain lower-case SQL identifier: use letters, digits and _.`);
   }
   if (typeof options.password !== 'string' || options.password.length < 16 || !/^[\x21-\x7e]+$/.test(options.password)) {
-    problems.push('password must be at least 16 printable ASCII characters without spaces: generate one (e.g. randomBytes(24).toString("base64url")).');
+    problems.push(
+      'password must be at least 16 printable ASCII characters without spaces: generate one (e.g. randomBytes(24).toString("base64url")).',
+    );
   }
   const limit = options.connectionLimit ?? 5;
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) problems.push(`connectionLimit ${limit} must be an integer from 1 to 100.`);

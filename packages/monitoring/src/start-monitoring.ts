@@ -155,20 +155,32 @@ export async function startMonitoring(options: MonitoringOptions): Promise<Monit
     const pgPort = o.ports?.postgresExporter ?? (await freePort());
     const pgExporter = startPostgresExporter(o, layout, pgPort);
     started.push(pgExporter);
-    await waitReady(pgExporter, secrets, timeout, async () => {
-      const text = await get(`http://127.0.0.1:${pgPort}/metrics`);
-      if (text === undefined) return false;
-      if (/^pg_exporter_user_queries_load_error\{[^}]*\} 1$/m.test(text)) throw new Error('the custom queries file did not load');
-      return /^pg_up 1$/m.test(text);
-    }, `postgres_exporter could not query PostgreSQL at ${o.postgres.host}:${o.postgres.port} as ${o.postgres.user}. Fix: check the role exists (monitoringSetupStatements), its password, pg_hba and, with TLS, that the server certificate matches the host and sslrootcert.`);
+    await waitReady(
+      pgExporter,
+      secrets,
+      timeout,
+      async () => {
+        const text = await get(`http://127.0.0.1:${pgPort}/metrics`);
+        if (text === undefined) return false;
+        if (/^pg_exporter_user_queries_load_error\{[^}]*\} 1$/m.test(text)) throw new Error('the custom queries file did not load');
+        return /^pg_up 1$/m.test(text);
+      },
+      `postgres_exporter could not query PostgreSQL at ${o.postgres.host}:${o.postgres.port} as ${o.postgres.user}. Fix: check the role exists (monitoringSetupStatements), its password, pg_hba and, with TLS, that the server certificate matches the host and sslrootcert.`,
+    );
 
     const bouncerPort = o.ports?.pgbouncerExporter ?? (await freePort());
     const bouncerExporter = startPgBouncerExporter(o, layout, bouncerPort);
     started.push(bouncerExporter);
-    await waitReady(bouncerExporter, secrets, timeout, async () => {
-      const text = await get(`http://127.0.0.1:${bouncerPort}/metrics`);
-      return text !== undefined && /^pgbouncer_pools /m.test(text);
-    }, `The PgBouncer exporter could not read PgBouncer's admin console at ${o.pgbouncer.host}:${o.pgbouncer.port} as ${o.pgbouncer.user}. Fix: the user must be in PgBouncer's stats_users (or admin_users) and auth_file; check the password and TLS settings.`);
+    await waitReady(
+      bouncerExporter,
+      secrets,
+      timeout,
+      async () => {
+        const text = await get(`http://127.0.0.1:${bouncerPort}/metrics`);
+        return text !== undefined && /^pgbouncer_pools /m.test(text);
+      },
+      `The PgBouncer exporter could not read PgBouncer's admin console at ${o.pgbouncer.host}:${o.pgbouncer.port} as ${o.pgbouncer.user}. Fix: the user must be in PgBouncer's stats_users (or admin_users) and auth_file; check the password and TLS settings.`,
+    );
 
     const promPort = o.ports?.prometheus ?? (await freePort());
     writeFileSync(
@@ -186,8 +198,13 @@ export async function startMonitoring(options: MonitoringOptions): Promise<Monit
     );
     const prometheus = startPrometheus(o, layout, promPort);
     started.push(prometheus);
-    await waitReady(prometheus, secrets, timeout, async () => (await get(`http://127.0.0.1:${promPort}/-/ready`)) !== undefined,
-      `Prometheus did not become ready on 127.0.0.1:${promPort}.`);
+    await waitReady(
+      prometheus,
+      secrets,
+      timeout,
+      async () => (await get(`http://127.0.0.1:${promPort}/-/ready`)) !== undefined,
+      `Prometheus did not become ready on 127.0.0.1:${promPort}.`,
+    );
 
     const prometheusUrl = `http://127.0.0.1:${promPort}`;
     const state: StateFile = { version: 1, prometheusUrl, components: started };
@@ -266,7 +283,11 @@ function readState(dir: string): StateFile | undefined {
     const state = JSON.parse(readFileSync(file, 'utf8')) as StateFile;
     return state.version === 1 && Array.isArray(state.components) ? state : undefined;
   } catch (e) {
-    throw new MonitoringError('MONITORING_STATE_UNREADABLE', `${file} is not valid JSON. Fix: stop the exporters and Prometheus started from ${dir} by hand, then delete the file.`, { cause: e });
+    throw new MonitoringError(
+      'MONITORING_STATE_UNREADABLE',
+      `${file} is not valid JSON. Fix: stop the exporters and Prometheus started from ${dir} by hand, then delete the file.`,
+      { cause: e },
+    );
   }
 }
 
@@ -283,7 +304,16 @@ interface Layout {
 
 function prepareDir(dir: string, o: MonitoringOptions): Layout {
   const p = (...parts: string[]) => join(dir, ...parts);
-  for (const d of [dir, p('secrets'), p('logs'), p('prometheus'), p('prometheus', 'data'), p('prometheus', 'consoles'), p('prometheus', 'console_libraries'), p('prometheus', 'rules')]) {
+  for (const d of [
+    dir,
+    p('secrets'),
+    p('logs'),
+    p('prometheus'),
+    p('prometheus', 'data'),
+    p('prometheus', 'consoles'),
+    p('prometheus', 'console_libraries'),
+    p('prometheus', 'rules'),
+  ]) {
     mkdirSync(d, { recursive: true, mode: 0o700 });
   }
   const layout: Layout = {
@@ -301,7 +331,11 @@ function prepareDir(dir: string, o: MonitoringOptions): Layout {
   copyConsoleLibraries(layout.consoleLibraries);
   writeFileSync(layout.pgPassFile, o.postgres.password, { mode: 0o600 });
   const esc = (s: string) => s.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
-  writeFileSync(layout.bouncerPassFile, `${esc(o.pgbouncer.host)}:${o.pgbouncer.port}:pgbouncer:${esc(o.pgbouncer.user)}:${esc(o.pgbouncer.password)}\n`, { mode: 0o600 });
+  writeFileSync(
+    layout.bouncerPassFile,
+    `${esc(o.pgbouncer.host)}:${o.pgbouncer.port}:pgbouncer:${esc(o.pgbouncer.user)}:${esc(o.pgbouncer.password)}\n`,
+    { mode: 0o600 },
+  );
   return layout;
 }
 
@@ -315,7 +349,9 @@ function copyConsoleLibraries(target: string): void {
     }
     return;
   }
-  throw new MonitoringConfigError([`Prometheus' console libraries (prom.lib) were not found in ${CONSOLE_LIBRARY_DIRS.join(', ')}. Fix: apt-get install prometheus (Debian ships them under /usr/share/doc/prometheus/examples).`]);
+  throw new MonitoringConfigError([
+    `Prometheus' console libraries (prom.lib) were not found in ${CONSOLE_LIBRARY_DIRS.join(', ')}. Fix: apt-get install prometheus (Debian ships them under /usr/share/doc/prometheus/examples).`,
+  ]);
 }
 
 function tlsEnvForLibpq(t: PgBouncerTarget): NodeJS.ProcessEnv {
@@ -362,7 +398,18 @@ function startPgBouncerExporter(o: MonitoringOptions, layout: Layout, port: numb
   // Debian's exporter through the shim that adapts it to PgBouncer 1.18 (see the shim's docstring)
   const pid = spawnDetached(
     o.binaries?.python ?? DEFAULT_BINARIES.python,
-    [MONITORING_ASSETS.pgbouncerExporterShim, '--host', '127.0.0.1', `--port=${port}`, '--pgbouncer-host', b.host, '--pgbouncer-port', String(b.port), '--pgbouncer-user', b.user],
+    [
+      MONITORING_ASSETS.pgbouncerExporterShim,
+      '--host',
+      '127.0.0.1',
+      `--port=${port}`,
+      '--pgbouncer-host',
+      b.host,
+      '--pgbouncer-port',
+      String(b.port),
+      '--pgbouncer-user',
+      b.user,
+    ],
     { ...baseEnv(), ...tlsEnvForLibpq(b), PGPASSFILE: layout.bouncerPassFile, PGCONNECT_TIMEOUT: '5' },
     logFile,
   );
@@ -389,7 +436,13 @@ function startPrometheus(o: MonitoringOptions, layout: Layout, port: number): Pr
   return { name: 'prometheus', pid, port, marker: `--web.listen-address=${listen}`, logFile };
 }
 
-async function waitReady(p: ProcessRecord, secrets: readonly string[], timeoutMs: number, ready: () => Promise<boolean>, hint: string): Promise<void> {
+async function waitReady(
+  p: ProcessRecord,
+  secrets: readonly string[],
+  timeoutMs: number,
+  ready: () => Promise<boolean>,
+  hint: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let failure: unknown;
@@ -440,11 +493,14 @@ function validate(o: MonitoringOptions): MonitoringOptions {
     }
     if (!t.host) problems.push(`${name}.host is required.`);
     else if (!t.sslrootcert && !LOOPBACK.has(t.host)) {
-      problems.push(`${name}.host ${t.host} is not loopback and no ${name}.sslrootcert is given: refusing plaintext TCP. Fix: pass the CA file of the server certificate.`);
+      problems.push(
+        `${name}.host ${t.host} is not loopback and no ${name}.sslrootcert is given: refusing plaintext TCP. Fix: pass the CA file of the server certificate.`,
+      );
     } else if (t.sslrootcert && isIP(t.host) === 0 && t.host !== 'localhost' && !/^[a-z0-9.-]+$/i.test(t.host)) {
       problems.push(`${name}.host ${t.host} is not a valid host name.`);
     }
-    if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535) problems.push(`${name}.port ${String(t.port)} must be a TCP port (1-65535).`);
+    if (!Number.isInteger(t.port) || t.port < 1 || t.port > 65535)
+      problems.push(`${name}.port ${String(t.port)} must be a TCP port (1-65535).`);
     if (!t.user) problems.push(`${name}.user is required.`);
     if (!t.password) problems.push(`${name}.password is required.`);
     if (t.sslrootcert) {
@@ -460,22 +516,29 @@ function validate(o: MonitoringOptions): MonitoringOptions {
   if (o.postgres && !o.postgres.database) problems.push('postgres.database is required: the database where monitoringSetupStatements ran.');
   for (const t of o.extraScrapeTargets ?? []) {
     if (!/^[a-zA-Z_][a-zA-Z0-9_-]*$/.test(t.job ?? '') || Object.values(JOBS).includes(t.job as never)) {
-      problems.push(`extraScrapeTargets job "${t.job}" must be a label value of letters, digits, _ and - and not one of ${Object.values(JOBS).join(', ')}.`);
+      problems.push(
+        `extraScrapeTargets job "${t.job}" must be a label value of letters, digits, _ and - and not one of ${Object.values(JOBS).join(', ')}.`,
+      );
     }
-    for (const target of t.targets ?? []) if (!/^[^\s/]+:\d{1,5}$/.test(target)) problems.push(`extraScrapeTargets target "${target}" of ${t.job} must be host:port.`);
+    for (const target of t.targets ?? [])
+      if (!/^[^\s/]+:\d{1,5}$/.test(target)) problems.push(`extraScrapeTargets target "${target}" of ${t.job} must be host:port.`);
     if (!t.targets?.length) problems.push(`extraScrapeTargets ${t.job} has no targets.`);
   }
   const interval = o.scrapeIntervalSeconds ?? 15;
-  if (!Number.isInteger(interval) || interval < 1 || interval > 300) problems.push(`scrapeIntervalSeconds ${interval} must be an integer from 1 to 300.`);
+  if (!Number.isInteger(interval) || interval < 1 || interval > 300)
+    problems.push(`scrapeIntervalSeconds ${interval} must be an integer from 1 to 300.`);
   for (const [k, v] of Object.entries(o.ports ?? {})) {
-    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 65535)) problems.push(`ports.${k} ${String(v)} must be a TCP port (1-65535).`);
+    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 65535))
+      problems.push(`ports.${k} ${String(v)} must be a TCP port (1-65535).`);
   }
   const bins = { ...DEFAULT_BINARIES, ...o.binaries };
   for (const [k, path] of Object.entries(bins)) {
     try {
       accessSync(path, constants.X_OK);
     } catch {
-      problems.push(`binaries.${k} ${path} is missing or not executable. Fix: apt-get install prometheus prometheus-postgres-exporter prometheus-pgbouncer-exporter.`);
+      problems.push(
+        `binaries.${k} ${path} is missing or not executable. Fix: apt-get install prometheus prometheus-postgres-exporter prometheus-pgbouncer-exporter.`,
+      );
     }
   }
   if (problems.length) throw new MonitoringConfigError(problems);

@@ -64,7 +64,9 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 function clientConfig(t: PostgresTarget | PgBouncerTarget, database: string, name: string): pg.ClientConfig {
   if (!t.sslrootcert && !LOOPBACK.has(t.host)) {
-    throw new MonitoringConfigError([`${name}.host ${t.host} is not loopback and no ${name}.sslrootcert is given: refusing plaintext TCP. Fix: pass the CA file.`]);
+    throw new MonitoringConfigError([
+      `${name}.host ${t.host} is not loopback and no ${name}.sslrootcert is given: refusing plaintext TCP. Fix: pass the CA file.`,
+    ]);
   }
   return {
     host: t.host,
@@ -133,7 +135,8 @@ ORDER BY s.total_exec_time DESC`;
  */
 export async function collectTop(options: CollectTopOptions): Promise<TopSnapshot> {
   const limit = options.limit ?? 10;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new MonitoringConfigError([`limit ${limit} must be an integer from 1 to 100.`]);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    throw new MonitoringConfigError([`limit ${limit} must be an integer from 1 to 100.`]);
   const pgConfig = clientConfig(options.postgres, options.postgres.database, 'postgres');
   const bouncerConfig = options.pgbouncer ? clientConfig(options.pgbouncer, 'pgbouncer', 'pgbouncer') : undefined;
   const [serverPart, pools] = await Promise.all([
@@ -243,25 +246,47 @@ export function renderTop(snapshot: TopSnapshot, options: RenderTopOptions = {})
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
   lines.push(pad(`stella-db top — ${snapshot.takenAt.toISOString().replace(/\.\d+Z$/, 'Z')}`, width));
-  lines.push(pad(`connections ${used}/${s.maxConnections} (${((100 * used) / Math.max(1, s.maxConnections)).toFixed(0)}%)${states ? `: ${states}` : ''}`, width));
+  lines.push(
+    pad(
+      `connections ${used}/${s.maxConnections} (${((100 * used) / Math.max(1, s.maxConnections)).toFixed(0)}%)${states ? `: ${states}` : ''}`,
+      width,
+    ),
+  );
   const seconds = prev ? (snapshot.takenAt.getTime() - prev.takenAt.getTime()) / 1000 : 0;
   if (prev && seconds > 0) {
     const tps = (s.xactCommit + s.xactRollback - prev.server.xactCommit - prev.server.xactRollback) / seconds;
     const hits = s.blksHit - prev.server.blksHit;
     const reads = s.blksRead - prev.server.blksRead;
     const ratio = hits + reads > 0 ? `${((100 * hits) / (hits + reads)).toFixed(1)}%` : '-';
-    lines.push(pad(`tps ${tps.toFixed(1)}  rollbacks/s ${((s.xactRollback - prev.server.xactRollback) / seconds).toFixed(1)}  cache hit ${ratio} (last ${seconds.toFixed(0)}s)`, width));
+    lines.push(
+      pad(
+        `tps ${tps.toFixed(1)}  rollbacks/s ${((s.xactRollback - prev.server.xactRollback) / seconds).toFixed(1)}  cache hit ${ratio} (last ${seconds.toFixed(0)}s)`,
+        width,
+      ),
+    );
   } else {
     const total = s.blksHit + s.blksRead;
-    lines.push(pad(`transactions ${num(s.xactCommit + s.xactRollback)} (rolled back ${num(s.xactRollback)})  cache hit ${total > 0 ? ((100 * s.blksHit) / total).toFixed(1) : '-'}% since stats reset`, width));
+    lines.push(
+      pad(
+        `transactions ${num(s.xactCommit + s.xactRollback)} (rolled back ${num(s.xactRollback)})  cache hit ${total > 0 ? ((100 * s.blksHit) / total).toFixed(1) : '-'}% since stats reset`,
+        width,
+      ),
+    );
   }
-  lines.push(pad(`longest active query ${s.longestActiveQuerySeconds.toFixed(1)}s  longest idle in transaction ${s.longestIdleInTransactionSeconds.toFixed(1)}s`, width));
+  lines.push(
+    pad(
+      `longest active query ${s.longestActiveQuerySeconds.toFixed(1)}s  longest idle in transaction ${s.longestIdleInTransactionSeconds.toFixed(1)}s`,
+      width,
+    ),
+  );
   lines.push('');
 
   if (snapshot.pools) {
     const modes = [...new Set(snapshot.pools.map((p) => p.mode))].join(', ');
     lines.push(pad(`PGBOUNCER POOLS${modes ? ` (${modes} mode)` : ''}`, width));
-    lines.push(`${pad('database', 14)} ${pad('user', 18)} ${pad('cl_act', 7, true)} ${pad('cl_wait', 7, true)} ${pad('sv_act', 7, true)} ${pad('sv_idle', 7, true)} ${pad('size', 5, true)} ${pad('use', 5, true)} ${pad('max wait', 9, true)}`);
+    lines.push(
+      `${pad('database', 14)} ${pad('user', 18)} ${pad('cl_act', 7, true)} ${pad('cl_wait', 7, true)} ${pad('sv_act', 7, true)} ${pad('sv_idle', 7, true)} ${pad('size', 5, true)} ${pad('use', 5, true)} ${pad('max wait', 9, true)}`,
+    );
     for (const p of snapshot.pools) {
       const use = p.poolSize > 0 ? `${Math.round((100 * p.serversActive) / p.poolSize)}%` : '-';
       const flag = p.clientsWaiting > 0 ? '  <- waiting' : '';
@@ -276,12 +301,16 @@ export function renderTop(snapshot: TopSnapshot, options: RenderTopOptions = {})
   const previousById = new Map((prev?.statements ?? []).map((st) => [`${st.queryid}/${st.database}/${st.role}`, st]));
   lines.push(pad(prev ? `BUSIEST STATEMENTS (last ${seconds.toFixed(0)}s)` : 'BUSIEST STATEMENTS (since stats reset)', width));
   const fixed = 22 + 12 + 9 + 10 + 10 + 10; // the columns before the statement
-  lines.push(`${pad('query id', 21)} ${pad('database', 11)} ${pad(prev ? 'calls/s' : 'calls', 8, true)} ${pad(prev ? 'time/s' : 'total', 9, true)} ${pad('mean', 9, true)} ${pad('rows', 8, true)}  statement`);
+  lines.push(
+    `${pad('query id', 21)} ${pad('database', 11)} ${pad(prev ? 'calls/s' : 'calls', 8, true)} ${pad(prev ? 'time/s' : 'total', 9, true)} ${pad('mean', 9, true)} ${pad('rows', 8, true)}  statement`,
+  );
   for (const st of snapshot.statements) {
     const before = previousById.get(`${st.queryid}/${st.database}/${st.role}`);
     const calls = prev && seconds > 0 ? (st.calls - (before?.calls ?? 0)) / seconds : st.calls;
     const time = prev && seconds > 0 ? ms((st.totalExecMs - (before?.totalExecMs ?? 0)) / seconds) : ms(st.totalExecMs);
-    lines.push(`${pad(st.queryid, 21)} ${pad(st.database, 11)} ${pad(num(calls), 8, true)} ${pad(time, 9, true)} ${pad(ms(st.meanExecMs), 9, true)} ${pad(num(st.rows), 8, true)}  ${pad(st.query, Math.max(10, width - fixed))}`);
+    lines.push(
+      `${pad(st.queryid, 21)} ${pad(st.database, 11)} ${pad(num(calls), 8, true)} ${pad(time, 9, true)} ${pad(ms(st.meanExecMs), 9, true)} ${pad(num(st.rows), 8, true)}  ${pad(st.query, Math.max(10, width - fixed))}`,
+    );
   }
   if (snapshot.statements.length === 0) lines.push('(no statements recorded: is pg_stat_statements preloaded?)');
   return `${lines.map((l) => l.trimEnd()).join('\n')}\n`;

@@ -13,7 +13,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DASHBOARD_PANELS, MonitoringStartError, monitoringStatus, startMonitoring, TOP_STATEMENTS_TABLE_EXPR, type MonitoringHandle } from '../src/index.js';
+import {
+  DASHBOARD_PANELS,
+  MonitoringStartError,
+  monitoringStatus,
+  startMonitoring,
+  TOP_STATEMENTS_TABLE_EXPR,
+  type MonitoringHandle,
+} from '../src/index.js';
 import { missingPrograms, startTestCluster, type TestCluster } from './support/cluster.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -69,13 +76,17 @@ async function deadlock(): Promise<string> {
 async function workload(seconds: number): Promise<void> {
   const pool = new pg.Pool({ ...cluster.appThroughBouncer(), max: 6 });
   try {
-    await pool.query('CREATE TABLE IF NOT EXISTS stellaops_obs_demo (id bigserial PRIMARY KEY, tenant text NOT NULL, payload text NOT NULL)');
+    await pool.query(
+      'CREATE TABLE IF NOT EXISTS stellaops_obs_demo (id bigserial PRIMARY KEY, tenant text NOT NULL, payload text NOT NULL)',
+    );
     const until = Date.now() + seconds * 1000;
     let i = 0;
     while (Date.now() < until) {
       await Promise.all(
         Array.from({ length: 6 }, async (_, w) => {
-          await pool.query('INSERT INTO stellaops_obs_demo (tenant, payload) SELECT $1, md5(g::text) FROM generate_series(1, 50) g', [`t${w}`]);
+          await pool.query('INSERT INTO stellaops_obs_demo (tenant, payload) SELECT $1, md5(g::text) FROM generate_series(1, 50) g', [
+            `t${w}`,
+          ]);
           await pool.query('SELECT count(*) FROM stellaops_obs_demo WHERE tenant = $1', [`t${w}`]);
           if (i % 5 === 0) {
             const c = await pool.connect();
@@ -110,8 +121,21 @@ beforeAll(async () => {
   chmodSync(stateDir, 0o700);
   monitoring = await startMonitoring({
     dir: stateDir,
-    postgres: { host: '127.0.0.1', port: cluster.pg.port, user: cluster.monitor.user, password: cluster.monitor.password, database: cluster.monitor.database, sslrootcert: cluster.caFile },
-    pgbouncer: { host: '127.0.0.1', port: cluster.bouncer.port, user: cluster.bouncer.statsUser, password: cluster.bouncer.statsPassword, sslrootcert: cluster.caFile },
+    postgres: {
+      host: '127.0.0.1',
+      port: cluster.pg.port,
+      user: cluster.monitor.user,
+      password: cluster.monitor.password,
+      database: cluster.monitor.database,
+      sslrootcert: cluster.caFile,
+    },
+    pgbouncer: {
+      host: '127.0.0.1',
+      port: cluster.bouncer.port,
+      user: cluster.bouncer.statsUser,
+      password: cluster.bouncer.statsPassword,
+      sslrootcert: cluster.caFile,
+    },
     extraScrapeTargets: [{ job: 'stellaops-test-service', targets: [`127.0.0.1:${servicePort}`] }],
     scrapeIntervalSeconds: 1,
     clusterName: 'monitoring-test',
@@ -158,33 +182,48 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
       await su.end();
     }
 
-    await waitFor('both exporters up', async () => (await promQuery('up{job=~"stellaops-postgres|stellaops-pgbouncer"} == 1')).length === 2);
+    await waitFor(
+      'both exporters up',
+      async () => (await promQuery('up{job=~"stellaops-postgres|stellaops-pgbouncer"} == 1')).length === 2,
+    );
     // postgres_exporter 0.11 on PG16: every custom query runs, nothing built-in errors
     const exporter = status.components.find((c) => c.name === 'postgres-exporter')!;
-    await waitFor('a second exporter scrape', async () => /^pg_exporter_scrapes_total [2-9]/m.test(await (await fetch(`${exporter.url}/metrics`)).text()));
+    await waitFor('a second exporter scrape', async () =>
+      /^pg_exporter_scrapes_total [2-9]/m.test(await (await fetch(`${exporter.url}/metrics`)).text()),
+    );
     const metrics = await (await fetch(`${exporter.url}/metrics`)).text();
     expect(metrics).toMatch(/^pg_exporter_last_scrape_error 0$/m);
     expect(metrics).toMatch(/^pg_exporter_user_queries_load_error\{[^}]*\} 0$/m);
     expect(metrics).not.toMatch(/^pg_scrape_collector_success\{[^}]*\} 0$/m);
-    for (const ns of ['settings', 'connections', 'sessions', 'database', 'wal', 'archiver', 'statements']) expect(metrics).toContain(`stellaops_pg_${ns}_`);
+    for (const ns of ['settings', 'connections', 'sessions', 'database', 'wal', 'archiver', 'statements'])
+      expect(metrics).toContain(`stellaops_pg_${ns}_`);
     expect(metrics).toContain('stellaops_backup_last_success_timestamp_seconds');
     expect(readFileSync(exporter.logFile, 'utf8')).not.toMatch(/"level":"error"/);
     // the pgbouncer exporter reached PgBouncer's admin console over TLS
     expect((await promQuery('pgbouncer_pools')).length).toBe(1);
     // extra targets (the reference service) are scraped too
-    await waitFor('the extra target scraped', async () => (await promQuery('stellaops_test_service_ready{job="stellaops-test-service"} == 1')).length === 1);
+    await waitFor(
+      'the extra target scraped',
+      async () => (await promQuery('stellaops_test_service_ready{job="stellaops-test-service"} == 1')).length === 1,
+    );
     expect(serviceScrapes).toBeGreaterThan(0);
-    expect((await promQuery('up{job="stellaops-test-service"}'))[0]!.metric).toMatchObject({ instance: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    expect((await promQuery('up{job="stellaops-test-service"}'))[0]!.metric).toMatchObject({
+      instance: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+    });
   });
 
   it('the PgBouncer exporter reconnects after a PgBouncer restart', async () => {
     await cluster.restartBouncer();
     const restartedAt = Date.now() / 1000;
     // the exporter's old admin-console connection is dead: only a reconnect gives fresh samples
-    await waitFor('a pgbouncer sample scraped after the restart', async () => {
-      const r = await promQuery('timestamp(pgbouncer_pools) and on (job, instance) up{job="stellaops-pgbouncer"} == 1');
-      return r.length === 1 && Number(r[0]!.value[1]) > restartedAt + 1;
-    }, 30_000);
+    await waitFor(
+      'a pgbouncer sample scraped after the restart',
+      async () => {
+        const r = await promQuery('timestamp(pgbouncer_pools) and on (job, instance) up{job="stellaops-pgbouncer"} == 1');
+        return r.length === 1 && Number(r[0]!.value[1]) > restartedAt + 1;
+      },
+      30_000,
+    );
     const log = readFileSync(monitoring!.status().components.find((c) => c.name === 'pgbouncer-exporter')!.logFile, 'utf8');
     expect(log).not.toContain(cluster.bouncer.statsPassword);
     expect(monitoring!.status().running).toBe(true);
@@ -193,8 +232,21 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
   it('a second start finds it running; a wrong password fails with the exporter log and leaves nothing behind', async () => {
     const again = await startMonitoring({
       dir: stateDir,
-      postgres: { host: '127.0.0.1', port: cluster.pg.port, user: cluster.monitor.user, password: cluster.monitor.password, database: 'postgres', sslrootcert: cluster.caFile },
-      pgbouncer: { host: '127.0.0.1', port: cluster.bouncer.port, user: cluster.bouncer.statsUser, password: cluster.bouncer.statsPassword, sslrootcert: cluster.caFile },
+      postgres: {
+        host: '127.0.0.1',
+        port: cluster.pg.port,
+        user: cluster.monitor.user,
+        password: cluster.monitor.password,
+        database: 'postgres',
+        sslrootcert: cluster.caFile,
+      },
+      pgbouncer: {
+        host: '127.0.0.1',
+        port: cluster.bouncer.port,
+        user: cluster.bouncer.statsUser,
+        password: cluster.bouncer.statsPassword,
+        sslrootcert: cluster.caFile,
+      },
     });
     expect(again.action).toBe('already-running');
     expect(again.prometheusUrl).toBe(monitoring!.prometheusUrl);
@@ -204,8 +256,21 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
       const wrong = 'not-the-password-0123456789';
       const err = await startMonitoring({
         dir: badDir,
-        postgres: { host: '127.0.0.1', port: cluster.pg.port, user: cluster.monitor.user, password: wrong, database: 'postgres', sslrootcert: cluster.caFile },
-        pgbouncer: { host: '127.0.0.1', port: cluster.bouncer.port, user: cluster.bouncer.statsUser, password: cluster.bouncer.statsPassword, sslrootcert: cluster.caFile },
+        postgres: {
+          host: '127.0.0.1',
+          port: cluster.pg.port,
+          user: cluster.monitor.user,
+          password: wrong,
+          database: 'postgres',
+          sslrootcert: cluster.caFile,
+        },
+        pgbouncer: {
+          host: '127.0.0.1',
+          port: cluster.bouncer.port,
+          user: cluster.bouncer.statsUser,
+          password: cluster.bouncer.statsPassword,
+          sslrootcert: cluster.caFile,
+        },
         startTimeoutMs: 8000,
       }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(MonitoringStartError);
@@ -259,7 +324,14 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 1900 } });
     const duration = encodeURIComponent(JSON.stringify({ duration: 120, endTime: 0 }));
@@ -269,7 +341,9 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
     for (const panel of panels) {
       const graph = page.locator(`[data-panel="${panel}"] .stellaops-graph`);
       // Rickshaw draws one <path> per series once the range query returned data
-      await expect.poll(async () => graph.locator('svg path').count(), { timeout: 30_000, message: `panel ${panel} draws series` }).toBeGreaterThan(0);
+      await expect
+        .poll(async () => graph.locator('svg path').count(), { timeout: 30_000, message: `panel ${panel} draws series` })
+        .toBeGreaterThan(0);
       expect(await graph.locator('.prom_graph_error').count(), `panel ${panel} shows an error`).toBe(0);
       const d = await graph.locator('svg path').first().getAttribute('d');
       expect(d?.length ?? 0, `panel ${panel} path`).toBeGreaterThan(10);
@@ -291,13 +365,30 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
     const before = monitoring!.status();
     const prom = before.components.find((c) => c.name === 'prometheus')!;
     process.kill(prom.pid, 'SIGKILL');
-    await waitFor('prometheus gone', async () => !monitoringStatus(stateDir).components.find((c) => c.name === 'prometheus')!.running, 10_000);
+    await waitFor(
+      'prometheus gone',
+      async () => !monitoringStatus(stateDir).components.find((c) => c.name === 'prometheus')!.running,
+      10_000,
+    );
     expect(monitoringStatus(stateDir).running).toBe(false);
 
     monitoring = await startMonitoring({
       dir: stateDir,
-      postgres: { host: '127.0.0.1', port: cluster.pg.port, user: cluster.monitor.user, password: cluster.monitor.password, database: 'postgres', sslrootcert: cluster.caFile },
-      pgbouncer: { host: '127.0.0.1', port: cluster.bouncer.port, user: cluster.bouncer.statsUser, password: cluster.bouncer.statsPassword, sslrootcert: cluster.caFile },
+      postgres: {
+        host: '127.0.0.1',
+        port: cluster.pg.port,
+        user: cluster.monitor.user,
+        password: cluster.monitor.password,
+        database: 'postgres',
+        sslrootcert: cluster.caFile,
+      },
+      pgbouncer: {
+        host: '127.0.0.1',
+        port: cluster.bouncer.port,
+        user: cluster.bouncer.statsUser,
+        password: cluster.bouncer.statsPassword,
+        sslrootcert: cluster.caFile,
+      },
       scrapeIntervalSeconds: 1,
     });
     expect(monitoring.action).toBe('started');

@@ -19,7 +19,13 @@ import {
   TOP_STATEMENTS_TABLE_EXPR,
 } from '../src/index.js';
 
-const render = () => renderMonitoringManifests({ clusterName: 'stellaops-pg', namespace: 'stellaops', poolerName: 'stellaops-pg-rw', labels: { release: 'kube-prometheus' } });
+const render = () =>
+  renderMonitoringManifests({
+    clusterName: 'stellaops-pg',
+    namespace: 'stellaops',
+    poolerName: 'stellaops-pg-rw',
+    labels: { release: 'kube-prometheus' },
+  });
 const byKind = (kind: string) => render().objects.filter((o) => o.kind === kind);
 
 /** Prometheus' `replace` relabeling of __name__ (regex anchored at both ends). */
@@ -33,14 +39,24 @@ function relabel(name: string, rules: { regex: string; replacement: string }[]):
 
 /** Every metric name the rules, the console and the Grafana dashboard read. */
 function metricNamesUsed(): Set<string> {
-  const text = [readFileSync(MONITORING_ASSETS.rules, 'utf8'), readFileSync(MONITORING_ASSETS.console, 'utf8'), readFileSync(MONITORING_ASSETS.grafanaDashboard, 'utf8')].join('\n');
-  return new Set((text.match(/(?<![:\w])(?:stellaops_[a-z0-9_]+|pgbouncer_[a-z0-9_]+|pg_up)(?![:\w])/g) ?? []).filter((n) => !n.startsWith('stellaops_monitoring') && !n.startsWith('stellaops_obs')));
+  const text = [
+    readFileSync(MONITORING_ASSETS.rules, 'utf8'),
+    readFileSync(MONITORING_ASSETS.console, 'utf8'),
+    readFileSync(MONITORING_ASSETS.grafanaDashboard, 'utf8'),
+  ].join('\n');
+  return new Set(
+    (text.match(/(?<![:\w])(?:stellaops_[a-z0-9_]+|pgbouncer_[a-z0-9_]+|pg_up)(?![:\w])/g) ?? []).filter(
+      (n) => !n.startsWith('stellaops_monitoring') && !n.startsWith('stellaops_obs'),
+    ),
+  );
 }
 
 describe('renderMonitoringManifests', () => {
   it('the queries ConfigMap carries exactly the repository queries file, referenced from the Cluster spec', () => {
     const { objects, clusterMonitoring } = render();
-    const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'stellaops-pg-monitoring-queries') as { data: Record<string, string> } & (typeof objects)[number];
+    const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'stellaops-pg-monitoring-queries') as {
+      data: Record<string, string>;
+    } & (typeof objects)[number];
     expect(cm).toBeDefined();
     expect(cm.metadata).toMatchObject({ namespace: 'stellaops', labels: { 'cnpg.io/reload': '', release: 'kube-prometheus' } });
     expect(cm.data.queries).toBe(readFileSync(MONITORING_ASSETS.queries, 'utf8'));
@@ -52,7 +68,17 @@ describe('renderMonitoringManifests', () => {
   });
 
   it('PodMonitor relabelings turn CNPG names into the ones the rules and dashboards read', () => {
-    const [instances, pooler] = byKind('PodMonitor') as unknown as { metadata: { name: string }; spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: { port: string; relabelings: { replacement: string }[]; metricRelabelings: { regex: string; replacement: string; sourceLabels: string[]; targetLabel: string }[] }[] } }[];
+    const [instances, pooler] = byKind('PodMonitor') as unknown as {
+      metadata: { name: string };
+      spec: {
+        selector: { matchLabels: Record<string, string> };
+        podMetricsEndpoints: {
+          port: string;
+          relabelings: { replacement: string }[];
+          metricRelabelings: { regex: string; replacement: string; sourceLabels: string[]; targetLabel: string }[];
+        }[];
+      };
+    }[];
     expect(instances!.spec.selector.matchLabels).toEqual({ 'cnpg.io/cluster': 'stellaops-pg', 'cnpg.io/podRole': 'instance' });
     expect(pooler!.spec.selector.matchLabels).toEqual({ 'cnpg.io/poolerName': 'stellaops-pg-rw' });
     const instEp = instances!.spec.podMetricsEndpoints[0]!;
@@ -60,7 +86,8 @@ describe('renderMonitoringManifests', () => {
     expect(instEp.port).toBe('metrics');
     expect(instEp.relabelings[0]!.replacement).toBe('stellaops-postgres');
     expect(poolEp.relabelings[0]!.replacement).toBe('stellaops-pgbouncer');
-    for (const r of [...instEp.metricRelabelings, ...poolEp.metricRelabelings]) expect(r).toMatchObject({ sourceLabels: ['__name__'], targetLabel: '__name__' });
+    for (const r of [...instEp.metricRelabelings, ...poolEp.metricRelabelings])
+      expect(r).toMatchObject({ sourceLabels: ['__name__'], targetLabel: '__name__' });
 
     const used = metricNamesUsed();
     expect(used.size).toBeGreaterThan(20);
@@ -94,15 +121,25 @@ describe('renderMonitoringManifests', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stella-prule-'));
     try {
       writeFileSync(join(dir, 'rules.yml'), stringify(rule!.spec));
-      expect(execFileSync('/usr/bin/promtool', ['check', 'rules', join(dir, 'rules.yml')], { encoding: 'utf8' })).toMatch(/SUCCESS: \d+ rules found/);
+      expect(execFileSync('/usr/bin/promtool', ['check', 'rules', join(dir, 'rules.yml')], { encoding: 'utf8' })).toMatch(
+        /SUCCESS: \d+ rules found/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('records the pool size and max_client_conn from the Pooler settings, since CNPG does not export them', () => {
-    const withSize = renderMonitoringManifests({ clusterName: 'stellaops-pg', namespace: 'stellaops', poolerName: 'stellaops-pg-rw', poolerPoolSize: 25, poolerMaxClientConn: 1000 });
-    const spec = withSize.objects.find((o) => o.kind === 'PrometheusRule')!.spec as { groups: { name: string; rules: { record?: string; expr: string }[] }[] };
+    const withSize = renderMonitoringManifests({
+      clusterName: 'stellaops-pg',
+      namespace: 'stellaops',
+      poolerName: 'stellaops-pg-rw',
+      poolerPoolSize: 25,
+      poolerMaxClientConn: 1000,
+    });
+    const spec = withSize.objects.find((o) => o.kind === 'PrometheusRule')!.spec as {
+      groups: { name: string; rules: { record?: string; expr: string }[] }[];
+    };
     expect(spec.groups[0]).toEqual({
       name: 'stellaops-cnpg-pooler',
       rules: [
@@ -111,7 +148,9 @@ describe('renderMonitoringManifests', () => {
       ],
     });
     expect(spec.groups.slice(1)).toEqual((parse(readFileSync(MONITORING_ASSETS.rules, 'utf8')) as { groups: unknown[] }).groups);
-    expect(() => renderMonitoringManifests({ clusterName: 'a', namespace: 'b', poolerPoolSize: 5 })).toThrow(/poolerPoolSize needs poolerName/);
+    expect(() => renderMonitoringManifests({ clusterName: 'a', namespace: 'b', poolerPoolSize: 5 })).toThrow(
+      /poolerPoolSize needs poolerName/,
+    );
   });
 
   it('leaves the pooler out without a poolerName, and names every problem of bad input', () => {

@@ -48,7 +48,10 @@ describe.skipIf(missing.length > 0)('Prometheus rules (skipped here: promtool mi
   it('promtool test rules fails when an alert threshold is changed (the tests bite)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stella-rules-'));
     try {
-      const broken = readFileSync(MONITORING_ASSETS.rules, 'utf8').replace('stellaops_pg_sessions_max_active_query_seconds > 300', 'stellaops_pg_sessions_max_active_query_seconds > 600');
+      const broken = readFileSync(MONITORING_ASSETS.rules, 'utf8').replace(
+        'stellaops_pg_sessions_max_active_query_seconds > 300',
+        'stellaops_pg_sessions_max_active_query_seconds > 600',
+      );
       writeFileSync(join(dir, 'stellaops-postgres.rules.yml'), broken);
       copyFileSync(MONITORING_ASSETS.rulesTest, join(dir, 'stellaops-postgres.rules.test.yml'));
       const r = promtool(['test', 'rules', 'stellaops-postgres.rules.test.yml'], dir);
@@ -80,9 +83,17 @@ describe.skipIf(missing.length > 0)('Prometheus rules (skipped here: promtool mi
       const r = promtool(['check', 'config', file]);
       expect(r.out).toContain('SUCCESS');
       expect(r.code).toBe(0);
-      const cfg = parse(readFileSync(file, 'utf8')) as { global: Record<string, string>; scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
+      const cfg = parse(readFileSync(file, 'utf8')) as {
+        global: Record<string, string>;
+        scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+      };
       expect(cfg.global.scrape_timeout).toBe('1s');
-      expect(cfg.scrape_configs.map((s) => s.job_name)).toEqual(['prometheus', 'stellaops-postgres', 'stellaops-pgbouncer', 'stellaops-notify-worker']);
+      expect(cfg.scrape_configs.map((s) => s.job_name)).toEqual([
+        'prometheus',
+        'stellaops-postgres',
+        'stellaops-pgbouncer',
+        'stellaops-notify-worker',
+      ]);
       for (const s of cfg.scrape_configs) for (const t of s.static_configs[0]!.targets) expect(t).toMatch(/^127\.0\.0\.1:\d+$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -102,7 +113,10 @@ describe('alert coverage', () => {
   });
 
   it('every metric the rules read comes from the custom queries, the PgBouncer exporter or Prometheus', () => {
-    const queries = parse(readFileSync(MONITORING_ASSETS.queries, 'utf8')) as Record<string, { metrics: Record<string, { usage: string }>[] }>;
+    const queries = parse(readFileSync(MONITORING_ASSETS.queries, 'utf8')) as Record<
+      string,
+      { metrics: Record<string, { usage: string }>[] }
+    >;
     const known = new Set<string>(['up', 'pg_up', 'time']);
     for (const [ns, q] of Object.entries(queries)) {
       for (const m of q.metrics) for (const [col, def] of Object.entries(m)) if (def.usage !== 'LABEL') known.add(`${ns}_${col}`);

@@ -24,10 +24,40 @@ const snapshot = (over: Partial<TopSnapshot> = {}): TopSnapshot => ({
     blksRead: 100,
   },
   statements: [
-    { queryid: '-722199459170070040', database: 'stellaops', role: 'stellaops_app', calls: 1278, totalExecMs: 708.7, meanExecMs: 0.5545, rows: 63900, query: 'INSERT INTO notify.deliveries (tenant_id, payload) SELECT $1, md5(g::text) FROM generate_series($2, $3) g' },
-    { queryid: '42', database: 'stellaops', role: 'stellaops_app', calls: 10, totalExecMs: 5, meanExecMs: 0.5, rows: 10, query: 'SELECT $1' },
+    {
+      queryid: '-722199459170070040',
+      database: 'stellaops',
+      role: 'stellaops_app',
+      calls: 1278,
+      totalExecMs: 708.7,
+      meanExecMs: 0.5545,
+      rows: 63900,
+      query: 'INSERT INTO notify.deliveries (tenant_id, payload) SELECT $1, md5(g::text) FROM generate_series($2, $3) g',
+    },
+    {
+      queryid: '42',
+      database: 'stellaops',
+      role: 'stellaops_app',
+      calls: 10,
+      totalExecMs: 5,
+      meanExecMs: 0.5,
+      rows: 10,
+      query: 'SELECT $1',
+    },
   ],
-  pools: [{ database: 'stellaops', user: 'stellaops_app', mode: 'transaction', clientsActive: 4, clientsWaiting: 2, serversActive: 4, serversIdle: 0, poolSize: 4, maxWaitSeconds: 1.25 }],
+  pools: [
+    {
+      database: 'stellaops',
+      user: 'stellaops_app',
+      mode: 'transaction',
+      clientsActive: 4,
+      clientsWaiting: 2,
+      serversActive: 4,
+      serversIdle: 0,
+      poolSize: 4,
+      maxWaitSeconds: 1.25,
+    },
+  ],
   ...over,
 });
 
@@ -49,7 +79,10 @@ describe('renderTop', () => {
     const prev = snapshot({ takenAt: new Date('2026-12-03T10:00:00Z') });
     const now = snapshot();
     now.server = { ...now.server, xactCommit: 1300 + 480, xactRollback: 20 + 20, blksHit: 9900 + 900, blksRead: 100 + 100 };
-    now.statements = [{ ...now.statements[0]!, calls: 1278 + 50, totalExecMs: 708.7 + 250 }, { ...now.statements[1]!, queryid: '7', calls: 30 }];
+    now.statements = [
+      { ...now.statements[0]!, calls: 1278 + 50, totalExecMs: 708.7 + 250 },
+      { ...now.statements[1]!, queryid: '7', calls: 30 },
+    ];
     const out = renderTop(now, { previous: prev });
     expect(out).toContain('tps 50.0  rollbacks/s 2.0  cache hit 90.0% (last 10s)');
     expect(out).toContain('BUSIEST STATEMENTS (last 10s)');
@@ -77,8 +110,21 @@ afterAll(async () => {
 describe.skipIf(missing.length > 0)(`collectTop (skipped here: missing ${missing.join(', ') || 'nothing'})`, () => {
   it('reads busy statements and pools with clients waiting, as the monitoring and stats users over TLS', async () => {
     const target = {
-      postgres: { host: '127.0.0.1', port: cluster.pg.port, user: cluster.monitor.user, password: cluster.monitor.password, database: 'postgres', sslrootcert: cluster.caFile },
-      pgbouncer: { host: '127.0.0.1', port: cluster.bouncer.port, user: cluster.bouncer.statsUser, password: cluster.bouncer.statsPassword, sslrootcert: cluster.caFile },
+      postgres: {
+        host: '127.0.0.1',
+        port: cluster.pg.port,
+        user: cluster.monitor.user,
+        password: cluster.monitor.password,
+        database: 'postgres',
+        sslrootcert: cluster.caFile,
+      },
+      pgbouncer: {
+        host: '127.0.0.1',
+        port: cluster.bouncer.port,
+        user: cluster.bouncer.statsUser,
+        password: cluster.bouncer.statsPassword,
+        sslrootcert: cluster.caFile,
+      },
     };
     const before = await collectTop(target);
 
@@ -120,7 +166,9 @@ describe.skipIf(missing.length > 0)(`collectTop (skipped here: missing ${missing
   });
 
   it('refuses plaintext to a non-loopback host', async () => {
-    const err = await collectTop({ postgres: { host: 'db.example.internal', port: 5432, user: 'u', password: 'p', database: 'postgres' } }).catch((e: unknown) => e);
+    const err = await collectTop({
+      postgres: { host: 'db.example.internal', port: 5432, user: 'u', password: 'p', database: 'postgres' },
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MonitoringConfigError);
     expect((err as Error).message).toMatch(/refusing plaintext TCP/);
   });

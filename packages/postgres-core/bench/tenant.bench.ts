@@ -59,7 +59,11 @@ const median = (xs: number[]): number => {
  * so that load changes on a shared machine hit both; the ratio is the median of
  * the per-pair ratios.
  */
-async function pair(reference: () => Promise<unknown>, candidate: () => Promise<unknown>, pairs = PAIRS): Promise<{ ratio: number; refQps: number; candQps: number }> {
+async function pair(
+  reference: () => Promise<unknown>,
+  candidate: () => Promise<unknown>,
+  pairs = PAIRS,
+): Promise<{ ratio: number; refQps: number; candQps: number }> {
   await slice(reference, 300);
   await slice(candidate, 300);
   const ratios: number[] = [];
@@ -85,7 +89,20 @@ async function pair(reference: () => Promise<unknown>, candidate: () => Promise<
 const POINT = 'select id, tenant_id, name from items_plain where id = $1';
 const POINT_RLS = 'select id, tenant_id, name from items where id = $1';
 
-type VariantName = 'tenant_single_untrusted' | 'raw_discard' | 'raw_reconnect' | 'unit5_batch' | 'raw' | 'raw_prepared' | 'kysely' | 'seed' | 'tenant_single' | 'raw5' | 'unit5' | 'raw5_rls' | 'raw_unit5';
+type VariantName =
+  | 'tenant_single_untrusted'
+  | 'raw_discard'
+  | 'raw_reconnect'
+  | 'unit5_batch'
+  | 'raw'
+  | 'raw_prepared'
+  | 'kysely'
+  | 'seed'
+  | 'tenant_single'
+  | 'raw5'
+  | 'unit5'
+  | 'raw5_rls'
+  | 'raw_unit5';
 
 function variants(rawPool: pg.Pool, ds: PostgresDataSource<DB>): Record<VariantName, () => Promise<unknown>> {
   return {
@@ -97,7 +114,9 @@ function variants(rawPool: pg.Pool, ds: PostgresDataSource<DB>): Record<VariantN
       const id = randomId();
       const c = await rawPool.connect();
       try {
-        await c.query(`set app.tenant_id = ${pg.escapeLiteral(tenantOf(id))}; set app.tenant_proof = ${pg.escapeLiteral(TENANT_KEY.proofFor(tenantOf(id)))}`);
+        await c.query(
+          `set app.tenant_id = ${pg.escapeLiteral(tenantOf(id))}; set app.tenant_proof = ${pg.escapeLiteral(TENANT_KEY.proofFor(tenantOf(id)))}`,
+        );
         return await c.query(POINT_RLS, [id]);
       } finally {
         c.release();
@@ -151,7 +170,10 @@ function variants(rawPool: pg.Pool, ds: PostgresDataSource<DB>): Record<VariantN
       const c = await rawPool.connect();
       try {
         await c.query('begin');
-        await c.query(`select set_config('app.tenant_id', $1, true), set_config('app.tenant_proof', $2, true)`, [`t${t}`, TENANT_KEY.proofFor(`t${t}`)]);
+        await c.query(`select set_config('app.tenant_id', $1, true), set_config('app.tenant_proof', $2, true)`, [
+          `t${t}`,
+          TENANT_KEY.proofFor(`t${t}`),
+        ]);
         for (let i = 0; i < 5; i++) await c.query(POINT_RLS, [randomIdOf(t)]);
         await c.query('commit');
       } finally {
@@ -188,7 +210,11 @@ async function main(): Promise<void> {
     const setup = new pg.Client(server.url('bench'));
     await setup.connect();
     await ensureAppRole(setup, { role: APP_USER, password: APP_PASSWORD });
-    await installSecurity(setup, { database: 'bench', appRole: APP_USER, key: { tenantKeyId: TENANT_KEY.keyId, tenantKey: 'bench-tenant-key-0123456789-0123456789-abcdef' } });
+    await installSecurity(setup, {
+      database: 'bench',
+      appRole: APP_USER,
+      key: { tenantKeyId: TENANT_KEY.keyId, tenantKey: 'bench-tenant-key-0123456789-0123456789-abcdef' },
+    });
     for (const t of ['items', 'items_plain']) {
       await setup.query(`create table ${t} (id int primary key, tenant_id text not null, name text not null)`);
       await setup.query(`create index on ${t} (tenant_id)`);
@@ -202,7 +228,10 @@ async function main(): Promise<void> {
     const open = (port: number, poolerMode: 'none' | 'transaction', maxAutoPrepare = 250) => {
       const url = `postgres://${APP_USER}:${APP_PASSWORD}@127.0.0.1:${port}/bench`;
       const rawPool = new pg.Pool({ connectionString: url, max: POOL });
-      const ds = createDataSource<DB>({ connectionString: url, pool: { max: POOL }, poolerMode, maxAutoPrepare, tenantKey: TENANT_KEY }, { registry: new PoolRegistry() });
+      const ds = createDataSource<DB>(
+        { connectionString: url, pool: { max: POOL }, poolerMode, maxAutoPrepare, tenantKey: TENANT_KEY },
+        { registry: new PoolRegistry() },
+      );
       return { rawPool, ds, close: async () => void (await Promise.all([rawPool.end(), ds.close()])) };
     };
 
@@ -220,7 +249,11 @@ async function main(): Promise<void> {
     const v = variants(direct.rawPool, direct.ds);
     // The best known pattern before this package (FIELD-NOTES): pg 8.23 `pipeline: true`,
     // BEGIN + set_config + query + COMMIT sent without awaiting each other.
-    const pipelinePool = new pg.Pool({ connectionString: `postgres://${APP_USER}:${APP_PASSWORD}@127.0.0.1:${server.port}/bench`, max: POOL, pipeline: true });
+    const pipelinePool = new pg.Pool({
+      connectionString: `postgres://${APP_USER}:${APP_PASSWORD}@127.0.0.1:${server.port}/bench`,
+      max: POOL,
+      pipeline: true,
+    });
     cleanups.push(() => pipelinePool.end());
     const pipelined4 = async () => {
       const id = randomId();
@@ -228,7 +261,10 @@ async function main(): Promise<void> {
       try {
         const [, , r] = await Promise.all([
           c.query('begin'),
-          c.query(`select set_config('app.tenant_id', $1, true), set_config('app.tenant_proof', $2, true)`, [tenantOf(id), TENANT_KEY.proofFor(tenantOf(id))]),
+          c.query(`select set_config('app.tenant_id', $1, true), set_config('app.tenant_proof', $2, true)`, [
+            tenantOf(id),
+            TENANT_KEY.proofFor(tenantOf(id)),
+          ]),
           c.query(POINT_RLS, [id]),
           c.query('commit'),
         ]);
@@ -248,7 +284,10 @@ async function main(): Promise<void> {
     const bouncerBin = findPgBouncer();
     let bv: ReturnType<typeof variants> | undefined;
     if (bouncerBin) {
-      const bouncer = await new PgBouncer(bouncerBin, server, { [APP_USER]: APP_PASSWORD }, POOL, { server_reset_query: 'DISCARD ALL', server_reset_query_always: '1' }).start();
+      const bouncer = await new PgBouncer(bouncerBin, server, { [APP_USER]: APP_PASSWORD }, POOL, {
+        server_reset_query: 'DISCARD ALL',
+        server_reset_query_always: '1',
+      }).start();
       cleanups.push(() => bouncer.stop());
       const viaBouncer = open(bouncer.port, 'transaction');
       cleanups.push(viaBouncer.close);
@@ -271,7 +310,13 @@ async function main(): Promise<void> {
     metrics.tenant_unit5_ratio = await run('tenant_unit5_ratio', v.raw5, v.unit5);
     metrics.delayed_tenant_single_ratio = await run('delayed_tenant_single_ratio', dv.raw, dv.tenant_single);
     if (bv) metrics.pgbouncer_tenant_single_ratio = await run('pgbouncer_tenant_single_ratio', bv.raw, bv.tenant_single);
-    metrics.raw_pg_qps = Math.round(median(Object.entries(detail).filter(([k]) => !k.startsWith('delayed') && !k.startsWith('pgbouncer') && k !== 'tenant_unit5_ratio').map(([, d]) => d.refQps)));
+    metrics.raw_pg_qps = Math.round(
+      median(
+        Object.entries(detail)
+          .filter(([k]) => !k.startsWith('delayed') && !k.startsWith('pgbouncer') && k !== 'tenant_unit5_ratio')
+          .map(([, d]) => d.refQps),
+      ),
+    );
     // Context (not goals): without auto-prepared statements, and raw pg with a named statement.
     metrics.kysely_unscoped_no_autoprepare_ratio = await run('kysely_unscoped_no_autoprepare_ratio', nv.raw, nv.kysely, CONTEXT_PAIRS);
     metrics.tenant_single_no_autoprepare_ratio = await run('tenant_single_no_autoprepare_ratio', nv.raw, nv.tenant_single, CONTEXT_PAIRS);
@@ -283,9 +328,19 @@ async function main(): Promise<void> {
     metrics.tenant_single_untrusted_ratio = await run('tenant_single_untrusted_ratio', v.raw, v.tenant_single_untrusted, CONTEXT_PAIRS);
     metrics.raw_discard_all_ratio = await run('raw_discard_all_ratio', v.raw, v.raw_discard, CONTEXT_PAIRS);
     metrics.raw_reconnect_ratio = await run('raw_reconnect_ratio', v.raw, v.raw_reconnect, CONTEXT_PAIRS);
-    if (bv) metrics.pgbouncer_tenant_single_untrusted_ratio = await run('pgbouncer_tenant_single_untrusted_ratio', bv.raw, bv.tenant_single_untrusted, CONTEXT_PAIRS);
+    if (bv)
+      metrics.pgbouncer_tenant_single_untrusted_ratio = await run(
+        'pgbouncer_tenant_single_untrusted_ratio',
+        bv.raw,
+        bv.tenant_single_untrusted,
+        CONTEXT_PAIRS,
+      );
     if (only?.includes('debug')) {
-      const tp = new pg.Pool({ connectionString: `postgres://${APP_USER}:${APP_PASSWORD}@127.0.0.1:${server.port}/bench`, max: POOL, options: '-c statement_timeout=30000 -c TimeZone=UTC' });
+      const tp = new pg.Pool({
+        connectionString: `postgres://${APP_USER}:${APP_PASSWORD}@127.0.0.1:${server.port}/bench`,
+        max: POOL,
+        options: '-c statement_timeout=30000 -c TimeZone=UTC',
+      });
       cleanups.push(() => tp.end());
       const tv = variants(tp, direct.ds);
       await run('raw5_timeout_vs_raw5', v.raw5, tv.raw5);
@@ -297,7 +352,15 @@ async function main(): Promise<void> {
     metrics.delayed_raw_pg_qps = Math.round(detail.delayed_tenant_single_ratio?.refQps ?? Number.NaN);
     const units: Record<string, string> = Object.fromEntries(Object.keys(metrics).map((k) => [k, k.endsWith('qps') ? 'ops/s' : 'x raw']));
     writeBenchResult('tenant', metrics, units, {
-      settings: { workers: WORKERS, poolSize: POOL, sliceMs: SLICE_MS, pairs: PAIRS, rows: ROWS, tenants: TENANTS, proxyDelayMsEachWay: 0.5 },
+      settings: {
+        workers: WORKERS,
+        poolSize: POOL,
+        sliceMs: SLICE_MS,
+        pairs: PAIRS,
+        rows: ROWS,
+        tenants: TENANTS,
+        proxyDelayMsEachWay: 0.5,
+      },
       detail,
       loadAverage: os.loadavg(),
       notes: [
@@ -326,7 +389,9 @@ async function main(): Promise<void> {
 }
 
 function pgbouncerNote(bin: string | undefined): string {
-  return bin ? `pgbouncer ${bin} (transaction mode, pool ${POOL}, server_reset_query = DISCARD ALL, server_reset_query_always = 1 as recommended)` : 'pgbouncer not installed: pgbouncer_tenant_single_ratio omitted';
+  return bin
+    ? `pgbouncer ${bin} (transaction mode, pool ${POOL}, server_reset_query = DISCARD ALL, server_reset_query_always = 1 as recommended)`
+    : 'pgbouncer not installed: pgbouncer_tenant_single_ratio omitted';
 }
 
 await main();

@@ -21,7 +21,9 @@ describe('normalizeConnectionString', () => {
     const url = normalizeConnectionString(
       ` server = db.internal ; PORT=6432; database="stella ops";User Id=app; PASSWORD='p;w=d''x'; ssl mode=VerifyFull;Application Name=notify;Timeout=7`,
     );
-    expect(url).toBe("postgres://app:p%3Bw%3Dd'x@db.internal:6432/stella%20ops?sslmode=verify-full&application_name=notify&connect_timeout=7");
+    expect(url).toBe(
+      "postgres://app:p%3Bw%3Dd'x@db.internal:6432/stella%20ops?sslmode=verify-full&application_name=notify&connect_timeout=7",
+    );
     const back = parseConnectionString(url);
     expect(back.password).toBe("p;w=d'x");
     expect(back.database).toBe('stella ops');
@@ -33,12 +35,19 @@ describe('normalizeConnectionString', () => {
   });
 
   it('keeps the CA file (URL sslrootcert, Npgsql Root Certificate) so verify-full can check a private CA', () => {
-    expect(normalizeConnectionString('postgres://u:p@localhost:5432/db?sslmode=verify-full&sslrootcert=%2Fc%2Fca.crt')).toBe('postgres://u:p@localhost:5432/db?sslmode=verify-full&sslrootcert=%2Fc%2Fca.crt');
-    expect(parseConnectionString('Host=localhost;Database=db;SSL Mode=VerifyFull;Root Certificate=/c/ca.crt')).toMatchObject({ sslMode: 'verify-full', sslRootCert: '/c/ca.crt' });
+    expect(normalizeConnectionString('postgres://u:p@localhost:5432/db?sslmode=verify-full&sslrootcert=%2Fc%2Fca.crt')).toBe(
+      'postgres://u:p@localhost:5432/db?sslmode=verify-full&sslrootcert=%2Fc%2Fca.crt',
+    );
+    expect(parseConnectionString('Host=localhost;Database=db;SSL Mode=VerifyFull;Root Certificate=/c/ca.crt')).toMatchObject({
+      sslMode: 'verify-full',
+      sslRootCert: '/c/ca.crt',
+    });
   });
 
   it('normalizes postgresql:// URLs and percent-encoding', () => {
-    expect(normalizeConnectionString('postgresql://u:p%40ss@h:5433/db?sslmode=require')).toBe('postgres://u:p%40ss@h:5433/db?sslmode=require');
+    expect(normalizeConnectionString('postgresql://u:p%40ss@h:5433/db?sslmode=require')).toBe(
+      'postgres://u:p%40ss@h:5433/db?sslmode=require',
+    );
   });
 
   it.each([

@@ -4,7 +4,14 @@ import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDataSource, mapDatabaseError, PoolRegistry, TenantKey, type PostgresDataSource, type PostgresOptionsInput } from '../src/index.js';
+import {
+  createDataSource,
+  mapDatabaseError,
+  PoolRegistry,
+  TenantKey,
+  type PostgresDataSource,
+  type PostgresOptionsInput,
+} from '../src/index.js';
 import { APP_PASSWORD, APP_ROLE, coreRlsMigrations, ensureTestRole, type TestDB } from './support/schema.js';
 
 const db = useTestDatabase({ migrations: coreRlsMigrations, scope: 'test' });
@@ -23,7 +30,10 @@ function appUrl(): string {
 }
 
 function open(extra: Partial<PostgresOptionsInput> = {}): PostgresDataSource<TestDB> {
-  const ds = createDataSource<TestDB>({ connectionString: appUrl(), pool: { max: 1 }, ...db.server.tenantKey, ...extra }, { registry: new PoolRegistry() });
+  const ds = createDataSource<TestDB>(
+    { connectionString: appUrl(), pool: { max: 1 }, ...db.server.tenantKey, ...extra },
+    { registry: new PoolRegistry() },
+  );
   cleanups.push(() => ds.close());
   return ds;
 }
@@ -37,13 +47,17 @@ function plainKysely(): Kysely<TestDB> {
   const pool = new pg.Pool({ connectionString: appUrl(), max: 1 });
   // the fixture may drop the test database before this pool ends: an idle client then errors
   pool.on('error', () => undefined);
-  pool.on('connect', (c) => void c.query(`select set_config('app.tenant_id', 'acme', false), set_config('app.tenant_proof', $1, false)`, [proof]));
+  pool.on(
+    'connect',
+    (c) => void c.query(`select set_config('app.tenant_id', 'acme', false), set_config('app.tenant_proof', $1, false)`, [proof]),
+  );
   const k = new Kysely<TestDB>({ dialect: new PostgresDialect({ pool }) });
   cleanups.push(() => k.destroy());
   return k;
 }
 
-const itemIds = async (): Promise<number[]> => (await db.pool.query<{ id: number }>('select id from items order by id')).rows.map((r) => r.id);
+const itemIds = async (): Promise<number[]> =>
+  (await db.pool.query<{ id: number }>('select id from items order by id')).rows.map((r) => r.id);
 
 describe('a transaction PostgreSQL rolled back is never reported as committed', () => {
   // A statement fails inside the unit, the code catches it and carries on: the COMMIT comes back as ROLLBACK.
@@ -54,7 +68,10 @@ describe('a transaction PostgreSQL rolled back is never reported as committed', 
 
   it('plain Kysely throws (the reference behaviour)', async () => {
     const k = plainKysely();
-    const err = await k.transaction().execute((trx) => swallow(trx, 1)).catch((e: unknown) => e);
+    const err = await k
+      .transaction()
+      .execute((trx) => swallow(trx, 1))
+      .catch((e: unknown) => e);
     expect((err as Error).name).toBe('AbortedTransactionError');
     expect(await itemIds()).toEqual([]);
   });
@@ -99,7 +116,9 @@ describe('a transaction PostgreSQL rolled back is never reported as committed', 
   it('batchWithTenant with transaction settings commits or throws, never both', async () => {
     const ds = open();
     const t = ds.forTenant('acme');
-    const res = await ds.batchWithTenant('acme', [t.insertInto('items').values({ id: 5, tenant_id: 'acme', name: 'b' })], { isolationLevel: 'serializable' });
+    const res = await ds.batchWithTenant('acme', [t.insertInto('items').values({ id: 5, tenant_id: 'acme', name: 'b' })], {
+      isolationLevel: 'serializable',
+    });
     expect(res[0]?.numAffectedRows).toBe(1n);
     expect(await itemIds()).toEqual([5]);
   });
@@ -124,7 +143,12 @@ describe('auto-prepared statements never get stuck on 26000', () => {
     try {
       await locker.query('begin');
       await locker.query('lock table plain in access exclusive mode');
-      const err = await ds.db.selectFrom('plain').select('v').where('id', '=', 1).execute().catch((e: unknown) => e);
+      const err = await ds.db
+        .selectFrom('plain')
+        .select('v')
+        .where('id', '=', 1)
+        .execute()
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'STATEMENT_TIMEOUT' });
       await locker.query('commit');
     } finally {
@@ -187,17 +211,26 @@ describe('other driver behaviour, decided and documented', () => {
   it('more than 65535 bind parameters: a typed, non-retryable error naming the limit and the fix', async () => {
     const ds = open();
     const ids = Array.from({ length: 70_000 }, (_, i) => i);
-    const err = await ds.db.selectFrom('plain').select('id').where('id', 'in', ids).execute().catch((e: unknown) => e);
+    const err = await ds.db
+      .selectFrom('plain')
+      .select('id')
+      .where('id', 'in', ids)
+      .execute()
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'TOO_MANY_PARAMETERS', retryable: false });
     expect((err as Error).message).toMatch(/65535.*batches/);
     // the server's own 08P01 is not a lost connection either
-    const mapped = mapDatabaseError(Object.assign(new Error('bind message supplies 4464 parameters, but prepared statement "" requires 70000'), { code: '08P01' }));
+    const mapped = mapDatabaseError(
+      Object.assign(new Error('bind message supplies 4464 parameters, but prepared statement "" requires 70000'), { code: '08P01' }),
+    );
     expect(mapped).toMatchObject({ code: 'TOO_MANY_PARAMETERS', retryable: false });
     expect(await ds.db.selectFrom('plain').select('id').execute()).toEqual([]);
   });
 
   it('.stream() works on forTenant, withTenant and ds.db', async () => {
-    await db.pool.query(`insert into items (id, tenant_id, name) select g, case when g % 2 = 0 then 'acme' else 'globex' end, 'n' from generate_series(1, 250) g`);
+    await db.pool.query(
+      `insert into items (id, tenant_id, name) select g, case when g % 2 = 0 then 'acme' else 'globex' end, 'n' from generate_series(1, 250) g`,
+    );
     await db.pool.query(`insert into plain select g, 'v' from generate_series(1, 30) g`);
     const ds = open();
     const seen: number[] = [];
@@ -219,7 +252,10 @@ describe('other driver behaviour, decided and documented', () => {
 
   it('multi-statement raw SQL is refused with a clear error (one statement per query)', async () => {
     const ds = open();
-    const err = await sql.raw('select 1; select 2').execute(ds.db).catch((e: unknown) => e);
+    const err = await sql
+      .raw('select 1; select 2')
+      .execute(ds.db)
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'UNSUPPORTED_OPERATION' });
     expect((err as Error).message).toMatch(/one statement per query/);
     expect((await sql.raw<{ x: number }>('select 1 as x;').execute(ds.db)).rows).toEqual([{ x: 1 }]);
@@ -249,7 +285,13 @@ describe('concurrent statements on one transaction', () => {
   it('send BEGIN and the tenant once, and all run in the unit', async () => {
     const ds = open();
     const out = await ds.withTenant('acme', (trx) =>
-      Promise.all([1, 2, 3].map((i) => sql<{ t: string; x: string }>`select current_setting('app.tenant_id') as t, txid_current()::text as x, ${i}::int as i`.execute(trx))),
+      Promise.all(
+        [1, 2, 3].map((i) =>
+          sql<{ t: string; x: string }>`select current_setting('app.tenant_id') as t, txid_current()::text as x, ${i}::int as i`.execute(
+            trx,
+          ),
+        ),
+      ),
     );
     const rows = out.map((r) => r.rows[0]!);
     expect(new Set(rows.map((r) => r.t))).toEqual(new Set(['acme']));
@@ -273,7 +315,11 @@ describe('streaming without a cursor', () => {
     // an error after some chunks were delivered
     const got: number[] = [];
     const err2 = await (async () => {
-      for await (const r of ds.db.selectFrom(sql<{ s: number }>`generate_series(1, 300)`.as('s')).select(sql<number>`10 / (300 - s)`.as('x')).stream(25)) got.push(r.x);
+      for await (const r of ds.db
+        .selectFrom(sql<{ s: number }>`generate_series(1, 300)`.as('s'))
+        .select(sql<number>`10 / (300 - s)`.as('x'))
+        .stream(25))
+        got.push(r.x);
     })().catch((e: unknown) => e);
     expect(err2).toMatchObject({ sqlState: '22012' });
     expect(got.length).toBeGreaterThanOrEqual(25);

@@ -48,7 +48,11 @@ describe('mapDatabaseError', () => {
   });
 
   it("maps PgBouncer's 08P01 server failures (crash, failing logins) to a lost connection, other 08P01 not", () => {
-    for (const m of ['server conn crashed?', 'server login has been failing, try again later (server_login_retry)', 'pgbouncer cannot connect to server']) {
+    for (const m of [
+      'server conn crashed?',
+      'server login has been failing, try again later (server_login_retry)',
+      'pgbouncer cannot connect to server',
+    ]) {
       expect(mapDatabaseError(pgError('08P01', m))).toBeInstanceOf(ConnectionLostError);
       expect(isRetryableError(pgError('08P01', m))).toBe(true);
     }
@@ -81,10 +85,24 @@ describe('withRetry', () => {
 
   it('does not retry other errors, and returns the value once it succeeds', async () => {
     let n = 0;
-    await expect(withRetry(async () => { n++; throw pgError('23505'); })).rejects.toBeInstanceOf(UniqueViolationError);
+    await expect(
+      withRetry(async () => {
+        n++;
+        throw pgError('23505');
+      }),
+    ).rejects.toBeInstanceOf(UniqueViolationError);
     expect(n).toBe(1);
     let m = 0;
-    await expect(withRetry(async (attempt) => { m++; if (attempt < 3) throw pgError('40001'); return 'ok'; }, { baseDelayMs: 1 })).resolves.toBe('ok');
+    await expect(
+      withRetry(
+        async (attempt) => {
+          m++;
+          if (attempt < 3) throw pgError('40001');
+          return 'ok';
+        },
+        { baseDelayMs: 1 },
+      ),
+    ).resolves.toBe('ok');
     expect(m).toBe(3);
   });
 });

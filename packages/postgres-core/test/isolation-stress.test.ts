@@ -42,7 +42,10 @@ async function stress(ds: PostgresDataSource<TestDB>, units: number, idBase: num
         break;
       case 1: // write unit that commits
         await ds.withTenant(t, async (trx) => {
-          await trx.insertInto('items').values({ id, tenant_id: t, name: `n${id}` }).execute();
+          await trx
+            .insertInto('items')
+            .values({ id, tenant_id: t, name: `n${id}` })
+            .execute();
           check('unit after write', t, await trx.selectFrom('items').select('tenant_id').where('id', '>=', idBase).execute());
         });
         out.committed.set(id, t);
@@ -82,7 +85,11 @@ async function stress(ds: PostgresDataSource<TestDB>, units: number, idBase: num
       }
       default: // single statement write that fails the RLS check (other tenant's row)
         try {
-          await ds.forTenant(t).insertInto('items').values({ id, tenant_id: t === 't0' ? 't1' : 't0', name: 'x' }).execute();
+          await ds
+            .forTenant(t)
+            .insertInto('items')
+            .values({ id, tenant_id: t === 't0' ? 't1' : 't0', name: 'x' })
+            .execute();
           out.violations.push(`${t} inserted a row for another tenant`);
         } catch {
           out.rolledBack.add(id);
@@ -103,7 +110,10 @@ async function stress(ds: PostgresDataSource<TestDB>, units: number, idBase: num
 
 async function verify(admin: pg.Pool, out: Outcome, idBase: number): Promise<void> {
   expect(out.violations).toEqual([]);
-  const rows = await admin.query<{ id: number; tenant_id: string }>(`select id, tenant_id from items where id >= $1 and id < $2`, [idBase, idBase + 1_000_000]);
+  const rows = await admin.query<{ id: number; tenant_id: string }>(`select id, tenant_id from items where id >= $1 and id < $2`, [
+    idBase,
+    idBase + 1_000_000,
+  ]);
   const found = new Map(rows.rows.map((r) => [r.id, r.tenant_id]));
   expect(found.size).toBe(out.committed.size);
   for (const [id, t] of out.committed) expect(found.get(id)).toBe(t);
@@ -115,7 +125,10 @@ async function verify(admin: pg.Pool, out: Outcome, idBase: number): Promise<voi
 const db = useTestDatabase({ migrations: coreRlsMigrations, scope: 'file' });
 
 function open(url: string, poolerMode: PoolerMode): PostgresDataSource<TestDB> {
-  return createDataSource<TestDB>({ connectionString: url, pool: { max: POOL }, poolerMode, ...db.server.tenantKey }, { registry: new PoolRegistry() });
+  return createDataSource<TestDB>(
+    { connectionString: url, pool: { max: POOL }, poolerMode, ...db.server.tenantKey },
+    { registry: new PoolRegistry() },
+  );
 }
 
 beforeAll(async () => {
@@ -166,7 +179,9 @@ describe('isolation under concurrency', () => {
         // the neighbour's SET really does leak between PgBouncer clients (the problem our design avoids)
         await Promise.all(Array.from({ length: 8 }, poison));
         const seen = await Promise.all(
-          Array.from({ length: 8 }, () => neighbour.query(`select current_setting('app.tenant_id', true) v`).then((r) => r.rows[0].v as string)),
+          Array.from({ length: 8 }, () =>
+            neighbour.query(`select current_setting('app.tenant_id', true) v`).then((r) => r.rows[0].v as string),
+          ),
         );
         expect(seen).toContain('t5');
       } finally {
@@ -177,11 +192,20 @@ describe('isolation under concurrency', () => {
 
     it.skipIf(SKIP_NO_PGBOUNCER)('session defaults and statement timeout work without startup options', async () => {
       const ds = createDataSource<TestDB>(
-        { connectionString: bouncer!.url(db.database, APP_ROLE, APP_PASSWORD), pool: { max: 2 }, poolerMode: 'transaction', commandTimeoutSeconds: 1, ...db.server.tenantKey },
+        {
+          connectionString: bouncer!.url(db.database, APP_ROLE, APP_PASSWORD),
+          pool: { max: 2 },
+          poolerMode: 'transaction',
+          commandTimeoutSeconds: 1,
+          ...db.server.tenantKey,
+        },
         { registry: new PoolRegistry() },
       );
       try {
-        const r = await sql<{ tz: string; st: string }>`select current_setting('TimeZone') tz, current_setting('statement_timeout') st`.execute(ds.db);
+        const r = await sql<{
+          tz: string;
+          st: string;
+        }>`select current_setting('TimeZone') tz, current_setting('statement_timeout') st`.execute(ds.db);
         expect(r.rows[0]).toEqual({ tz: 'UTC', st: '1s' });
         const err = await ds.withTenant('t1', (trx) => sql`select pg_sleep(4)`.execute(trx)).catch((e: unknown) => e);
         expect((err as { code?: string }).code).toBe('STATEMENT_TIMEOUT');

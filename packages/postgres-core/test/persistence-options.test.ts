@@ -27,7 +27,14 @@ function problemsOf(fn: () => unknown): readonly ConfigProblem[] {
 describe('loadPersistenceOptions', () => {
   it('defaults every module to Mongo and needs no Postgres section then', () => {
     const o = loadPersistenceOptions({ configDir: dir, env: {} });
-    expect(o.persistence).toEqual({ Authority: 'Mongo', Scheduler: 'Mongo', Concelier: 'Mongo', Excititor: 'Mongo', Notify: 'Mongo', Policy: 'Mongo' });
+    expect(o.persistence).toEqual({
+      Authority: 'Mongo',
+      Scheduler: 'Mongo',
+      Concelier: 'Mongo',
+      Excititor: 'Mongo',
+      Notify: 'Mongo',
+      Policy: 'Mongo',
+    });
     expect(o.postgres).toBeUndefined();
   });
 
@@ -40,7 +47,10 @@ describe('loadPersistenceOptions', () => {
         Postgres: { ConnectionString: 'Host=file;Database=stellaops;Username=u;Password=p', CommandTimeoutSeconds: 10, Pool: { Max: 5 } },
       }),
     );
-    writeFileSync(join(dir, 'appsettings.Staging.json'), JSON.stringify({ persistence: { notify: 'mongo' }, postgres: { commandTimeoutSeconds: 20 } }));
+    writeFileSync(
+      join(dir, 'appsettings.Staging.json'),
+      JSON.stringify({ persistence: { notify: 'mongo' }, postgres: { commandTimeoutSeconds: 20 } }),
+    );
     const o = loadPersistenceOptions({
       configDir: dir,
       env: {
@@ -53,7 +63,11 @@ describe('loadPersistenceOptions', () => {
       envPrefix: 'STELLAOPS_',
     });
     expect(o.persistence).toMatchObject({ Authority: 'Postgres', Notify: 'Mongo', Policy: 'Mongo', Scheduler: 'Mongo' });
-    expect(o.postgres).toMatchObject({ connectionString: 'postgres://env:pw@envhost/db', commandTimeoutSeconds: 20, pool: { max: 7, min: 0 } });
+    expect(o.postgres).toMatchObject({
+      connectionString: 'postgres://env:pw@envhost/db',
+      commandTimeoutSeconds: 20,
+      pool: { max: 7, min: 0 },
+    });
   });
 
   it('reports every problem at once with paths and allowed values, never the password', () => {
@@ -84,7 +98,9 @@ describe('loadPersistenceOptions', () => {
   });
 
   it('requires a connection string as soon as one module uses Postgres', () => {
-    const problems = problemsOf(() => loadPersistenceOptions({ configDir: null, env: { Persistence__Notify: 'postgres', Persistence__Policy: 'POSTGRES' } }));
+    const problems = problemsOf(() =>
+      loadPersistenceOptions({ configDir: null, env: { Persistence__Notify: 'postgres', Persistence__Policy: 'POSTGRES' } }),
+    );
     expect(problems).toEqual([{ path: 'Postgres.ConnectionString', message: 'is required because Notify, Policy use Postgres' }]);
   });
 
@@ -97,9 +113,19 @@ describe('loadPersistenceOptions', () => {
   });
 
   it.each([
-    [{ Postgres__ConnectionString: `postgres://u:${SECRET}@h/db`, Postgres__ConnectionTimeoutSeconds: '0', Persistence__Notify: 'Postgres' }, 'Postgres.ConnectionTimeoutSeconds'],
+    [
+      {
+        Postgres__ConnectionString: `postgres://u:${SECRET}@h/db`,
+        Postgres__ConnectionTimeoutSeconds: '0',
+        Persistence__Notify: 'Postgres',
+      },
+      'Postgres.ConnectionTimeoutSeconds',
+    ],
     [{ Postgres__ConnectionString: `Host=h;Password=${SECRET};Port=-1`, Persistence__Notify: 'Postgres' }, 'Postgres.ConnectionString'],
-    [{ Postgres__ConnectionString: `Host=h;Password=${SECRET}`, Postgres__Tls__Mode: 'on', Persistence__Notify: 'Postgres' }, 'Postgres.Tls.Mode'],
+    [
+      { Postgres__ConnectionString: `Host=h;Password=${SECRET}`, Postgres__Tls__Mode: 'on', Persistence__Notify: 'Postgres' },
+      'Postgres.Tls.Mode',
+    ],
     [{ Postgres__ConnectionString: `Host=h;Password=${SECRET}`, Postgres__Pool__Min: '9', Postgres__Pool__Max: '3' }, 'Postgres.Pool.Min'],
     [{ Postgres__ConnectionString: `Host=h;Password=${SECRET}`, Postgres__Bogus: '1' }, 'Postgres'],
   ])('flags %j at %s', (env, path) => {
@@ -127,7 +153,12 @@ describe('tenant key configuration', () => {
     const problems = problemsOf(() =>
       loadPersistenceOptions({
         configDir: null,
-        env: { Persistence__Notify: 'Postgres', Postgres__ConnectionString: url, Postgres__TenantKey: 'short-secret', Postgres__TenantKeyId: 'a.b' },
+        env: {
+          Persistence__Notify: 'Postgres',
+          Postgres__ConnectionString: url,
+          Postgres__TenantKey: 'short-secret',
+          Postgres__TenantKeyId: 'a.b',
+        },
       }),
     );
     const text = JSON.stringify(problems);

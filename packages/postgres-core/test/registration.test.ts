@@ -23,7 +23,12 @@ describe('PersistenceRegistry', () => {
   it('resolves backends, hands Postgres modules one shared pool, and refuses Mongo modules', async () => {
     const options = parsePersistenceOptions({
       Persistence: { Notify: 'Postgres', Policy: 'postgres' },
-      Postgres: { ConnectionString: db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD }), Pool: { Max: 2 }, TenantKey: db.server.tenantKey.tenantKey, TenantKeyId: db.server.tenantKey.tenantKeyId },
+      Postgres: {
+        ConnectionString: db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD }),
+        Pool: { Max: 2 },
+        TenantKey: db.server.tenantKey.tenantKey,
+        TenantKeyId: db.server.tenantKey.tenantKeyId,
+      },
     });
     await using persistence = new PersistenceRegistry(options, new PoolRegistry());
     expect(persistence.resolveModuleBackend('Notify')).toBe('Postgres');
@@ -71,9 +76,19 @@ describe('logging', () => {
 
 describe('buildPoolConfig', () => {
   it('sends session defaults as startup options only in direct mode', () => {
-    const direct = buildPoolConfig(parsePostgresOptions({ connectionString: 'Host=h;Database=d;Username=u;Password=p', commandTimeoutSeconds: 5, schema: 'notify' }));
+    const direct = buildPoolConfig(
+      parsePostgresOptions({ connectionString: 'Host=h;Database=d;Username=u;Password=p', commandTimeoutSeconds: 5, schema: 'notify' }),
+    );
     expect(direct.options).toBe('-c TimeZone=UTC -c statement_timeout=5000 -c search_path=notify,public');
-    expect(direct).toMatchObject({ host: 'h', port: 5432, database: 'd', user: 'u', password: 'p', max: 10, connectionTimeoutMillis: 15000 });
+    expect(direct).toMatchObject({
+      host: 'h',
+      port: 5432,
+      database: 'd',
+      user: 'u',
+      password: 'p',
+      max: 10,
+      connectionTimeoutMillis: 15000,
+    });
     const pooled = buildPoolConfig(parsePostgresOptions({ connectionString: 'Host=h;Password=p', poolerMode: 'transaction' }));
     expect(pooled.options).toBeUndefined();
     expect((pooled as { statement_timeout?: unknown }).statement_timeout).toBeUndefined();
@@ -84,7 +99,11 @@ describe('buildPoolConfig', () => {
     expect(ssl('Host=h;SSL Mode=Disable')).toBeUndefined();
     expect(ssl('Host=h;SSL Mode=Require')).toEqual({ rejectUnauthorized: false });
     expect(ssl('postgres://h/d?sslmode=verify-full', { ca: 'CA' })).toEqual({ rejectUnauthorized: true, ca: 'CA' });
-    const verifyCa = ssl('Host=h', { mode: 'verify-ca', cert: 'C', key: 'K' }) as { rejectUnauthorized: boolean; checkServerIdentity: () => unknown; cert: string };
+    const verifyCa = ssl('Host=h', { mode: 'verify-ca', cert: 'C', key: 'K' }) as {
+      rejectUnauthorized: boolean;
+      checkServerIdentity: () => unknown;
+      cert: string;
+    };
     expect(verifyCa.rejectUnauthorized).toBe(true);
     expect(verifyCa.checkServerIdentity()).toBeUndefined();
     expect(verifyCa.cert).toBe('C');

@@ -23,9 +23,13 @@ describe('createRoleIfMissingSql', () => {
     const stored = await db.pool.query<{ p: string }>('select rolpassword as p from pg_authid where rolname = $1', [migrator]);
     expect(stored.rows[0]?.p).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/);
     await ensureAppRole(db.pool, { role: migrator, password: 'other', keepExistingPassword: true });
-    expect((await db.pool.query<{ p: string }>('select rolpassword as p from pg_authid where rolname = $1', [migrator])).rows[0]?.p).toBe(stored.rows[0]?.p);
+    expect((await db.pool.query<{ p: string }>('select rolpassword as p from pg_authid where rolname = $1', [migrator])).rows[0]?.p).toBe(
+      stored.rows[0]?.p,
+    );
     try {
-      const err = await withClient(db.server.urlFor(db.database, { user: migrator, password: 'pw-migrator' }), (c) => c.query(createRoleIfMissingSql(`core_missing_${suffix}`))).catch((e: unknown) => e);
+      const err = await withClient(db.server.urlFor(db.database, { user: migrator, password: 'pw-migrator' }), (c) =>
+        c.query(createRoleIfMissingSql(`core_missing_${suffix}`)),
+      ).catch((e: unknown) => e);
       expect((err as { code?: string }).code).toBe('42501');
       expect((err as Error).message).toBe(`role core_missing_${suffix} does not exist and ${migrator} may not create it`);
     } finally {
@@ -44,7 +48,9 @@ describe('appRoleGrantsSql', () => {
     const app = `core_app_${suffix}`;
     await ensureAppRole(db.pool, { role: app, password: 'pw-app' });
     try {
-      await db.pool.query('create schema m; create table m.things (id int primary key); create table m._migrations (name text primary key)');
+      await db.pool.query(
+        'create schema m; create table m.things (id int primary key); create table m._migrations (name text primary key)',
+      );
       for (const s of appRoleGrantsSql({ appRole: app, schema: 'm', protectTables: ['_migrations'] })) await db.pool.query(s);
       await withClient(db.server.urlFor(db.database, { user: app, password: 'pw-app' }), async (c) => {
         await c.query('insert into m.things values (1)');
@@ -60,6 +66,8 @@ describe('appRoleGrantsSql', () => {
 
   it('adds default privileges only when the owner role is named', () => {
     expect(appRoleGrantsSql({ appRole: 'a', schema: 's' }).some((x) => x.startsWith('alter default privileges'))).toBe(false);
-    expect(appRoleGrantsSql({ appRole: 'a', schema: 's', ownerRole: 'o' }).filter((x) => x.startsWith('alter default privileges'))).toHaveLength(2);
+    expect(
+      appRoleGrantsSql({ appRole: 'a', schema: 's', ownerRole: 'o' }).filter((x) => x.startsWith('alter default privileges')),
+    ).toHaveLength(2);
   });
 });

@@ -1,7 +1,15 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkHealth, createDataSource, DatabaseError, isRetryableError, PoolRegistry, tenantIsolationSql, type PostgresDataSource } from '../src/index.js';
+import {
+  checkHealth,
+  createDataSource,
+  DatabaseError,
+  isRetryableError,
+  PoolRegistry,
+  tenantIsolationSql,
+  type PostgresDataSource,
+} from '../src/index.js';
 import { EmbeddedPostgres } from './support/embedded-pg.js';
 import { APP_PASSWORD, APP_ROLE, DEDICATED_TENANT_KEY, ensureTestRole, installSecurity, type TestDB } from './support/schema.js';
 
@@ -29,7 +37,12 @@ afterAll(async () => {
 describe('server restart under load', () => {
   it('fails in-flight work with retryable typed errors, keeps committed work, and the pool recovers', async () => {
     const ds: PostgresDataSource<TestDB> = createDataSource<TestDB>(
-      { connectionString: server.url('postgres', APP_ROLE, APP_PASSWORD), pool: { max: 4 }, connectionTimeoutSeconds: 5, ...DEDICATED_TENANT_KEY },
+      {
+        connectionString: server.url('postgres', APP_ROLE, APP_PASSWORD),
+        pool: { max: 4 },
+        connectionTimeoutSeconds: 5,
+        ...DEDICATED_TENANT_KEY,
+      },
       { registry: new PoolRegistry() },
     );
     const committed = new Set<number>();

@@ -7,26 +7,57 @@ const values = (sql: string) => lexSql(sql).tokens.map((t) => `${t.kind}:${t.val
 describe('lexSql', () => {
   it('keeps comment markers inside strings as string content', () => {
     expect(values(`select '--', set_config('x', 'y', true)`)).toEqual([
-      'word:select', 'string:--', 'op:,', 'word:set_config', 'op:(', 'string:x', 'op:,', 'string:y', 'op:,', 'word:true', 'op:)',
+      'word:select',
+      'string:--',
+      'op:,',
+      'word:set_config',
+      'op:(',
+      'string:x',
+      'op:,',
+      'string:y',
+      'op:,',
+      'word:true',
+      'op:)',
     ]);
     expect(values(`select '/*' , 1 -- '\n, 2`)).toEqual(['word:select', 'string:/*', 'op:,', 'number:1', 'op:,', 'number:2']);
   });
 
   it("handles doubled quotes, E'' escapes and adjacent literals", () => {
-    expect(values(`select 'it''s', E'a\\'b\\x41\\n', E'\\u0041'`)).toEqual(['word:select', 'string:it\'s', 'op:,', "string:a'bA\n", 'op:,', 'string:A']);
+    expect(values(`select 'it''s', E'a\\'b\\x41\\n', E'\\u0041'`)).toEqual([
+      'word:select',
+      "string:it's",
+      'op:,',
+      "string:a'bA\n",
+      'op:,',
+      'string:A',
+    ]);
     expect(values(`select 'a'\n  'b'`)).toEqual(['word:select', 'string:ab']);
     // a backslash is NOT an escape in a standard string
     expect(values(`select 'a\\', 1`)).toEqual(['word:select', 'string:a\\', 'op:,', 'number:1']);
   });
 
   it('decodes U& strings and identifiers, with UESCAPE', () => {
-    expect(values(`select U&'app.tenant\\005fid', u&"set\\005Fconfig"`)).toEqual(['word:select', 'string:app.tenant_id', 'op:,', 'ident:set_config']);
+    expect(values(`select U&'app.tenant\\005fid', u&"set\\005Fconfig"`)).toEqual([
+      'word:select',
+      'string:app.tenant_id',
+      'op:,',
+      'ident:set_config',
+    ]);
     expect(values(`select U&"set!005fconfig" UESCAPE '!' (1)`)).toEqual(['word:select', 'ident:set_config', 'op:(', 'number:1', 'op:)']);
     expect(values(`select U&'\\+01F600 \\\\'`)).toEqual(['word:select', 'string:😀 \\']);
   });
 
   it('reads dollar quotes, parameters, nested comments, quoted identifiers', () => {
-    expect(values(`select $$a';$$, $tag$ $$ $tag$, $1, "We""ird"`)).toEqual(['word:select', "string:a';", 'op:,', 'string: $$ ', 'op:,', 'param:$1', 'op:,', 'ident:We"ird']);
+    expect(values(`select $$a';$$, $tag$ $$ $tag$, $1, "We""ird"`)).toEqual([
+      'word:select',
+      "string:a';",
+      'op:,',
+      'string: $$ ',
+      'op:,',
+      'param:$1',
+      'op:,',
+      'ident:We"ird',
+    ]);
     expect(values(`/* a /* b */ still comment */ SELECT 1`)).toEqual(['word:select', 'number:1']);
     expect(lexSql(`select 'open`).unterminated).toBe(true);
     expect(lexSql(`select 1 /* open`).unterminated).toBe(true);
@@ -70,12 +101,21 @@ describe('classifyStatement', () => {
     expect(classifyStatement(sql).trusted).toBe(false);
   });
 
-  it.each(['begin', 'BEGIN ISOLATION LEVEL SERIALIZABLE', '/* x */ start transaction', 'commit', 'end', 'rollback', 'abort', 'savepoint a', 'release a', "prepare transaction 'x'", "commit prepared 'x'"])(
-    'sees transaction control in %s',
-    (sql) => {
-      expect(classifyStatement(sql).transactionControl).toBe(true);
-    },
-  );
+  it.each([
+    'begin',
+    'BEGIN ISOLATION LEVEL SERIALIZABLE',
+    '/* x */ start transaction',
+    'commit',
+    'end',
+    'rollback',
+    'abort',
+    'savepoint a',
+    'release a',
+    "prepare transaction 'x'",
+    "commit prepared 'x'",
+  ])('sees transaction control in %s', (sql) => {
+    expect(classifyStatement(sql).transactionControl).toBe(true);
+  });
 
   it('sees several statements, but not a trailing semicolon or one inside a literal', () => {
     expect(classifyStatement('select 1; select 2').multiStatement).toBe(true);

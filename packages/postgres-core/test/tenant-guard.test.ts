@@ -8,7 +8,7 @@ describe('statements that set the tenant themselves are refused', () => {
     "set app.tenant_id = 'acme'",
     "SET APP.TENANT_ID = 'acme'",
     "set app . tenant_id = 'acme'",
-    "set session \"app\".\"tenant_id\" to 'acme'",
+    'set session "app"."tenant_id" to \'acme\'',
     'reset app.tenant_id',
     "select set_config('app.tenant_id', 'acme', false)",
     "select SET_CONFIG( 'APP.TENANT_ID ', 'acme', false)",
@@ -28,7 +28,7 @@ describe('statements that set the tenant themselves are refused', () => {
   const allowed = [
     'select * from items where tenant_id = $1',
     "select set_config('statement_timeout', '5s', true)",
-    "update t set tenant_id = tenant_id where id = 1",
+    'update t set tenant_id = tenant_id where id = 1',
   ];
   for (const sql of allowed) {
     it(`allows: ${sql}`, () => {
@@ -50,7 +50,7 @@ describe('the guard is not fooled by spelling', () => {
     "select set_config('app.' || 'tenant_id', 'b', true)",
     "select pg_catalog.set_config('app.tenant_id', 'b', true)",
     "/* outer /* inner */ still */ set app.tenant_id = 'b'",
-    "set U&\"app\".tenant_id = 'b'",
+    'set U&"app".tenant_id = \'b\'',
   ];
   for (const sql of refused) {
     it(sql, () => {

@@ -41,7 +41,10 @@ function appUrl(): string {
 }
 
 function open(extra: Partial<PostgresOptionsInput> = {}): PostgresDataSource<TestDB> {
-  const ds = createDataSource<TestDB>({ connectionString: appUrl(), pool: { max: 2 }, ...db.server.tenantKey, ...extra }, { registry: new PoolRegistry() });
+  const ds = createDataSource<TestDB>(
+    { connectionString: appUrl(), pool: { max: 2 }, ...db.server.tenantKey, ...extra },
+    { registry: new PoolRegistry() },
+  );
   opened.push(ds);
   return ds;
 }
@@ -67,14 +70,18 @@ describe('tenant scoping', () => {
   it('rejects writes for another tenant (WITH CHECK) and cannot see them to update or delete', async () => {
     await seed();
     const ds = open();
-    await expect(ds.forTenant('acme').insertInto('items').values({ id: 10, tenant_id: 'globex', name: 'x' }).execute()).rejects.toBeInstanceOf(DatabaseError);
+    await expect(
+      ds.forTenant('acme').insertInto('items').values({ id: 10, tenant_id: 'globex', name: 'x' }).execute(),
+    ).rejects.toBeInstanceOf(DatabaseError);
     const upd = await ds.forTenant('acme').updateTable('items').set({ name: 'hacked' }).where('id', '=', 3).executeTakeFirst();
     expect(upd.numUpdatedRows).toBe(0n);
     const del = await ds.forTenant('acme').deleteFrom('items').where('id', '=', 3).executeTakeFirst();
     expect(del.numDeletedRows).toBe(0n);
     const still = await db.pool.query(`select name from items where id = 3`);
     expect(still.rows).toEqual([{ name: 'g1' }]);
-    await expect(ds.db.insertInto('items').values({ id: 11, tenant_id: 'acme', name: 'no tenant' }).execute()).rejects.toBeInstanceOf(DatabaseError);
+    await expect(ds.db.insertInto('items').values({ id: 11, tenant_id: 'acme', name: 'no tenant' }).execute()).rejects.toBeInstanceOf(
+      DatabaseError,
+    );
   });
 
   it('withTenant commits on success and rolls back on throw', async () => {
@@ -96,7 +103,8 @@ describe('tenant scoping', () => {
   it('leaves no tenant on a pooled connection after a unit, a failed unit or a single statement', async () => {
     const ds = open({ pool: { max: 1 } });
     const current = async () =>
-      (await sql<{ t: string; pid: number }>`select current_setting('app.tenant_id', true) as t, pg_backend_pid() as pid`.execute(ds.db)).rows[0]!;
+      (await sql<{ t: string; pid: number }>`select current_setting('app.tenant_id', true) as t, pg_backend_pid() as pid`.execute(ds.db))
+        .rows[0]!;
     const before = await current();
     await ds.withTenant('acme', (trx) => sql`select 1`.execute(trx));
     expect(await current()).toEqual({ t: '', pid: before.pid });
@@ -112,7 +120,10 @@ describe('tenant scoping', () => {
     const ds = open();
     const seen = await ds.withTenant('acme', async (trx) => {
       const a = await sql<{ t: string }>`select current_setting('app.tenant_id') as t`.execute(trx);
-      const b = await sql<{ t: string; x: string }>`select current_setting('app.tenant_id') as t, txid_current_if_assigned()::text as x`.execute(trx);
+      const b = await sql<{
+        t: string;
+        x: string;
+      }>`select current_setting('app.tenant_id') as t, txid_current_if_assigned()::text as x`.execute(trx);
       return [a.rows[0]?.t, b.rows[0]?.t];
     });
     expect(seen).toEqual(['acme', 'acme']);
@@ -160,7 +171,12 @@ describe('tenant scoping', () => {
   it('refuses statements that set the tenant themselves (a session SET would outlive the unit)', async () => {
     await seed();
     const ds = open({ pool: { max: 1 } });
-    for (const stmt of [sql`set app.tenant_id = 'globex'`, sql`SET SESSION "app"."tenant_id" TO 'globex'`, sql`select set_config('app.tenant_id', 'globex', false)`, sql`reset app.tenant_id`]) {
+    for (const stmt of [
+      sql`set app.tenant_id = 'globex'`,
+      sql`SET SESSION "app"."tenant_id" TO 'globex'`,
+      sql`select set_config('app.tenant_id', 'globex', false)`,
+      sql`reset app.tenant_id`,
+    ]) {
       await expect(stmt.execute(ds.db)).rejects.toBeInstanceOf(UnsupportedOperationError);
       await expect(ds.withTenant('acme', (trx) => stmt.execute(trx))).rejects.toBeInstanceOf(UnsupportedOperationError);
     }
@@ -230,7 +246,13 @@ describe('batchWithTenant (one round trip)', () => {
 describe('session defaults', () => {
   it('applies UTC, statement_timeout and application_name', async () => {
     const ds = open({ commandTimeoutSeconds: 7, applicationName: 'pgcore-test' });
-    const r = await sql<{ tz: string; st: string; app: string }>`select current_setting('TimeZone') tz, current_setting('statement_timeout') st, current_setting('application_name') app`.execute(ds.db);
+    const r = await sql<{
+      tz: string;
+      st: string;
+      app: string;
+    }>`select current_setting('TimeZone') tz, current_setting('statement_timeout') st, current_setting('application_name') app`.execute(
+      ds.db,
+    );
     expect(r.rows[0]).toEqual({ tz: 'UTC', st: '7s', app: 'pgcore-test' });
   });
 
@@ -279,14 +301,26 @@ describe('typed errors', () => {
     await seed();
     const ds = open();
     const t = ds.forTenant('acme');
-    const unique = await t.insertInto('items').values({ id: 1, tenant_id: 'acme', name: 'dup' }).execute().catch((e: unknown) => e);
+    const unique = await t
+      .insertInto('items')
+      .values({ id: 1, tenant_id: 'acme', name: 'dup' })
+      .execute()
+      .catch((e: unknown) => e);
     expect(unique).toBeInstanceOf(UniqueViolationError);
     expect(unique).toMatchObject({ sqlState: '23505', constraint: 'items_pkey', table: 'items', code: 'UNIQUE_VIOLATION' });
     expect((unique as Error).cause).toBeInstanceOf(pg.DatabaseError);
-    const fk = await t.insertInto('items').values({ id: 9, tenant_id: 'acme', name: 'x', parent_id: 999 }).execute().catch((e: unknown) => e);
+    const fk = await t
+      .insertInto('items')
+      .values({ id: 9, tenant_id: 'acme', name: 'x', parent_id: 999 })
+      .execute()
+      .catch((e: unknown) => e);
     expect(fk).toBeInstanceOf(ForeignKeyViolationError);
     expect(fk).toMatchObject({ sqlState: '23503', constraint: 'items_parent_id_fkey', table: 'items' });
-    const check = await t.insertInto('items').values({ id: 9, tenant_id: 'acme', name: 'x', qty: -1 }).execute().catch((e: unknown) => e);
+    const check = await t
+      .insertInto('items')
+      .values({ id: 9, tenant_id: 'acme', name: 'x', qty: -1 })
+      .execute()
+      .catch((e: unknown) => e);
     expect(check).toBeInstanceOf(CheckViolationError);
     expect(check).toMatchObject({ sqlState: '23514', constraint: 'items_qty_check' });
     const nn = await sql`insert into items (id, tenant_id, name) values (9, 'acme', null)`.execute(t).catch((e: unknown) => e);
@@ -308,7 +342,11 @@ describe('typed errors', () => {
           const v = await trx.selectFrom('plain').select('v').where('id', '=', 1).executeTakeFirstOrThrow();
           if (++reads === 2) gate();
           await Promise.race([bothRead, new Promise((r) => setTimeout(r, 2000))]);
-          await trx.updateTable('plain').set({ v: String(Number(v.v) + 1) }).where('id', '=', 1).execute();
+          await trx
+            .updateTable('plain')
+            .set({ v: String(Number(v.v) + 1) })
+            .where('id', '=', 1)
+            .execute();
         },
         { isolationLevel: 'serializable' },
       );
@@ -332,7 +370,11 @@ describe('typed errors', () => {
               const v = await trx.selectFrom('plain').select('v').where('id', '=', 1).executeTakeFirstOrThrow();
               if (++reads2 === 2) gate2();
               if (delayFirst) await Promise.race([bothRead2, new Promise((r) => setTimeout(r, 2000))]);
-              await trx.updateTable('plain').set({ v: String(Number(v.v) + 1) }).where('id', '=', 1).execute();
+              await trx
+                .updateTable('plain')
+                .set({ v: String(Number(v.v) + 1) })
+                .where('id', '=', 1)
+                .execute();
             },
             { isolationLevel: 'serializable' },
           );
@@ -354,7 +396,12 @@ describe('pool', () => {
       await new Promise<void>((r) => (release = r));
     });
     await new Promise((r) => setTimeout(r, 100));
-    const err = await ds.forTenant('acme').selectFrom('items').select('id').execute().catch((e: unknown) => e);
+    const err = await ds
+      .forTenant('acme')
+      .selectFrom('items')
+      .select('id')
+      .execute()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PoolTimeoutError);
     expect((err as PoolTimeoutError).retryable).toBe(true);
     release();
@@ -364,13 +411,21 @@ describe('pool', () => {
 
   it('shares one pool per server between data sources of the same registry', async () => {
     const registry = new PoolRegistry();
-    const a = createDataSource<TestDB>({ connectionString: appUrl(), pool: { max: 2 }, ...db.server.tenantKey }, { registry, module: 'Notify' });
-    const b = createDataSource<TestDB>({ connectionString: appUrl(), pool: { max: 2 }, ...db.server.tenantKey }, { registry, module: 'Policy' });
+    const a = createDataSource<TestDB>(
+      { connectionString: appUrl(), pool: { max: 2 }, ...db.server.tenantKey },
+      { registry, module: 'Notify' },
+    );
+    const b = createDataSource<TestDB>(
+      { connectionString: appUrl(), pool: { max: 2 }, ...db.server.tenantKey },
+      { registry, module: 'Policy' },
+    );
     expect(a.pool).toBe(b.pool);
-    expect(() => createDataSource<TestDB>({ connectionString: appUrl(), pool: { max: 3 }, ...db.server.tenantKey }, { registry })).toThrow(/different settings/);
+    expect(() => createDataSource<TestDB>({ connectionString: appUrl(), pool: { max: 3 }, ...db.server.tenantKey }, { registry })).toThrow(
+      /different settings/,
+    );
     await a.close();
     expect(registry.size).toBe(1);
-    expect((await b.db.selectFrom('plain').select('id').execute())).toEqual([]);
+    expect(await b.db.selectFrom('plain').select('id').execute()).toEqual([]);
     await b.close();
     expect(registry.size).toBe(0);
     expect(b.pool.ended).toBe(true);
@@ -380,7 +435,10 @@ describe('pool', () => {
     const ds = open();
     const ok = await checkHealth(ds, { timeoutMs: 2000 });
     expect(ok.status).toBe('healthy');
-    const dead = createDataSource<TestDB>({ connectionString: 'postgres://u:secretpw@127.0.0.1:1/x', connectionTimeoutSeconds: 30 }, { registry: new PoolRegistry() });
+    const dead = createDataSource<TestDB>(
+      { connectionString: 'postgres://u:secretpw@127.0.0.1:1/x', connectionTimeoutSeconds: 30 },
+      { registry: new PoolRegistry() },
+    );
     opened.push(dead);
     const bad = await checkHealth(dead, { timeoutMs: 300 });
     expect(bad.status).toBe('unhealthy');

@@ -76,5 +76,8 @@ export function quoteIdentifier(name: string): string {
  * ```
  */
 export function quoteQualifiedName(...parts: Array<string | undefined>): string {
-  return parts.filter((p): p is string => p !== undefined).map(quoteIdentifier).join('.');
+  return parts
+    .filter((p): p is string => p !== undefined)
+    .map(quoteIdentifier)
+    .join('.');
 }

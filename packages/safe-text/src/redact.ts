@@ -10,7 +10,10 @@ const VALUE = String.raw`"(?:[^"\\]|""|\\.)*"?|'(?:[^'\\]|''|\\.)*'?|[^;&\s'"]+`
  */
 const TEXT_PATTERNS: ReadonlyArray<readonly [RegExp, string | ((...m: string[]) => string)]> = [
   // PEM private keys (TLS key files quoted by openssl or a log).
-  [/-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, `-----BEGIN $1PRIVATE KEY----- ${REDACTED} -----END $1PRIVATE KEY-----`],
+  [
+    /-----BEGIN ([A-Z ]*)PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+    `-----BEGIN $1PRIVATE KEY----- ${REDACTED} -----END $1PRIVATE KEY-----`,
+  ],
   // URL userinfo anywhere in the text: scheme://user:secret@host (the secret runs to the token's last '@').
   [/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@'"]*:)[^\s/?#'"]*@/gi, `$1${REDACTED}@`],
   // URL query parameter: ?password=… / &password=…

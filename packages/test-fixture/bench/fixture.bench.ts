@@ -125,7 +125,14 @@ async function main(): Promise<void> {
   };
   const units = Object.fromEntries(Object.keys(metrics).map((k) => [k, k.endsWith('_ratio') ? 'x' : 'ms']));
   writeBenchResult('fixture', metrics, units, {
-    setup: { tables: TABLES, acquisitions: ACQUISITIONS, workers: WORKERS, poolSizePerWorker: 4, strategy: 'FILE_COPY', storage: cacheDir.startsWith('/dev/shm') ? 'tmpfs' : 'disk' },
+    setup: {
+      tables: TABLES,
+      acquisitions: ACQUISITIONS,
+      workers: WORKERS,
+      poolSizePerWorker: 4,
+      strategy: 'FILE_COPY',
+      storage: cacheDir.startsWith('/dev/shm') ? 'tmpfs' : 'disk',
+    },
   });
 }
 

@@ -41,7 +41,12 @@ export class DatabaseFactory {
     this.server = server;
     this.#options = options;
     this.#admin = quietPool({ connectionString: urlFor(server, server.adminDatabase), max: 4 });
-    this.#builder = new TemplateBuilder({ admin: this.#admin, runTag: server.runTag, urlFor: (db) => urlFor(server, db), tenantKey: fixtureTenantKey(server) });
+    this.#builder = new TemplateBuilder({
+      admin: this.#admin,
+      runTag: server.runTag,
+      urlFor: (db) => urlFor(server, db),
+      tenantKey: fixtureTenantKey(server),
+    });
   }
 
   /** Builds (once) and returns the template database name for `set`. */

@@ -12,10 +12,23 @@ export { TestDatabase } from './test-database.js';
 export { withClient } from './with-client.js';
 export { fixtureTenantKey, type FixtureTenantKey } from './server/tenant-key.js';
 export { startTestServer, TestServer, sweepOrphans, type TestServerInfo } from './server/test-server.js';
-export { resolveServerOptions, defaultCacheDir, PROVIDER_CHOICES, type ProviderChoice, type ProviderName, type TestServerOptions, type ResolvedServerOptions } from './server/options.js';
+export {
+  resolveServerOptions,
+  defaultCacheDir,
+  PROVIDER_CHOICES,
+  type ProviderChoice,
+  type ProviderName,
+  type TestServerOptions,
+  type ResolvedServerOptions,
+} from './server/options.js';
 export { decideProvider, type ProviderDecision } from './providers/select-provider.js';
 export { probeDocker } from './providers/docker-probe.js';
-export { EMPTY_TEMPLATE_MIGRATIONS, templateNameOf, type TemplateMigrations, type MigrationTarget } from './template/template-migrations.js';
+export {
+  EMPTY_TEMPLATE_MIGRATIONS,
+  templateNameOf,
+  type TemplateMigrations,
+  type MigrationTarget,
+} from './template/template-migrations.js';
 export type { CloneStrategy } from './template/admin-sql.js';
 export { ClonePool, type ClonePoolOptions } from './template/clone-pool.js';
 export { freePort } from '@stellaops/embedded-server';

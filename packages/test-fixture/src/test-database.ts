@@ -74,6 +74,7 @@ export class TestDatabase implements AsyncDisposable {
   }
 
   #assertOpen(): void {
-    if (this.#released) throw new FixtureError('FIXTURE_RELEASED', `Test database ${this.database} was already released; use it only inside its test.`);
+    if (this.#released)
+      throw new FixtureError('FIXTURE_RELEASED', `Test database ${this.database} was already released; use it only inside its test.`);
   }
 }

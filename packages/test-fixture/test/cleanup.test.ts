@@ -30,7 +30,7 @@ describe('embedded server hygiene', () => {
     expect(existsSync(pidFile)).toBe(false);
   });
 
-  it('after its user is SIGKILLed the server stops and the next run sweeps the dead run\'s clones', async () => {
+  it("after its user is SIGKILLed the server stops and the next run sweeps the dead run's clones", async () => {
     const child = spawnHelper('hold-server.ts', [], env);
     const held = await firstJsonLine<{ pid: number; port: number; clones: string[]; runTag: string }>(child);
     expect(existsSync(pidFile)).toBe(true);

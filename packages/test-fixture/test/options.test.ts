@@ -14,19 +14,33 @@ describe('resolveServerOptions', () => {
   });
 
   it('reads environment variables, case-insensitive provider', () => {
-    const o = resolveServerOptions({}, { STELLAOPS_TEST_PG_PROVIDER: 'Embedded', STELLAOPS_TEST_PG_PORT: '54999', STELLAOPS_TEST_PG_CACHE_DIR: '/tmp/x' });
+    const o = resolveServerOptions(
+      {},
+      { STELLAOPS_TEST_PG_PROVIDER: 'Embedded', STELLAOPS_TEST_PG_PORT: '54999', STELLAOPS_TEST_PG_CACHE_DIR: '/tmp/x' },
+    );
     expect(o).toMatchObject({ provider: 'embedded', port: 54999, cacheDir: '/tmp/x' });
   });
 
   it('explicit options win over the environment', () => {
-    const o = resolveServerOptions({ provider: 'embedded', port: 5 }, { STELLAOPS_TEST_PG_PROVIDER: 'external', STELLAOPS_TEST_PG_PORT: '7' });
+    const o = resolveServerOptions(
+      { provider: 'embedded', port: 5 },
+      { STELLAOPS_TEST_PG_PROVIDER: 'external', STELLAOPS_TEST_PG_PORT: '7' },
+    );
     expect(o).toMatchObject({ provider: 'embedded', port: 5 });
   });
 
   it('lists every problem at once, with the fix', () => {
     let err: unknown;
     try {
-      resolveServerOptions({}, { STELLAOPS_TEST_PG_PROVIDER: 'dockr', STELLAOPS_TEST_PG_PORT: '70000', STELLAOPS_TEST_PG_URL: 'mysql://x', STELLAOPS_TEST_PG_DOCKER_PROBE_MS: '-1' });
+      resolveServerOptions(
+        {},
+        {
+          STELLAOPS_TEST_PG_PROVIDER: 'dockr',
+          STELLAOPS_TEST_PG_PORT: '70000',
+          STELLAOPS_TEST_PG_URL: 'mysql://x',
+          STELLAOPS_TEST_PG_DOCKER_PROBE_MS: '-1',
+        },
+      );
     } catch (e) {
       err = e;
     }
@@ -58,7 +72,10 @@ describe('decideProvider', () => {
 
   it('auto asks Testcontainers when DOCKER_HOST is set, and falls back when nothing answers', async () => {
     // a closed loopback port: the runtime is announced but does not answer
-    const d = await decideProvider({ provider: 'auto', url: undefined, dockerProbeTimeoutMs: 1500 }, { ...noDocker, DOCKER_HOST: 'tcp://127.0.0.1:1' });
+    const d = await decideProvider(
+      { provider: 'auto', url: undefined, dockerProbeTimeoutMs: 1500 },
+      { ...noDocker, DOCKER_HOST: 'tcp://127.0.0.1:1' },
+    );
     expect(d.provider).toBe('embedded');
   });
 
@@ -70,6 +87,8 @@ describe('decideProvider', () => {
 
   it('explicit embedded and external are taken as given', async () => {
     expect((await decideProvider({ provider: 'embedded', url: undefined, dockerProbeTimeoutMs: 1 }, noDocker)).provider).toBe('embedded');
-    expect((await decideProvider({ provider: 'external', url: 'postgres://x@y/z', dockerProbeTimeoutMs: 1 }, noDocker)).provider).toBe('external');
+    expect((await decideProvider({ provider: 'external', url: 'postgres://x@y/z', dockerProbeTimeoutMs: 1 }, noDocker)).provider).toBe(
+      'external',
+    );
   });
 });

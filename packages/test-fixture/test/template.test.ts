@@ -22,7 +22,9 @@ afterAll(async () => {
 });
 
 const names = async (prefix: string): Promise<string[]> =>
-  (await admin.query<{ datname: string }>('select datname from pg_database where starts_with(datname, $1)', [prefix])).rows.map((r) => r.datname);
+  (await admin.query<{ datname: string }>('select datname from pg_database where starts_with(datname, $1)', [prefix])).rows.map(
+    (r) => r.datname,
+  );
 
 describe('template built once', () => {
   it('four processes racing for the same migration set build it exactly once', async () => {
@@ -119,7 +121,7 @@ describe('clones', () => {
     await a.release();
     await b.release();
     await factory.close();
-    const left = (await names(`fx_c_${server.runTag}_${process.pid.toString(36)}_`));
+    const left = await names(`fx_c_${server.runTag}_${process.pid.toString(36)}_`);
     expect(left).toEqual([]);
   });
 });

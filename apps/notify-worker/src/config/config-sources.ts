@@ -66,7 +66,7 @@ function fromEnv(env: Record<string, string | undefined>, prefix: string, sectio
     let node = root;
     for (const [i, p] of parts.slice(1).entries()) {
       if (i === parts.length - 2) node[p] = value;
-      else node = (node[p] = {});
+      else node = node[p] = {};
     }
     mergeInto(out, root);
   }

@@ -86,9 +86,15 @@ export function loadWorkerConfig(sources: ConfigSources = {}): WorkerConfig {
   if (!parsed.success) problems.push(...zodProblems(parsed.error, 'Worker'));
   // Judged on the raw section too, so that it is listed even when postgres-core rejected something else.
   const rawNotify = Object.entries(readSection('Persistence', sources, [])).find(([k]) => k.toLowerCase() === 'notify')?.[1];
-  const notifyOnPostgres = persistence ? persistence.persistence.Notify === 'Postgres' : (typeof rawNotify === 'string' ? rawNotify : '').trim().toLowerCase() === 'postgres';
+  const notifyOnPostgres = persistence
+    ? persistence.persistence.Notify === 'Postgres'
+    : (typeof rawNotify === 'string' ? rawNotify : '').trim().toLowerCase() === 'postgres';
   if (!notifyOnPostgres) {
-    problems.push({ path: 'Persistence.Notify', message: 'must be Postgres: the notify worker drains the PostgreSQL delivery queue', allowed: ['Postgres'] });
+    problems.push({
+      path: 'Persistence.Notify',
+      message: 'must be Postgres: the notify worker drains the PostgreSQL delivery queue',
+      allowed: ['Postgres'],
+    });
   } else if (persistence && !persistence.postgres) {
     problems.push({ path: 'Postgres.ConnectionString', message: 'is required' });
   }

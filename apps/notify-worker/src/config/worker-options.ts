@@ -11,18 +11,24 @@ const int = (min: number, max: number) =>
 
 /** Booleans from environment variables arrive as strings (`true`/`false`, any case). */
 const bool = () =>
-  z.preprocess((v) => (typeof v === 'string' && /^(true|false)$/i.test(v.trim()) ? v.trim().toLowerCase() === 'true' : v), z.boolean('must be true or false'));
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^(true|false)$/i.test(v.trim()) ? v.trim().toLowerCase() === 'true' : v),
+    z.boolean('must be true or false'),
+  );
 
 /** A connection string, validated by postgres-core's parser (problems never echo the password). */
 const connectionString = () =>
-  z.string('must be a string').min(1, 'is required').superRefine((cs, ctx) => {
-    try {
-      parseConnectionString(cs);
-    } catch (e) {
-      if (!(e instanceof InvalidConnectionStringError)) throw e;
-      for (const p of e.problems) ctx.addIssue({ code: 'custom', message: `${p.path}: ${p.message}` });
-    }
-  });
+  z
+    .string('must be a string')
+    .min(1, 'is required')
+    .superRefine((cs, ctx) => {
+      try {
+        parseConnectionString(cs);
+      } catch (e) {
+        if (!(e instanceof InvalidConnectionStringError)) throw e;
+        for (const p of e.problems) ctx.addIssue({ code: 'custom', message: `${p.path}: ${p.message}` });
+      }
+    });
 
 /** Log levels pino knows. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -31,7 +37,10 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 const WorkerSection = z
   .object({
     /** Recorded as `locked_by` on claimed deliveries (default `<hostname>-<pid>`). */
-    workerId: z.string().regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1-100 letters, digits, ".", "_", ":" or "-"').optional(),
+    workerId: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'must be 1-100 letters, digits, ".", "_", ":" or "-"')
+      .optional(),
     /** Address of the health/metrics HTTP server (default loopback). */
     httpHost: z.string().min(1, 'is required').default('127.0.0.1'),
     /** Port of the health/metrics HTTP server; 0 picks a free one (logged). */
@@ -75,16 +84,31 @@ const WorkerSection = z
  * ```
  */
 export const WorkerOptionsSchema = WorkerSection.superRefine((o, ctx) => {
-    if (o.migrateOnStart && !o.migrationConnectionString) {
-      ctx.addIssue({ code: 'custom', path: ['migrationConnectionString'], message: 'is required when Worker.MigrateOnStart is true (the owner role, direct to PostgreSQL)' });
-    }
-    if (o.deliveryTimeoutSeconds >= o.leaseSeconds) {
-      ctx.addIssue({ code: 'custom', path: ['deliveryTimeoutSeconds'], message: `must be shorter than Worker.LeaseSeconds (${o.leaseSeconds}), or another worker may deliver the same notification while this one still waits` });
-    }
-    if (o.backoff.baseSeconds > o.backoff.maxSeconds) {
-      ctx.addIssue({ code: 'custom', path: ['backoff', 'baseSeconds'], message: 'must be <= Worker.Backoff.MaxSeconds' });
-    }
-  }).transform((o) => ({ ...o, workerId: o.workerId ?? `${hostname().replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 80)}-${process.pid}` }));
+  if (o.migrateOnStart && !o.migrationConnectionString) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['migrationConnectionString'],
+      message: 'is required when Worker.MigrateOnStart is true (the owner role, direct to PostgreSQL)',
+    });
+  }
+  if (o.deliveryTimeoutSeconds >= o.leaseSeconds) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['deliveryTimeoutSeconds'],
+      message: `must be shorter than Worker.LeaseSeconds (${o.leaseSeconds}), or another worker may deliver the same notification while this one still waits`,
+    });
+  }
+  if (o.backoff.baseSeconds > o.backoff.maxSeconds) {
+    ctx.addIssue({ code: 'custom', path: ['backoff', 'baseSeconds'], message: 'must be <= Worker.Backoff.MaxSeconds' });
+  }
+}).transform((o) => ({
+  ...o,
+  workerId:
+    o.workerId ??
+    `${hostname()
+      .replace(/[^A-Za-z0-9._:-]/g, '-')
+      .slice(0, 80)}-${process.pid}`,
+}));
 
 /** The validated `Worker` section. */
 export type WorkerOptions = z.output<typeof WorkerOptionsSchema>;

@@ -10,7 +10,17 @@ export type { Logger } from 'pino';
  * Connection strings the worker logs on purpose go through postgres-core's
  * `redactConnectionString` first; this list is the safety net.
  */
-export const REDACTED_KEYS = ['connectionString', 'migrationConnectionString', 'password', 'tenantKey', 'key', 'cert', 'ca', 'authorization', 'headers'];
+export const REDACTED_KEYS = [
+  'connectionString',
+  'migrationConnectionString',
+  'password',
+  'tenantKey',
+  'key',
+  'cert',
+  'ca',
+  'authorization',
+  'headers',
+];
 
 /**
  * The service's JSON logger (pino): one JSON object per line on stdout,

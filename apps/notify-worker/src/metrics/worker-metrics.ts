@@ -38,8 +38,14 @@ export class WorkerMetrics {
   constructor(readDepth: () => Promise<QueueDepth>) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
-    this.deliveries = new Counter({ name: 'stellaops_notify_deliveries_total', help: 'Claimed deliveries by outcome in this worker.', labelNames: ['outcome'], registers });
-    for (const outcome of ['delivered', 'retry', 'dead', 'released', 'unsettled'] satisfies DeliveryOutcome[]) this.deliveries.inc({ outcome }, 0);
+    this.deliveries = new Counter({
+      name: 'stellaops_notify_deliveries_total',
+      help: 'Claimed deliveries by outcome in this worker.',
+      labelNames: ['outcome'],
+      registers,
+    });
+    for (const outcome of ['delivered', 'retry', 'dead', 'released', 'unsettled'] satisfies DeliveryOutcome[])
+      this.deliveries.inc({ outcome }, 0);
     this.duration = new Histogram({
       name: 'stellaops_notify_delivery_duration_seconds',
       help: 'Time of one delivery attempt, from reading the channel to settling it.',
@@ -49,7 +55,12 @@ export class WorkerMetrics {
     });
     this.claimed = new Counter({ name: 'stellaops_notify_claimed_total', help: 'Deliveries claimed by this worker.', registers });
     this.inFlight = new Gauge({ name: 'stellaops_notify_in_flight', help: 'Deliveries this worker holds right now.', registers });
-    this.dbErrors = new Counter({ name: 'stellaops_notify_db_errors_total', help: 'Database errors by operation (claim, channel, settle, depth, sweep).', labelNames: ['operation'], registers });
+    this.dbErrors = new Counter({
+      name: 'stellaops_notify_db_errors_total',
+      help: 'Database errors by operation (claim, channel, settle, depth, sweep).',
+      labelNames: ['operation'],
+      registers,
+    });
     this.ready = new Gauge({ name: 'stellaops_notify_worker_ready', help: '1 when the last readiness check passed.', registers });
     const dbErrors = this.dbErrors;
     new Gauge({

@@ -80,7 +80,9 @@ export class Readiness {
     if (status instanceof Error) {
       reasons.push(`migrations: status unreadable (${status.name}: ${status.message})`);
     } else {
-      const pending = status.migrations.filter((m) => (NOT_CURRENT as readonly string[]).includes(m.state)).map((m) => `${m.id} (${m.state})`);
+      const pending = status.migrations
+        .filter((m) => (NOT_CURRENT as readonly string[]).includes(m.state))
+        .map((m) => `${m.id} (${m.state})`);
       migrations = { counts: status.counts, pending };
       if (!status.initialized) reasons.push(`migrations: schema ${status.schema} not migrated`);
       else if (pending.length > 0) reasons.push(`migrations: not current: ${pending.join(', ')}`);

@@ -1,6 +1,13 @@
 import { migrateOnStart, SchemaMigrator } from '@stellaops/migrator';
 import { DeliveryQueue, migrations, WORKER_ROLE, type DB, type QueueDepth } from '@stellaops/module-notify';
-import { buildPoolConfig, createDataSource, registerPoolMetrics, SECURITY_SCHEMA, securityMigrations, type PostgresDataSource } from '@stellaops/postgres-core';
+import {
+  buildPoolConfig,
+  createDataSource,
+  registerPoolMetrics,
+  SECURITY_SCHEMA,
+  securityMigrations,
+  type PostgresDataSource,
+} from '@stellaops/postgres-core';
 import { sql } from 'kysely';
 import { WebhookSender } from '../channels/webhook-sender.js';
 import type { WorkerConfig } from '../config/load-worker-config.js';
@@ -29,7 +36,10 @@ export class StartupError extends Error {
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(t));
 }
 
 /**
@@ -103,7 +113,10 @@ export class NotifyWorkerService {
   async start(): Promise<void> {
     const { worker } = this.#config;
     this.#log.info({ config: describeConfig(this.#config.postgres, worker) }, 'notify worker starting');
-    this.#ops = await OpsServer.listen(worker.httpHost, worker.httpPort, { readiness: () => this.#readinessNow(), registry: this.#metrics.registry });
+    this.#ops = await OpsServer.listen(worker.httpHost, worker.httpPort, {
+      readiness: () => this.#readinessNow(),
+      registry: this.#metrics.registry,
+    });
     this.#log.info({ host: worker.httpHost, port: this.#ops.port }, 'operations endpoints listening (/healthz, /readyz, /metrics)');
     if (worker.migrateOnStart) await this.#migrate();
     await this.#checkRole();
@@ -165,7 +178,9 @@ export class NotifyWorkerService {
         logger: this.#log.child({ component: 'migrator' }),
       });
     } catch (e) {
-      throw new StartupError('MIGRATION_FAILED', `migrating Notify at start failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new StartupError('MIGRATION_FAILED', `migrating Notify at start failed: ${e instanceof Error ? e.message : String(e)}`, {
+        cause: e,
+      });
     }
   }
 
@@ -180,16 +195,24 @@ export class NotifyWorkerService {
       let row: { role: string; member: boolean | null } | undefined;
       try {
         const r = await sql<{ role: string; member: boolean | null }>`select current_user::text as role,
-          (select pg_has_role(current_user, r.oid, 'usage') from pg_roles r where r.rolname = ${WORKER_ROLE}) as member`.execute(this.#ds.db);
+          (select pg_has_role(current_user, r.oid, 'usage') from pg_roles r where r.rolname = ${WORKER_ROLE}) as member`.execute(
+          this.#ds.db,
+        );
         row = r.rows[0];
       } catch (e) {
         const wait = Math.min(5_000, 250 * 2 ** attempt);
-        this.#log.warn({ err: { name: (e as Error).name, message: (e as Error).message }, retryInMs: wait }, 'database not reachable yet; retrying');
+        this.#log.warn(
+          { err: { name: (e as Error).name, message: (e as Error).message }, retryInMs: wait },
+          'database not reachable yet; retrying',
+        );
         await new Promise((r) => setTimeout(r, wait));
         continue;
       }
       if (row?.member === null || row === undefined) {
-        throw new StartupError('SCHEMA_MISSING', `role ${WORKER_ROLE} does not exist: migrate Notify first (Worker__MigrateOnStart=true or stella-db migrate up --module notify)`);
+        throw new StartupError(
+          'SCHEMA_MISSING',
+          `role ${WORKER_ROLE} does not exist: migrate Notify first (Worker__MigrateOnStart=true or stella-db migrate up --module notify)`,
+        );
       }
       if (!row.member) {
         throw new StartupError(

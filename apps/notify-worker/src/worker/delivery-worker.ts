@@ -85,9 +85,17 @@ export class DeliveryWorker {
     this.#wake?.();
     await this.#loop;
     const held = this.#inFlight.size;
-    if (held > 0) this.#deps.log.info({ inFlight: held, shutdownTimeoutSeconds: this.#deps.options.shutdownTimeoutSeconds }, 'stopped claiming; finishing in-flight deliveries');
+    if (held > 0)
+      this.#deps.log.info(
+        { inFlight: held, shutdownTimeoutSeconds: this.#deps.options.shutdownTimeoutSeconds },
+        'stopped claiming; finishing in-flight deliveries',
+      );
     const timer = setTimeout(() => {
-      if (this.#inFlight.size > 0) this.#deps.log.warn({ inFlight: this.#inFlight.size }, 'shutdown timeout: aborting in-flight deliveries and releasing them to the queue');
+      if (this.#inFlight.size > 0)
+        this.#deps.log.warn(
+          { inFlight: this.#inFlight.size },
+          'shutdown timeout: aborting in-flight deliveries and releasing them to the queue',
+        );
       this.#shutdown.abort();
     }, this.#deps.options.shutdownTimeoutSeconds * 1000);
     try {
@@ -173,11 +181,15 @@ export class DeliveryWorker {
     let outcome: SendOutcome;
     try {
       const channel = await new ChannelRepository(ds.forTenant(d.tenant_id)).findById(d.channel_id);
-      outcome = channel ? await sender.send(channel, d, { shutdown: this.#shutdown.signal }) : { kind: 'permanent', error: 'channel not found' };
+      outcome = channel
+        ? await sender.send(channel, d, { shutdown: this.#shutdown.signal })
+        : { kind: 'permanent', error: 'channel not found' };
     } catch (e) {
       metrics.dbErrors.inc({ operation: 'channel' });
       log.warn({ err: errInfo(e), tenant: d.tenant_id, delivery: d.id }, 'reading the channel failed');
-      outcome = this.#shutdown.signal.aborted ? { kind: 'aborted', error: 'worker shutting down' } : { kind: 'retry', error: 'database error while reading the channel' };
+      outcome = this.#shutdown.signal.aborted
+        ? { kind: 'aborted', error: 'worker shutting down' }
+        : { kind: 'retry', error: 'database error while reading the channel' };
     }
     const workerId = options.workerId;
     let result: DeliveryOutcome;
@@ -204,8 +216,13 @@ export class DeliveryWorker {
     metrics.duration.observe({ outcome: result }, (performance.now() - claimedAt) / 1000);
     const fields = { tenant: d.tenant_id, delivery: d.id, attempt: d.attempts, outcome: result };
     if (result === 'delivered' || result === 'released') log.debug(fields, `delivery ${result}`);
-    else if (result === 'unsettled') log.error(fields, 'delivery could not be settled before its lease ends (another worker may repeat it); the claim expires');
-    else log.info({ ...fields, error: 'error' in outcome ? outcome.error : undefined, nextAttemptAt: settled?.next_attempt_at }, result === 'dead' ? 'delivery dead-lettered' : 'delivery failed; retry scheduled');
+    else if (result === 'unsettled')
+      log.error(fields, 'delivery could not be settled before its lease ends (another worker may repeat it); the claim expires');
+    else
+      log.info(
+        { ...fields, error: 'error' in outcome ? outcome.error : undefined, nextAttemptAt: settled?.next_attempt_at },
+        result === 'dead' ? 'delivery dead-lettered' : 'delivery failed; retry scheduled',
+      );
   }
 
   /**
@@ -240,10 +257,16 @@ export class DeliveryWorker {
         const wait = Math.min(2_000, 100 * 2 ** attempt);
         // Past the shutdown timeout nobody waits any longer: the lease expiring hands the delivery to another worker.
         if (performance.now() + wait > deadline || this.#shutdown.signal.aborted) {
-          this.#deps.log.error({ err: errInfo(e), tenant: d.tenant_id, delivery: d.id }, 'settling a delivery failed; giving up before the lease ends');
+          this.#deps.log.error(
+            { err: errInfo(e), tenant: d.tenant_id, delivery: d.id },
+            'settling a delivery failed; giving up before the lease ends',
+          );
           return undefined;
         }
-        this.#deps.log.warn({ err: errInfo(e), tenant: d.tenant_id, delivery: d.id, retryInMs: wait }, 'settling a delivery failed; retrying');
+        this.#deps.log.warn(
+          { err: errInfo(e), tenant: d.tenant_id, delivery: d.id, retryInMs: wait },
+          'settling a delivery failed; retrying',
+        );
         await sleep(wait);
       }
     }

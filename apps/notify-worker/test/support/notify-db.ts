@@ -27,8 +27,17 @@ export function urlAs(db: TestDatabaseHandle, role: string, password = TEST_PASS
  * As the app role: a webhook channel to `url` per tenant and `perTenant` deliveries each
  * (idempotency keys `<tenant>-<i>`). Returns every key.
  */
-export async function seedBurst(db: TestDatabaseHandle, tenants: string[], perTenant: number, url: string, maxAttempts = 5): Promise<string[]> {
-  const ds = createDataSource<DB>({ connectionString: urlAs(db, APP_ROLE), pool: { max: 4 }, ...db.server.tenantKey }, { module: 'Notify', registry: new PoolRegistry() });
+export async function seedBurst(
+  db: TestDatabaseHandle,
+  tenants: string[],
+  perTenant: number,
+  url: string,
+  maxAttempts = 5,
+): Promise<string[]> {
+  const ds = createDataSource<DB>(
+    { connectionString: urlAs(db, APP_ROLE), pool: { max: 4 }, ...db.server.tenantKey },
+    { module: 'Notify', registry: new PoolRegistry() },
+  );
   const keys: string[] = [];
   try {
     for (const tenant of tenants) {
@@ -49,7 +58,9 @@ export async function seedBurst(db: TestDatabaseHandle, tenants: string[], perTe
 }
 
 /** Every delivery's state, as the superuser (RLS does not apply to it). */
-export async function deliveryStates(db: TestDatabaseHandle): Promise<Array<{ key: string; status: string; attempts: number; locked_by: string | null; last_error: string | null }>> {
+export async function deliveryStates(
+  db: TestDatabaseHandle,
+): Promise<Array<{ key: string; status: string; attempts: number; locked_by: string | null; last_error: string | null }>> {
   const r = await db.pool.query<{ key: string; status: string; attempts: number; locked_by: string | null; last_error: string | null }>(
     `select tenant_id || ':' || idempotency_key as key, status, attempts, locked_by, last_error from notify.deliveries order by 1`,
   );

@@ -37,11 +37,46 @@ export class PgBouncer {
     const runAs = serverRunAs();
     const f = (name: string) => join(this.dir, name);
     const ssl = (args: string[]) => execFileSync('openssl', args, { cwd: this.dir, stdio: 'ignore' });
-    ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=notify-worker test CA']);
+    ssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=notify-worker test CA',
+    ]);
     ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
     writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-    ssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext']);
-    writeFileSync(f('users.txt'), Object.entries(this.users).map(([u, p]) => `"${u}" "${p}"`).join('\n') + '\n');
+    ssl([
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.pem',
+      '-days',
+      '1',
+      '-extfile',
+      'san.ext',
+    ]);
+    writeFileSync(
+      f('users.txt'),
+      Object.entries(this.users)
+        .map(([u, p]) => `"${u}" "${p}"`)
+        .join('\n') + '\n',
+    );
     writeFileSync(
       f('pgbouncer.ini'),
       [
@@ -65,7 +100,9 @@ export class PgBouncer {
       ].join('\n') + '\n',
     );
     for (const name of ['ca.key', 'server.key', 'users.txt']) chmodSync(f(name), 0o600);
-    if (runAs) for (const name of ['', 'ca.key', 'server.key', 'server.pem', 'ca.pem', 'users.txt', 'pgbouncer.ini']) chownSync(f(name), runAs.uid, runAs.gid);
+    if (runAs)
+      for (const name of ['', 'ca.key', 'server.key', 'server.pem', 'ca.pem', 'users.txt', 'pgbouncer.ini'])
+        chownSync(f(name), runAs.uid, runAs.gid);
   }
 
   /** First start: certificates, config, a free port. */
@@ -79,7 +116,10 @@ export class PgBouncer {
   async #spawn(): Promise<void> {
     const runAs = serverRunAs();
     rmSync(join(this.dir, 'pgbouncer.pid'), { force: true });
-    this.#child = spawn(this.bin, [join(this.dir, 'pgbouncer.ini')], { stdio: 'ignore', ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}) });
+    this.#child = spawn(this.bin, [join(this.dir, 'pgbouncer.ini')], {
+      stdio: 'ignore',
+      ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
+    });
     for (let i = 0; i < 100 && !existsSync(join(this.dir, 'pgbouncer.pid')); i++) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -31,7 +31,13 @@ export class WebhookReceiver {
       req.setEncoding('utf8').on('data', (c: string) => (body += c));
       req.on('end', () => {
         const j = JSON.parse(body) as { id: string; tenant: string; idempotencyKey: string; attempt: number; payload: unknown };
-        const r: Received = { deliveryId: j.id, tenant: j.tenant, idempotencyKey: req.headers['idempotency-key'] as string, attempt: j.attempt, payload: j.payload };
+        const r: Received = {
+          deliveryId: j.id,
+          tenant: j.tenant,
+          idempotencyKey: req.headers['idempotency-key'] as string,
+          attempt: j.attempt,
+          payload: j.payload,
+        };
         const answer = self!.responder(r);
         const reply = () => {
           // only answered calls count as received (an aborted one never got its answer)

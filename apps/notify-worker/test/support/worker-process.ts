@@ -44,10 +44,12 @@ export class WorkerProcess {
       this.stderr += chunk;
       this.#notify();
     });
-    this.exited = new Promise((resolve) => child.once('exit', (code) => {
-      this.#notify();
-      resolve(code);
-    }));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        this.#notify();
+        resolve(code);
+      }),
+    );
   }
 
   /**
@@ -83,7 +85,9 @@ export class WorkerProcess {
       const hit = this.lines.find(pred);
       if (hit) return hit;
       if (this.#child.exitCode !== null || this.#child.signalCode !== null) {
-        throw new Error(`worker exited (${this.#child.exitCode ?? this.#child.signalCode}) before the expected log line\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
+        throw new Error(
+          `worker exited (${this.#child.exitCode ?? this.#child.signalCode}) before the expected log line\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`,
+        );
       }
       if (Date.now() > deadline) throw new Error(`timed out waiting for a log line\nstdout:\n${this.stdout}\nstderr:\n${this.stderr}`);
       await new Promise<void>((r) => {

@@ -63,7 +63,10 @@ async function generateFor(factory: DatabaseFactory, target: CodegenTarget): Pro
  * template machinery: no live database needed), runs kysely-codegen, and
  * writes `src/generated/db.ts` — or, with `check`, compares and reports a diff.
  */
-export async function runCodegen(targets: CodegenTarget[], options: { check: boolean; cwd: string; log?: (line: string) => void }): Promise<CodegenResult[]> {
+export async function runCodegen(
+  targets: CodegenTarget[],
+  options: { check: boolean; cwd: string; log?: (line: string) => void },
+): Promise<CodegenResult[]> {
   // loaded on demand: `stella-db up` with current types never needs them
   const { DatabaseFactory, startTestServer } = await import('@stellaops/test-fixture');
   const { createTwoFilesPatch } = await import('diff');

@@ -28,12 +28,20 @@ export interface CommandOutcome {
  * @example
  * .action(async (opts) => runCommand('migrate verify', opts, ctx, async () => ({ doc: {}, human: 'ok\n', exitCode: ExitCode.Ok })))
  */
-export async function runCommand(command: string, opts: { json?: boolean | undefined }, ctx: CliContext, body: () => Promise<CommandOutcome>): Promise<void> {
+export async function runCommand(
+  command: string,
+  opts: { json?: boolean | undefined },
+  ctx: CliContext,
+  body: () => Promise<CommandOutcome>,
+): Promise<void> {
   const name = command.split(' ').at(-1) ?? command;
   try {
     const out = await body();
     ctx.exitCode = out.exitCode;
-    if (opts.json) ctx.stdout.write(`${JSON.stringify({ ok: out.exitCode === ExitCode.Ok, command: name, exitCode: out.exitCode, ...out.doc }, null, 2)}\n`);
+    if (opts.json)
+      ctx.stdout.write(
+        `${JSON.stringify({ ok: out.exitCode === ExitCode.Ok, command: name, exitCode: out.exitCode, ...out.doc }, null, 2)}\n`,
+      );
     else ctx.stdout.write(out.human);
   } catch (error) {
     const exitCode = error instanceof UsageError ? ExitCode.Usage : ExitCode.Failed;
@@ -44,7 +52,8 @@ export async function runCommand(command: string, opts: { json?: boolean | undef
       ctx.stdout.write(`${JSON.stringify({ ok: false, command: name, exitCode, error: err, ...(results ? { results } : {}) }, null, 2)}\n`);
     } else {
       ctx.stderr.write(`error: ${err.message}\n`);
-      if (error instanceof MigrationFailedError && error.statement) ctx.stderr.write(`failing statement:\n  ${redactSecrets(error.statement).split('\n').join('\n  ')}\n`);
+      if (error instanceof MigrationFailedError && error.statement)
+        ctx.stderr.write(`failing statement:\n  ${redactSecrets(error.statement).split('\n').join('\n  ')}\n`);
       if (exitCode === ExitCode.Usage) ctx.stderr.write(`(run "stella-db ${command} --help" for usage)\n`);
     }
   }

@@ -13,7 +13,11 @@ export const CONNECTION_ENV = 'Postgres__ConnectionString';
  * strings are accepted anywhere.
  * @throws UsageError when none is given or it cannot be parsed
  */
-export async function resolveConnection(opts: { url?: string; config?: string }, env: Readonly<Record<string, string | undefined>>, cwd: string): Promise<string> {
+export async function resolveConnection(
+  opts: { url?: string; config?: string },
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+): Promise<string> {
   let raw = opts.url;
   let from = '--url';
   if (raw === undefined && opts.config !== undefined) {
@@ -22,7 +26,9 @@ export async function resolveConnection(opts: { url?: string; config?: string },
     try {
       doc = JSON.parse(await readFile(file, 'utf8'));
     } catch (error) {
-      throw new UsageError(`cannot read --config ${opts.config}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new UsageError(`cannot read --config ${opts.config}: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
     }
     const pg = (doc as { Postgres?: { ConnectionString?: unknown } } | null)?.Postgres;
     if (typeof pg?.ConnectionString !== 'string') throw new UsageError(`--config ${opts.config} has no Postgres.ConnectionString`);
@@ -39,6 +45,8 @@ export async function resolveConnection(opts: { url?: string; config?: string },
   try {
     return normalizeConnectionString(raw);
   } catch (error) {
-    throw new UsageError(`invalid connection string (${from}): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new UsageError(`invalid connection string (${from}): ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
 }

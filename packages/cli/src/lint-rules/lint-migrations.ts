@@ -97,16 +97,35 @@ class MigrationLinter {
     this.#tableRules();
     for (const { migration, waiver } of this.#allInline) {
       if (!waiver.used && isLintRuleId(waiver.rule) && waiver.reason !== '') {
-        this.#push({ rule: 'waiver-unused', migration, line: waiver.line, object: waiver.rule, message: `waiver for ${waiver.rule} matches no finding of the statement after it: remove it` });
+        this.#push({
+          rule: 'waiver-unused',
+          migration,
+          line: waiver.line,
+          object: waiver.rule,
+          message: `waiver for ${waiver.rule} matches no finding of the statement after it: remove it`,
+        });
       }
     }
     return this.#applyFileWaivers();
   }
 
   #lintMigration(m: LintMigration): void {
-    if (m.partial) this.#push({ rule: 'capture-partial', migration: m.id, line: 0, object: m.id, message: `only part of ${m.id}'s SQL could be captured (${m.partial}): lint its remaining statements by reading them, or write it as SQL text` });
+    if (m.partial)
+      this.#push({
+        rule: 'capture-partial',
+        migration: m.id,
+        line: 0,
+        object: m.id,
+        message: `only part of ${m.id}'s SQL could be captured (${m.partial}): lint its remaining statements by reading them, or write it as SQL text`,
+      });
     if (m.lockTimeoutMs === 0 && m.transaction) {
-      this.#push({ rule: 'lock-timeout', migration: m.id, line: 0, object: m.id, message: `${m.id} turns lock_timeout off (0) while running in a transaction: a blocked DDL statement then queues every query behind it; keep the runner's lock_timeout, or use 0 only for a no-transaction CREATE INDEX CONCURRENTLY` });
+      this.#push({
+        rule: 'lock-timeout',
+        migration: m.id,
+        line: 0,
+        object: m.id,
+        message: `${m.id} turns lock_timeout off (0) while running in a transaction: a blocked DDL statement then queues every query behind it; keep the runner's lock_timeout, or use 0 only for a no-transaction CREATE INDEX CONCURRENTLY`,
+      });
     }
     let prevEnd = 0;
     for (const stmt of splitSqlStatements(m.sql)) {
@@ -128,8 +147,18 @@ class MigrationLinter {
         const rule = m[1] as string;
         const reason = (m[2] as string).trim();
         const waiver: InlineWaiver = { rule, reason, used: false, line };
-        if (!isLintRuleId(rule)) this.#pushAt(migration, line, { rule: 'waiver-reason', object: rule || '(none)', message: `waiver names ${rule ? `an unknown rule "${rule}"` : 'no rule'}: write -- stella:allow <rule> <reason> with a rule id from docs/RULES.md` });
-        else if (reason === '') this.#pushAt(migration, line, { rule: 'waiver-reason', object: rule, message: `waiver for ${rule} has no reason: write -- stella:allow ${rule} <why this is intended>` });
+        if (!isLintRuleId(rule))
+          this.#pushAt(migration, line, {
+            rule: 'waiver-reason',
+            object: rule || '(none)',
+            message: `waiver names ${rule ? `an unknown rule "${rule}"` : 'no rule'}: write -- stella:allow <rule> <reason> with a rule id from docs/RULES.md`,
+          });
+        else if (reason === '')
+          this.#pushAt(migration, line, {
+            rule: 'waiver-reason',
+            object: rule,
+            message: `waiver for ${rule} has no reason: write -- stella:allow ${rule} <why this is intended>`,
+          });
         out.push(waiver);
         this.#allInline.push({ migration, waiver });
       }
@@ -143,7 +172,11 @@ class MigrationLinter {
   #statement(s: string, m: LintMigration): void {
     let r: RegExpExecArray | null;
     if (/^set (local |session )?(lock_timeout|statement_timeout)\b/.test(s) || /set_config \('(lock_timeout|statement_timeout)'/.test(s)) {
-      this.#push({ rule: 'lock-timeout', object: m.id, message: `${m.id} sets ${/statement_timeout/.test(s) ? 'statement_timeout' : 'lock_timeout'} itself: the runner sets lock_timeout per migration and retries; to change it declare -- stella:lock-timeout <ms> (SQL) or lockTimeoutMs (TypeScript)` });
+      this.#push({
+        rule: 'lock-timeout',
+        object: m.id,
+        message: `${m.id} sets ${/statement_timeout/.test(s) ? 'statement_timeout' : 'lock_timeout'} itself: the runner sets lock_timeout per migration and retries; to change it declare -- stella:lock-timeout <ms> (SQL) or lockTimeoutMs (TypeScript)`,
+      });
       return;
     }
     if ((r = new RegExp(`^create schema (?:if not exists )?(${IDENT})`).exec(s))) {
@@ -154,12 +187,24 @@ class MigrationLinter {
       this.#createTable(r[1] as string, s, r[0].length - 1);
       return;
     }
-    if ((r = new RegExp(`^create (unique )?index (concurrently )?(?:if not exists )?(?:(${IDENT}) )?on (?:only )?${QNAME}(?: using ${IDENT})? \\(`).exec(s))) {
-      this.#createIndex({ unique: Boolean(r[1]), concurrently: Boolean(r[2]), name: r[3], table: r[4] as string, stmt: s, open: r[0].length - 1 }, m);
+    if (
+      (r = new RegExp(
+        `^create (unique )?index (concurrently )?(?:if not exists )?(?:(${IDENT}) )?on (?:only )?${QNAME}(?: using ${IDENT})? \\(`,
+      ).exec(s))
+    ) {
+      this.#createIndex(
+        { unique: Boolean(r[1]), concurrently: Boolean(r[2]), name: r[3], table: r[4] as string, stmt: s, open: r[0].length - 1 },
+        m,
+      );
       return;
     }
     if ((r = /^drop index (concurrently )?(?:if exists )?(.+?)(?: cascade| restrict)?$/.exec(s))) {
-      if (!r[1]) this.#push({ rule: 'index-concurrently', object: r[2] as string, message: `DROP INDEX ${r[2]} takes an ACCESS EXCLUSIVE lock on its table: use DROP INDEX CONCURRENTLY in a -- stella:no-transaction migration` });
+      if (!r[1])
+        this.#push({
+          rule: 'index-concurrently',
+          object: r[2] as string,
+          message: `DROP INDEX ${r[2]} takes an ACCESS EXCLUSIVE lock on its table: use DROP INDEX CONCURRENTLY in a -- stella:no-transaction migration`,
+        });
       else if (m.transaction) this.#concurrentlyInTransaction(r[2] as string);
       return;
     }
@@ -176,16 +221,29 @@ class MigrationLinter {
       this.#table(r[2] as string)?.policies.delete(r[1] as string);
       return;
     }
-    if ((r = /^drop (table|schema|type|sequence|domain|view|materialized view|function|extension) (?:if exists )?(.+?)(?: cascade| restrict)?$/.exec(s))) {
+    if (
+      (r =
+        /^drop (table|schema|type|sequence|domain|view|materialized view|function|extension) (?:if exists )?(.+?)(?: cascade| restrict)?$/.exec(
+          s,
+        ))
+    ) {
       for (const name of splitTopLevel(r[2] as string)) this.#dropObject(r[1] as string, name);
       return;
     }
     if ((r = /^truncate (?:table )?(?:only )?(.+?)(?: restart identity| continue identity)?(?: cascade| restrict)?$/.exec(s))) {
-      this.#push({ rule: 'drop-object', object: r[1] as string, message: `TRUNCATE ${r[1]} deletes every tenant's rows under an ACCESS EXCLUSIVE lock: state the plan in -- stella:allow drop-object <plan>, or delete in batches` });
+      this.#push({
+        rule: 'drop-object',
+        object: r[1] as string,
+        message: `TRUNCATE ${r[1]} deletes every tenant's rows under an ACCESS EXCLUSIVE lock: state the plan in -- stella:allow drop-object <plan>, or delete in batches`,
+      });
       return;
     }
     if ((r = new RegExp(`^alter (schema|index|sequence|view|type) ${QNAME} rename`).exec(s))) {
-      this.#push({ rule: 'rename-object', object: r[2] as string, message: `renaming ${r[1]} ${r[2]} breaks code that uses the old name: create the new one, move users over, drop the old one later` });
+      this.#push({
+        rule: 'rename-object',
+        object: r[2] as string,
+        message: `renaming ${r[1]} ${r[2]} breaks code that uses the old name: create the new one, move users over, drop the old one later`,
+      });
       return;
     }
     this.#appRoleStatement(s);
@@ -195,32 +253,72 @@ class MigrationLinter {
     const role = this.#appRole;
     let r: RegExpExecArray | null;
     if (new RegExp(`\\bowner to ${role}\\b`).test(s)) {
-      this.#push({ rule: 'app-role-privileges', object: role, message: `${role} must own nothing (an owner bypasses RLS unless FORCE and can ALTER/DROP): leave the object to the owner role` });
+      this.#push({
+        rule: 'app-role-privileges',
+        object: role,
+        message: `${role} must own nothing (an owner bypasses RLS unless FORCE and can ALTER/DROP): leave the object to the owner role`,
+      });
       return;
     }
     if ((r = new RegExp(`^(?:alter|create) (?:role|user) ${role}\\b(.*)$`).exec(s))) {
-      const bad = /\b(superuser|bypassrls|createrole|createdb|replication)\b/.exec((r[1] as string).replace(/\bno(superuser|bypassrls|createrole|createdb|replication)\b/g, ''));
-      if (bad) this.#push({ rule: 'app-role-privileges', object: role, message: `${role} must not have ${(bad[1] as string).toUpperCase()}: the app role is least-privilege (NO${(bad[1] as string).toUpperCase()})` });
+      const bad = /\b(superuser|bypassrls|createrole|createdb|replication)\b/.exec(
+        (r[1] as string).replace(/\bno(superuser|bypassrls|createrole|createdb|replication)\b/g, ''),
+      );
+      if (bad)
+        this.#push({
+          rule: 'app-role-privileges',
+          object: role,
+          message: `${role} must not have ${(bad[1] as string).toUpperCase()}: the app role is least-privilege (NO${(bad[1] as string).toUpperCase()})`,
+        });
       return;
     }
     if ((r = new RegExp(`^grant (.+?) on (.+?) to (.*\\b${role}\\b.*)$`).exec(s))) {
       const privs = splitTopLevel(r[1] as string).map((p) => p.replace(/ \(.*$/, '').trim());
       const bad = privs.filter((p) => !['select', 'insert', 'update', 'delete', 'usage'].includes(p));
-      if (bad.length > 0) this.#push({ rule: 'app-role-privileges', object: role, message: `GRANT ${bad.join(', ').toUpperCase()} on ${r[2]} to ${role}: the app role gets only USAGE and SELECT/INSERT/UPDATE/DELETE (no CREATE, TRUNCATE, REFERENCES, TRIGGER, ALL)` });
+      if (bad.length > 0)
+        this.#push({
+          rule: 'app-role-privileges',
+          object: role,
+          message: `GRANT ${bad.join(', ').toUpperCase()} on ${r[2]} to ${role}: the app role gets only USAGE and SELECT/INSERT/UPDATE/DELETE (no CREATE, TRUNCATE, REFERENCES, TRIGGER, ALL)`,
+        });
     }
   }
 
   #concurrentlyInTransaction(object: string): void {
-    this.#push({ rule: 'concurrently-in-transaction', object, message: `CONCURRENTLY cannot run inside a transaction: put this one statement in its own migration with -- stella:no-transaction (TypeScript: transaction: false)` });
+    this.#push({
+      rule: 'concurrently-in-transaction',
+      object,
+      message: `CONCURRENTLY cannot run inside a transaction: put this one statement in its own migration with -- stella:no-transaction (TypeScript: transaction: false)`,
+    });
   }
 
   #createTable(qname: string, s: string, open: number): void {
     const { schema, name } = splitQualified(qname);
     const key = this.#key(qname);
-    if (schema === undefined) this.#push({ rule: 'schema-qualified', object: name, message: `CREATE TABLE ${name} is not schema-qualified: write ${this.#input.schema}.${name}` });
-    else if (schema !== this.#input.schema) this.#push({ rule: 'schema-qualified', object: qname, message: `table ${qname} is outside the module's schema ${this.#input.schema}: create it as ${this.#input.schema}.${name}` });
+    if (schema === undefined)
+      this.#push({
+        rule: 'schema-qualified',
+        object: name,
+        message: `CREATE TABLE ${name} is not schema-qualified: write ${this.#input.schema}.${name}`,
+      });
+    else if (schema !== this.#input.schema)
+      this.#push({
+        rule: 'schema-qualified',
+        object: qname,
+        message: `table ${qname} is outside the module's schema ${this.#input.schema}: create it as ${this.#input.schema}.${name}`,
+      });
     this.#name('table', name, key);
-    const state: TableState = { schema: schema ?? this.#input.schema, name, createdIn: this.#current.id, createLine: this.#current.line, tenant: false, pkFirst: undefined, enabled: false, forced: false, policies: new Map() };
+    const state: TableState = {
+      schema: schema ?? this.#input.schema,
+      name,
+      createdIn: this.#current.id,
+      createLine: this.#current.line,
+      tenant: false,
+      pkFirst: undefined,
+      enabled: false,
+      forced: false,
+      policies: new Map(),
+    };
     this.#tables.set(key, state);
     this.#createWaivers.set(key, this.#current.waivers);
     const body = balanced(s, open).inner;
@@ -251,31 +349,68 @@ class MigrationLinter {
   }
 
   #columnType(object: string, type: string): void {
-    if (/\btimestamp\b(?! ?(\(\d+\) )?with time zone)/.test(type)) this.#push({ rule: 'timestamptz', object, message: `${object} is timestamp without time zone: use timestamptz (stored in UTC, rendered per session time zone)` });
-    if (/\bjson\b/.test(type)) this.#push({ rule: 'prefer-jsonb', object, message: `${object} is json: use jsonb (indexable, compact, no duplicate keys)` });
-    if (/\b(small|big)?serial\d?\b/.test(type)) this.#push({ rule: 'prefer-identity', object, message: `${object} is ${/\b\w*serial\w*\b/.exec(type)?.[0]}: use bigint generated always as identity (or a uuid)` });
-    if (/\b(varchar|character varying|char|character|bpchar)\b/.test(type)) this.#push({ rule: 'prefer-text', object, message: `${object} is ${type.trim()}: use text with check (length(…) <= n) (changing a length limit later needs no lock-heavy type change)` });
+    if (/\btimestamp\b(?! ?(\(\d+\) )?with time zone)/.test(type))
+      this.#push({
+        rule: 'timestamptz',
+        object,
+        message: `${object} is timestamp without time zone: use timestamptz (stored in UTC, rendered per session time zone)`,
+      });
+    if (/\bjson\b/.test(type))
+      this.#push({ rule: 'prefer-jsonb', object, message: `${object} is json: use jsonb (indexable, compact, no duplicate keys)` });
+    if (/\b(small|big)?serial\d?\b/.test(type))
+      this.#push({
+        rule: 'prefer-identity',
+        object,
+        message: `${object} is ${/\b\w*serial\w*\b/.exec(type)?.[0]}: use bigint generated always as identity (or a uuid)`,
+      });
+    if (/\b(varchar|character varying|char|character|bpchar)\b/.test(type))
+      this.#push({
+        rule: 'prefer-text',
+        object,
+        message: `${object} is ${type.trim()}: use text with check (length(…) <= n) (changing a length limit later needs no lock-heavy type change)`,
+      });
   }
 
-  #createIndex(ix: { unique: boolean; concurrently: boolean; name: string | undefined; table: string; stmt: string; open: number }, m: LintMigration): void {
+  #createIndex(
+    ix: { unique: boolean; concurrently: boolean; name: string | undefined; table: string; stmt: string; open: number },
+    m: LintMigration,
+  ): void {
     const key = this.#key(ix.table);
     const tableName = splitQualified(ix.table).name;
     const object = ix.name ?? `(unnamed index on ${key})`;
-    if (ix.name === undefined) this.#push({ rule: 'naming-index', object, message: `index on ${key} has no name: name it ${tableName}_<columns>_${ix.unique ? 'key' : 'idx'}` });
+    if (ix.name === undefined)
+      this.#push({
+        rule: 'naming-index',
+        object,
+        message: `index on ${key} has no name: name it ${tableName}_<columns>_${ix.unique ? 'key' : 'idx'}`,
+      });
     else {
       this.#name('index', ix.name, ix.name);
       const suffix = ix.unique ? '_key' : '_idx';
       if (!ix.name.startsWith(`${tableName}_`) || !(ix.name.endsWith(suffix) || (!ix.unique && ix.name.endsWith('_key')))) {
-        this.#push({ rule: 'naming-index', object: ix.name, message: `index ${ix.name} on ${key}: name it ${tableName}_<columns>${suffix}` });
+        this.#push({
+          rule: 'naming-index',
+          object: ix.name,
+          message: `index ${ix.name} on ${key}: name it ${tableName}_<columns>${suffix}`,
+        });
       }
     }
     const t = this.#tables.get(key);
     const first = splitTopLevel(balanced(ix.stmt, ix.open).inner)[0] ?? '';
     if (t?.tenant && !/^tenant_id\b/.test(first)) {
-      this.#push({ rule: 'tenant-index-leading', object, message: `index ${object} on tenant table ${key} starts with ${first}: put tenant_id first (every query is per tenant; RLS adds tenant_id = …)` });
+      this.#push({
+        rule: 'tenant-index-leading',
+        object,
+        message: `index ${object} on tenant table ${key} starts with ${first}: put tenant_id first (every query is per tenant; RLS adds tenant_id = …)`,
+      });
     }
     const existing = t === undefined || t.createdIn !== this.#current.id;
-    if (existing && !ix.concurrently) this.#push({ rule: 'index-concurrently', object, message: `CREATE INDEX ${object} on ${key}, which exists before this migration, blocks its writes for the whole build: use CREATE INDEX CONCURRENTLY in its own -- stella:no-transaction migration (lock-timeout 0)` });
+    if (existing && !ix.concurrently)
+      this.#push({
+        rule: 'index-concurrently',
+        object,
+        message: `CREATE INDEX ${object} on ${key}, which exists before this migration, blocks its writes for the whole build: use CREATE INDEX CONCURRENTLY in its own -- stella:no-transaction migration (lock-timeout 0)`,
+      });
     if (ix.concurrently && m.transaction) this.#concurrentlyInTransaction(object);
   }
 
@@ -284,7 +419,12 @@ class MigrationLinter {
     const t = this.#tables.get(key);
     const existing = t === undefined || t.createdIn !== this.#current.id;
     if (/^rename to /.test(actions) || /^rename (column )?\S+ to /.test(actions)) {
-      if (existing) this.#push({ rule: 'rename-object', object: key, message: `renaming in ${key} breaks code that still uses the old name: add the new column/table, write both, move readers, drop the old one later` });
+      if (existing)
+        this.#push({
+          rule: 'rename-object',
+          object: key,
+          message: `renaming in ${key} breaks code that still uses the old name: add the new column/table, write both, move readers, drop the old one later`,
+        });
       return;
     }
     if (/^set schema /.test(actions)) return;
@@ -300,27 +440,67 @@ class MigrationLinter {
     } else if (a === 'disable row level security' || a === 'no force row level security') {
       if (t && a.startsWith('disable')) t.enabled = false;
       else if (t) t.forced = false;
-      this.#push({ rule: 'rls-enable-force', object: key, message: `${a.toUpperCase()} on ${key} turns tenant isolation off: keep ENABLE + FORCE ROW LEVEL SECURITY` });
-    } else if ((r = new RegExp(`^add (?:column )?(?:if not exists )?(?!constraint |primary key|unique|check|foreign key|exclude)(${IDENT}) (.*)$`).exec(a))) {
+      this.#push({
+        rule: 'rls-enable-force',
+        object: key,
+        message: `${a.toUpperCase()} on ${key} turns tenant isolation off: keep ENABLE + FORCE ROW LEVEL SECURITY`,
+      });
+    } else if (
+      (r = new RegExp(
+        `^add (?:column )?(?:if not exists )?(?!constraint |primary key|unique|check|foreign key|exclude)(${IDENT}) (.*)$`,
+      ).exec(a))
+    ) {
       const column = r[1] as string;
       const def = r[2] as string;
       this.#column(key, column, def);
       if (column === 'tenant_id' && t) t.tenant = true;
       if (existing && /\bnot null\b/.test(def) && !/\bdefault\b/.test(def) && !/\bgenerated\b/.test(def)) {
-        this.#push({ rule: 'add-column-not-null', object: `${key}.${column}`, message: `ADD COLUMN ${column} NOT NULL without a DEFAULT fails on a table with rows: add it with a constant DEFAULT, or nullable then backfill and SET NOT NULL after a validated CHECK` });
+        this.#push({
+          rule: 'add-column-not-null',
+          object: `${key}.${column}`,
+          message: `ADD COLUMN ${column} NOT NULL without a DEFAULT fails on a table with rows: add it with a constant DEFAULT, or nullable then backfill and SET NOT NULL after a validated CHECK`,
+        });
       }
-      if (existing && (/\bdefault .*/.test(def) && VOLATILE.test(def.replace(/^.*?\bdefault\b/, '')) || /\bgenerated always as \(.*\) stored\b/.test(def))) {
-        this.#push({ rule: 'add-column-volatile-default', object: `${key}.${column}`, message: `ADD COLUMN ${column} with a volatile default or stored generated value rewrites ${key} under ACCESS EXCLUSIVE: add it without the default, backfill in batches, then SET DEFAULT` });
+      if (
+        existing &&
+        ((/\bdefault .*/.test(def) && VOLATILE.test(def.replace(/^.*?\bdefault\b/, ''))) ||
+          /\bgenerated always as \(.*\) stored\b/.test(def))
+      ) {
+        this.#push({
+          rule: 'add-column-volatile-default',
+          object: `${key}.${column}`,
+          message: `ADD COLUMN ${column} with a volatile default or stored generated value rewrites ${key} under ACCESS EXCLUSIVE: add it without the default, backfill in batches, then SET DEFAULT`,
+        });
       }
     } else if ((r = new RegExp(`^alter (?:column )?(${IDENT}) (?:set data )?type (.*)$`).exec(a))) {
       this.#columnType(`${key}.${r[1]}`, (r[2] as string).replace(/ using .*$/, ''));
-      if (existing) this.#push({ rule: 'alter-column-type', object: `${key}.${r[1]}`, message: `ALTER COLUMN ${r[1]} TYPE on ${key} rewrites the table (and its indexes) under ACCESS EXCLUSIVE unless the change is binary-compatible: add a new column, backfill, switch, drop later; or waive with the reason it does not rewrite (e.g. varchar(n) → text)` });
+      if (existing)
+        this.#push({
+          rule: 'alter-column-type',
+          object: `${key}.${r[1]}`,
+          message: `ALTER COLUMN ${r[1]} TYPE on ${key} rewrites the table (and its indexes) under ACCESS EXCLUSIVE unless the change is binary-compatible: add a new column, backfill, switch, drop later; or waive with the reason it does not rewrite (e.g. varchar(n) → text)`,
+        });
     } else if ((r = new RegExp(`^alter (?:column )?(${IDENT}) set not null$`).exec(a))) {
-      if (existing) this.#push({ rule: 'set-not-null', object: `${key}.${r[1]}`, message: `SET NOT NULL on ${key}.${r[1]} scans the table under ACCESS EXCLUSIVE: first ADD CONSTRAINT … CHECK (${r[1]} IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET NOT NULL (uses the constraint)` });
+      if (existing)
+        this.#push({
+          rule: 'set-not-null',
+          object: `${key}.${r[1]}`,
+          message: `SET NOT NULL on ${key}.${r[1]} scans the table under ACCESS EXCLUSIVE: first ADD CONSTRAINT … CHECK (${r[1]} IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET NOT NULL (uses the constraint)`,
+        });
     } else if ((r = new RegExp(`^drop (?:column )?(?:if exists )?(?!constraint )(${IDENT})(?: cascade| restrict)?$`).exec(a))) {
-      if (existing) this.#push({ rule: 'drop-object', object: `${key}.${r[1]}`, message: `DROP COLUMN ${key}.${r[1]} breaks code that still reads it and loses its data: state the plan in -- stella:allow drop-object <plan> (e.g. no release reads it since …)` });
+      if (existing)
+        this.#push({
+          rule: 'drop-object',
+          object: `${key}.${r[1]}`,
+          message: `DROP COLUMN ${key}.${r[1]} breaks code that still reads it and loses its data: state the plan in -- stella:allow drop-object <plan> (e.g. no release reads it since …)`,
+        });
     } else if ((r = new RegExp(`^drop constraint (?:if exists )?(${IDENT})`).exec(a))) {
-      if (existing) this.#push({ rule: 'drop-object', object: `${key}.${r[1]}`, message: `DROP CONSTRAINT ${r[1]} on ${key} lets rows in that code may not handle: state the plan in -- stella:allow drop-object <plan>` });
+      if (existing)
+        this.#push({
+          rule: 'drop-object',
+          object: `${key}.${r[1]}`,
+          message: `DROP CONSTRAINT ${r[1]} on ${key} lets rows in that code may not handle: state the plan in -- stella:allow drop-object <plan>`,
+        });
     } else if ((r = /^add (?:constraint (\S+) )?(primary key|unique|foreign key|check|exclude)\b(.*)$/.exec(a))) {
       if (r[1] !== undefined) this.#constraintName(r[1], r[2] as string, key);
       const kind = r[2] as string;
@@ -328,13 +508,25 @@ class MigrationLinter {
       if (kind === 'primary key' && t) t.pkFirst = /\((.*?)\)/.exec(rest)?.[1]?.split(',')[0]?.trim();
       if (!existing) return;
       if ((kind === 'foreign key' || kind === 'check') && !/\bnot valid\b/.test(rest)) {
-        this.#push({ rule: 'constraint-not-valid', object: `${key}.${r[1] ?? kind}`, message: `ADD ${kind.toUpperCase()} on ${key} checks every row while holding its lock: add it NOT VALID, then VALIDATE CONSTRAINT in a later migration` });
+        this.#push({
+          rule: 'constraint-not-valid',
+          object: `${key}.${r[1] ?? kind}`,
+          message: `ADD ${kind.toUpperCase()} on ${key} checks every row while holding its lock: add it NOT VALID, then VALIDATE CONSTRAINT in a later migration`,
+        });
       }
       if ((kind === 'primary key' || kind === 'unique') && !/^ using index\b/.test(rest)) {
-        this.#push({ rule: 'unique-using-index', object: `${key}.${r[1] ?? kind}`, message: `ADD ${kind.toUpperCase()} on ${key} builds its index under ACCESS EXCLUSIVE: CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … ${kind.toUpperCase()} USING INDEX` });
+        this.#push({
+          rule: 'unique-using-index',
+          object: `${key}.${r[1] ?? kind}`,
+          message: `ADD ${kind.toUpperCase()} on ${key} builds its index under ACCESS EXCLUSIVE: CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT … ${kind.toUpperCase()} USING INDEX`,
+        });
       }
     } else if (new RegExp(`^owner to ${this.#appRole}$`).test(a)) {
-      this.#push({ rule: 'app-role-privileges', object: key, message: `${key} would be owned by ${this.#appRole}: the app role owns nothing (an owner can ALTER/DROP and bypasses RLS without FORCE)` });
+      this.#push({
+        rule: 'app-role-privileges',
+        object: key,
+        message: `${key} would be owned by ${this.#appRole}: the app role owns nothing (an owner can ALTER/DROP and bypasses RLS without FORCE)`,
+      });
     }
   }
 
@@ -346,15 +538,27 @@ class MigrationLinter {
       return;
     }
     if (kind === 'table') this.#tables.delete(key);
-    this.#push({ rule: 'drop-object', object: key, message: `DROP ${kind.toUpperCase()} ${key} loses data or breaks code still using it: state the plan in -- stella:allow drop-object <plan> (which release stopped using it, where the data went)` });
+    this.#push({
+      rule: 'drop-object',
+      object: key,
+      message: `DROP ${kind.toUpperCase()} ${key} loses data or breaks code still using it: state the plan in -- stella:allow drop-object <plan> (which release stopped using it, where the data went)`,
+    });
   }
 
   // ---- names ------------------------------------------------------------
 
   #name(kind: string, name: string, object: string): void {
     if (!NAME_OK.test(name) || name.length > 63) {
-      const fix = name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 63);
-      this.#push({ rule: 'naming-snake-case', object, message: `${kind} name "${name}" is not lower snake_case (≤ 63 characters): use ${fix}` });
+      const fix = name
+        .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+        .toLowerCase()
+        .replace(/[^a-z0-9_]/g, '_')
+        .slice(0, 63);
+      this.#push({
+        rule: 'naming-snake-case',
+        object,
+        message: `${kind} name "${name}" is not lower snake_case (≤ 63 characters): use ${fix}`,
+      });
     }
   }
 
@@ -363,7 +567,11 @@ class MigrationLinter {
     const tableName = splitQualified(table).name;
     const suffix = /^primary key/.test(kind) ? '_pkey' : /^(foreign key|references)/.test(kind) ? '_fkey' : undefined;
     if (!name.startsWith(`${tableName}_`) || (suffix !== undefined && !name.endsWith(suffix))) {
-      this.#push({ rule: 'naming-index', object: `${table}.${name}`, message: `constraint ${name} on ${table}: name it ${tableName}_<what it says>${suffix ?? ''}` });
+      this.#push({
+        rule: 'naming-index',
+        object: `${table}.${name}`,
+        message: `constraint ${name} on ${table}: name it ${tableName}_<what it says>${suffix ?? ''}`,
+      });
     }
   }
 
@@ -373,12 +581,39 @@ class MigrationLinter {
     for (const [key, t] of this.#tables) {
       if (!t.tenant) continue;
       this.#current = { id: t.createdIn, line: t.createLine, waivers: this.#createWaivers.get(key) ?? [] };
-      if (t.pkFirst !== 'tenant_id') this.#push({ rule: 'tenant-pk-leading', object: key, message: `tenant table ${key} has ${t.pkFirst ? `a primary key starting with ${t.pkFirst}` : 'no primary key'}: make it primary key (tenant_id, …)` });
-      if (!t.enabled || !t.forced) this.#push({ rule: 'rls-enable-force', object: key, message: `tenant table ${key} lacks ${[!t.enabled && 'ENABLE', !t.forced && 'FORCE'].filter(Boolean).join(' and ')} ROW LEVEL SECURITY: add alter table ${key} enable row level security; alter table ${key} force row level security` });
+      if (t.pkFirst !== 'tenant_id')
+        this.#push({
+          rule: 'tenant-pk-leading',
+          object: key,
+          message: `tenant table ${key} has ${t.pkFirst ? `a primary key starting with ${t.pkFirst}` : 'no primary key'}: make it primary key (tenant_id, …)`,
+        });
+      if (!t.enabled || !t.forced)
+        this.#push({
+          rule: 'rls-enable-force',
+          object: key,
+          message: `tenant table ${key} lacks ${[!t.enabled && 'ENABLE', !t.forced && 'FORCE'].filter(Boolean).join(' and ')} ROW LEVEL SECURITY: add alter table ${key} enable row level security; alter table ${key} force row level security`,
+        });
       const policies = [...t.policies.values()];
-      const standard = policies.filter((p) => /\busing \(.*\btenant_id\b/.test(p) && /\bwith check \(.*\btenant_id\b/.test(p) && /(stellaops_security\.current_tenant|current_setting \('app\.tenant_id')/.test(p) && !/\bfor (select|insert|update|delete)\b/.test(p) && !/\bas restrictive\b/.test(p));
-      if (standard.length === 0) this.#push({ rule: 'rls-policy', object: key, message: `tenant table ${key} has no standard tenant policy: create policy ${t.name}_tenant_isolation on ${key} as permissive for all using (tenant_id = (select stellaops_security.current_tenant())) with check (tenant_id = (select stellaops_security.current_tenant()))` });
-      else if (!standard.some((p) => /stellaops_security\.current_tenant/.test(p))) this.#push({ rule: 'rls-policy-verified-tenant', object: key, message: `the tenant policy of ${key} compares with app.tenant_id, which SQL alone can set: compare with (select stellaops_security.current_tenant()), the HMAC-verified tenant` });
+      const standard = policies.filter(
+        (p) =>
+          /\busing \(.*\btenant_id\b/.test(p) &&
+          /\bwith check \(.*\btenant_id\b/.test(p) &&
+          /(stellaops_security\.current_tenant|current_setting \('app\.tenant_id')/.test(p) &&
+          !/\bfor (select|insert|update|delete)\b/.test(p) &&
+          !/\bas restrictive\b/.test(p),
+      );
+      if (standard.length === 0)
+        this.#push({
+          rule: 'rls-policy',
+          object: key,
+          message: `tenant table ${key} has no standard tenant policy: create policy ${t.name}_tenant_isolation on ${key} as permissive for all using (tenant_id = (select stellaops_security.current_tenant())) with check (tenant_id = (select stellaops_security.current_tenant()))`,
+        });
+      else if (!standard.some((p) => /stellaops_security\.current_tenant/.test(p)))
+        this.#push({
+          rule: 'rls-policy-verified-tenant',
+          object: key,
+          message: `the tenant policy of ${key} compares with app.tenant_id, which SQL alone can set: compare with (select stellaops_security.current_tenant()), the HMAC-verified tenant`,
+        });
     }
   }
 
@@ -396,7 +631,14 @@ class MigrationLinter {
   #push(f: { rule: LintRuleId; object: string; message: string; migration?: string; line?: number }): void {
     const migration = f.migration ?? this.#current.id;
     const line = f.line ?? this.#current.line;
-    const finding: LintFinding = { rule: f.rule, severity: LINT_RULES[f.rule].severity, migration, line, object: f.object, message: f.message };
+    const finding: LintFinding = {
+      rule: f.rule,
+      severity: LINT_RULES[f.rule].severity,
+      migration,
+      line,
+      object: f.object,
+      message: f.message,
+    };
     if (f.migration === undefined) {
       const w = this.#current.waivers.find((x) => x.rule === f.rule && x.reason !== '');
       if (w) {
@@ -428,16 +670,41 @@ export function applyWaivers(findings: LintFinding[], waivers: readonly LintWaiv
   for (const w of waivers) {
     const where = `lint-waivers.json (${w.migration} ${w.rule}${w.object ? ` ${w.object}` : ''})`;
     if (!isLintRuleId(w.rule)) {
-      out.push({ rule: 'waiver-reason', severity: 'error', migration: w.migration, line: 0, object: where, message: `waiver in ${where} names an unknown rule "${w.rule}": use a rule id from docs/RULES.md` });
+      out.push({
+        rule: 'waiver-reason',
+        severity: 'error',
+        migration: w.migration,
+        line: 0,
+        object: where,
+        message: `waiver in ${where} names an unknown rule "${w.rule}": use a rule id from docs/RULES.md`,
+      });
       continue;
     }
     if (typeof w.reason !== 'string' || w.reason.trim() === '') {
-      out.push({ rule: 'waiver-reason', severity: 'error', migration: w.migration, line: 0, object: where, message: `waiver in ${where} has no reason: add "reason": "<why this is intended>"` });
+      out.push({
+        rule: 'waiver-reason',
+        severity: 'error',
+        migration: w.migration,
+        line: 0,
+        object: where,
+        message: `waiver in ${where} has no reason: add "reason": "<why this is intended>"`,
+      });
       continue;
     }
-    const matches = out.filter((f) => f.waived === undefined && f.migration === w.migration && f.rule === w.rule && (w.object === undefined || f.object === w.object));
+    const matches = out.filter(
+      (f) =>
+        f.waived === undefined && f.migration === w.migration && f.rule === w.rule && (w.object === undefined || f.object === w.object),
+    );
     for (const f of matches) f.waived = w.reason.trim();
-    if (matches.length === 0) out.push({ rule: 'waiver-unused', severity: 'warning', migration: w.migration, line: 0, object: where, message: `waiver in ${where} matches no finding: remove it` });
+    if (matches.length === 0)
+      out.push({
+        rule: 'waiver-unused',
+        severity: 'warning',
+        migration: w.migration,
+        line: 0,
+        object: where,
+        message: `waiver in ${where} matches no finding: remove it`,
+      });
   }
   return out;
 }

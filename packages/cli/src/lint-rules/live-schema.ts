@@ -38,7 +38,8 @@ export async function lintLiveSchema(options: LiveSchemaOptions): Promise<LintFi
   const client = new pg.Client({ connectionString: options.connectionString, application_name: 'stella-db lint' });
   await client.connect();
   const findings: LintFinding[] = [];
-  const push = (rule: LintRuleId, object: string, message: string) => findings.push({ rule, severity: LINT_RULES[rule].severity, migration: 'schema', line: 0, object, message });
+  const push = (rule: LintRuleId, object: string, message: string) =>
+    findings.push({ rule, severity: LINT_RULES[rule].severity, migration: 'schema', line: 0, object, message });
   try {
     const roleRows = await client.query<{ rolsuper: boolean; rolbypassrls: boolean; rolcreaterole: boolean; rolcreatedb: boolean }>(
       'select rolsuper, rolbypassrls, rolcreaterole, rolcreatedb from pg_catalog.pg_roles where rolname = $1',
@@ -47,7 +48,8 @@ export async function lintLiveSchema(options: LiveSchemaOptions): Promise<LintFi
     const appRole = roleRows.rows[0];
     if (appRole) {
       for (const attr of ['rolsuper', 'rolbypassrls', 'rolcreaterole', 'rolcreatedb'] as const) {
-        if (appRole[attr]) push('app-role-privileges', role, `${role} has ${attr.slice(3).toUpperCase()}: alter role ${role} no${attr.slice(3)}`);
+        if (appRole[attr])
+          push('app-role-privileges', role, `${role} has ${attr.slice(3).toUpperCase()}: alter role ${role} no${attr.slice(3)}`);
       }
     }
     const schemaRow = await client.query<{ owner: string; can_create: boolean | null }>(
@@ -58,8 +60,10 @@ export async function lintLiveSchema(options: LiveSchemaOptions): Promise<LintFi
     );
     const s = schemaRow.rows[0];
     if (!s) throw new Error(`schema ${schema} does not exist in that database: migrate it first (stella-db migrate up), or check --url`);
-    if (s.owner === role) push('app-role-privileges', schema, `schema ${schema} is owned by ${role}: alter schema ${schema} owner to the owner role`);
-    if (s.can_create) push('app-role-privileges', schema, `${role} may CREATE in schema ${schema}: revoke create on schema ${schema} from ${role}`);
+    if (s.owner === role)
+      push('app-role-privileges', schema, `schema ${schema} is owned by ${role}: alter schema ${schema} owner to the owner role`);
+    if (s.can_create)
+      push('app-role-privileges', schema, `${role} may CREATE in schema ${schema}: revoke create on schema ${schema} from ${role}`);
     const owned = await client.query<{ name: string; kind: string }>(
       `select c.relname as name, c.relkind::text as kind from pg_catalog.pg_class c
          join pg_catalog.pg_namespace n on n.oid = c.relnamespace
@@ -70,7 +74,12 @@ export async function lintLiveSchema(options: LiveSchemaOptions): Promise<LintFi
         where n.nspname = $1 and pg_catalog.pg_get_userbyid(p.proowner) = $2`,
       [schema, role],
     );
-    for (const o of owned.rows) push('app-role-privileges', `${schema}.${o.name}`, `${schema}.${o.name} is owned by ${role}: the app role owns nothing; alter its owner to the owner role`);
+    for (const o of owned.rows)
+      push(
+        'app-role-privileges',
+        `${schema}.${o.name}`,
+        `${schema}.${o.name} is owned by ${role}: the app role owns nothing; alter its owner to the owner role`,
+      );
     const tables = await client.query<TableRow>(
       `select c.relname as name, c.relrowsecurity as rls, c.relforcerowsecurity as force,
               pg_catalog.pg_get_userbyid(c.relowner) as owner,
@@ -87,10 +96,25 @@ export async function lintLiveSchema(options: LiveSchemaOptions): Promise<LintFi
     );
     for (const t of tables.rows) {
       const key = `${schema}.${t.name}`;
-      if (t.bad_privs.length > 0) push('app-role-privileges', key, `${role} has ${t.bad_privs.join(', ')} on ${key}: revoke ${t.bad_privs.join(', ').toLowerCase()} on ${key} from ${role}`);
+      if (t.bad_privs.length > 0)
+        push(
+          'app-role-privileges',
+          key,
+          `${role} has ${t.bad_privs.join(', ')} on ${key}: revoke ${t.bad_privs.join(', ').toLowerCase()} on ${key} from ${role}`,
+        );
       if (!t.tenant) continue;
-      if (t.pk_first !== 'tenant_id') push('tenant-pk-leading', key, `tenant table ${key} has ${t.pk_first ? `a primary key starting with ${t.pk_first}` : 'no primary key'}: make it primary key (tenant_id, …)`);
-      if (!t.rls || !t.force) push('rls-enable-force', key, `tenant table ${key} lacks ${[!t.rls && 'ENABLE', !t.force && 'FORCE'].filter(Boolean).join(' and ')} ROW LEVEL SECURITY: alter table ${key} ${!t.rls ? 'enable' : 'force'} row level security`);
+      if (t.pk_first !== 'tenant_id')
+        push(
+          'tenant-pk-leading',
+          key,
+          `tenant table ${key} has ${t.pk_first ? `a primary key starting with ${t.pk_first}` : 'no primary key'}: make it primary key (tenant_id, …)`,
+        );
+      if (!t.rls || !t.force)
+        push(
+          'rls-enable-force',
+          key,
+          `tenant table ${key} lacks ${[!t.rls && 'ENABLE', !t.force && 'FORCE'].filter(Boolean).join(' and ')} ROW LEVEL SECURITY: alter table ${key} ${!t.rls ? 'enable' : 'force'} row level security`,
+        );
     }
     const indexes = await client.query<{ table: string; index: string; first: string | null }>(
       `select t.relname as table, ic.relname as index, a.attname as first
@@ -105,7 +129,12 @@ export async function lintLiveSchema(options: LiveSchemaOptions): Promise<LintFi
       [schema],
     );
     for (const ix of indexes.rows) {
-      if (ix.first !== 'tenant_id') push('tenant-index-leading', `${schema}.${ix.index}`, `index ${schema}.${ix.index} on tenant table ${schema}.${ix.table} starts with ${ix.first ?? 'an expression'}: put tenant_id first`);
+      if (ix.first !== 'tenant_id')
+        push(
+          'tenant-index-leading',
+          `${schema}.${ix.index}`,
+          `index ${schema}.${ix.index} on tenant table ${schema}.${ix.table} starts with ${ix.first ?? 'an expression'}: put tenant_id first`,
+        );
     }
     const policies = await client.query<{ table: string; ok: boolean }>(
       `select t.relname as table,
@@ -120,7 +149,12 @@ export async function lintLiveSchema(options: LiveSchemaOptions): Promise<LintFi
       [schema],
     );
     for (const p of policies.rows) {
-      if (!p.ok) push('rls-policy', `${schema}.${p.table}`, `tenant table ${schema}.${p.table} has no standard tenant policy (permissive, FOR ALL, USING and WITH CHECK on tenant_id): create policy ${p.table}_tenant_isolation on ${schema}.${p.table} as permissive for all using (tenant_id = (select stellaops_security.current_tenant())) with check (tenant_id = (select stellaops_security.current_tenant()))`);
+      if (!p.ok)
+        push(
+          'rls-policy',
+          `${schema}.${p.table}`,
+          `tenant table ${schema}.${p.table} has no standard tenant policy (permissive, FOR ALL, USING and WITH CHECK on tenant_id): create policy ${p.table}_tenant_isolation on ${schema}.${p.table} as permissive for all using (tenant_id = (select stellaops_security.current_tenant())) with check (tenant_id = (select stellaops_security.current_tenant()))`,
+        );
     }
   } finally {
     await client.end();

@@ -71,7 +71,13 @@ export function normalizeStatement(text: string): string {
     out += /\s/.test(c) ? ' ' : c.toLowerCase();
     i++;
   }
-  return out.replace(/\s+/g, ' ').replace(/\s*([(),])\s*/g, '$1').replace(/,/g, ', ').replace(/\(/g, ' (').replace(/\s+/g, ' ').trim();
+  return out
+    .replace(/\s+/g, ' ')
+    .replace(/\s*([(),])\s*/g, '$1')
+    .replace(/,/g, ', ')
+    .replace(/\(/g, ' (')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** An identifier, possibly schema-qualified (normalized text, no quotes). */

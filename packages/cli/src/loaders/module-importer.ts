@@ -9,7 +9,7 @@ export const importMigrationModule: ModuleImporter = async (fileUrl) => {
   if (!/\.m?ts$/.test(fileUrl)) return import(fileUrl);
   let api: { tsImport: (specifier: string, parent: string) => Promise<unknown> };
   try {
-    api = (await import('tsx/esm/api'));
+    api = await import('tsx/esm/api');
   } catch (error) {
     throw new Error('loading TypeScript migrations needs the "tsx" package: npm i -D tsx', { cause: error });
   }

@@ -4,13 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { hardenAppRoles, newTenantKey } from '../security/tenant-proof.js';
 import type { LocalServer, LocalServerStatus } from '@stellaops/embedded-server';
-import {
-  ensureAppRole,
-  formatConnectionUrl,
-  parseConnectionString,
-  quoteIdentifier,
-  TenantKey,
-} from '@stellaops/postgres-core';
+import { ensureAppRole, formatConnectionUrl, parseConnectionString, quoteIdentifier, TenantKey } from '@stellaops/postgres-core';
 
 /** Database the modules live in. */
 export const DATABASE = 'stellaops';
@@ -102,7 +96,12 @@ function withUser(url: string, user: string, password: string, database: string)
  * database when missing. Idempotent; role names and passwords are bound
  * parameters, quoted server-side.
  */
-export async function prepareLocalEnvironment(args: { stateDir: string; server: () => LocalServer; externalUrl?: string; moduleRoles?: readonly string[] }): Promise<LocalEnvironment> {
+export async function prepareLocalEnvironment(args: {
+  stateDir: string;
+  server: () => LocalServer;
+  externalUrl?: string;
+  moduleRoles?: readonly string[];
+}): Promise<LocalEnvironment> {
   let adminUrl: string;
   let embedded: LocalServerStatus | undefined;
   if (args.externalUrl) {
@@ -141,7 +140,10 @@ export async function prepareLocalEnvironment(args: { stateDir: string; server: 
 }
 
 /** The local environment's URLs without starting or changing anything (undefined when the server is down). */
-export function describeLocalEnvironment(stateDir: string, server: LocalServer): { status: LocalServerStatus; ownerUrl?: string; appUrl?: string } {
+export function describeLocalEnvironment(
+  stateDir: string,
+  server: LocalServer,
+): { status: LocalServerStatus; ownerUrl?: string; appUrl?: string } {
   const status = server.status();
   if (!status.superuserUrl || !existsSync(join(stateDir, 'roles.json'))) return { status };
   const pw = savedPasswords(stateDir);

@@ -14,13 +14,19 @@ export interface SelectedModule {
  * < `Persistence__X` variables) from `configDir`. A missing `Postgres` section
  * is fine here (`stella-db up` supplies the local server), any other problem is not.
  */
-export function loadPersistence(configDir: string, env: Readonly<Record<string, string | undefined>>, localUrl: string | undefined): PersistenceOptions {
+export function loadPersistence(
+  configDir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  localUrl: string | undefined,
+): PersistenceOptions {
   const args = { configDir, env: { ...env } };
   try {
     return loadPersistenceOptions(args);
   } catch (error) {
     const onlyPostgresMissing =
-      error instanceof ConfigurationError && error.problems.length > 0 && error.problems.every((p) => p.path.toLowerCase().startsWith('postgres'));
+      error instanceof ConfigurationError &&
+      error.problems.length > 0 &&
+      error.problems.every((p) => p.path.toLowerCase().startsWith('postgres'));
     if (!onlyPostgresMissing || localUrl === undefined) throw error;
     return loadPersistenceOptions({ ...args, overrides: { postgres: { connectionString: localUrl } } });
   }

@@ -59,7 +59,10 @@ async function importModulePackage(name: string, cwd: string): Promise<{ pkg: st
   try {
     return { pkg, mod: (await import(locate(pkg, cwd))) as Record<string, unknown> };
   } catch (error) {
-    throw new UsageError(`unknown module "${name}": cannot load package ${pkg} (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`, { cause: error });
+    throw new UsageError(
+      `unknown module "${name}": cannot load package ${pkg} (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`,
+      { cause: error },
+    );
   }
 }
 
@@ -87,7 +90,8 @@ function workspaceEntry(dir: string): string | undefined {
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { exports?: Record<string, unknown> };
   const dot = pkg.exports?.['.'];
   const entry = typeof dot === 'object' && dot !== null ? (dot as Record<string, unknown>) : {};
-  const fromSource = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('@stellaops/source')) || process.env.VITEST !== undefined;
+  const fromSource =
+    [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) => a.includes('@stellaops/source')) || process.env.VITEST !== undefined;
   const keys = fromSource ? ['@stellaops/source', 'import', 'default'] : ['import', 'default', '@stellaops/source'];
   for (const key of keys) {
     const rel = entry[key];

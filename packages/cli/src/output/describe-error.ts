@@ -36,8 +36,10 @@ export function describeError(error: unknown): ErrorDocument {
     };
   }
   if (error instanceof ChecksumMismatchError) return { code: error.code, message, mismatches: error.mismatches };
-  if (error instanceof OutOfOrderError) return { code: error.code, message, migrationIds: error.migrationIds, newestAppliedId: error.newestAppliedId };
-  if (error instanceof MissingMigrationError || error instanceof IrreversibleMigrationError) return { code: error.code, message, migrationIds: error.migrationIds };
+  if (error instanceof OutOfOrderError)
+    return { code: error.code, message, migrationIds: error.migrationIds, newestAppliedId: error.newestAppliedId };
+  if (error instanceof MissingMigrationError || error instanceof IrreversibleMigrationError)
+    return { code: error.code, message, migrationIds: error.migrationIds };
   if (error instanceof LockTimeoutError) return { code: error.code, message, waitedMs: Math.round(error.waitedMs), holders: error.holders };
   if (error instanceof MigratorError || error instanceof UsageError) return { code: error.code, message };
   const code = (error as { code?: unknown } | null)?.code;

@@ -13,7 +13,9 @@ export function progressPrinter(out: TextSink): (e: MigratorEvent) => void {
         out.write(`waiting for the migration lock of schema ${e.schema}…\n`);
         break;
       case 'migration-done':
-        out.write(`[${e.index + 1}/${e.total}] ${e.id} ${e.direction === 'up' ? 'applied' : 'reverted'} (${Math.round(e.durationMs)} ms)\n`);
+        out.write(
+          `[${e.index + 1}/${e.total}] ${e.id} ${e.direction === 'up' ? 'applied' : 'reverted'} (${Math.round(e.durationMs)} ms)\n`,
+        );
         break;
       case 'migration-retry':
         out.write(`${e.id}: lock_timeout (SQLSTATE ${e.sqlState}), retry ${e.attempt} in ${e.delayMs} ms\n`);

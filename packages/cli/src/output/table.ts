@@ -15,7 +15,11 @@ export function renderTable(headers: readonly string[], rows: readonly (readonly
 
 function cell(v: unknown): string {
   if (v === null || v === undefined) return '-';
-  if (v instanceof Date) return v.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  if (v instanceof Date)
+    return v
+      .toISOString()
+      .replace('T', ' ')
+      .replace(/\.\d+Z$/, 'Z');
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   return JSON.stringify(v) ?? '-'; // objects as JSON (undefined only for functions and symbols)

@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { SchemaMigrator } from '@stellaops/migrator';
-import { appRoleHardeningSql, checkAppRole, installTenantKey, SECURITY_SCHEMA, securityMigrations, type TenantKey } from '@stellaops/postgres-core';
+import {
+  appRoleHardeningSql,
+  checkAppRole,
+  installTenantKey,
+  SECURITY_SCHEMA,
+  securityMigrations,
+  type TenantKey,
+} from '@stellaops/postgres-core';
 
 /** A tenant key as it is saved (0600): `{ "keyId": "k1", "key": "…" }`. */
 export interface SavedTenantKey {
@@ -27,7 +34,12 @@ export function newTenantKey(): SavedTenantKey {
  * ```
  */
 export async function applyTenantProof(args: { ownerUrl: string; key: TenantKey; applicationName: string }): Promise<void> {
-  await new SchemaMigrator({ connectionString: args.ownerUrl, schema: SECURITY_SCHEMA, migrations: securityMigrations, applicationName: args.applicationName }).up();
+  await new SchemaMigrator({
+    connectionString: args.ownerUrl,
+    schema: SECURITY_SCHEMA,
+    migrations: securityMigrations,
+    applicationName: args.applicationName,
+  }).up();
   const owner = new pg.Client({ connectionString: args.ownerUrl, application_name: args.applicationName });
   await owner.connect();
   try {
@@ -52,7 +64,8 @@ export async function hardenAppRoles(
   superuser: pg.ClientBase,
   args: { database: string; appRole: string; ownerRole: string; roles: readonly string[] },
 ): Promise<Record<string, string[]>> {
-  for (const s of appRoleHardeningSql({ database: args.database, appRole: args.appRole, ownerRole: args.ownerRole })) await superuser.query(s);
+  for (const s of appRoleHardeningSql({ database: args.database, appRole: args.appRole, ownerRole: args.ownerRole }))
+    await superuser.query(s);
   return checkAppRoles(superuser, args.roles);
 }
 

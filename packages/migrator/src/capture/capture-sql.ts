@@ -3,9 +3,7 @@ import type { KyselyMigrationStep } from '../migration/migration.js';
 import { RecordingDriver, type RecordedQuery } from './recording-driver.js';
 
 /** What a dry run of a Kysely migration step produced. */
-export type CaptureResult =
-  | { ok: true; queries: RecordedQuery[] }
-  | { ok: false; queries: RecordedQuery[]; reason: string };
+export type CaptureResult = { ok: true; queries: RecordedQuery[] } | { ok: false; queries: RecordedQuery[]; reason: string };
 
 /**
  * Runs a Kysely migration step against a recording PostgreSQL dialect: the

@@ -52,7 +52,8 @@ export class MigrationFailedError extends MigratorError {
     options?: { cause?: unknown },
   ) {
     const where = describePosition(details.position);
-    const reason = options?.cause instanceof Error ? options.cause.message : options?.cause == null ? 'unknown error' : inspect(options.cause);
+    const reason =
+      options?.cause instanceof Error ? options.cause.message : options?.cause == null ? 'unknown error' : inspect(options.cause);
     super(
       'MIGRATION_FAILED',
       `migration ${details.migrationId} (${details.direction}) failed${details.sqlState ? ` [SQLSTATE ${details.sqlState}]` : ''}${where}: ${reason}` +

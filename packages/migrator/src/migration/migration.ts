@@ -54,9 +54,7 @@ export interface Migration {
 export type ChecksumSource = 'sql' | 'captured-sql' | 'function-source' | 'explicit';
 
 /** A migration step ready to run, with its SQL statements when known. */
-export type ResolvedStep =
-  | { kind: 'sql'; sql: string; statements: SqlStatement[] }
-  | { kind: 'kysely'; fn: KyselyMigrationStep };
+export type ResolvedStep = { kind: 'sql'; sql: string; statements: SqlStatement[] } | { kind: 'kysely'; fn: KyselyMigrationStep };
 
 /** A validated migration with its checksum, as the runner uses it. */
 export interface ResolvedMigration {

@@ -23,11 +23,14 @@ export function planDown(migrations: readonly ResolvedMigration[], analysis: Ana
   if (options.to !== undefined) {
     const to = options.to;
     if (!analysis.applied.has(to)) {
-      throw new InvalidMigrationError(`target ${to} is not an applied migration${migrations.some((m) => m.id === to) ? ' (it is pending)' : ''}`);
+      throw new InvalidMigrationError(
+        `target ${to} is not an applied migration${migrations.some((m) => m.id === to) ? ' (it is pending)' : ''}`,
+      );
     }
     range = appliedIds.filter((id) => compareMigrationIds(id, to) > 0);
   } else if (options.steps !== undefined) {
-    if (!Number.isInteger(options.steps) || options.steps < 0) throw new InvalidMigrationError(`steps must be a non-negative integer, got ${options.steps}`);
+    if (!Number.isInteger(options.steps) || options.steps < 0)
+      throw new InvalidMigrationError(`steps must be a non-negative integer, got ${options.steps}`);
     range = options.steps === 0 ? [] : appliedIds.slice(-options.steps);
   } else range = appliedIds;
   range.reverse();
@@ -39,7 +42,9 @@ export function planDown(migrations: readonly ResolvedMigration[], analysis: Ana
   if (noDown.length > 0) throw new IrreversibleMigrationError(noDown);
   const drift = analysis.drifted.filter((d) => range.includes(d.migration.id));
   if (drift.length > 0) {
-    throw new ChecksumMismatchError(drift.map((d) => ({ id: d.migration.id, appliedChecksum: d.appliedChecksum, currentChecksum: d.migration.checksum })));
+    throw new ChecksumMismatchError(
+      drift.map((d) => ({ id: d.migration.id, appliedChecksum: d.appliedChecksum, currentChecksum: d.migration.checksum })),
+    );
   }
   return resolved;
 }

@@ -61,7 +61,12 @@ export async function applyMigration(ctx: ApplyContext, m: ResolvedMigration, di
           inTransaction: m.transaction,
         })
       : deleteAppliedMigrationSql(ctx.schema, ctx.table, m.id);
-  const prelude = migrationPreludeSql({ schema: ctx.schema, sessionLockTimeoutMs: ctx.sessionLockTimeoutMs, migrationLockTimeoutMs: m.lockTimeoutMs, begin: m.transaction });
+  const prelude = migrationPreludeSql({
+    schema: ctx.schema,
+    sessionLockTimeoutMs: ctx.sessionLockTimeoutMs,
+    migrationLockTimeoutMs: m.lockTimeoutMs,
+    begin: m.transaction,
+  });
   if (!m.transaction) {
     await ctx.db.query(prelude);
     try {
@@ -72,7 +77,9 @@ export async function applyMigration(ctx: ApplyContext, m: ResolvedMigration, di
       return { durationMs, attempts: 1 };
     } finally {
       // the session-level search_path and lock_timeout of this migration end with it
-      await ctx.db.query(`reset search_path; select set_config('lock_timeout', '${Math.max(0, Math.floor(ctx.sessionLockTimeoutMs))}ms', false)`).catch(() => {});
+      await ctx.db
+        .query(`reset search_path; select set_config('lock_timeout', '${Math.max(0, Math.floor(ctx.sessionLockTimeoutMs))}ms', false)`)
+        .catch(() => {});
     }
   }
   for (let attempt = 1; ; attempt++) {
@@ -85,7 +92,10 @@ export async function applyMigration(ctx: ApplyContext, m: ResolvedMigration, di
       const results = (await ctx.db.query(`${recordSql(durationMs)}; commit`)) as unknown;
       const last = Array.isArray(results) ? (results[results.length - 1] as { command?: string }) : (results as { command?: string });
       if (last.command === 'ROLLBACK') {
-        throw new MigratorError('ABORTED_TRANSACTION', 'the transaction was aborted by an earlier error the migration swallowed; it was rolled back');
+        throw new MigratorError(
+          'ABORTED_TRANSACTION',
+          'the transaction was aborted by an earlier error the migration swallowed; it was rolled back',
+        );
       }
       return { durationMs, attempts: attempt };
     } catch (error) {

@@ -42,7 +42,8 @@ export async function executeStep(db: Queryable, step: ResolvedStep, inTransacti
     }
     if (!inTransaction) {
       if (count > 1) throw new InvalidMigrationError('runs outside a transaction, so it may send exactly one statement', migrationId);
-      if (splitSqlStatements(sql).length > 1) throw new InvalidMigrationError('runs outside a transaction, so its query must hold one statement', migrationId);
+      if (splitSqlStatements(sql).length > 1)
+        throw new InvalidMigrationError('runs outside a transaction, so its query must hold one statement', migrationId);
     }
   });
   try {
@@ -58,7 +59,8 @@ export function stepFailureOf(error: unknown): StepFailure | undefined {
 }
 
 function attach(error: unknown, failure: StepFailure): unknown {
-  if (typeof error === 'object' && error !== null) Object.defineProperty(error, 'stepFailure', { value: failure, enumerable: false, configurable: true });
+  if (typeof error === 'object' && error !== null)
+    Object.defineProperty(error, 'stepFailure', { value: failure, enumerable: false, configurable: true });
   return error;
 }
 

@@ -98,7 +98,10 @@ export class SchemaMigrator {
    * @throws {@link InvalidMigrationError} when the schema or table name breaks the identifier rule
    */
   constructor(options: SchemaMigratorOptions) {
-    for (const [what, name] of [['schema', options.schema], ['tracking table', options.table ?? TABLE]] as const) {
+    for (const [what, name] of [
+      ['schema', options.schema],
+      ['tracking table', options.table ?? TABLE],
+    ] as const) {
       if (!IDENTIFIER_PATTERN.test(name)) {
         throw new InvalidMigrationError(
           `invalid ${what} name ${JSON.stringify(name)}: use 1-63 letters, digits, "_" or "$", starting with a letter or "_"`,
@@ -129,7 +132,10 @@ export class SchemaMigrator {
   /** Every migration's state. Read-only: creates nothing, takes no lock. */
   async status(): Promise<StatusReport> {
     const { analysis, tracking } = await this.#readOnly((db) => this.#state(db));
-    const counts = { applied: 0, unverified: 0, drifted: 0, pending: 0, 'out-of-order': 0, missing: 0, future: 0 } satisfies Record<MigrationState, number>;
+    const counts = { applied: 0, unverified: 0, drifted: 0, pending: 0, 'out-of-order': 0, missing: 0, future: 0 } satisfies Record<
+      MigrationState,
+      number
+    >;
     for (const e of analysis.entries) counts[e.state]++;
     return { schema: this.schema, table: this.#table, initialized: tracking.tableExists, migrations: analysis.entries, counts };
   }
@@ -138,10 +144,22 @@ export class SchemaMigrator {
   async verify(): Promise<VerifyReport> {
     const { analysis } = await this.#readOnly((db) => this.#state(db));
     const pending = analysis.pending.map((m) => m.id);
-    const drifted = analysis.drifted.map((d) => ({ id: d.migration.id, appliedChecksum: d.appliedChecksum, currentChecksum: d.migration.checksum }));
+    const drifted = analysis.drifted.map((d) => ({
+      id: d.migration.id,
+      appliedChecksum: d.appliedChecksum,
+      currentChecksum: d.migration.checksum,
+    }));
     const unverified = analysis.entries.filter((e) => e.state === 'unverified').map((e) => e.id);
     const ok = pending.length + drifted.length + analysis.missing.length + unverified.length === 0;
-    return { schema: this.schema, ok, pending, outOfOrder: analysis.outOfOrder.map((m) => m.id), drifted, missing: analysis.missing, unverified };
+    return {
+      schema: this.schema,
+      ok,
+      pending,
+      outOfOrder: analysis.outOfOrder.map((m) => m.id),
+      drifted,
+      missing: analysis.missing,
+      unverified,
+    };
   }
 
   /**
@@ -152,7 +170,8 @@ export class SchemaMigrator {
   async plan(options: ({ direction?: 'up' } & PlanUpOptions) | ({ direction: 'down' } & PlanDownOptions) = {}): Promise<PlanReport> {
     const { migrations, analysis } = await this.#readOnly((db) => this.#state(db));
     const direction = options.direction ?? 'up';
-    const list = options.direction === 'down' ? planDown(migrations, analysis, options) : planUp(migrations, analysis, this.#upOptions(options));
+    const list =
+      options.direction === 'down' ? planDown(migrations, analysis, options) : planUp(migrations, analysis, this.#upOptions(options));
     const planned: PlannedMigration[] = [];
     for (const m of list) {
       const step = (direction === 'up' ? m.up : m.down) as ResolvedStep;
@@ -189,13 +208,17 @@ export class SchemaMigrator {
       const { migrations, analysis } = await this.#state(db);
       const candidates = analysis.entries.filter((e) => e.state === 'drifted' || e.state === 'unverified');
       const unknown = (ids ?? []).filter((id) => !candidates.some((c) => c.id === id));
-      if (unknown.length > 0) throw new InvalidMigrationError(`nothing to accept for ${unknown.join(', ')} (not an applied migration whose checksum differs)`);
+      if (unknown.length > 0)
+        throw new InvalidMigrationError(`nothing to accept for ${unknown.join(', ')} (not an applied migration whose checksum differs)`);
       const accepted: AcceptReport['accepted'] = [];
       for (const c of ids ? candidates.filter((x) => ids.includes(x.id)) : candidates) {
         const m = migrations.find((x) => x.id === c.id) as ResolvedMigration;
         await updateAppliedChecksum(db, this.schema, this.#table, m.id, m.checksum, m.description);
         accepted.push({ id: m.id, previousChecksum: c.appliedChecksum, checksum: m.checksum });
-        this.#log.warn({ schema: this.schema, migration: m.id, previousChecksum: c.appliedChecksum, checksum: m.checksum }, 'migration checksum accepted');
+        this.#log.warn(
+          { schema: this.schema, migration: m.id, previousChecksum: c.appliedChecksum, checksum: m.checksum },
+          'migration checksum accepted',
+        );
       }
       return { schema: this.schema, accepted };
     });
@@ -248,8 +271,14 @@ export class SchemaMigrator {
    * it) says there is nothing left to do.
    */
   async #withLock<T>(fn: (db: Queryable, lockWaitMs: number) => Promise<T>): Promise<T>;
-  async #withLock<T>(fn: (db: Queryable, lockWaitMs: number) => Promise<T>, doneWhileWaiting: (db: Queryable) => Promise<boolean>): Promise<T | undefined>;
-  async #withLock<T>(fn: (db: Queryable, lockWaitMs: number) => Promise<T>, doneWhileWaiting?: (db: Queryable) => Promise<boolean>): Promise<T | undefined> {
+  async #withLock<T>(
+    fn: (db: Queryable, lockWaitMs: number) => Promise<T>,
+    doneWhileWaiting: (db: Queryable) => Promise<boolean>,
+  ): Promise<T | undefined>;
+  async #withLock<T>(
+    fn: (db: Queryable, lockWaitMs: number) => Promise<T>,
+    doneWhileWaiting?: (db: Queryable) => Promise<boolean>,
+  ): Promise<T | undefined> {
     await this.migrations();
     const session = await this.#openSession(true);
     const lock = new MigrationLock(session.client, this.schema, `${this.schema}.${this.#table}`);
@@ -263,7 +292,10 @@ export class SchemaMigrator {
         ...(doneWhileWaiting ? { stopWaiting: () => doneWhileWaiting(session.client).catch(() => false) } : {}),
       });
       if (!held) {
-        this.#log.info({ schema: this.schema, waitedMs: Math.round(waitedMs) }, 'another runner applied every pending migration while this one waited');
+        this.#log.info(
+          { schema: this.schema, waitedMs: Math.round(waitedMs) },
+          'another runner applied every pending migration while this one waited',
+        );
         return undefined;
       }
       this.#emit({ type: 'lock-acquired', schema: this.schema, waitedMs });
@@ -296,7 +328,10 @@ export class SchemaMigrator {
       const results = await this.#applyAll(db, direction, list);
       const report: RunReport = { schema: this.schema, direction, results, lockWaitMs, durationMs: performance.now() - t0 };
       if (list.length > 0) {
-        this.#log.info({ schema: this.schema, direction, count: list.length, durationMs: Math.round(report.durationMs) }, `migrations ${direction === 'up' ? 'applied' : 'rolled back'}: ${list.length}`);
+        this.#log.info(
+          { schema: this.schema, direction, count: list.length, durationMs: Math.round(report.durationMs) },
+          `migrations ${direction === 'up' ? 'applied' : 'rolled back'}: ${list.length}`,
+        );
       }
       return report;
     };
@@ -305,7 +340,9 @@ export class SchemaMigrator {
     // that runner has already applied everything this one would; if so it is
     // done without ever taking the lock (replicas booting together).
     const report = await this.#withLock(apply, (db) => this.#nothingPending(db, choose));
-    return report ?? { schema: this.schema, direction, results: [], lockWaitMs: performance.now() - t0, durationMs: performance.now() - t0 };
+    return (
+      report ?? { schema: this.schema, direction, results: [], lockWaitMs: performance.now() - t0, durationMs: performance.now() - t0 }
+    );
   }
 
   async #nothingPending(db: Queryable, choose: Choose): Promise<boolean> {
@@ -316,9 +353,13 @@ export class SchemaMigrator {
   #announce(direction: 'up' | 'down', list: readonly ResolvedMigration[], analysis: Analysis): void {
     this.#emit({ type: 'planned', schema: this.schema, direction, ids: list.map((m) => m.id) });
     if (analysis.future.length > 0) {
-      this.#log.warn({ schema: this.schema, future: analysis.future }, 'database has migrations newer than this source (a newer release ran)');
+      this.#log.warn(
+        { schema: this.schema, future: analysis.future },
+        'database has migrations newer than this source (a newer release ran)',
+      );
     }
-    const summary = list.length > 0 ? `migration plan: ${list.length} to ${direction === 'up' ? 'apply' : 'roll back'}` : 'schema is up to date';
+    const summary =
+      list.length > 0 ? `migration plan: ${list.length} to ${direction === 'up' ? 'apply' : 'roll back'}` : 'schema is up to date';
     this.#log.info({ schema: this.schema, direction, count: list.length, migrations: list.map((m) => m.id) }, summary);
   }
 
@@ -345,7 +386,10 @@ export class SchemaMigrator {
         result.durationMs = outcome.durationMs;
         result.attempts = outcome.attempts;
         this.#emit({ type: 'migration-done', id: m.id, direction, index, total: list.length, durationMs: outcome.durationMs });
-        this.#log.debug({ schema: this.schema, migration: m.id, direction, durationMs: Math.round(outcome.durationMs) }, `migration ${m.id} ${result.status}`);
+        this.#log.debug(
+          { schema: this.schema, migration: m.id, direction, durationMs: Math.round(outcome.durationMs) },
+          `migration ${m.id} ${result.status}`,
+        );
       } catch (error) {
         result.status = 'failed';
         result.durationMs = performance.now() - ts;
@@ -372,7 +416,10 @@ export class SchemaMigrator {
       { cause: error },
     );
     this.#emit({ type: 'migration-failed', id: m.id, direction, error: failed });
-    this.#log.error({ schema: this.schema, migration: m.id, direction, sqlState: failed.sqlState, position: failed.position, err: error }, failed.message);
+    this.#log.error(
+      { schema: this.schema, migration: m.id, direction, sqlState: failed.sqlState, position: failed.position, err: error },
+      failed.message,
+    );
     return failed;
   }
 }
@@ -387,7 +434,11 @@ async function describeStep(step: ResolvedStep): Promise<Pick<PlannedMigration, 
   if (!c.ok) return { sql, capture: 'partial', note: `dry run stopped: ${c.reason}` };
   const reads = c.queries.filter((q) => /^\s*(select|with|table|values|show)\b/i.test(q.sql)).length;
   if (reads > 0) {
-    return { sql, capture: 'partial', note: `the dry run answered ${reads} read(s) with zero rows: statements that depend on data may be missing` };
+    return {
+      sql,
+      capture: 'partial',
+      note: `the dry run answered ${reads} read(s) with zero rows: statements that depend on data may be missing`,
+    };
   }
   return { sql, capture: 'full' };
 }

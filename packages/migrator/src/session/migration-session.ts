@@ -43,7 +43,11 @@ export class MigrationSession {
     try {
       url = normalizeConnectionString(connectionString);
     } catch (error) {
-      throw new MigratorError('INVALID_CONNECTION_STRING', `invalid connection string: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new MigratorError(
+        'INVALID_CONNECTION_STRING',
+        `invalid connection string: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
     if (options.ssl !== undefined) {
       const u = new URL(url);
@@ -60,9 +64,13 @@ export class MigrationSession {
     try {
       await client.connect();
     } catch (error) {
-      throw new MigratorError('CONNECTION_FAILED', `cannot connect to ${redactConnectionString(url)}: ${error instanceof Error ? error.message : String(error)}`, {
-        cause: error,
-      });
+      throw new MigratorError(
+        'CONNECTION_FAILED',
+        `cannot connect to ${redactConnectionString(url)}: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     try {
       const backend = await selectBackendInfo(client);

@@ -34,7 +34,8 @@ export async function loadMigrationsFromDirectory(
   const byId = new Map<string, Migration>();
   const downs = new Map<string, string>();
   const add = (m: Migration) => {
-    if (byId.has(m.id)) throw new InvalidMigrationError(`defined twice in ${dir} (${byId.get(m.id)?.origin ?? '?'} and ${m.origin ?? '?'})`, m.id);
+    if (byId.has(m.id))
+      throw new InvalidMigrationError(`defined twice in ${dir} (${byId.get(m.id)?.origin ?? '?'} and ${m.origin ?? '?'})`, m.id);
     byId.set(m.id, m);
   };
   for (const name of names) {
@@ -72,9 +73,10 @@ async function loadModule(file: string, id: string, importModule: ModuleImporter
   } catch (error) {
     throw new InvalidMigrationError(`cannot import ${basename(file)}`, id, { cause: error });
   }
-  const src = (isRecord(mod.default) && 'up' in mod.default ? mod.default : mod);
+  const src = isRecord(mod.default) && 'up' in mod.default ? mod.default : mod;
   if (!isStep(src.up)) throw new InvalidMigrationError(`${basename(file)} must export an "up" function or SQL string`, id);
-  if (src.down !== undefined && !isStep(src.down)) throw new InvalidMigrationError(`${basename(file)}: "down" must be a function or SQL string`, id);
+  if (src.down !== undefined && !isStep(src.down))
+    throw new InvalidMigrationError(`${basename(file)}: "down" must be a function or SQL string`, id);
   const m: Migration = { id: typeof src.id === 'string' ? src.id : id, up: src.up, origin: file };
   if (src.down !== undefined) m.down = src.down;
   if (typeof src.description === 'string') m.description = src.description;

@@ -22,7 +22,4 @@ export interface KyselyMigrationProviderLike {
  * function returning migrations, or a Kysely `MigrationProvider`.
  */
 export type MigrationSource =
-  | readonly Migration[]
-  | DirectoryMigrationSource
-  | KyselyMigrationProviderLike
-  | (() => Promise<readonly Migration[]>);
+  readonly Migration[] | DirectoryMigrationSource | KyselyMigrationProviderLike | (() => Promise<readonly Migration[]>);

@@ -78,7 +78,10 @@ function resolveStep(id: string, dir: 'up' | 'down', step: MigrationStep, transa
     );
   }
   if (!transaction && statements.length !== 1) {
-    throw new InvalidMigrationError(`${dir} runs outside a transaction, so it must hold exactly one statement (found ${statements.length})`, id);
+    throw new InvalidMigrationError(
+      `${dir} runs outside a transaction, so it must hold exactly one statement (found ${statements.length})`,
+      id,
+    );
   }
   return { kind: 'sql', sql: step, statements };
 }

@@ -19,13 +19,23 @@ export function migrationSearchPath(schema: string): string {
  * right after the migration. Statements before `BEGIN` join the transaction it opens
  * (simple-query protocol), so a rolled-back attempt is reset again on retry.
  */
-export function migrationPreludeSql(options: { schema: string; sessionLockTimeoutMs: number; migrationLockTimeoutMs: number | undefined; begin: boolean }): string {
+export function migrationPreludeSql(options: {
+  schema: string;
+  sessionLockTimeoutMs: number;
+  migrationLockTimeoutMs: number | undefined;
+  begin: boolean;
+}): string {
   const ms = (n: number) => `'${Math.max(0, Math.floor(n))}ms'`;
   const searchPath = `'${migrationSearchPath(options.schema).replace(/'/g, "''")}'`;
   const parts = ['reset all'];
   if (options.begin) {
-    parts.push(`select set_config('lock_timeout', ${ms(options.sessionLockTimeoutMs)}, false)`, 'begin', `select set_config('search_path', ${searchPath}, true)`);
-    if (options.migrationLockTimeoutMs !== undefined) parts.push(`select set_config('lock_timeout', ${ms(options.migrationLockTimeoutMs)}, true)`);
+    parts.push(
+      `select set_config('lock_timeout', ${ms(options.sessionLockTimeoutMs)}, false)`,
+      'begin',
+      `select set_config('search_path', ${searchPath}, true)`,
+    );
+    if (options.migrationLockTimeoutMs !== undefined)
+      parts.push(`select set_config('lock_timeout', ${ms(options.migrationLockTimeoutMs)}, true)`);
   } else {
     parts.push(
       `select set_config('lock_timeout', ${ms(options.migrationLockTimeoutMs ?? options.sessionLockTimeoutMs)}, false)`,

@@ -27,7 +27,12 @@ const OPTIONAL = ['description', 'checksum', 'applied_at', 'duration_ms', 'appli
  * columns present (a table created by plain Kysely lacks ours): absent ones
  * read as null, so read-only commands never need to alter the table.
  */
-export async function selectAppliedMigrations(db: Queryable, schema: string, table: string, columns?: readonly string[]): Promise<AppliedMigrationRow[]> {
+export async function selectAppliedMigrations(
+  db: Queryable,
+  schema: string,
+  table: string,
+  columns?: readonly string[],
+): Promise<AppliedMigrationRow[]> {
   const list = ['name', 'timestamp', ...OPTIONAL.map((c) => (!columns || columns.includes(c) ? c : `null as ${c}`))].join(', ');
   const { rows } = await db.query<{
     name: string;

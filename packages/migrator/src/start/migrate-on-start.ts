@@ -22,13 +22,28 @@ export async function migrateOnStart(options: MigrateOnStartOptions): Promise<Ru
   try {
     const report = await migrator.up();
     log.info(
-      { schema: options.schema, applied: report.results.map((r) => r.id), lockWaitMs: Math.round(report.lockWaitMs), durationMs: Math.round(report.durationMs) },
-      report.results.length > 0 ? `schema ${options.schema} migrated (${report.results.length} applied)` : `schema ${options.schema} up to date`,
+      {
+        schema: options.schema,
+        applied: report.results.map((r) => r.id),
+        lockWaitMs: Math.round(report.lockWaitMs),
+        durationMs: Math.round(report.durationMs),
+      },
+      report.results.length > 0
+        ? `schema ${options.schema} migrated (${report.results.length} applied)`
+        : `schema ${options.schema} up to date`,
     );
     return report;
   } catch (error) {
-    const typed = error instanceof MigratorError ? error : new MigratorError('MIGRATE_ON_START_FAILED', `migrating schema ${options.schema} at startup failed: ${String(error)}`, { cause: error });
-    log.error({ schema: options.schema, code: typed.code, err: typed }, `schema ${options.schema} migration failed at startup: refusing to start`);
+    const typed =
+      error instanceof MigratorError
+        ? error
+        : new MigratorError('MIGRATE_ON_START_FAILED', `migrating schema ${options.schema} at startup failed: ${String(error)}`, {
+            cause: error,
+          });
+    log.error(
+      { schema: options.schema, code: typed.code, err: typed },
+      `schema ${options.schema} migration failed at startup: refusing to start`,
+    );
     throw typed;
   }
 }

@@ -12,7 +12,13 @@ const packageDir = fileURLToPath(new URL('../..', import.meta.url));
  * 16 runner processes at once on 2 cores. Returns the file and a cleanup.
  */
 export async function bundleEntry(entry: string, name: string): Promise<{ file: string; dispose: () => Promise<void> }> {
-  const outDir = join(packageDir, 'node_modules', '.cache', 'stellaops-migrator', `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  const outDir = join(
+    packageDir,
+    'node_modules',
+    '.cache',
+    'stellaops-migrator',
+    `${name}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+  );
   await build({
     configFile: false,
     logLevel: 'warn',

@@ -27,7 +27,9 @@ for await (const line of rl) {
       migrations: generateMigrations(cmd.schema, cmd.count, { concurrentlyEvery: cmd.concurrentlyEvery ?? 0, sleepMs: cmd.sleepMs ?? 0 }),
       lockWaitMs: cmd.lockWaitMs ?? 60_000,
     }).up();
-    process.stdout.write(`${JSON.stringify({ ok: true, applied: report.results.filter((r) => r.status === 'applied').map((r) => r.id), ms: performance.now() - t0 })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ ok: true, applied: report.results.filter((r) => r.status === 'applied').map((r) => r.id), ms: performance.now() - t0 })}\n`,
+    );
   } catch (error) {
     process.stdout.write(`${JSON.stringify({ ok: false, error: String(error), code: (error as { code?: string }).code })}\n`);
   }

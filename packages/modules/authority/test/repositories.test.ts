@@ -78,9 +78,20 @@ describe('UserRepository', () => {
 describe('ClientRepository', () => {
   it('returns the secret once, stores only its SHA-256 hash and never returns the hash', async () => {
     const clients = new ClientRepository(ds.forTenant('acme'));
-    const { client, secret } = await clients.register({ clientId: 'cli', displayName: 'CLI', grantTypes: ['client_credentials'], scopes: ['scan:read'] });
+    const { client, secret } = await clients.register({
+      clientId: 'cli',
+      displayName: 'CLI',
+      grantTypes: ['client_credentials'],
+      scopes: ['scan:read'],
+    });
     expect(secret).toMatch(/^stc_[A-Za-z0-9_-]{43}$/);
-    expect(client).toMatchObject({ client_id: 'cli', confidential: true, enabled: true, grant_types: ['client_credentials'], scopes: ['scan:read'] });
+    expect(client).toMatchObject({
+      client_id: 'cli',
+      confidential: true,
+      enabled: true,
+      grant_types: ['client_credentials'],
+      scopes: ['scan:read'],
+    });
     expect(client).not.toHaveProperty('secret_hash');
     for (const view of [await clients.findById('cli'), ...(await clients.list())]) expect(view).not.toHaveProperty('secret_hash');
 
@@ -133,7 +144,13 @@ describe('TokenRepository', () => {
 
   it('issues opaque tokens stored as hashes, expiring ttl seconds after issue', async () => {
     const { tokens, alice } = await setup();
-    const { token, record } = await tokens.issue({ kind: 'access', clientId: 'cli', userId: alice.id, scopes: ['scan:read'], ttlSeconds: 900 });
+    const { token, record } = await tokens.issue({
+      kind: 'access',
+      clientId: 'cli',
+      userId: alice.id,
+      scopes: ['scan:read'],
+      ttlSeconds: 900,
+    });
     expect(token).toMatch(/^sta_[A-Za-z0-9_-]{43}$/);
     expect(record).not.toHaveProperty('token_hash');
     expect(record).toMatchObject({ kind: 'access', client_id: 'cli', user_id: alice.id, scopes: ['scan:read'], revoked_at: null });
@@ -167,7 +184,10 @@ describe('TokenRepository', () => {
     const old = await tokens.issue({ kind: 'access', clientId: 'cli', ttlSeconds: 60 });
     const fresh = await tokens.issue({ kind: 'access', clientId: 'cli', ttlSeconds: 60 });
     // move the clock for `old`: issued two hours ago, expired an hour ago
-    await db.pool.query(`update authority.tokens set issued_at = now() - interval '2 hours', expires_at = now() - interval '1 hour' where id = $1`, [old.record.id]);
+    await db.pool.query(
+      `update authority.tokens set issued_at = now() - interval '2 hours', expires_at = now() - interval '1 hour' where id = $1`,
+      [old.record.id],
+    );
     expect(await tokens.findActive(old.token)).toBeUndefined();
     expect(await tokens.findActive(fresh.token)).toBeDefined();
     expect(await tokens.deleteExpired(7200)).toBe(0);
@@ -179,9 +199,9 @@ describe('TokenRepository', () => {
   it('rejects unknown clients or users and non-positive lifetimes', async () => {
     const { tokens } = await setup();
     await expect(tokens.issue({ kind: 'access', clientId: 'nope', ttlSeconds: 60 })).rejects.toBeInstanceOf(ForeignKeyViolationError);
-    await expect(tokens.issue({ kind: 'access', clientId: 'cli', userId: '00000000-0000-0000-0000-000000000000', ttlSeconds: 60 })).rejects.toBeInstanceOf(
-      ForeignKeyViolationError,
-    );
+    await expect(
+      tokens.issue({ kind: 'access', clientId: 'cli', userId: '00000000-0000-0000-0000-000000000000', ttlSeconds: 60 }),
+    ).rejects.toBeInstanceOf(ForeignKeyViolationError);
     await expect(tokens.issue({ kind: 'access', clientId: 'cli', ttlSeconds: 0 })).rejects.toBeInstanceOf(CheckViolationError);
   });
 });

@@ -26,7 +26,7 @@ describe('authority schema', () => {
     for (const row of r.rows) {
       expect(row, row.table).toMatchObject({ rls: true, force: true });
       // the verified tenant (HMAC proof checked by stellaops_security.current_tenant()), once per statement
-      expect(row.policies, row.table).toEqual(["(tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant))"]);
+      expect(row.policies, row.table).toEqual(['(tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant))']);
     }
   });
 

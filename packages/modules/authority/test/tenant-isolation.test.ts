@@ -49,7 +49,14 @@ async function countAll(): Promise<Record<string, number>> {
   return Object.fromEntries(r.rows.map((x) => [x.t, x.n]));
 }
 
-const TABLES = ['authority.tenants', 'authority.users', 'authority.clients', 'authority.tokens', 'authority.roles', 'authority.user_roles'] as const;
+const TABLES = [
+  'authority.tenants',
+  'authority.users',
+  'authority.clients',
+  'authority.tokens',
+  'authority.roles',
+  'authority.user_roles',
+] as const;
 
 beforeAll(async () => {
   await enableAppLogin(db.server.adminConnectionString);
@@ -63,7 +70,12 @@ afterEach(async () => {
 
 describe('tenant isolation through the app role', () => {
   it('connects as a role that is not the tables owner', async () => {
-    const r = await sql<{ user: string; owner: string }>`select current_user as user, tableowner as owner from pg_tables where schemaname = 'authority' and tablename = 'users'`.execute(ds.db);
+    const r = await sql<{
+      user: string;
+      owner: string;
+    }>`select current_user as user, tableowner as owner from pg_tables where schemaname = 'authority' and tablename = 'users'`.execute(
+      ds.db,
+    );
     expect(r.rows[0]?.user).toBe(APP_ROLE);
     expect(r.rows[0]?.owner).not.toBe(APP_ROLE);
   });
@@ -108,7 +120,9 @@ describe('tenant isolation through the app role', () => {
     expect(upd.numUpdatedRows).toBe(1n);
     const del = await g.deleteFrom('authority.tokens').executeTakeFirst();
     expect(del.numDeletedRows).toBe(1n);
-    const acmeRows = await db.pool.query(`select u.display_name, u.status, t.revoked_at from authority.users u join authority.tokens t using (tenant_id) where u.tenant_id = 'acme'`);
+    const acmeRows = await db.pool.query(
+      `select u.display_name, u.status, t.revoked_at from authority.users u join authority.tokens t using (tenant_id) where u.tenant_id = 'acme'`,
+    );
     expect(acmeRows.rows).toEqual([{ display_name: null, status: 'active', revoked_at: null }]);
     expect(await countAll()).toEqual({ ...before, tokens: before.tokens! - 1 });
   });
@@ -118,15 +132,19 @@ describe('tenant isolation through the app role', () => {
     await seed('globex');
     const before = await countAll();
     const g = ds.forTenant('globex');
-    await expect(g.insertInto('authority.users').values({ tenant_id: 'acme', login: 'intruder' }).execute()).rejects.toMatchObject({ sqlState: '42501' });
+    await expect(g.insertInto('authority.users').values({ tenant_id: 'acme', login: 'intruder' }).execute()).rejects.toMatchObject({
+      sqlState: '42501',
+    });
     await expect(g.updateTable('authority.users').set({ tenant_id: 'acme' }).execute()).rejects.toMatchObject({ sqlState: '42501' });
-    await expect(g.insertInto('authority.tenants').values({ tenant_id: 'initech', display_name: 'x' }).execute()).rejects.toMatchObject({ sqlState: '42501' });
+    await expect(g.insertInto('authority.tenants').values({ tenant_id: 'initech', display_name: 'x' }).execute()).rejects.toMatchObject({
+      sqlState: '42501',
+    });
     // globex cannot grant acme's role, nor issue a token for acme's user: the keys include tenant_id
     const gAdmin = (await new UserRepository(g).findByLogin('admin'))!;
     await expect(new RoleRepository(g).grant(gAdmin.id, acme.roleId)).rejects.toBeInstanceOf(ForeignKeyViolationError);
-    await expect(new TokenRepository(g).issue({ kind: 'access', clientId: 'cli', userId: acme.userId, ttlSeconds: 60 })).rejects.toBeInstanceOf(
-      ForeignKeyViolationError,
-    );
+    await expect(
+      new TokenRepository(g).issue({ kind: 'access', clientId: 'cli', userId: acme.userId, ttlSeconds: 60 }),
+    ).rejects.toBeInstanceOf(ForeignKeyViolationError);
     expect(await countAll()).toEqual(before);
   });
 
@@ -135,8 +153,12 @@ describe('tenant isolation through the app role', () => {
     const before = await countAll();
     for (const table of TABLES) expect(await ds.db.selectFrom(table).select('tenant_id').execute(), table).toEqual([]);
     await expect(new TenantRepository(ds.db).create({ displayName: 'no tenant' })).rejects.toBeInstanceOf(DatabaseError);
-    await expect(ds.db.insertInto('authority.tenants').values({ tenant_id: 'acme2', display_name: 'x' }).execute()).rejects.toBeInstanceOf(DatabaseError);
-    await expect(ds.db.insertInto('authority.users').values({ tenant_id: 'acme', login: 'x' }).execute()).rejects.toMatchObject({ sqlState: '42501' });
+    await expect(ds.db.insertInto('authority.tenants').values({ tenant_id: 'acme2', display_name: 'x' }).execute()).rejects.toBeInstanceOf(
+      DatabaseError,
+    );
+    await expect(ds.db.insertInto('authority.users').values({ tenant_id: 'acme', login: 'x' }).execute()).rejects.toMatchObject({
+      sqlState: '42501',
+    });
     expect((await ds.db.updateTable('authority.users').set({ display_name: 'x' }).executeTakeFirst()).numUpdatedRows).toBe(0n);
     expect((await ds.db.deleteFrom('authority.users').executeTakeFirst()).numDeletedRows).toBe(0n);
     expect(await countAll()).toEqual(before);
@@ -152,7 +174,9 @@ describe('tenant isolation through the app role', () => {
     ]) {
       await expect(stmt.execute(ds.forTenant('acme'))).rejects.toBeInstanceOf(DatabaseError);
     }
-    const r = await db.pool.query<{ rls: boolean; force: boolean }>(`select relrowsecurity as rls, relforcerowsecurity as force from pg_class where oid = 'authority.users'::regclass`);
+    const r = await db.pool.query<{ rls: boolean; force: boolean }>(
+      `select relrowsecurity as rls, relforcerowsecurity as force from pg_class where oid = 'authority.users'::regclass`,
+    );
     expect(r.rows[0]).toEqual({ rls: true, force: true });
   });
 });

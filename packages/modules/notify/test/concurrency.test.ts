@@ -120,7 +120,9 @@ describe('N concurrent workers on separate connections', () => {
     const { channelId } = await seedDeliveries(app.forTenant('acme'), 0);
     const apps = Array.from({ length: N }, () => sources.open(db, APP_ROLE, 1));
     const results = await Promise.all(
-      apps.map((ds, i) => new DeliveryRepository(ds.forTenant('acme')).enqueue({ channelId, idempotencyKey: 'scan:42', payload: { from: i } })),
+      apps.map((ds, i) =>
+        new DeliveryRepository(ds.forTenant('acme')).enqueue({ channelId, idempotencyKey: 'scan:42', payload: { from: i } }),
+      ),
     );
     expect(results.filter((r) => r.created)).toHaveLength(1);
     expect(new Set(results.map((r) => r.delivery.id)).size).toBe(1);

@@ -34,7 +34,9 @@ describe('ChannelRepository', () => {
     expect(await channels.findById(ops.id)).toBeUndefined();
     expect(await channels.delete(ops.id)).toBe(false);
     // the same name in another tenant is fine
-    expect(await new ChannelRepository(app.forTenant('globex')).create({ name: 'Ops', kind: 'email' })).toMatchObject({ tenant_id: 'globex' });
+    expect(await new ChannelRepository(app.forTenant('globex')).create({ name: 'Ops', kind: 'email' })).toMatchObject({
+      tenant_id: 'globex',
+    });
   });
 });
 
@@ -72,9 +74,22 @@ describe('DeliveryRepository', () => {
     const channel = await new ChannelRepository(acme).create({ name: 'mail', kind: 'email' });
     const rule = await new RuleRepository(acme).create({ name: 'r', eventKind: 'scan.completed', channelId: channel.id });
     const deliveries = new DeliveryRepository(acme);
-    const first = await deliveries.enqueue({ channelId: channel.id, ruleId: rule.id, idempotencyKey: 'scan:1', payload: { scan: 1 }, maxAttempts: 3 });
+    const first = await deliveries.enqueue({
+      channelId: channel.id,
+      ruleId: rule.id,
+      idempotencyKey: 'scan:1',
+      payload: { scan: 1 },
+      maxAttempts: 3,
+    });
     expect(first.created).toBe(true);
-    expect(first.delivery).toMatchObject({ status: 'pending', attempts: 0, max_attempts: 3, payload: { scan: 1 }, rule_id: rule.id, locked_by: null });
+    expect(first.delivery).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      max_attempts: 3,
+      payload: { scan: 1 },
+      rule_id: rule.id,
+      locked_by: null,
+    });
     expect(first.delivery).not.toHaveProperty('created');
     const again = await deliveries.enqueue({ channelId: channel.id, idempotencyKey: 'scan:1', payload: { scan: 'changed' } });
     expect(again.created).toBe(false);
@@ -86,7 +101,11 @@ describe('DeliveryRepository', () => {
 
     // another tenant may use the same key
     const gChannel = await new ChannelRepository(app.forTenant('globex')).create({ name: 'mail', kind: 'email' });
-    const g = await new DeliveryRepository(app.forTenant('globex')).enqueue({ channelId: gChannel.id, idempotencyKey: 'scan:1', payload: {} });
+    const g = await new DeliveryRepository(app.forTenant('globex')).enqueue({
+      channelId: gChannel.id,
+      idempotencyKey: 'scan:1',
+      payload: {},
+    });
     expect(g.created).toBe(true);
     expect(g.delivery.id).not.toBe(first.delivery.id);
 
@@ -97,8 +116,8 @@ describe('DeliveryRepository', () => {
 
   it("rejects deliveries to another tenant's channel", async () => {
     const gChannel = await new ChannelRepository(app.forTenant('globex')).create({ name: 'mail', kind: 'email' });
-    await expect(new DeliveryRepository(app.forTenant('acme')).enqueue({ channelId: gChannel.id, idempotencyKey: 'k', payload: {} })).rejects.toBeInstanceOf(
-      ForeignKeyViolationError,
-    );
+    await expect(
+      new DeliveryRepository(app.forTenant('acme')).enqueue({ channelId: gChannel.id, idempotencyKey: 'k', payload: {} }),
+    ).rejects.toBeInstanceOf(ForeignKeyViolationError);
   });
 });

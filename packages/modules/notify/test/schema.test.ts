@@ -6,7 +6,7 @@ import { APP_ROLE, migrations, WORKER_ROLE } from '../src/index.js';
 import { enableLogins } from './support/roles.js';
 
 const db = useTestDatabase({ migrations: await fixtureMigrations(migrations), scope: 'file' });
-const TENANT_POLICY = "(tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant))";
+const TENANT_POLICY = '(tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant))';
 
 beforeAll(async () => {
   await enableLogins(db.server.adminConnectionString);
@@ -30,7 +30,14 @@ describe('notify schema', () => {
     );
     expect(p.rows).toEqual([
       { table: 'channels', policy: 'channels_tenant_isolation', cmd: 'ALL', roles: ['public'], qual: TENANT_POLICY, check: TENANT_POLICY },
-      { table: 'deliveries', policy: 'deliveries_tenant_isolation', cmd: 'ALL', roles: ['public'], qual: TENANT_POLICY, check: TENANT_POLICY },
+      {
+        table: 'deliveries',
+        policy: 'deliveries_tenant_isolation',
+        cmd: 'ALL',
+        roles: ['public'],
+        qual: TENANT_POLICY,
+        check: TENANT_POLICY,
+      },
       { table: 'deliveries', policy: 'deliveries_worker_read', cmd: 'SELECT', roles: [WORKER_ROLE], qual: 'true', check: null },
       {
         table: 'deliveries',
@@ -62,7 +69,8 @@ describe('notify schema', () => {
     const priv = async (role: string, table: string, privilege: string) =>
       (await db.pool.query<{ ok: boolean }>(`select has_table_privilege($1, $2, $3) as ok`, [role, table, privilege])).rows[0]?.ok;
     const col = async (role: string, column: string) =>
-      (await db.pool.query<{ ok: boolean }>(`select has_column_privilege($1, 'notify.deliveries', $2, 'update') as ok`, [role, column])).rows[0]?.ok;
+      (await db.pool.query<{ ok: boolean }>(`select has_column_privilege($1, 'notify.deliveries', $2, 'update') as ok`, [role, column]))
+        .rows[0]?.ok;
     for (const p of ['select', 'insert', 'update', 'delete']) expect(await priv(APP_ROLE, 'notify.deliveries', p), p).toBe(true);
     for (const p of ['select', 'insert', 'update', 'delete', 'truncate']) {
       expect(await priv(APP_ROLE, 'notify._migrations', p), `app ${p} _migrations`).toBe(false);
@@ -74,8 +82,10 @@ describe('notify schema', () => {
     expect(await priv(WORKER_ROLE, 'notify.deliveries', 'delete')).toBe(false);
     expect(await priv(WORKER_ROLE, 'notify.channels', 'select')).toBe(true);
     expect(await priv(WORKER_ROLE, 'notify.channels', 'update')).toBe(false);
-    for (const c of ['status', 'attempts', 'next_attempt_at', 'locked_by', 'last_error', 'updated_at', 'delivered_at']) expect(await col(WORKER_ROLE, c), c).toBe(true);
-    for (const c of ['tenant_id', 'id', 'payload', 'channel_id', 'idempotency_key', 'max_attempts']) expect(await col(WORKER_ROLE, c), c).toBe(false);
+    for (const c of ['status', 'attempts', 'next_attempt_at', 'locked_by', 'last_error', 'updated_at', 'delivered_at'])
+      expect(await col(WORKER_ROLE, c), c).toBe(true);
+    for (const c of ['tenant_id', 'id', 'payload', 'channel_id', 'idempotency_key', 'max_attempts'])
+      expect(await col(WORKER_ROLE, c), c).toBe(false);
     const schema = await db.pool.query<{ app: boolean; worker: boolean }>(
       `select has_schema_privilege($1, 'notify', 'create') as app, has_schema_privilege($2, 'notify', 'create') as worker`,
       [APP_ROLE, WORKER_ROLE],

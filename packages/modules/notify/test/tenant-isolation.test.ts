@@ -3,7 +3,16 @@ import { DatabaseError, ForeignKeyViolationError, type PostgresDataSource } from
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { sql } from 'kysely';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { APP_ROLE, ChannelRepository, DeliveryQueue, DeliveryRepository, migrations, RuleRepository, WORKER_ROLE, type DB } from '../src/index.js';
+import {
+  APP_ROLE,
+  ChannelRepository,
+  DeliveryQueue,
+  DeliveryRepository,
+  migrations,
+  RuleRepository,
+  WORKER_ROLE,
+  type DB,
+} from '../src/index.js';
 import { enableLogins, OpenedSources } from './support/roles.js';
 
 // Runs as the app role and the worker role (non-owners, RLS applies); db.pool (superuser) only checks the tables.
@@ -24,7 +33,12 @@ async function seed(tenant: string): Promise<Seeded> {
   return app.withTenant(tenant, async (trx) => {
     const channel = await new ChannelRepository(trx).create({ name: 'mail', kind: 'email', config: { to: `${tenant}@test` } });
     const rule = await new RuleRepository(trx).create({ name: 'r', eventKind: 'scan.completed', channelId: channel.id });
-    const { delivery } = await new DeliveryRepository(trx).enqueue({ channelId: channel.id, ruleId: rule.id, idempotencyKey: 'k1', payload: { tenant } });
+    const { delivery } = await new DeliveryRepository(trx).enqueue({
+      channelId: channel.id,
+      ruleId: rule.id,
+      idempotencyKey: 'k1',
+      payload: { tenant },
+    });
     return { channelId: channel.id, ruleId: rule.id, deliveryId: delivery.id };
   });
 }
@@ -49,7 +63,12 @@ afterEach(() => sources.closeAll());
 
 describe('tenant isolation through the app role', () => {
   it('connects as a role that does not own the tables', async () => {
-    const r = await sql<{ user: string; owner: string }>`select current_user as user, tableowner as owner from pg_tables where schemaname = 'notify' and tablename = 'deliveries'`.execute(app.db);
+    const r = await sql<{
+      user: string;
+      owner: string;
+    }>`select current_user as user, tableowner as owner from pg_tables where schemaname = 'notify' and tablename = 'deliveries'`.execute(
+      app.db,
+    );
     expect(r.rows[0]?.user).toBe(APP_ROLE);
     expect(r.rows[0]?.owner).not.toBe(APP_ROLE);
   });
@@ -62,7 +81,8 @@ describe('tenant isolation through the app role', () => {
       ['globex', globex, acme],
     ] as const) {
       const t = app.forTenant(tenant);
-      for (const table of TABLES) expect(await t.selectFrom(table).select('tenant_id').execute(), `${tenant} ${table}`).toEqual([{ tenant_id: tenant }]);
+      for (const table of TABLES)
+        expect(await t.selectFrom(table).select('tenant_id').execute(), `${tenant} ${table}`).toEqual([{ tenant_id: tenant }]);
       expect((await new DeliveryRepository(t).findByIdempotencyKey('k1'))?.id).toBe(own.deliveryId);
       expect(await new DeliveryRepository(t).findById(other.deliveryId)).toBeUndefined();
       expect(await new ChannelRepository(t).findById(other.channelId)).toBeUndefined();
@@ -78,11 +98,21 @@ describe('tenant isolation through the app role', () => {
     expect(await new ChannelRepository(g).setEnabled(acme.channelId, false)).toBeUndefined();
     expect(await new ChannelRepository(g).delete(acme.channelId)).toBe(false);
     expect(await new RuleRepository(g).delete(acme.ruleId)).toBe(false);
-    expect(await g.updateTable('notify.deliveries').set({ status: 'dead', next_attempt_at: null }).where('id', '=', acme.deliveryId).executeTakeFirst()).toMatchObject({
+    expect(
+      await g
+        .updateTable('notify.deliveries')
+        .set({ status: 'dead', next_attempt_at: null })
+        .where('id', '=', acme.deliveryId)
+        .executeTakeFirst(),
+    ).toMatchObject({
       numUpdatedRows: 0n,
     });
-    await expect(new RuleRepository(g).create({ name: 'x', eventKind: 'e', channelId: acme.channelId })).rejects.toBeInstanceOf(ForeignKeyViolationError);
-    await expect(g.insertInto('notify.channels').values({ tenant_id: 'acme', name: 'intruder', kind: 'email' }).execute()).rejects.toMatchObject({ sqlState: '42501' });
+    await expect(new RuleRepository(g).create({ name: 'x', eventKind: 'e', channelId: acme.channelId })).rejects.toBeInstanceOf(
+      ForeignKeyViolationError,
+    );
+    await expect(
+      g.insertInto('notify.channels').values({ tenant_id: 'acme', name: 'intruder', kind: 'email' }).execute(),
+    ).rejects.toMatchObject({ sqlState: '42501' });
     await expect(g.updateTable('notify.channels').set({ tenant_id: 'acme' }).execute()).rejects.toMatchObject({ sqlState: '42501' });
     expect(await snapshot()).toEqual(before);
   });
@@ -92,7 +122,9 @@ describe('tenant isolation through the app role', () => {
     const before = await snapshot();
     for (const table of TABLES) expect(await app.db.selectFrom(table).select('tenant_id').execute(), table).toEqual([]);
     await expect(new ChannelRepository(app.db).create({ name: 'x', kind: 'email' })).rejects.toBeInstanceOf(DatabaseError);
-    await expect(app.db.insertInto('notify.channels').values({ tenant_id: 'acme', name: 'x', kind: 'email' }).execute()).rejects.toMatchObject({ sqlState: '42501' });
+    await expect(
+      app.db.insertInto('notify.channels').values({ tenant_id: 'acme', name: 'x', kind: 'email' }).execute(),
+    ).rejects.toMatchObject({ sqlState: '42501' });
     await expect(
       new DeliveryRepository(app.db).enqueue({ channelId: acme.channelId, idempotencyKey: 'k2', payload: {} }),
     ).rejects.toBeInstanceOf(DatabaseError);
@@ -113,7 +145,9 @@ describe('the worker role', () => {
     for (const d of claimed) {
       const channel = await new ChannelRepository(worker.forTenant(d.tenant_id)).findById(d.channel_id);
       expect(channel?.config).toEqual({ to: `${d.tenant_id}@test` });
-      expect(await new ChannelRepository(worker.forTenant(d.tenant_id === 'acme' ? 'globex' : 'acme')).findById(d.channel_id)).toBeUndefined();
+      expect(
+        await new ChannelRepository(worker.forTenant(d.tenant_id === 'acme' ? 'globex' : 'acme')).findById(d.channel_id),
+      ).toBeUndefined();
     }
   });
 
@@ -121,7 +155,12 @@ describe('the worker role', () => {
     const acme = await seed('acme');
     const w = worker.db;
     const queue = new DeliveryQueue(w);
-    await expect(w.insertInto('notify.deliveries').values({ tenant_id: 'acme', channel_id: acme.channelId, idempotency_key: 'w', payload: '{}' }).execute()).rejects.toMatchObject({
+    await expect(
+      w
+        .insertInto('notify.deliveries')
+        .values({ tenant_id: 'acme', channel_id: acme.channelId, idempotency_key: 'w', payload: '{}' })
+        .execute(),
+    ).rejects.toMatchObject({
       sqlState: '42501',
     });
     await expect(w.deleteFrom('notify.deliveries').execute()).rejects.toMatchObject({ sqlState: '42501' });
@@ -142,7 +181,10 @@ describe('the worker role', () => {
     await queue.complete(d!, 'w');
     const before = await snapshot();
     // a delivered row is out of the worker's update policy
-    const r = await w.updateTable('notify.deliveries').set({ status: 'pending', next_attempt_at: sql<Date>`now()`, delivered_at: null }).executeTakeFirst();
+    const r = await w
+      .updateTable('notify.deliveries')
+      .set({ status: 'pending', next_attempt_at: sql<Date>`now()`, delivered_at: null })
+      .executeTakeFirst();
     expect(r.numUpdatedRows).toBe(0n);
     expect(await snapshot()).toEqual(before);
   });

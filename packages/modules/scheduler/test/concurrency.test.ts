@@ -27,14 +27,17 @@ async function seedSchedules(): Promise<void> {
   const app = sources.open(db);
   for (const tenant of TENANTS) {
     const repo = new ScheduleRepository(app.forTenant(tenant));
-    for (let i = 0; i < PER_TENANT; i++) await repo.create({ name: `every-minute-${i}`, cron: '* * * * *', from: new Date(T0.getTime() - 1) });
+    for (let i = 0; i < PER_TENANT; i++)
+      await repo.create({ name: `every-minute-${i}`, cron: '* * * * *', from: new Date(T0.getTime() - 1) });
   }
 }
 
 /** Six schedulers, each with its own data source (pool, connections, backend) as the worker role. */
 async function schedulers(): Promise<Array<PostgresDataSource<DB>>> {
   const all = Array.from({ length: SCHEDULERS }, () => sources.open(db, WORKER_ROLE, 2));
-  const pids = await Promise.all(all.map(async (ds) => (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(ds.db)).rows[0]!.pid));
+  const pids = await Promise.all(
+    all.map(async (ds) => (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(ds.db)).rows[0]!.pid),
+  );
   expect(new Set(pids).size).toBe(SCHEDULERS);
   return all;
 }
@@ -46,7 +49,9 @@ describe('several schedulers on the same ticks', () => {
     let created = 0;
     for (let minute = 0; minute < MINUTES; minute++) {
       // every scheduler plans the same minute at once; half of them also replan the previous one (a slow clock)
-      const results = await Promise.all(planners.flatMap((p, i) => [p.planDue({ now: at(minute) }), ...(i % 2 ? [p.planDue({ now: at(minute - 1) })] : [])]));
+      const results = await Promise.all(
+        planners.flatMap((p, i) => [p.planDue({ now: at(minute) }), ...(i % 2 ? [p.planDue({ now: at(minute - 1) })] : [])]),
+      );
       created += results.reduce((n, r) => n + r.created.length, 0);
     }
     const expected = TENANTS.length * PER_TENANT * MINUTES;
@@ -72,15 +77,21 @@ describe('several schedulers on the same ticks', () => {
       { length: 4 },
       () =>
         new Promise<number>((resolve, reject) => {
-          const child = spawn(process.execPath, ['--conditions=@stellaops/source', '--import', 'tsx', script, url, String(T0.getTime()), String(MINUTES), String(startAt)], {
-            cwd: fileURLToPath(new URL('..', import.meta.url)),
-            stdio: ['ignore', 'pipe', 'pipe'],
-          });
+          const child = spawn(
+            process.execPath,
+            ['--conditions=@stellaops/source', '--import', 'tsx', script, url, String(T0.getTime()), String(MINUTES), String(startAt)],
+            {
+              cwd: fileURLToPath(new URL('..', import.meta.url)),
+              stdio: ['ignore', 'pipe', 'pipe'],
+            },
+          );
           let out = '';
           child.stdout.on('data', (d: Buffer) => (out += d.toString()));
           child.stderr.on('data', (d: Buffer) => (out += d.toString()));
           child.on('error', reject);
-          child.on('close', (code) => (code === 0 ? resolve((JSON.parse(out.trim().split('\n').at(-1)!) as { created: number }).created) : reject(new Error(out))));
+          child.on('close', (code) =>
+            code === 0 ? resolve((JSON.parse(out.trim().split('\n').at(-1)!) as { created: number }).created) : reject(new Error(out)),
+          );
         }),
     );
     const created = await Promise.all(processes);

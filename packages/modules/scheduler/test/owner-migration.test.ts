@@ -8,5 +8,8 @@ ownerMigrationSuite({
   requiredRoles: REQUIRED_ROLES,
   migrationIds: ['V001_Schedules', 'V002_CronAndRuns', 'V003_VerifiedTenant'],
   tables: ['runs', 'schedules'],
-  tenantRow: { table: 'scheduler.schedules', insert: "insert into scheduler.schedules (tenant_id, name, cron, next_fire_at) values ('acme', 'first', '* * * * *', now())" },
+  tenantRow: {
+    table: 'scheduler.schedules',
+    insert: "insert into scheduler.schedules (tenant_id, name, cron, next_fire_at) values ('acme', 'first', '* * * * *', now())",
+  },
 });

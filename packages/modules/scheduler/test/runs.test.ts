@@ -54,7 +54,9 @@ describe('RunPlanner', () => {
     expect((await planner.planDue({ now: at(12) })).created).toEqual([]);
     // after a long outage only maxCatchUp newest ticks are planned
     const late = await planner.planDue({ now: at(100), maxCatchUp: 3 });
-    expect(late.created.filter((r) => r.schedule_id === a.id).map((r) => (r.scheduled_for.getTime() - T0.getTime()) / 60_000)).toEqual([90, 95, 100]);
+    expect(late.created.filter((r) => r.schedule_id === a.id).map((r) => (r.scheduled_for.getTime() - T0.getTime()) / 60_000)).toEqual([
+      90, 95, 100,
+    ]);
     const runs = await new RunRepository(app.forTenant('acme')).listForSchedule(a.id);
     expect(runs.map((r) => (r.scheduled_for.getTime() - T0.getTime()) / 60_000)).toEqual([100, 95, 90, 10, 5, 0]);
     expect(await new RunRepository(app.forTenant('acme')).listForSchedule(off.id)).toEqual([]);
@@ -112,7 +114,10 @@ describe('RunQueue', () => {
 
   it('does not claim runs whose tick is still ahead', async () => {
     const s = await new ScheduleRepository(app.forTenant('acme')).create({ name: 'future', cron: '@daily' });
-    await worker.db.insertInto('scheduler.runs').values({ tenant_id: 'acme', schedule_id: s.id, scheduled_for: new Date(Date.now() + 3600_000) }).execute();
+    await worker.db
+      .insertInto('scheduler.runs')
+      .values({ tenant_id: 'acme', schedule_id: s.id, scheduled_for: new Date(Date.now() + 3600_000) })
+      .execute();
     expect(await new RunQueue(worker.db).claim({ workerId: 'w' })).toEqual([]);
   });
 });
@@ -122,8 +127,13 @@ describe('the run state machine, enforced by the database', () => {
     const s = await schedule('acme', 'sm');
     const t = app.forTenant('acme');
     const insert = async (minute: number) =>
-      t.insertInto('scheduler.runs').values({ schedule_id: s.id, scheduled_for: at(minute) }).returningAll().executeTakeFirstOrThrow();
-    const set = (id: string, changes: Record<string, unknown>) => t.updateTable('scheduler.runs').set(changes).where('id', '=', id).execute();
+      t
+        .insertInto('scheduler.runs')
+        .values({ schedule_id: s.id, scheduled_for: at(minute) })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    const set = (id: string, changes: Record<string, unknown>) =>
+      t.updateTable('scheduler.runs').set(changes).where('id', '=', id).execute();
     const transition = (from: string, to: string) => new RegExp(`may not go from ${from} to ${to}`);
 
     const q = await insert(0);
@@ -141,15 +151,20 @@ describe('the run state machine, enforced by the database', () => {
 
     const c = await insert(5);
     await set(c.id, { status: 'cancelled', finished_at: new Date() });
-    await expect(set(c.id, { status: 'running', locked_by: 'w', lease_expires_at: new Date(), started_at: new Date(), finished_at: null })).rejects.toThrow(
-      transition('cancelled', 'running'),
-    );
+    await expect(
+      set(c.id, { status: 'running', locked_by: 'w', lease_expires_at: new Date(), started_at: new Date(), finished_at: null }),
+    ).rejects.toThrow(transition('cancelled', 'running'));
     // a run keeps its schedule and tick
     const r = await insert(10);
     await expect(set(r.id, { scheduled_for: at(11) })).rejects.toThrow(/may not change its tenant, schedule or tick/);
     // the columns must match the state
     await expect(set(r.id, { status: 'running' })).rejects.toMatchObject({ constraint: 'runs_running_has_lease' });
-    await expect(t.insertInto('scheduler.runs').values({ schedule_id: s.id, scheduled_for: at(20), status: 'succeeded' }).execute()).rejects.toMatchObject({
+    await expect(
+      t
+        .insertInto('scheduler.runs')
+        .values({ schedule_id: s.id, scheduled_for: at(20), status: 'succeeded' })
+        .execute(),
+    ).rejects.toMatchObject({
       constraint: 'runs_finished_at',
     });
     // one run per tick

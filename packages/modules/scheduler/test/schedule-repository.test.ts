@@ -22,7 +22,14 @@ describe('ScheduleRepository', () => {
   it('creates, finds, lists, renames and deletes schedules; names are unique per tenant ignoring case', async () => {
     const repo = new ScheduleRepository(app.forTenant('acme'));
     const first = await repo.create({ name: 'First', cron: '*/15 * * * *', from: FROM, payload: { job: 'scan' } });
-    expect(first).toMatchObject({ tenant_id: 'acme', name: 'First', cron: '*/15 * * * *', time_zone: 'UTC', enabled: true, payload: { job: 'scan' } });
+    expect(first).toMatchObject({
+      tenant_id: 'acme',
+      name: 'First',
+      cron: '*/15 * * * *',
+      time_zone: 'UTC',
+      enabled: true,
+      payload: { job: 'scan' },
+    });
     expect(first.next_fire_at?.toISOString()).toBe('2026-01-09T12:15:00.000Z');
     await expect(repo.create({ name: 'FIRST', cron: '@daily' })).rejects.toBeInstanceOf(UniqueViolationError);
     await repo.create({ name: 'second', cron: '@daily' });
@@ -58,14 +65,16 @@ describe('ScheduleRepository', () => {
     const later = new Date('2026-01-10T07:30:00Z');
     expect((await repo.setEnabled(s.id, true, later))?.next_fire_at?.toISOString()).toBe('2026-01-10T08:00:00.000Z');
     // already enabled: the next tick stays
-    expect((await repo.setEnabled(s.id, true, new Date('2026-02-01T00:00:00Z')))?.next_fire_at?.toISOString()).toBe('2026-01-10T08:00:00.000Z');
+    expect((await repo.setEnabled(s.id, true, new Date('2026-02-01T00:00:00Z')))?.next_fire_at?.toISOString()).toBe(
+      '2026-01-10T08:00:00.000Z',
+    );
     const moved = await repo.reschedule(s.id, { cron: '30 6 * * *', timeZone: 'America/New_York', from: later });
     expect(moved).toMatchObject({ cron: '30 6 * * *', time_zone: 'America/New_York' });
     expect(moved?.next_fire_at?.toISOString()).toBe('2026-01-10T11:30:00.000Z'); // 06:30 EST
     // the database keeps enabled and next_fire_at consistent
-    await expect(app.forTenant('acme').updateTable('scheduler.schedules').set({ next_fire_at: null }).where('id', '=', s.id).execute()).rejects.toBeInstanceOf(
-      CheckViolationError,
-    );
+    await expect(
+      app.forTenant('acme').updateTable('scheduler.schedules').set({ next_fire_at: null }).where('id', '=', s.id).execute(),
+    ).rejects.toBeInstanceOf(CheckViolationError);
   });
 
   it('keeps tenants apart: another tenant sees and changes nothing, and without a tenant there are no rows', async () => {

@@ -8,7 +8,7 @@ import { enableLogins, OpenedSources, TEST_PASSWORD } from './support/roles.js';
 
 const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
 const sources = new OpenedSources();
-const TENANT_POLICY = "(tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant))";
+const TENANT_POLICY = '(tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant))';
 
 beforeAll(async () => {
   await enableLogins(db.server.adminConnectionString);
@@ -33,8 +33,22 @@ describe('scheduler schema', () => {
       { table: 'runs', policy: 'runs_tenant_isolation', cmd: 'ALL', roles: ['public'], qual: TENANT_POLICY, check: TENANT_POLICY },
       { table: 'runs', policy: 'runs_worker_plan', cmd: 'INSERT', roles: [WORKER_ROLE], qual: null, check: "(status = 'queued'::text)" },
       { table: 'runs', policy: 'runs_worker_read', cmd: 'SELECT', roles: [WORKER_ROLE], qual: 'true', check: null },
-      { table: 'runs', policy: 'runs_worker_settle', cmd: 'UPDATE', roles: [WORKER_ROLE], qual: "(status = ANY (ARRAY['queued'::text, 'running'::text]))", check: 'true' },
-      { table: 'schedules', policy: 'schedules_tenant_isolation', cmd: 'ALL', roles: ['public'], qual: TENANT_POLICY, check: TENANT_POLICY },
+      {
+        table: 'runs',
+        policy: 'runs_worker_settle',
+        cmd: 'UPDATE',
+        roles: [WORKER_ROLE],
+        qual: "(status = ANY (ARRAY['queued'::text, 'running'::text]))",
+        check: 'true',
+      },
+      {
+        table: 'schedules',
+        policy: 'schedules_tenant_isolation',
+        cmd: 'ALL',
+        roles: ['public'],
+        qual: TENANT_POLICY,
+        check: TENANT_POLICY,
+      },
       { table: 'schedules', policy: 'schedules_worker_advance', cmd: 'UPDATE', roles: [WORKER_ROLE], qual: 'enabled', check: 'enabled' },
       { table: 'schedules', policy: 'schedules_worker_read', cmd: 'SELECT', roles: [WORKER_ROLE], qual: 'true', check: null },
     ]);
@@ -49,7 +63,10 @@ describe('scheduler schema', () => {
       { table: 'runs', default: 'stellaops_security.current_tenant()' },
       { table: 'schedules', default: 'stellaops_security.current_tenant()' },
     ]);
-    const f = await db.pool.query<{ ok: boolean }>(`select has_function_privilege($1, 'stellaops_security.current_tenant()', 'execute') as ok`, [WORKER_ROLE]);
+    const f = await db.pool.query<{ ok: boolean }>(
+      `select has_function_privilege($1, 'stellaops_security.current_tenant()', 'execute') as ok`,
+      [WORKER_ROLE],
+    );
     expect(f.rows[0]?.ok).toBe(true);
   });
 
@@ -64,7 +81,10 @@ describe('scheduler schema', () => {
         expect((await raw.query('select 1 from scheduler.runs')).rows, role).toEqual([]);
         if (role === APP_ROLE) {
           expect((await raw.query('select 1 from scheduler.schedules')).rows).toEqual([]);
-          for (const insert of ["insert into scheduler.schedules (name, cron) values ('forged', '* * * * *')", "insert into scheduler.schedules (tenant_id, name, cron) values ('acme', 'forged', '* * * * *')"])
+          for (const insert of [
+            "insert into scheduler.schedules (name, cron) values ('forged', '* * * * *')",
+            "insert into scheduler.schedules (tenant_id, name, cron) values ('acme', 'forged', '* * * * *')",
+          ])
             await expect(raw.query(insert), insert).rejects.toMatchObject({ code: '42501' }); // the policy's check: no verified tenant
         } else {
           expect((await raw.query('select name from scheduler.schedules')).rows).toEqual([{ name: 'only-acme' }]); // its own read policy, unchanged
@@ -97,18 +117,23 @@ describe('scheduler schema', () => {
   it('gives the app role DML, the worker role only planning and run-state columns; neither owns anything nor bypasses RLS', async () => {
     expect(await checkAppRole(db.pool, APP_ROLE)).toEqual([]);
     expect(await checkAppRole(db.pool, WORKER_ROLE)).toEqual([]);
-    const table = async (role: string, t: string, p: string) => (await db.pool.query<{ ok: boolean }>('select has_table_privilege($1, $2, $3) as ok', [role, t, p])).rows[0]?.ok;
+    const table = async (role: string, t: string, p: string) =>
+      (await db.pool.query<{ ok: boolean }>('select has_table_privilege($1, $2, $3) as ok', [role, t, p])).rows[0]?.ok;
     const column = async (role: string, t: string, c: string, p: string) =>
       (await db.pool.query<{ ok: boolean }>('select has_column_privilege($1, $2, $3, $4) as ok', [role, t, c, p])).rows[0]?.ok;
     for (const p of ['select', 'insert', 'update', 'delete']) expect(await table(APP_ROLE, 'scheduler.runs', p), p).toBe(true);
-    for (const role of [APP_ROLE, WORKER_ROLE]) for (const p of ['select', 'insert', 'update', 'delete']) expect(await table(role, 'scheduler._migrations', p)).toBe(false);
+    for (const role of [APP_ROLE, WORKER_ROLE])
+      for (const p of ['select', 'insert', 'update', 'delete']) expect(await table(role, 'scheduler._migrations', p)).toBe(false);
     expect(await table(WORKER_ROLE, 'scheduler.schedules', 'insert')).toBe(false);
     expect(await table(WORKER_ROLE, 'scheduler.schedules', 'delete')).toBe(false);
     expect(await table(WORKER_ROLE, 'scheduler.runs', 'delete')).toBe(false);
     expect(await column(WORKER_ROLE, 'scheduler.schedules', 'next_fire_at', 'update')).toBe(true);
-    for (const c of ['cron', 'time_zone', 'enabled', 'payload', 'tenant_id', 'name']) expect(await column(WORKER_ROLE, 'scheduler.schedules', c, 'update'), c).toBe(false);
-    for (const c of ['status', 'locked_by', 'lease_expires_at', 'attempts', 'finished_at', 'error']) expect(await column(WORKER_ROLE, 'scheduler.runs', c, 'update'), c).toBe(true);
-    for (const c of ['tenant_id', 'schedule_id', 'scheduled_for', 'id']) expect(await column(WORKER_ROLE, 'scheduler.runs', c, 'update'), c).toBe(false);
+    for (const c of ['cron', 'time_zone', 'enabled', 'payload', 'tenant_id', 'name'])
+      expect(await column(WORKER_ROLE, 'scheduler.schedules', c, 'update'), c).toBe(false);
+    for (const c of ['status', 'locked_by', 'lease_expires_at', 'attempts', 'finished_at', 'error'])
+      expect(await column(WORKER_ROLE, 'scheduler.runs', c, 'update'), c).toBe(true);
+    for (const c of ['tenant_id', 'schedule_id', 'scheduled_for', 'id'])
+      expect(await column(WORKER_ROLE, 'scheduler.runs', c, 'update'), c).toBe(false);
     for (const c of ['status', 'locked_by', 'attempts']) expect(await column(WORKER_ROLE, 'scheduler.runs', c, 'insert'), c).toBe(false);
   });
 
@@ -124,15 +149,28 @@ describe('scheduler schema', () => {
     const touched = await worker.db.updateTable('scheduler.runs').set({ error: null }).where('id', '=', run!.id).executeTakeFirst();
     expect(touched.numUpdatedRows).toBe(0n); // finished runs are outside runs_worker_settle
     await expect(
-      worker.db.insertInto('scheduler.runs').values({ tenant_id: 'acme', schedule_id: s.id, scheduled_for: new Date(0) }).returning('status').execute(),
+      worker.db
+        .insertInto('scheduler.runs')
+        .values({ tenant_id: 'acme', schedule_id: s.id, scheduled_for: new Date(0) })
+        .returning('status')
+        .execute(),
     ).resolves.toEqual([{ status: 'queued' }]);
     await expect(
-      worker.db.insertInto('scheduler.runs').values({ tenant_id: 'acme', schedule_id: s.id, scheduled_for: new Date(60_000), status: 'running' }).execute(),
+      worker.db
+        .insertInto('scheduler.runs')
+        .values({ tenant_id: 'acme', schedule_id: s.id, scheduled_for: new Date(60_000), status: 'running' })
+        .execute(),
     ).rejects.toMatchObject({ sqlState: '42501' });
     await expect(worker.db.deleteFrom('scheduler.runs').execute()).rejects.toMatchObject({ sqlState: '42501' });
-    await expect(worker.db.updateTable('scheduler.schedules').set({ cron: '@daily' }).execute()).rejects.toMatchObject({ sqlState: '42501' });
+    await expect(worker.db.updateTable('scheduler.schedules').set({ cron: '@daily' }).execute()).rejects.toMatchObject({
+      sqlState: '42501',
+    });
     await repo.setEnabled(s.id, false);
-    const advanced = await worker.db.updateTable('scheduler.schedules').set({ next_fire_at: new Date() }).where('id', '=', s.id).executeTakeFirst();
+    const advanced = await worker.db
+      .updateTable('scheduler.schedules')
+      .set({ next_fire_at: new Date() })
+      .where('id', '=', s.id)
+      .executeTakeFirst();
     expect(advanced.numUpdatedRows).toBe(0n);
   });
 });

@@ -15,7 +15,13 @@ import { EmbeddedCluster, TEST_TUNED_SETTINGS, freePort, locateBinaries, serverR
 import { ensureMonitoringSetup, DEFAULT_BINARIES } from '../../src/index.js';
 
 /** Programs the monitoring tests need; CI installs them (.ci/run). */
-export const REQUIRED_PROGRAMS = [DEFAULT_BINARIES.prometheus, DEFAULT_BINARIES.postgresExporter, DEFAULT_BINARIES.pgbouncerExporter, '/usr/sbin/pgbouncer', '/usr/bin/openssl'];
+export const REQUIRED_PROGRAMS = [
+  DEFAULT_BINARIES.prometheus,
+  DEFAULT_BINARIES.postgresExporter,
+  DEFAULT_BINARIES.pgbouncerExporter,
+  '/usr/sbin/pgbouncer',
+  '/usr/bin/openssl',
+];
 
 /** Programs from {@link REQUIRED_PROGRAMS} that are missing here. */
 export function missingPrograms(extra: string[] = []): string[] {
@@ -71,10 +77,64 @@ async function startIn(root: string, cleanup: (() => Promise<void>)[]): Promise<
   // --- a throwaway CA and a server certificate for 127.0.0.1 ---
   const tls = join(root, 'tls');
   mkdirSync(tls, { mode: 0o755 });
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=stellaops-monitoring-test-ca'], tls);
-  openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'], tls);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=stellaops-monitoring-test-ca',
+    ],
+    tls,
+  );
+  openssl(
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.csr',
+      '-subj',
+      '/CN=127.0.0.1',
+    ],
+    tls,
+  );
   writeFileSync(join(tls, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext'], tls);
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.crt',
+      '-days',
+      '2',
+      '-extfile',
+      'san.ext',
+    ],
+    tls,
+  );
   rmSync(join(tls, 'ca.key'));
   chmodSync(join(tls, 'server.key'), 0o600);
   own(join(tls, 'server.key'));
@@ -114,7 +174,14 @@ async function startIn(root: string, cleanup: (() => Promise<void>)[]): Promise<
   const pgPort = await freePort();
   await cluster.start(pgPort);
   cleanup.push(() => cluster.stop({ mode: 'immediate' }));
-  const superuser = (): pg.ClientConfig => ({ host: '127.0.0.1', port: pgPort, user: 'postgres', password: superPassword, database: 'postgres', ssl: { ca: caPem } });
+  const superuser = (): pg.ClientConfig => ({
+    host: '127.0.0.1',
+    port: pgPort,
+    user: 'postgres',
+    password: superPassword,
+    database: 'postgres',
+    ssl: { ca: caPem },
+  });
 
   const monitor = { user: 'stellaops_monitor', password: randomBytes(24).toString('base64url'), database: 'postgres' };
   const appUser = 'stellaops_app_demo';
@@ -180,27 +247,36 @@ async function startIn(root: string, cleanup: (() => Promise<void>)[]): Promise<
     bouncer.kill('SIGTERM');
     await gone;
   };
-  const appThroughBouncer = (): pg.ClientConfig => ({ host: '127.0.0.1', port: bouncerPort, user: appUser, password: appPassword, database: 'stellaops', ssl: { ca: caPem } });
+  const appThroughBouncer = (): pg.ClientConfig => ({
+    host: '127.0.0.1',
+    port: bouncerPort,
+    user: appUser,
+    password: appPassword,
+    database: 'stellaops',
+    ssl: { ca: caPem },
+  });
   const waitForBouncer = async () => {
-   for (let i = 0; ; i++) {
-    const probe = new pg.Client(appThroughBouncer());
-    try {
-      await probe.connect();
-      await probe.query('select 1');
-      await probe.end();
-      break;
-    } catch (e) {
-      await probe.end().catch(() => undefined);
-      if (bouncerExited || i > 100) {
-        let log = '';
-        try {
-          log = readFileSync(join(bdir, 'pgbouncer.log'), 'utf8').split('\n').slice(-10).join('\n');
-        } catch { /* no log yet */ }
-        throw new Error(`PgBouncer did not accept connections: ${(e as Error).message}\n${log}`, { cause: e });
+    for (let i = 0; ; i++) {
+      const probe = new pg.Client(appThroughBouncer());
+      try {
+        await probe.connect();
+        await probe.query('select 1');
+        await probe.end();
+        break;
+      } catch (e) {
+        await probe.end().catch(() => undefined);
+        if (bouncerExited || i > 100) {
+          let log = '';
+          try {
+            log = readFileSync(join(bdir, 'pgbouncer.log'), 'utf8').split('\n').slice(-10).join('\n');
+          } catch {
+            /* no log yet */
+          }
+          throw new Error(`PgBouncer did not accept connections: ${(e as Error).message}\n${log}`, { cause: e });
+        }
+        await sleep(100);
       }
-      await sleep(100);
     }
-   }
   };
   startBouncer();
   cleanup.push(stopBouncer);

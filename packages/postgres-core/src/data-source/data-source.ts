@@ -270,7 +270,10 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
  * const ds = createDataSource<NotifyDb>(persistence.postgres!, { module: 'Notify' });
  * ```
  */
-export function createDataSource<DB>(options: PostgresOptionsInput | PostgresOptions, settings: CreateDataSourceSettings = {}): PostgresDataSource<DB> {
+export function createDataSource<DB>(
+  options: PostgresOptionsInput | PostgresOptions,
+  settings: CreateDataSourceSettings = {},
+): PostgresDataSource<DB> {
   const parsed = parsePostgresOptions(options);
   if (parsed.schema && !IDENTIFIER_PATTERN.test(parsed.schema)) throw new InvalidIdentifierError('schema');
   const builder = new DataSourceBuilder();

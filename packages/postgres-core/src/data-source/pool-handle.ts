@@ -63,10 +63,18 @@ export class SharedPool {
       options.poolerMode === 'none' && options.maxAutoPrepare > 0 ? new StatementNames(options.maxAutoPrepare) : undefined;
     // An idle client losing its connection (server restart) must not crash the process; the pool drops it.
     this.pool.on('error', (err: Error & { code?: string }) => {
-      logger?.warn({ pool: this.displayName, err: { name: err.name, message: err.message, code: err.code } }, 'idle PostgreSQL connection lost; the pool replaces it');
+      logger?.warn(
+        { pool: this.displayName, err: { name: err.name, message: err.message, code: err.code } },
+        'idle PostgreSQL connection lost; the pool replaces it',
+      );
     });
     logger?.info(
-      { pool: this.displayName, poolerMode: options.poolerMode, max: options.pool.max, commandTimeoutSeconds: options.commandTimeoutSeconds },
+      {
+        pool: this.displayName,
+        poolerMode: options.poolerMode,
+        max: options.pool.max,
+        commandTimeoutSeconds: options.commandTimeoutSeconds,
+      },
       'PostgreSQL pool created',
     );
   }
@@ -148,9 +156,15 @@ function guardRoleSettings(pool: pg.Pool, displayName: string, logger: DataLayer
         delete marks[FRESH];
         return client;
       }
-      logger?.warn({ pool: displayName, settings: names }, 'the app role had role-level settings (ALTER ROLE … SET); they were reset and the connection replaced');
+      logger?.warn(
+        { pool: displayName, settings: names },
+        'the app role had role-level settings (ALTER ROLE … SET); they were reset and the connection replaced',
+      );
       client.release(true);
-      if (attempt >= 2) throw new ConfigurationError([{ path: 'Postgres', message: `role-level settings (${names.join(', ')}) keep coming back for this role; check who sets them` }]);
+      if (attempt >= 2)
+        throw new ConfigurationError([
+          { path: 'Postgres', message: `role-level settings (${names.join(', ')}) keep coming back for this role; check who sets them` },
+        ]);
     }
   };
   pool.connect = ((callback?: (err: Error | undefined, client?: pg.PoolClient, done?: (release?: unknown) => void) => void) => {

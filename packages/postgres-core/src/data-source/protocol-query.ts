@@ -350,7 +350,7 @@ export async function* streamUnit(
       (err, res) => {
         if (err) failure = err;
         else {
-          const last = (Array.isArray(res) ? res.at(-1) : res);
+          const last = Array.isArray(res) ? res.at(-1) : res;
           if (last && last.rows.length > 0) chunks.push(last.rows);
         }
         finished = true;

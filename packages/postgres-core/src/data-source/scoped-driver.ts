@@ -15,10 +15,23 @@ import {
 } from 'kysely';
 import type pg from 'pg';
 import { mapDatabaseError } from '../errors/map-database-error.js';
-import { ConnectionLostError, PreparedStatementLostError, TooManyParametersError, TransactionRolledBackError } from '../errors/database-errors.js';
+import {
+  ConnectionLostError,
+  PreparedStatementLostError,
+  TooManyParametersError,
+  TransactionRolledBackError,
+} from '../errors/database-errors.js';
 import { InvalidIdentifierError, UnsupportedOperationError } from '../errors/usage-errors.js';
 import type { PreludeStatement } from './pipelined-query.js';
-import { MAX_BIND_PARAMETERS, runUnit, streamUnit, wireState, type UnitError, type WireState, type WireStatement } from './protocol-query.js';
+import {
+  MAX_BIND_PARAMETERS,
+  runUnit,
+  streamUnit,
+  wireState,
+  type UnitError,
+  type WireState,
+  type WireStatement,
+} from './protocol-query.js';
 import { classifyStatement, type StatementVerdict } from './statement-classifier.js';
 import type { SessionScope } from './session-scope.js';
 import type { SharedPool } from './pool-handle.js';
@@ -259,7 +272,13 @@ export class ScopedConnection implements DatabaseConnection {
    * (autocommit statement, or the transaction's first statement); otherwise
    * the transaction is lost: typed error, connection replaced.
    */
-  async #recoverLostStatement(before: 'idle' | 'pending' | 'open', prelude: readonly WireStatement[], st: WireStatement, error: unknown, retries: number): Promise<pg.QueryResult> {
+  async #recoverLostStatement(
+    before: 'idle' | 'pending' | 'open',
+    prelude: readonly WireStatement[],
+    st: WireStatement,
+    error: unknown,
+    retries: number,
+  ): Promise<pg.QueryResult> {
     const missing = /prepared statement "([^"]+)" does not exist/.exec((error as Error).message)?.[1];
     for (const s of [...prelude, st]) if (s.name && (missing === undefined || s.name === missing)) this.#wire.prepared.delete(s.name);
     if (retries > 0 && before !== 'open') {
@@ -296,7 +315,9 @@ export class ScopedConnection implements DatabaseConnection {
       const name = verdict.trusted ? names?.nameFor(q.sql) : undefined;
       return { text: q.sql, values: q.parameters, ...(name ? { name } : {}) };
     });
-    const prelude: WireStatement[] = explicit ? [{ text: beginText(settings), values: [] }, ...this.#scope.prelude] : [...this.#scope.prelude];
+    const prelude: WireStatement[] = explicit
+      ? [{ text: beginText(settings), values: [] }, ...this.#scope.prelude]
+      : [...this.#scope.prelude];
     const cleanup = this.#transactionPooler && !this.#trusted ? IN_TRANSACTION_CLEANUP : [];
     const postlude = explicit ? [...cleanup, COMMIT] : cleanup;
     let tags: readonly string[];

@@ -35,9 +35,7 @@ export class ConfigurationError extends PostgresCoreError {
 
   /** Formats problems as a multi-line message. */
   static format(problems: readonly ConfigProblem[]): string {
-    const lines = problems.map(
-      (p) => `  - ${p.path}: ${p.message}${p.allowed ? ` (allowed: ${p.allowed.join(', ')})` : ''}`,
-    );
+    const lines = problems.map((p) => `  - ${p.path}: ${p.message}${p.allowed ? ` (allowed: ${p.allowed.join(', ')})` : ''}`);
     return `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`;
   }
 }

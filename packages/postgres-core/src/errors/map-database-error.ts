@@ -17,7 +17,16 @@ import {
 } from './database-errors.js';
 
 const CONNECTION_CODES = new Set(['57P01', '57P02', '57P03', '53300']);
-const SOCKET_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
+const SOCKET_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTCONN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+]);
 const CONNECTION_MESSAGES = [
   'Connection terminated',
   'Client has encountered a connection error',
@@ -28,7 +37,8 @@ const CONNECTION_MESSAGES = [
 ];
 
 /** PgBouncer's own 08P01 errors when its server connection died or cannot be made (server restart, crash recovery). */
-const PGBOUNCER_SERVER_FAILURES = /server conn crashed\?|server login has been failing|pgbouncer cannot connect to server|server_connect_timeout/;
+const PGBOUNCER_SERVER_FAILURES =
+  /server conn crashed\?|server login has been failing|pgbouncer cannot connect to server|server_connect_timeout/;
 
 /**
  * Maps any error thrown by `pg` (or the socket below it) to the typed hierarchy
@@ -84,7 +94,8 @@ export function mapDatabaseError(error: unknown): unknown {
     if (fields.sqlState.startsWith('08') || CONNECTION_CODES.has(fields.sqlState)) {
       return new ConnectionLostError(message, fields, error);
     }
-    if (fields.sqlState.startsWith('23')) return new IntegrityConstraintViolationError(message, fields, error, 'INTEGRITY_CONSTRAINT_VIOLATION');
+    if (fields.sqlState.startsWith('23'))
+      return new IntegrityConstraintViolationError(message, fields, error, 'INTEGRITY_CONSTRAINT_VIOLATION');
     return new DatabaseError(message, fields, error);
   }
   if (/timeout exceeded when trying to connect/i.test(message)) {

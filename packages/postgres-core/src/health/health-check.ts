@@ -58,8 +58,8 @@ export async function checkHealth(target: HealthTarget, options: { timeoutMs?: n
     return { status: 'healthy', durationMs: performance.now() - t0 };
   } catch (e) {
     if (client) {
-      (client).removeListener('error', onError);
-      (client).release(true);
+      client.removeListener('error', onError);
+      client.release(true);
       client = undefined;
     }
     work.catch(() => undefined);

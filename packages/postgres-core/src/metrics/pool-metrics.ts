@@ -79,7 +79,13 @@ export function registerPoolMetrics(
   return {
     unregister() {
       shared.instrumentation = undefined;
-      for (const name of ['pool_connections_total', 'pool_connections_idle', 'pool_connections_waiting', 'pool_acquire_wait_seconds', 'query_duration_seconds']) {
+      for (const name of [
+        'pool_connections_total',
+        'pool_connections_idle',
+        'pool_connections_waiting',
+        'pool_acquire_wait_seconds',
+        'query_duration_seconds',
+      ]) {
         registry.removeSingleMetric(`${prefix}${name}`);
       }
     },

@@ -127,7 +127,10 @@ function splitKeywordString(s: string, problems: ConfigProblem[]): Array<[string
     key = key.trim();
     if (s[i] !== '=') {
       // Never echo the segment: it may be a fragment of an unquoted password containing ';'.
-      problems.push({ path: `connectionString[segment ${pairs.length + 1}]`, message: 'expected "key=value" (quote values containing ";")' });
+      problems.push({
+        path: `connectionString[segment ${pairs.length + 1}]`,
+        message: 'expected "key=value" (quote values containing ";")',
+      });
       pairs.push(['', '']);
       while (i < n && s[i] !== ';') i++;
       continue;
@@ -193,7 +196,10 @@ function parseKeywordString(s: string): ConnectionSettings {
     if (rawKey === '' && value === '') continue; // malformed segment, already reported
     const path = `connectionString${afterPassword ? `[segment ${index + 1}]` : safeKeyPath(rawKey, index + 1)}`;
     if (target === undefined) {
-      problems.push({ path, message: afterPassword ? 'unknown keyword after Password (quote passwords containing ";")' : 'unknown keyword' });
+      problems.push({
+        path,
+        message: afterPassword ? 'unknown keyword after Password (quote passwords containing ";")' : 'unknown keyword',
+      });
       continue;
     }
     if (target === 'ignored') continue;
@@ -209,7 +215,10 @@ function parseKeywordString(s: string): ConnectionSettings {
       }
       out[target] = Number(value);
     } else if (target === 'sslMode') {
-      const mode = value.toLowerCase().replace(/([a-z])(ca|full)$/, '$1-$2').replace(/^verify(ca|full)$/, 'verify-$1');
+      const mode = value
+        .toLowerCase()
+        .replace(/([a-z])(ca|full)$/, '$1-$2')
+        .replace(/^verify(ca|full)$/, 'verify-$1');
       if (!(SSL_MODES as readonly string[]).includes(mode)) {
         problems.push({ path, message: 'unknown TLS mode', allowed: SSL_MODES });
         continue;
@@ -301,9 +310,8 @@ export function parseConnectionString(s: string): ConnectionSettings {
 
 /** Builds the canonical `postgres://` URL from parsed settings. */
 export function formatConnectionUrl(c: ConnectionSettings): string {
-  const auth = c.user !== undefined
-    ? `${encodeURIComponent(c.user)}${c.password !== undefined ? `:${encodeURIComponent(c.password)}` : ''}@`
-    : '';
+  const auth =
+    c.user !== undefined ? `${encodeURIComponent(c.user)}${c.password !== undefined ? `:${encodeURIComponent(c.password)}` : ''}@` : '';
   const host = c.host.includes(':') && !c.host.startsWith('[') ? `[${c.host}]` : c.host;
   const params = new URLSearchParams();
   if (c.sslMode) params.set('sslmode', c.sslMode);

@@ -116,7 +116,9 @@ export const PostgresOptionsSchema = z
     tenantKey: z
       .union([
         z.instanceof(TenantKey),
-        z.string('must be a string').min(TENANT_KEY_MIN_LENGTH, `must be at least ${TENANT_KEY_MIN_LENGTH} characters (e.g. openssl rand -base64 32)`),
+        z
+          .string('must be a string')
+          .min(TENANT_KEY_MIN_LENGTH, `must be at least ${TENANT_KEY_MIN_LENGTH} characters (e.g. openssl rand -base64 32)`),
       ])
       .optional(),
     /** Id of the stored key {@link tenantKey} matches (`Postgres__TenantKeyId`, default `k1`); several ids allow rotation. */
@@ -152,7 +154,8 @@ export function zodProblems(error: z.ZodError, root: string): ConfigProblem[] {
     }
     let message = issue.message;
     // enum settings only: their value is a word like "Postgre", never a secret
-    if (issue.code === 'invalid_value' && values) message = typeof issue.input === 'string' ? `invalid value "${issue.input.slice(0, 40)}"` : 'invalid value';
+    if (issue.code === 'invalid_value' && values)
+      message = typeof issue.input === 'string' ? `invalid value "${issue.input.slice(0, 40)}"` : 'invalid value';
     if (issue.code === 'invalid_type') message = /received undefined/.test(issue.message) ? 'is required' : `must be a ${issue.expected}`;
     return values ? { path, message, allowed: values.map(String) } : { path, message };
   });

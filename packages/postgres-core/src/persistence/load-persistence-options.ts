@@ -164,10 +164,15 @@ export function parsePersistenceOptions(input: Record<string, unknown>, earlierP
   const merged: Tree = {};
   mergeInto(merged, pickSections(input));
   const r = PersistenceOptionsSchema.safeParse(merged, { reportInput: true });
-  const problems = [...earlierProblems, ...(r.success ? [] : zodProblems(r.error, '').map((p) => ({ ...p, path: p.path.replace(/^\./, '') })))];
+  const problems = [
+    ...earlierProblems,
+    ...(r.success ? [] : zodProblems(r.error, '').map((p) => ({ ...p, path: p.path.replace(/^\./, '') }))),
+  ];
   // Cross-field rule checked on the raw input so that it is reported together with every other problem.
   const persistence = isTree(merged.persistence) ? merged.persistence : {};
-  const onPostgres = PERSISTENCE_MODULES.filter((m) => (typeof persistence[m] === 'string' ? persistence[m] : '').trim().toLowerCase() === 'postgres');
+  const onPostgres = PERSISTENCE_MODULES.filter(
+    (m) => (typeof persistence[m] === 'string' ? persistence[m] : '').trim().toLowerCase() === 'postgres',
+  );
   const pg = isTree(merged.postgres) ? merged.postgres : undefined;
   if (onPostgres.length > 0 && pg === undefined) {
     problems.push({

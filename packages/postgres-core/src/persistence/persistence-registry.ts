@@ -47,7 +47,10 @@ export class PersistenceRegistry implements AsyncDisposable {
    *
    * @throws {@link ModuleBackendMismatchError} when the module is configured for Mongo
    */
-  getPostgresDataSource<DB>(module: PersistenceModule, settings: Omit<CreateDataSourceSettings, 'module' | 'registry'> = {}): PostgresDataSource<DB> {
+  getPostgresDataSource<DB>(
+    module: PersistenceModule,
+    settings: Omit<CreateDataSourceSettings, 'module' | 'registry'> = {},
+  ): PostgresDataSource<DB> {
     const backend = this.resolveModuleBackend(module);
     if (backend !== 'Postgres' || !this.options.postgres) throw new ModuleBackendMismatchError(module, backend, 'Postgres');
     let ds = this.#dataSources.get(module);

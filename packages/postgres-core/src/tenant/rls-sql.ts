@@ -41,7 +41,8 @@ export function tenantIsolationSql(args: TenantIsolationArgs): string[] {
   const column = quoteIdentifier(args.column ?? 'tenant_id');
   const policy = quoteIdentifier(args.policyName ?? `${args.table}_tenant_isolation`);
   const type = args.columnType ?? 'text';
-  if (!['text', 'varchar', 'uuid'].includes(type)) throw new PostgresCoreError('INVALID_ARGUMENT', 'columnType must be text, varchar or uuid');
+  if (!['text', 'varchar', 'uuid'].includes(type))
+    throw new PostgresCoreError('INVALID_ARGUMENT', 'columnType must be text, varchar or uuid');
   const predicate = `${column} = (select ${CURRENT_TENANT_FUNCTION})${type === 'text' ? '' : `::${type}`}`;
   return [
     `alter table ${table} enable row level security`,
@@ -108,7 +109,8 @@ export function appRoleGrantsSql(args: AppRoleGrantsArgs): string[] {
       `alter default privileges for role ${owner} in schema ${schema} grant usage, select on sequences to ${app}`,
     );
   }
-  for (const table of args.protectTables ?? []) statements.push(`revoke all on table ${quoteQualifiedName(args.schema, table)} from ${app}`);
+  for (const table of args.protectTables ?? [])
+    statements.push(`revoke all on table ${quoteQualifiedName(args.schema, table)} from ${app}`);
   return statements;
 }
 
@@ -127,7 +129,8 @@ export function appRoleGrantsSql(args: AppRoleGrantsArgs): string[] {
  */
 export function createRoleIfMissingSql(role: string): string {
   const quoted = quoteIdentifier(role); // validates: a plain identifier, no quotes
-  if (role.includes('$')) throw new PostgresCoreError('INVALID_ARGUMENT', `role name "${role}" must not contain "$" here (it would end the DO block's quoting)`);
+  if (role.includes('$'))
+    throw new PostgresCoreError('INVALID_ARGUMENT', `role name "${role}" must not contain "$" here (it would end the DO block's quoting)`);
   return `do $$
 begin
   if not exists (select from pg_catalog.pg_roles where rolname = '${role}') then
@@ -165,7 +168,10 @@ export interface Queryable {
  * await ensureAppRole(adminPool, { role: 'notify_app', password: secret });
  * ```
  */
-export async function ensureAppRole(db: Queryable, args: { role: string; password?: string; keepExistingPassword?: boolean }): Promise<void> {
+export async function ensureAppRole(
+  db: Queryable,
+  args: { role: string; password?: string; keepExistingPassword?: boolean },
+): Promise<void> {
   quoteIdentifier(args.role);
   const attrs = 'login nosuperuser nobypassrls nocreatedb nocreaterole noreplication';
   const build = async (verb: 'create' | 'alter'): Promise<string> => {

@@ -27,7 +27,8 @@ export class TenantKeyConflictError extends PostgresCoreError {
  * ```
  */
 export async function installTenantKey(db: Queryable, key: TenantKey): Promise<boolean> {
-  if (!TENANT_KEY_ID_PATTERN.test(key.keyId)) throw new PostgresCoreError('INVALID_ARGUMENT', 'tenant key id must be 1-32 letters, digits, "_" or "-"');
+  if (!TENANT_KEY_ID_PATTERN.test(key.keyId))
+    throw new PostgresCoreError('INVALID_ARGUMENT', 'tenant key id must be 1-32 letters, digits, "_" or "-"');
   const { inner, outer } = key.pads();
   const r = await db.query(
     `with ins as (

@@ -46,7 +46,12 @@ const acknowledged = new Map<number, string>();
 beforeAll(async () => {
   await ensureTestRole(db.server.adminConnectionString);
   await db.pool.query(`insert into items (id, tenant_id, name) values (1, 'a', 'a1'), (2, 'b', 'b1'), (3, 'c', 'c1')`);
-  for (const [id, t] of [[1, 'a'], [2, 'b'], [3, 'c']] as const) acknowledged.set(id, t);
+  for (const [id, t] of [
+    [1, 'a'],
+    [2, 'b'],
+    [3, 'c'],
+  ] as const)
+    acknowledged.set(id, t);
 });
 
 afterAll(async () => {
@@ -72,17 +77,32 @@ async function victims(ds: PostgresDataSource<TestDB>, rounds = 2): Promise<void
       const id2 = nextId++;
       await ds.withTenant(t, async (trx) => {
         await trx.insertInto('items').values({ id: id1, tenant_id: t, name: 'unit' }).execute();
-        const s = await sql<{ t: string; st: string; ro: string }>`select current_setting('app.tenant_id') as t, current_setting('statement_timeout') as st, current_setting('transaction_read_only') as ro`.execute(trx);
+        const s = await sql<{
+          t: string;
+          st: string;
+          ro: string;
+        }>`select current_setting('app.tenant_id') as t, current_setting('statement_timeout') as st, current_setting('transaction_read_only') as ro`.execute(
+          trx,
+        );
         expect(s.rows[0]).toEqual({ t, st: '30s', ro: 'off' });
       });
       acknowledged.set(id1, t);
       await ds.forTenant(t).insertInto('items').values({ id: id2, tenant_id: t, name: 'single' }).execute();
       acknowledged.set(id2, t);
       const rows = await ds.forTenant(t).selectFrom('items').select(['id', 'tenant_id']).execute();
-      expect(rows.every((x) => x.tenant_id === t), `${t} saw ${JSON.stringify(rows.filter((x) => x.tenant_id !== t))}`).toBe(true);
+      expect(
+        rows.every((x) => x.tenant_id === t),
+        `${t} saw ${JSON.stringify(rows.filter((x) => x.tenant_id !== t))}`,
+      ).toBe(true);
       expect(rows.map((x) => x.id)).toEqual(expect.arrayContaining([id1, id2]));
       await sql`select pg_sleep(0.005)`.execute(ds.forTenant(t)); // a 1 ms statement_timeout would kill this
-      const session = await sql<{ cursors: number; channels: number; path: string }>`select (select count(*)::int from pg_cursors where is_holdable) as cursors, (select count(*)::int from pg_listening_channels()) as channels, current_setting('search_path') as path`.execute(ds.forTenant(t));
+      const session = await sql<{
+        cursors: number;
+        channels: number;
+        path: string;
+      }>`select (select count(*)::int from pg_cursors where is_holdable) as cursors, (select count(*)::int from pg_listening_channels()) as channels, current_setting('search_path') as path`.execute(
+        ds.forTenant(t),
+      );
       expect(session.rows[0]).toEqual({ cursors: 0, channels: 0, path: '"$user", public' });
     }
   }
@@ -115,11 +135,20 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
     if (skip) return;
     let url = db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD });
     if (mode.bouncer) {
-      bouncer = await new PgBouncer(bouncerBin!, { port: db.server.port, host: db.server.host }, { [APP_ROLE]: APP_PASSWORD }, 1, mode.bouncer).start();
+      bouncer = await new PgBouncer(
+        bouncerBin!,
+        { port: db.server.port, host: db.server.host },
+        { [APP_ROLE]: APP_PASSWORD },
+        1,
+        mode.bouncer,
+      ).start();
       url = bouncer.url(db.database, APP_ROLE, APP_PASSWORD);
     }
     // direct: ONE pooled connection, so every later unit reuses the attacker's; PgBouncer: one server connection
-    ds = createDataSource<TestDB>({ connectionString: url, pool: { max: mode.bouncer ? 2 : 1 }, poolerMode: mode.poolerMode, ...db.server.tenantKey }, { registry: new PoolRegistry() });
+    ds = createDataSource<TestDB>(
+      { connectionString: url, pool: { max: mode.bouncer ? 2 : 1 }, poolerMode: mode.poolerMode, ...db.server.tenantKey },
+      { registry: new PoolRegistry() },
+    );
   });
   afterAll(async () => {
     await ds?.close();
@@ -129,7 +158,18 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
   const a = (): Kysely<TestDB> => ds.forTenant('a');
 
   it.skipIf(skip)('class 3: transaction control from a unit is refused, never leaks an open transaction', async () => {
-    const stmts: Array<RawBuilder<unknown>> = [sql`begin`, sql`BEGIN ISOLATION LEVEL SERIALIZABLE`, sql`/* x */ start transaction`, sql`commit`, sql`end`, sql`rollback`, sql`abort`, sql`savepoint x`, sql`release savepoint x`, sql`prepare transaction 'x'`];
+    const stmts: Array<RawBuilder<unknown>> = [
+      sql`begin`,
+      sql`BEGIN ISOLATION LEVEL SERIALIZABLE`,
+      sql`/* x */ start transaction`,
+      sql`commit`,
+      sql`end`,
+      sql`rollback`,
+      sql`abort`,
+      sql`savepoint x`,
+      sql`release savepoint x`,
+      sql`prepare transaction 'x'`,
+    ];
     for (const s of stmts) {
       for (const target of [a(), ds.db]) {
         const err = await attempt(() => s.execute(target));
@@ -144,17 +184,20 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
     await victims(ds, 1);
   });
 
-  it.skipIf(skip || mode.bouncer !== undefined)('class 3: a transaction left open on a pooled connection (raw pool user) is detected by the status byte', async () => {
-    const raw = await ds.pool.connect();
-    await raw.query('begin');
-    raw.release(); // back to the pool INSIDE a transaction
-    const id = nextId++;
-    const err = await attempt(() => ds.forTenant('b').insertInto('items').values({ id, tenant_id: 'b', name: 'never acked' }).execute());
-    expect(err).toMatchObject({ code: 'UNSUPPORTED_OPERATION' });
-    expect((err as Error).message).toMatch(/left a transaction open/);
-    expect((await db.pool.query('select 1 from items where id = $1', [id])).rowCount).toBe(0); // not acknowledged, not there
-    await victims(ds);
-  });
+  it.skipIf(skip || mode.bouncer !== undefined)(
+    'class 3: a transaction left open on a pooled connection (raw pool user) is detected by the status byte',
+    async () => {
+      const raw = await ds.pool.connect();
+      await raw.query('begin');
+      raw.release(); // back to the pool INSIDE a transaction
+      const id = nextId++;
+      const err = await attempt(() => ds.forTenant('b').insertInto('items').values({ id, tenant_id: 'b', name: 'never acked' }).execute());
+      expect(err).toMatchObject({ code: 'UNSUPPORTED_OPERATION' });
+      expect((err as Error).message).toMatch(/left a transaction open/);
+      expect((await db.pool.query('select 1 from items where id = $1', [id])).rowCount).toBe(0); // not acknowledged, not there
+      await victims(ds);
+    },
+  );
 
   it.skipIf(skip)('class 4: a WITH HOLD cursor of a is never fetched by another tenant', async () => {
     await attempt(() => sql`declare leak1 cursor with hold for select id, tenant_id from items`.execute(a()));
@@ -164,10 +207,13 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
       }),
     );
     for (const name of ['leak1', 'leak2']) {
-      const got = await sql.raw<{ tenant_id: string }>(`fetch all from ${name}`).execute(ds.forTenant('c')).then(
-        (r) => r.rows,
-        () => [],
-      );
+      const got = await sql
+        .raw<{ tenant_id: string }>(`fetch all from ${name}`)
+        .execute(ds.forTenant('c'))
+        .then(
+          (r) => r.rows,
+          () => [],
+        );
       expect(got.filter((r) => r.tenant_id !== 'c')).toEqual([]);
     }
     await victims(ds);
@@ -257,7 +303,10 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
       await victims(ds, 1);
       await attempt(() =>
         ds.withTenant('a', async (trx) => {
-          await sql.raw(drop!).execute(trx).catch(() => undefined);
+          await sql
+            .raw(drop!)
+            .execute(trx)
+            .catch(() => undefined);
           await sql.raw(prepare!).execute(trx);
         }),
       );
@@ -272,7 +321,11 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
     const err = await attempt(() =>
       ds.withTenant('b', async (trx) => {
         await trx.insertInto('items').values({ id, tenant_id: 'b', name: 'lost' }).execute();
-        await trx.insertInto('items').values({ id, tenant_id: 'b', name: 'duplicate' }).execute().catch(() => undefined);
+        await trx
+          .insertInto('items')
+          .values({ id, tenant_id: 'b', name: 'duplicate' })
+          .execute()
+          .catch(() => undefined);
       }),
     );
     expect(err).toMatchObject({ code: 'TRANSACTION_ROLLED_BACK', cause: { code: 'UNIQUE_VIOLATION' } });
@@ -283,7 +336,8 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
   it.skipIf(skip)("a session-level app.tenant_id + a's own proof left by a unit never makes unscoped work act as a", async () => {
     // The database half accepts a's own proof for a (a unit knows it): left at session level on a pooled
     // connection, unscoped ds.db (no prelude in direct mode) would act as a. The driver's cleanup removes it.
-    const leave = (idExpr: string): string => `select set_config(${idExpr}, 'a', false), set_config('app.tenant_proof', current_setting('app.tenant_proof'), false)`;
+    const leave = (idExpr: string): string =>
+      `select set_config(${idExpr}, 'a', false), set_config('app.tenant_proof', current_setting('app.tenant_proof'), false)`;
     for (const unit of [
       // standard_conforming_strings off: the server reads '\137' as '_', the lexer (conforming strings) does not
       async (trx: Kysely<TestDB>) => {
@@ -296,7 +350,9 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
     ]) {
       await attempt(() => ds.withTenant('a', unit));
       expect(await ds.db.selectFrom('items').select('id').execute()).toEqual([]);
-      expect((await sql<{ t: string | null }>`select current_setting('app.tenant_id', true) as t`.execute(ds.db)).rows[0]?.t ?? '').toBe('');
+      expect((await sql<{ t: string | null }>`select current_setting('app.tenant_id', true) as t`.execute(ds.db)).rows[0]?.t ?? '').toBe(
+        '',
+      );
       await victims(ds, 1);
     }
   });

@@ -74,7 +74,8 @@ async function snapshot(): Promise<string> {
 }
 
 function open(mode: Mode, extra: { logger?: DataLayerLogger; key?: TenantKey | null; max?: number } = {}): PostgresDataSource<TestDB> {
-  const key = extra.key === null ? {} : { tenantKey: extra.key ?? new TenantKey(db.server.tenantKey.tenantKeyId, db.server.tenantKey.tenantKey) };
+  const key =
+    extra.key === null ? {} : { tenantKey: extra.key ?? new TenantKey(db.server.tenantKey.tenantKeyId, db.server.tenantKey.tenantKey) };
   return createDataSource<TestDB>(
     { connectionString: mode.url(), poolerMode: mode.poolerMode, pool: { max: extra.max ?? 2 }, ...key },
     { registry: new PoolRegistry(), ...(extra.logger ? { logger: extra.logger } : {}) },
@@ -86,7 +87,10 @@ async function expectLaterUnitsUnaffected(mode: Mode, used?: PostgresDataSource<
   const fresh = open(mode);
   try {
     for (const ds of used ? [used, fresh] : [fresh]) {
-      for (const [tenant, ids] of [['a', A_IDS], ['b', B_IDS]] as const) {
+      for (const [tenant, ids] of [
+        ['a', A_IDS],
+        ['b', B_IDS],
+      ] as const) {
         const rows = await ds.forTenant(tenant).selectFrom('items').select(['id', 'tenant_id']).orderBy('id').execute();
         expect(rows, `${tenant} after the attack`).toEqual(ids.map((id) => ({ id, tenant_id: tenant })));
         const inUnit = await ds.withTenant(tenant, async (trx) => {
@@ -125,7 +129,9 @@ async function outcome(c: pg.Client, text: string): Promise<string> {
 
 /** What a forged tenant context can see and do: counts of b's (and anyone's) rows, and write attempts. */
 async function probe(c: pg.Client): Promise<{ visible: number; inserted: string; updated: number; deleted: number }> {
-  const visible = Number((await c.query('select count(*)::int as n from items')).rows[0].n) + Number((await c.query('select count(*)::int as n from notes')).rows[0].n);
+  const visible =
+    Number((await c.query('select count(*)::int as n from items')).rows[0].n) +
+    Number((await c.query('select count(*)::int as n from notes')).rows[0].n);
   await c.query('savepoint p');
   const inserted = await outcome(c, `insert into items (id, tenant_id, name) values (999, 'b', 'forged')`);
   await c.query('rollback to savepoint p');
@@ -232,7 +238,9 @@ describe.each(MODES)('attacks $name', (mode) => {
     const wrong = open(mode, { key: new TenantKey('k1', 'a-key-this-database-has-never-seen-0123456789') });
     try {
       expect(await wrong.forTenant('b').selectFrom('items').select('id').execute()).toEqual([]);
-      await expect(wrong.forTenant('b').insertInto('items').values({ id: 998, tenant_id: 'b', name: 'x' }).execute()).rejects.toBeInstanceOf(DatabaseError);
+      await expect(
+        wrong.forTenant('b').insertInto('items').values({ id: 998, tenant_id: 'b', name: 'x' }).execute(),
+      ).rejects.toBeInstanceOf(DatabaseError);
     } finally {
       await wrong.close();
     }
@@ -267,7 +275,11 @@ describe.each(MODES)('attacks $name', (mode) => {
     // injected into a unit of tenant a: the database refuses, the unit fails, nothing leaks
     const ds = open(mode, { max: 1 });
     try {
-      const injected = [statements[0]!, `do $$ begin execute 'select set_con' || 'fig(''app.tenant' || '_id'', ''b'', true)'; end $$`, `create function pg_temp.forge() returns int language sql as $$ select 1 $$`];
+      const injected = [
+        statements[0]!,
+        `do $$ begin execute 'select set_con' || 'fig(''app.tenant' || '_id'', ''b'', true)'; end $$`,
+        `create function pg_temp.forge() returns int language sql as $$ select 1 $$`,
+      ];
       for (const s of injected) {
         const err = await ds.withTenant('a', (trx) => sql.raw(s).execute(trx)).catch((e: unknown) => e);
         expect(err, s).toBeInstanceOf(DatabaseError);
@@ -301,9 +313,10 @@ describe.each(MODES)('attacks $name', (mode) => {
     // settings a later unit would suffer from in this mode (in PgBouncer mode, the driver re-sets statement_timeout and
     // search_path in every transaction; default_transaction_read_only would last on server connections PgBouncer
     // opens before the reset — see the README's residual channels)
-    const settings = mode.poolerMode === 'none'
-      ? [`search_path = pg_temp`, `statement_timeout = '1'`, `default_transaction_read_only = on`]
-      : [`search_path = pg_temp`, `statement_timeout = '1'`];
+    const settings =
+      mode.poolerMode === 'none'
+        ? [`search_path = pg_temp`, `statement_timeout = '1'`, `default_transaction_read_only = on`]
+        : [`search_path = pg_temp`, `statement_timeout = '1'`];
     await attacker(mode, async (c) => {
       for (const s of settings) await c.query(`alter role current_user set ${s}`);
       await c.query(`alter role current_user in database "${db.database}" set work_mem = '64kB'`);
@@ -319,7 +332,10 @@ describe.each(MODES)('attacks $name', (mode) => {
       expect((await ds.forTenant('a').selectFrom('items').select('id').orderBy('id').execute()).map((r) => r.id)).toEqual([...A_IDS, 4]);
       await ds.withTenant('a', (trx) => trx.deleteFrom('items').where('id', '=', 4).execute());
       expect(warnings.flatMap((w) => w.settings ?? [])).toEqual(expect.arrayContaining(['search_path', 'statement_timeout', 'work_mem']));
-      const left = await db.pool.query(`select count(*)::int as n from pg_db_role_setting where setrole = (select oid from pg_roles where rolname = $1)`, [ROLE]);
+      const left = await db.pool.query(
+        `select count(*)::int as n from pg_db_role_setting where setrole = (select oid from pg_roles where rolname = $1)`,
+        [ROLE],
+      );
       expect(left.rows[0].n).toBe(0);
       expect(await checkAppRole(db.pool, ROLE)).toEqual([]);
       expect(await snapshot()).toBe(before);
@@ -364,11 +380,15 @@ describe('the hardened database', () => {
       await installTenantKey(db.pool, key);
       // reinstalling the same key is a no-op; another secret under the same id is refused
       expect(await installTenantKey(db.pool, key)).toBe(false);
-      await expect(installTenantKey(db.pool, new TenantKey(key.keyId, 'x'.repeat(40)))).rejects.toThrow(/already installed with a different secret/);
+      await expect(installTenantKey(db.pool, new TenantKey(key.keyId, 'x'.repeat(40)))).rejects.toThrow(
+        /already installed with a different secret/,
+      );
       const c = await db.pool.connect();
       try {
         await c.query('begin');
-        await c.query(`select set_config('app.tenant_id', 'acme-01', true), set_config('app.tenant_proof', $1, true)`, [key.proofFor('acme-01')]);
+        await c.query(`select set_config('app.tenant_id', 'acme-01', true), set_config('app.tenant_proof', $1, true)`, [
+          key.proofFor('acme-01'),
+        ]);
         expect((await c.query('select stellaops_security.current_tenant() as t')).rows[0].t).toBe('acme-01');
         await c.query('rollback');
       } finally {

@@ -101,7 +101,9 @@ export class PgBouncer {
   async start(): Promise<this> {
     this.port = await freePort();
     const runAs = serverRunAs();
-    const auth = Object.entries(this.users).map(([u, p]) => `"${u}" "${p}"`).join('\n');
+    const auth = Object.entries(this.users)
+      .map(([u, p]) => `"${u}" "${p}"`)
+      .join('\n');
     writeFileSync(join(this.#dir, 'users.txt'), auth + '\n');
     writeFileSync(
       join(this.#dir, 'pgbouncer.ini'),

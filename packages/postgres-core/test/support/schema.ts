@@ -58,8 +58,18 @@ export async function installSecurity(
 export const coreRlsMigrations = {
   name: 'pgcore-rls',
   // the template is rebuilt whenever the frozen security SQL changes
-  hash: `pgcore-rls-v4:${createHash('sha256').update(securityMigrations.map((m) => m.up).join('\n')).digest('hex')}`,
-  migrate: async ({ connectionString, database, tenantKey }: { connectionString: string; database: string; tenantKey: { tenantKeyId: string; tenantKey: string } }): Promise<void> => {
+  hash: `pgcore-rls-v4:${createHash('sha256')
+    .update(securityMigrations.map((m) => m.up).join('\n'))
+    .digest('hex')}`,
+  migrate: async ({
+    connectionString,
+    database,
+    tenantKey,
+  }: {
+    connectionString: string;
+    database: string;
+    tenantKey: { tenantKeyId: string; tenantKey: string };
+  }): Promise<void> => {
     await ensureTestRole(connectionString);
     const c = new pg.Client(connectionString);
     await c.connect();

@@ -5,7 +5,11 @@ import { join } from 'node:path';
 /** Places where a Docker (or compatible) engine announces itself. */
 function dockerHints(env: NodeJS.ProcessEnv): boolean {
   if (env.DOCKER_HOST || env.TESTCONTAINERS_HOST_OVERRIDE || env.TESTCONTAINERS_DOCKER_SOCKET_OVERRIDE) return true;
-  const sockets = ['/var/run/docker.sock', join(homedir(), '.docker', 'run', 'docker.sock'), join(homedir(), '.docker', 'desktop', 'docker.sock')];
+  const sockets = [
+    '/var/run/docker.sock',
+    join(homedir(), '.docker', 'run', 'docker.sock'),
+    join(homedir(), '.docker', 'desktop', 'docker.sock'),
+  ];
   if (env.XDG_RUNTIME_DIR) sockets.push(join(env.XDG_RUNTIME_DIR, 'docker.sock'), join(env.XDG_RUNTIME_DIR, 'podman', 'podman.sock'));
   if (sockets.some((s) => existsSync(s))) return true;
   return existsSync(join(homedir(), '.testcontainers.properties'));

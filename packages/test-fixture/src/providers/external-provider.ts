@@ -29,10 +29,16 @@ export async function startExternal(url: string, timeoutMs = 5000): Promise<Star
     );
     const row = rows[0]!;
     if (Number(row.v) < 150000) {
-      throw new ProviderUnavailableError('external', `The external server at ${redactConnectionString(url)} runs PostgreSQL ${row.version}; the fixture needs 15 or newer (16+ is the target). Fix: point STELLAOPS_TEST_PG_URL at a PostgreSQL 16 server.`);
+      throw new ProviderUnavailableError(
+        'external',
+        `The external server at ${redactConnectionString(url)} runs PostgreSQL ${row.version}; the fixture needs 15 or newer (16+ is the target). Fix: point STELLAOPS_TEST_PG_URL at a PostgreSQL 16 server.`,
+      );
     }
     if (!row.can) {
-      throw new ProviderUnavailableError('external', `The user of ${redactConnectionString(url)} may not create databases, which isolated test databases need. Fix: ALTER ROLE … CREATEDB, or use a superuser URL.`);
+      throw new ProviderUnavailableError(
+        'external',
+        `The user of ${redactConnectionString(url)} may not create databases, which isolated test databases need. Fix: ALTER ROLE … CREATEDB, or use a superuser URL.`,
+      );
     }
     const { database, ...address } = parseUrl(url);
     return {

@@ -17,7 +17,10 @@ export interface ProviderDecision {
  * Docker engine answers within the probe timeout, else embedded. An explicit
  * `testcontainers` choice without Docker is an error, not a silent fallback.
  */
-export async function decideProvider(o: Pick<ResolvedServerOptions, 'provider' | 'url' | 'dockerProbeTimeoutMs'>, env: NodeJS.ProcessEnv = process.env): Promise<ProviderDecision> {
+export async function decideProvider(
+  o: Pick<ResolvedServerOptions, 'provider' | 'url' | 'dockerProbeTimeoutMs'>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ProviderDecision> {
   switch (o.provider) {
     case 'external':
       return { provider: 'external', reason: 'chosen by STELLAOPS_TEST_PG_PROVIDER' };

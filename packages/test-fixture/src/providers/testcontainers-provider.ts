@@ -22,7 +22,17 @@ export async function startTestcontainers(image: string): Promise<StartedServer>
       .withUsername('test')
       .withPassword('test')
       .withTmpFs({ '/var/lib/postgresql/data': 'rw' })
-      .withCommand(['postgres', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=300'])
+      .withCommand([
+        'postgres',
+        '-c',
+        'fsync=off',
+        '-c',
+        'synchronous_commit=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=300',
+      ])
       .start();
   } catch (cause) {
     throw new ProviderUnavailableError(

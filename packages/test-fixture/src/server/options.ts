@@ -82,7 +82,9 @@ export function resolveServerOptions(options: TestServerOptions = {}, env: NodeJ
   let port = options.port;
   if (port === undefined && env.STELLAOPS_TEST_PG_PORT) port = Number(env.STELLAOPS_TEST_PG_PORT);
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
-    problems.push(`port "${env.STELLAOPS_TEST_PG_PORT ?? port}" (STELLAOPS_TEST_PG_PORT) must be a whole number from 1 to 65535, or unset for a free port.`);
+    problems.push(
+      `port "${env.STELLAOPS_TEST_PG_PORT ?? port}" (STELLAOPS_TEST_PG_PORT) must be a whole number from 1 to 65535, or unset for a free port.`,
+    );
   }
   let probe = options.dockerProbeTimeoutMs;
   if (probe === undefined && env.STELLAOPS_TEST_PG_DOCKER_PROBE_MS) probe = Number(env.STELLAOPS_TEST_PG_DOCKER_PROBE_MS);

@@ -42,7 +42,9 @@ export async function sweepOrphans(admin: pg.Pool, keepRunTag?: string): Promise
 
 /** Drops every clone of the run `runTag` (what its workers did not drop, e.g. after a crash). */
 export async function dropRunClones(admin: pg.Pool, runTag: string): Promise<number> {
-  const names = (await listDatabases(admin, `${PREFIX.clone}${runTag}_`)).concat(await listDatabases(admin, PREFIX.building)).filter((n) => ownerOf(n)?.runTag === runTag);
+  const names = (await listDatabases(admin, `${PREFIX.clone}${runTag}_`))
+    .concat(await listDatabases(admin, PREFIX.building))
+    .filter((n) => ownerOf(n)?.runTag === runTag);
   await Promise.all(names.map((n) => dropDatabase(admin, n).catch(() => undefined)));
   return names.length;
 }
@@ -120,7 +122,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const admin = quietPool({ connectionString: server.adminConnectionString, max: 2 });
   try {
     const swept = await sweepOrphans(admin, server.info.runTag);
-    o.log(`[test-fixture] PostgreSQL for tests: ${decision.provider} (${decision.reason}); ${started.detail}${swept.length ? `; swept ${swept.length} database(s) of crashed runs` : ''}`);
+    o.log(
+      `[test-fixture] PostgreSQL for tests: ${decision.provider} (${decision.reason}); ${started.detail}${swept.length ? `; swept ${swept.length} database(s) of crashed runs` : ''}`,
+    );
   } catch (e) {
     await server.stop().catch(() => undefined);
     throw e;

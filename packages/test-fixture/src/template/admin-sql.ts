@@ -57,7 +57,9 @@ export async function sealTemplate(admin: pg.Pool, name: string): Promise<void> 
 
 /** Names of the fixture's databases whose name starts with `prefix`. */
 export async function listDatabases(admin: pg.Pool, prefix: string): Promise<string[]> {
-  const r = await admin.query<{ datname: string }>('select datname from pg_database where starts_with(datname, $1) order by datname', [prefix]);
+  const r = await admin.query<{ datname: string }>('select datname from pg_database where starts_with(datname, $1) order by datname', [
+    prefix,
+  ]);
   return r.rows.map((row) => row.datname);
 }
 

@@ -59,7 +59,8 @@ export class ClonePool {
 
   /** A clone for exclusive use (with a connected pool when prefilled); give it back with {@link release}. */
   async acquire(): Promise<AcquiredClone> {
-    if (this.#closed) throw new FixtureError('FIXTURE_CLOSED', 'ClonePool is closed: acquire databases before the factory or pool is closed');
+    if (this.#closed)
+      throw new FixtureError('FIXTURE_CLOSED', 'ClonePool is closed: acquire databases before the factory or pool is closed');
     if (this.#expected > 0) this.#expected -= 1;
     const clone = this.#ready.shift() ?? { name: await this.#create() };
     this.#refill();
@@ -104,21 +105,21 @@ export class ClonePool {
       this.#create()
         .then((name): AcquiredClone => ({ name, ...(this.#o.warm ? { pool: this.#o.warm(name) } : {}) }))
         .then(
-        async (clone) => {
-          this.#creating -= 1;
-          if (this.#closed) {
-            await clone.pool?.end().catch(() => undefined);
-            return dropDatabase(this.#o.admin, clone.name).catch(() => undefined);
-          }
-          this.#ready.push(clone);
-          this.#refill();
-          return undefined;
-        },
-        (e: unknown) => {
-          this.#creating -= 1;
-          this.#failure = e; // on-demand creation reports the error to the caller
-        },
-      ),
+          async (clone) => {
+            this.#creating -= 1;
+            if (this.#closed) {
+              await clone.pool?.end().catch(() => undefined);
+              return dropDatabase(this.#o.admin, clone.name).catch(() => undefined);
+            }
+            this.#ready.push(clone);
+            this.#refill();
+            return undefined;
+          },
+          (e: unknown) => {
+            this.#creating -= 1;
+            this.#failure = e; // on-demand creation reports the error to the caller
+          },
+        ),
     );
   }
 

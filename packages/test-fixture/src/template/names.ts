@@ -19,12 +19,19 @@ export function runTagFor(pid: number, nonce: string): string {
 
 /** A short random nonce for {@link runTagFor}: lowercase letters and digits. */
 export function newNonce(): string {
-  return Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0');
+  return Math.floor(Math.random() * 36 ** 4)
+    .toString(36)
+    .padStart(4, '0');
 }
 
 /** Lower-case letters, digits and `_` only, at most `max` characters. */
 export function slug(s: string, max: number): string {
-  return (s.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '') || 'x').slice(0, max);
+  return (
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '') || 'x'
+  ).slice(0, max);
 }
 
 /** Sixteen hex digits of SHA-256 over the given parts. */
@@ -53,7 +60,8 @@ export function keptName(clone: string): string {
 /** The run that owns a clone or building template, when the name is one of ours. */
 export function ownerOf(datname: string): { host: string; pid: number; runTag: string } | undefined {
   const m =
-    /^fx_c_([0-9a-f]{4})_([0-9a-z]+)_([0-9a-z]{4})_/.exec(datname) ?? /^fx_b_[0-9a-f]{16}_([0-9a-f]{4})_([0-9a-z]+)_([0-9a-z]{4})_/.exec(datname);
+    /^fx_c_([0-9a-f]{4})_([0-9a-z]+)_([0-9a-z]{4})_/.exec(datname) ??
+    /^fx_b_[0-9a-f]{16}_([0-9a-f]{4})_([0-9a-z]+)_([0-9a-z]{4})_/.exec(datname);
   if (!m) return undefined;
   const host = m[1]!;
   const pid = parseInt(m[2]!, 36);

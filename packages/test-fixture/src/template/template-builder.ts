@@ -76,7 +76,10 @@ export class TemplateBuilder {
     const deadline = Date.now() + (this.#ctx.lockTimeoutMs ?? 600_000);
     while (!(await tryAdvisoryLock(client, name))) {
       if (Date.now() > deadline) {
-        throw new TemplateBuildError(name, `Timed out waiting for another process to build template ${name}. Fix: look for a hung migration in another test run.`);
+        throw new TemplateBuildError(
+          name,
+          `Timed out waiting for another process to build template ${name}. Fix: look for a hung migration in another test run.`,
+        );
       }
       await new Promise((r) => setTimeout(r, 50));
     }

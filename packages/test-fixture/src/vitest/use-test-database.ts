@@ -143,13 +143,18 @@ export function useTestDatabase(options: UseTestDatabaseOptions = {}): TestDatab
   }
   // eslint-disable-next-line no-empty-pattern
   afterAll(async ({}, suite) => {
-    const failed = scope === 'file' && (suite.result?.state === 'fail' || JSON.stringify(suite.tasks.map((t) => t.result?.state)).includes('fail'));
+    const failed =
+      scope === 'file' && (suite.result?.state === 'fail' || JSON.stringify(suite.tasks.map((t) => t.result?.state)).includes('fail'));
     await detach(failed, `file ${suite.name}`);
     await factory?.close();
   });
 
   const need = (): TestDatabase => {
-    if (!current) throw new FixtureError('FIXTURE_NO_DATABASE', 'The test database is only available inside a test or its hooks (after useTestDatabase\'s beforeEach).');
+    if (!current)
+      throw new FixtureError(
+        'FIXTURE_NO_DATABASE',
+        "The test database is only available inside a test or its hooks (after useTestDatabase's beforeEach).",
+      );
     return current;
   };
   return {

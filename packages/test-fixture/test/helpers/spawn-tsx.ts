@@ -6,11 +6,15 @@ const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** Starts `test/helpers/<script>` with tsx in the package folder. */
 export function spawnHelper(script: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
-  return spawn(join(pkgDir, 'node_modules', '.bin', 'tsx'), ['--conditions=@stellaops/source', join(pkgDir, 'test', 'helpers', script), ...args], {
-    cwd: pkgDir,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return spawn(
+    join(pkgDir, 'node_modules', '.bin', 'tsx'),
+    ['--conditions=@stellaops/source', join(pkgDir, 'test', 'helpers', script), ...args],
+    {
+      cwd: pkgDir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
 }
 
 /** The first line the child prints on stdout, parsed as JSON; rejects with its stderr if it exits first. */

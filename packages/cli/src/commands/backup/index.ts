@@ -4,7 +4,18 @@ import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
 import { renderTable } from '../../output/table.js';
 import { runCommand } from '../../command/run-command.js';
-import { addRepoOptions, addSourceOptions, asUsage, parsePort, parsePositiveInt, repoPaths, serverBinaries, sourceCluster, throttled, type BackupCliOptions } from './options.js';
+import {
+  addRepoOptions,
+  addSourceOptions,
+  asUsage,
+  parsePort,
+  parsePositiveInt,
+  repoPaths,
+  serverBinaries,
+  sourceCluster,
+  throttled,
+  type BackupCliOptions,
+} from './options.js';
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
@@ -36,15 +47,28 @@ export function backupCreateCommand(
             ...(o.label ? { label: o.label } : {}),
             compressionLevel: o.compressionLevel,
             onProgress: (p) =>
-              say(p.phase === 'copy' ? `copy ${mib(p.bytesDone)} / ${mib(p.bytesTotal)} (${Math.floor((100 * p.bytesDone) / Math.max(1, p.bytesTotal))}%)` : p.message, p.phase !== 'copy'),
+              say(
+                p.phase === 'copy'
+                  ? `copy ${mib(p.bytesDone)} / ${mib(p.bytesTotal)} (${Math.floor((100 * p.bytesDone) / Math.max(1, p.bytesTotal))}%)`
+                  : p.message,
+                p.phase !== 'copy',
+              ),
           });
-          const retention = o.keep ? applyRetention({ repository: repo, archiveDir: repoPaths(o, ctx).archiveDir, keep: o.keep }) : undefined;
+          const retention = o.keep
+            ? applyRetention({ repository: repo, archiveDir: repoPaths(o, ctx).archiveDir, keep: o.keep })
+            : undefined;
           const human =
             `backup ${m.id}: ${mib(m.dataBytes)} → ${mib(m.archiveBytes)} in ${(m.durationMs / 1000).toFixed(1)} s, LSN ${m.startLsn} … ${m.stopLsn} (timeline ${m.timeline}), ${m.tables.length} tables counted\n` +
-            (retention ? `retention: kept ${retention.keptBackups.length}, removed ${retention.removedBackups.length} backup(s) and ${retention.removedSegments} WAL segment(s)\n` : '');
+            (retention
+              ? `retention: kept ${retention.keptBackups.length}, removed ${retention.removedBackups.length} backup(s) and ${retention.removedSegments} WAL segment(s)\n`
+              : '');
           const { files: _files, ...summary } = m;
           const after = afterSuccess ? await afterSuccess(o) : undefined;
-          return { doc: { backup: summary, retention, ...after?.doc }, human: after ? `${human}${after.line}\n` : human, exitCode: ExitCode.Ok };
+          return {
+            doc: { backup: summary, retention, ...after?.doc },
+            human: after ? `${human}${after.line}\n` : human,
+            exitCode: ExitCode.Ok,
+          };
         }),
       ),
     );
@@ -76,8 +100,13 @@ export function backupListCommand(ctx: CliContext, name = 'list', parent = 'back
 /** `restore`: point-in-time restore into a new folder, started as a separate server (`stella-db cluster restore`). */
 export function backupRestoreCommand(ctx: CliContext, name = 'restore', parent = 'backup'): Command {
   return addRepoOptions(new Command(name))
-    .description('restore the newest backup before --to into a new folder, replay WAL to the target, promote, and start it as a separate server')
-    .requiredOption('--to <target>', 'latest | immediate | an ISO time with zone (2026-12-03T10:15:00Z) | an LSN (0/3000060) | a restore point name')
+    .description(
+      'restore the newest backup before --to into a new folder, replay WAL to the target, promote, and start it as a separate server',
+    )
+    .requiredOption(
+      '--to <target>',
+      'latest | immediate | an ISO time with zone (2026-12-03T10:15:00Z) | an LSN (0/3000060) | a restore point name',
+    )
     .requiredOption('--into <dir>', 'new data folder (must not exist or be empty; reachable by the OS user postgres)')
     .option('--port <port>', 'port of the restored server on 127.0.0.1 (default: a free one)', parsePort)
     .option('--backup <id>', 'restore from this backup instead of the newest suitable one')
@@ -107,7 +136,16 @@ export function backupRestoreCommand(ctx: CliContext, name = 'restore', parent =
               `inspect: psql -h ${r.socketDir} -p ${r.port} -U postgres\nstop:    kill -INT $(head -1 ${r.dataDir}/postmaster.pid)\n`
             : `prepared ${r.dataDir} from ${r.backup.id} for recovery to ${o.to}; start the server on it to replay and promote\n`;
           return {
-            doc: { backupId: r.backup.id, dataDir: r.dataDir, port: r.port, socketDir: r.socketDir, running: r.running, replayedToLsn: r.replayedToLsn, extractMs: r.extractMs, replayMs: r.replayMs },
+            doc: {
+              backupId: r.backup.id,
+              dataDir: r.dataDir,
+              port: r.port,
+              socketDir: r.socketDir,
+              running: r.running,
+              replayedToLsn: r.replayedToLsn,
+              extractMs: r.extractMs,
+              replayMs: r.replayMs,
+            },
             human,
             exitCode: ExitCode.Ok,
           };
@@ -128,7 +166,14 @@ export function backupVerifyCommand(ctx: CliContext, name = 'verify', parent = '
         asUsage(async () => {
           const { repo, archiveDir } = repoPaths(o, ctx);
           const say = throttled(ctx, o.progress !== false && !o.json);
-          const r = await verifyBackup({ repository: repo, archiveDir, ...serverBinaries(), scratchRoot: o.scratch, ...(o.backup ? { backupId: o.backup } : {}), onProgress: (m) => say(m, true) });
+          const r = await verifyBackup({
+            repository: repo,
+            archiveDir,
+            ...serverBinaries(),
+            scratchRoot: o.scratch,
+            ...(o.backup ? { backupId: o.backup } : {}),
+            onProgress: (m) => say(m, true),
+          });
           const human = r.ok
             ? `backup ${r.backupId} verified: restored and promoted in ${r.restoreSeconds.toFixed(1)} s, ${r.indexesChecked} indexes pass amcheck, ${r.tablesChecked} tables match the manifest\n`
             : `backup ${r.backupId} FAILED verification:\n${r.problems.map((p) => `  - ${p}`).join('\n')}\n`;
@@ -151,7 +196,11 @@ export function backupPruneCommand(ctx: CliContext, name = 'prune', parent = 'ba
           const { repo, archiveDir } = repoPaths(o, ctx);
           const r = applyRetention({ repository: repo, archiveDir, keep: o.keep, dryRun: o.dryRun === true });
           const verb = o.dryRun ? 'would remove' : 'removed';
-          return { doc: { ...r }, human: `kept ${r.keptBackups.join(', ') || 'none'}; ${verb} ${r.removedBackups.length} backup(s) and ${r.removedSegments} WAL segment(s) before ${r.walKeptFrom ?? '-'}\n`, exitCode: ExitCode.Ok };
+          return {
+            doc: { ...r },
+            human: `kept ${r.keptBackups.join(', ') || 'none'}; ${verb} ${r.removedBackups.length} backup(s) and ${r.removedSegments} WAL segment(s) before ${r.walKeptFrom ?? '-'}\n`,
+            exitCode: ExitCode.Ok,
+          };
         }),
       ),
     );

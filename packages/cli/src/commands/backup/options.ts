@@ -68,7 +68,13 @@ export function sourceCluster(o: BackupCliOptions, ctx: CliContext): SourceClust
   const { archiveDir } = repoPaths(o, ctx);
   const port = o.port ?? (ctx.env.STELLAOPS_PG_PORT ? parsePort(ctx.env.STELLAOPS_PG_PORT) : undefined);
   return {
-    connection: { host: need(o.socket ?? ctx.env.STELLAOPS_PG_SOCKET, '--socket', 'STELLAOPS_PG_SOCKET'), ...(port ? { port } : {}), user: o.user ?? 'postgres', database: 'postgres', ...(o.password ? { password: o.password } : {}) },
+    connection: {
+      host: need(o.socket ?? ctx.env.STELLAOPS_PG_SOCKET, '--socket', 'STELLAOPS_PG_SOCKET'),
+      ...(port ? { port } : {}),
+      user: o.user ?? 'postgres',
+      database: 'postgres',
+      ...(o.password ? { password: o.password } : {}),
+    },
     dataDir: resolve(ctx.cwd, need(o.dataDir ?? ctx.env.STELLAOPS_PGDATA, '--data-dir', 'STELLAOPS_PGDATA')),
     archiveDir,
   };

@@ -42,15 +42,24 @@ async function recordBackupSuccess(o: { dir?: string }, ctx: CliContext): Promis
     const admin = adminClient(cctx, DATABASE);
     await admin.connect();
     try {
-      const fn = await admin.query<{ ok: boolean }>(`select to_regprocedure('stellaops_monitoring.record_backup_success(timestamptz)') is not null as ok`);
-      if (!fn.rows[0]?.ok) return { line: 'monitoring: not set up in this cluster, backup not recorded (stella-db cluster up --monitoring)', doc: { monitoringRecorded: false } };
+      const fn = await admin.query<{ ok: boolean }>(
+        `select to_regprocedure('stellaops_monitoring.record_backup_success(timestamptz)') is not null as ok`,
+      );
+      if (!fn.rows[0]?.ok)
+        return {
+          line: 'monitoring: not set up in this cluster, backup not recorded (stella-db cluster up --monitoring)',
+          doc: { monitoringRecorded: false },
+        };
       await admin.query('select stellaops_monitoring.record_backup_success()');
       return { line: 'monitoring: recorded (stellaops_backup_last_success_timestamp_seconds)', doc: { monitoringRecorded: true } };
     } finally {
       await admin.end().catch(() => undefined);
     }
   } catch (e) {
-    return { line: `monitoring: WARNING, the backup succeeded but was not recorded: ${(e as Error).message}`, doc: { monitoringRecorded: false } };
+    return {
+      line: `monitoring: WARNING, the backup succeeded but was not recorded: ${(e as Error).message}`,
+      doc: { monitoringRecorded: false },
+    };
   }
 }
 
@@ -66,7 +75,10 @@ async function recordBackupSuccess(o: { dir?: string }, ctx: CliContext): Promis
  */
 export function clusterBackupCommands(ctx: CliContext): Command[] {
   return [
-    forCluster(backupCreateCommand(ctx, 'backup', 'cluster', (o) => recordBackupSuccess(o as { dir?: string }, ctx)), ctx),
+    forCluster(
+      backupCreateCommand(ctx, 'backup', 'cluster', (o) => recordBackupSuccess(o as { dir?: string }, ctx)),
+      ctx,
+    ),
     forCluster(backupListCommand(ctx, 'backups', 'cluster'), ctx),
     forCluster(backupRestoreCommand(ctx, 'restore', 'cluster'), ctx),
     forCluster(backupVerifyCommand(ctx, 'verify-backup', 'cluster'), ctx),

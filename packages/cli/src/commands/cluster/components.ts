@@ -1,5 +1,14 @@
 import { archiveStatus } from '@stellaops/backup';
-import { adminClient, APP_ROLE, connectionInfo, DATABASE, OWNER_ROLE, type ClusterComponent, type ClusterContext, type ComponentStatus } from '@stellaops/cluster';
+import {
+  adminClient,
+  APP_ROLE,
+  connectionInfo,
+  DATABASE,
+  OWNER_ROLE,
+  type ClusterComponent,
+  type ClusterContext,
+  type ComponentStatus,
+} from '@stellaops/cluster';
 import { CURRENT_TENANT_FUNCTION, listTenantKeyIds, TenantKey } from '@stellaops/postgres-core';
 import { applyTenantProof, appRoleCheckLine, checkAppRoles, hardenAppRoles, newTenantKey } from '../../security/tenant-proof.js';
 
@@ -27,7 +36,11 @@ export class TenantSecurityComponent implements ClusterComponent {
     }
     const { keyId, key } = ctx.secrets.tenantKey;
     ctx.progress(`tenant proof: security migrations as ${OWNER_ROLE}, tenant key ${keyId}`);
-    await applyTenantProof({ ownerUrl: connectionInfo(ctx, { showSecrets: true }).owner.url, key: new TenantKey(keyId, key), applicationName: 'stella-db cluster up' });
+    await applyTenantProof({
+      ownerUrl: connectionInfo(ctx, { showSecrets: true }).owner.url,
+      key: new TenantKey(keyId, key),
+      applicationName: 'stella-db cluster up',
+    });
     const admin = adminClient(ctx, DATABASE);
     await admin.connect();
     try {
@@ -46,7 +59,7 @@ export class TenantSecurityComponent implements ClusterComponent {
     const admin = adminClient(ctx, DATABASE);
     try {
       await admin.connect();
-      const schema = await admin.query(`select to_regclass('stellaops_security.tenant_keys') is not null as ok`);
+      const schema = await admin.query<{ ok: boolean }>(`select to_regclass('stellaops_security.tenant_keys') is not null as ok`);
       const keys = schema.rows[0]?.ok ? await listTenantKeyIds(admin) : [];
       return this.#report(ctx, await checkAppRoles(admin, this.#roles), keys);
     } catch {
@@ -69,8 +82,12 @@ export class TenantSecurityComponent implements ClusterComponent {
     const keyId = ctx.secrets.tenantKey?.keyId;
     const keyOk = keyId !== undefined && installed.includes(keyId);
     const rolesOk = Object.values(problems).every((p) => p.length === 0);
-    const key = keyId === undefined ? 'tenant key: none yet (stella-db cluster up)' : `tenant key ${keyId}: ${keyOk ? 'installed' : 'NOT installed (stella-db cluster up)'}`;
-    const note = waiting.length > 0 ? `; ${waiting.join(', ')}: ${CURRENT_TENANT_FUNCTION} granted by its module's migrations (not applied yet)` : '';
+    const key =
+      keyId === undefined
+        ? 'tenant key: none yet (stella-db cluster up)'
+        : `tenant key ${keyId}: ${keyOk ? 'installed' : 'NOT installed (stella-db cluster up)'}`;
+    const note =
+      waiting.length > 0 ? `; ${waiting.join(', ')}: ${CURRENT_TENANT_FUNCTION} granted by its module's migrations (not applied yet)` : '';
     return {
       name: this.name,
       state: keyOk && rolesOk ? 'ready' : 'missing',
@@ -100,7 +117,13 @@ export class ArchiverComponent implements ClusterComponent {
     let s;
     try {
       s = await archiveStatus(
-        { host: ctx.layout.socketDir, port: ctx.state.ports.postgres, user: 'postgres', database: 'postgres', password: ctx.secrets.superuser },
+        {
+          host: ctx.layout.socketDir,
+          port: ctx.state.ports.postgres,
+          user: 'postgres',
+          database: 'postgres',
+          password: ctx.secrets.superuser,
+        },
         ctx.layout.walArchiveDir,
         ctx.layout.dataDir,
       );

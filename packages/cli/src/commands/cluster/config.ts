@@ -1,6 +1,16 @@
 import { Command, Option } from 'commander';
 import { totalmem } from 'node:os';
-import { clusterLayout, computeSettings, formatMemory, parseMemory, parseOverrides, renderPostgresqlConf, SettingsRejectedError, validateSettingsWithServer, type ClusterSettings } from '@stellaops/cluster';
+import {
+  clusterLayout,
+  computeSettings,
+  formatMemory,
+  parseMemory,
+  parseOverrides,
+  renderPostgresqlConf,
+  SettingsRejectedError,
+  validateSettingsWithServer,
+  type ClusterSettings,
+} from '@stellaops/cluster';
 import { locateBinaries } from '@stellaops/embedded-server';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';

@@ -12,11 +12,16 @@ function block(f: ConnectionForms): string {
 /** `stella-db cluster env`: how a service (app role via PgBouncer) and a migration job (owner direct) connect. */
 export function clusterEnvCommand(ctx: CliContext): Command {
   return new Command('env')
-    .description('print how services (app role through PgBouncer) and migrations (owner direct) connect: URL, Npgsql string, Postgres__ lines; Prometheus and dashboard URLs')
+    .description(
+      'print how services (app role through PgBouncer) and migrations (owner direct) connect: URL, Npgsql string, Postgres__ lines; Prometheus and dashboard URLs',
+    )
     .option('--dir <folder>', DIR_HELP)
     .option('--show-secrets', 'include the passwords (otherwise ***)')
     .option('--json', 'print one JSON document on stdout')
-    .addHelpText('after', '\nBoth use sslmode=verify-full with the cluster\'s CA. Example: psql "$(stella-db cluster env --show-secrets --json | jq -r .app.url)"')
+    .addHelpText(
+      'after',
+      '\nBoth use sslmode=verify-full with the cluster\'s CA. Example: psql "$(stella-db cluster env --show-secrets --json | jq -r .app.url)"',
+    )
     .action(async (opts: { dir?: string; json?: boolean; showSecrets?: boolean }) =>
       runCommand('cluster env', { json: opts.json === true }, ctx, async () => {
         const cctx = await openCluster(opts, ctx).context();

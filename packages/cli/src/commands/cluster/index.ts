@@ -12,7 +12,9 @@ import { clusterUpCommand } from './up.js';
 /** `stella-db cluster …`: the production-shaped PostgreSQL 16 + PgBouncer + TLS cluster. */
 export function clusterCommand(ctx: CliContext): Command {
   const cluster = new Command('cluster')
-    .description('the production-shaped PostgreSQL 16 cluster (TLS, PgBouncer, monitoring, backups): config, up, down, status, env, top, manifests, backup, backups, restore, verify-backup')
+    .description(
+      'the production-shaped PostgreSQL 16 cluster (TLS, PgBouncer, monitoring, backups): config, up, down, status, env, top, manifests, backup, backups, restore, verify-backup',
+    )
     .addCommand(configCommand(ctx))
     .addCommand(clusterUpCommand(ctx))
     .addCommand(clusterDownCommand(ctx))

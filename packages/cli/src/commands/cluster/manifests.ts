@@ -37,27 +37,44 @@ export function clusterManifestsCommand(ctx: CliContext): Command {
     .option('--json', 'print one JSON document on stdout')
     .action(async (opts: ManifestsOptions) =>
       runCommand('cluster manifests', { json: opts.json === true }, ctx, async () => {
-        const settings = asUsageError(() => computeSettings({ memoryBytes: parseMemory(opts.memory), overrides: parseOverrides(opts.set) }));
+        const settings = asUsageError(() =>
+          computeSettings({ memoryBytes: parseMemory(opts.memory), overrides: parseOverrides(opts.set) }),
+        );
         await validateSettingsWithServer(locateBinaries(undefined, '/nonexistent').postgres, settings.postgres);
         const root = localPaths(ctx.cwd).root;
         const targets = await codegenTargets(undefined, { ...ctx, cwd: root }, { allowNone: true });
         const moduleRoles = (await Promise.all(targets.map((t) => moduleRequiredRoles(t.name, root)))).flat();
-        const files = asUsageError(() => renderManifests({ env: opts.env, settings, moduleRoles, ...(opts.instances !== undefined ? { instances: opts.instances } : {}) }));
+        const files = asUsageError(() =>
+          renderManifests({ env: opts.env, settings, moduleRoles, ...(opts.instances !== undefined ? { instances: opts.instances } : {}) }),
+        );
         if (!opts.out) {
-          return { doc: { files: files.map((f) => ({ file: f.file, text: f.text })) }, human: files.map((f) => f.text).join('---\n'), exitCode: ExitCode.Ok };
+          return {
+            doc: { files: files.map((f) => ({ file: f.file, text: f.text })) },
+            human: files.map((f) => f.text).join('---\n'),
+            exitCode: ExitCode.Ok,
+          };
         }
         const out = resolve(ctx.cwd, opts.out);
         if (opts.check) {
-          const stale = files.filter((f) => !existsSync(join(out, f.file)) || readFileSync(join(out, f.file), 'utf8') !== f.text).map((f) => f.file);
+          const stale = files
+            .filter((f) => !existsSync(join(out, f.file)) || readFileSync(join(out, f.file), 'utf8') !== f.text)
+            .map((f) => f.file);
           return {
             doc: { out, stale },
-            human: stale.length === 0 ? `${relative(ctx.cwd, out) || '.'}: manifests up to date\n` : `${relative(ctx.cwd, out)}: differs from what is rendered: ${stale.join(', ')}\nFix: run the same command without --check and commit the files.\n`,
+            human:
+              stale.length === 0
+                ? `${relative(ctx.cwd, out) || '.'}: manifests up to date\n`
+                : `${relative(ctx.cwd, out)}: differs from what is rendered: ${stale.join(', ')}\nFix: run the same command without --check and commit the files.\n`,
             exitCode: stale.length === 0 ? ExitCode.Ok : ExitCode.PendingOrDrift,
           };
         }
         mkdirSync(out, { recursive: true });
         for (const f of files) writeFileSync(join(out, f.file), f.text);
-        return { doc: { out, files: files.map((f) => f.file) }, human: files.map((f) => `wrote ${join(relative(ctx.cwd, out), f.file)}\n`).join(''), exitCode: ExitCode.Ok };
+        return {
+          doc: { out, files: files.map((f) => f.file) },
+          human: files.map((f) => `wrote ${join(relative(ctx.cwd, out), f.file)}\n`).join(''),
+          exitCode: ExitCode.Ok,
+        };
       }),
     );
 }

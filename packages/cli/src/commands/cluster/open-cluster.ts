@@ -4,7 +4,8 @@ import { cliComponents } from './components.js';
 import { clusterRoot } from './location.js';
 
 /** The `--dir` option every cluster command takes. */
-export const DIR_HELP = 'cluster folder; default: /var/lib/stellaops/cluster-<hash of the checkout path> as root, else <workspace>/.stellaops/cluster';
+export const DIR_HELP =
+  'cluster folder; default: /var/lib/stellaops/cluster-<hash of the checkout path> as root, else <workspace>/.stellaops/cluster';
 
 /**
  * The cluster of this checkout (or `--dir`), progress to stderr unless JSON

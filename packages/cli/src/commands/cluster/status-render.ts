@@ -20,6 +20,7 @@ export function renderClusterStatus(s: ClusterStatus): string {
   const dashboard = s.components.find((c) => c.name === 'monitoring' && c.state === 'running')?.data?.dashboardUrl;
   if (typeof dashboard === 'string') out += `\ndashboard: ${dashboard}\n`;
   const crashed = s.components.filter((c) => c.state === 'crashed');
-  if (crashed.length > 0) out += `\n${crashed.map((c) => c.name).join(', ')} crashed: run "stella-db cluster up" to restart (no committed data is lost)\n`;
+  if (crashed.length > 0)
+    out += `\n${crashed.map((c) => c.name).join(', ')} crashed: run "stella-db cluster up" to restart (no committed data is lost)\n`;
   return out;
 }

@@ -32,7 +32,10 @@ export function clusterTopCommand(ctx: CliContext): Command {
     .option('--limit <n>', 'statements to show', parseNonNegativeInt, 10)
     .option('--count <n>', 'with --watch: stop after n frames', parseNonNegativeInt)
     .option('--json', 'print the snapshot as one JSON document on stdout')
-    .addHelpText('after', '\nNeeds the monitoring role: created by "stella-db cluster up" with monitoring on.\nExit codes: 0 ok, 1 failed, 2 usage error.')
+    .addHelpText(
+      'after',
+      '\nNeeds the monitoring role: created by "stella-db cluster up" with monitoring on.\nExit codes: 0 ok, 1 failed, 2 usage error.',
+    )
     .action(async (opts: TopOptions) =>
       runCommand('cluster top', { json: opts.json === true }, ctx, async () => {
         if (opts.interval < 1) throw new UsageError('--interval must be at least 1 second.');
@@ -56,7 +59,9 @@ export function clusterTopCommand(ctx: CliContext): Command {
           for (let frame = 0; !stop && (opts.count === undefined || frame < opts.count); frame++) {
             if (frame > 0) await sleep(opts.interval * 1000);
             const snap = await take();
-            ctx.stdout.write(`${ctx.stdout.isTTY ? '\x1b[H\x1b[2J' : ''}${renderTop(snap, { ...(previous ? { previous } : {}), width })}\n`);
+            ctx.stdout.write(
+              `${ctx.stdout.isTTY ? '\x1b[H\x1b[2J' : ''}${renderTop(snap, { ...(previous ? { previous } : {}), width })}\n`,
+            );
             previous = snap;
           }
         } finally {

@@ -1,5 +1,12 @@
 import { Command } from 'commander';
-import { ClusterError, parseMemory, parseScrapeTargets, SettingsRejectedError, parseOverrides, type ClusterOptions } from '@stellaops/cluster';
+import {
+  ClusterError,
+  parseMemory,
+  parseScrapeTargets,
+  SettingsRejectedError,
+  parseOverrides,
+  type ClusterOptions,
+} from '@stellaops/cluster';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
 import { moduleRequiredRoles } from '../../modules/module-registry.js';
@@ -35,11 +42,19 @@ export function clusterUpCommand(ctx: CliContext): Command {
     .option('--set <name=value>', 'override a PostgreSQL setting (repeatable; replaces the saved overrides)', collect, [])
     .option('--port <port>', 'PostgreSQL port (default: the saved one, else a free one)', parseNonNegativeInt)
     .option('--pgbouncer-port <port>', 'PgBouncer port (default: the saved one, else a free one)', parseNonNegativeInt)
-    .option('--pgbouncer-bin <path>', 'pgbouncer program (default: /usr/sbin/pgbouncer from Debian\'s pgbouncer)')
+    .option('--pgbouncer-bin <path>', "pgbouncer program (default: /usr/sbin/pgbouncer from Debian's pgbouncer)")
     .option('--openssl-bin <path>', 'openssl program (default: openssl on PATH)')
-    .option('--monitoring', 'require the monitoring stack (exporters + Prometheus); fails first with the apt-get command when a package is missing')
+    .option(
+      '--monitoring',
+      'require the monitoring stack (exporters + Prometheus); fails first with the apt-get command when a package is missing',
+    )
     .option('--no-monitoring', 'do not start the monitoring stack (stops a running one); saved for later runs')
-    .option('--scrape <name=host:port>', 'an extra target Prometheus scrapes, e.g. stellaops-notify-worker=127.0.0.1:9464 (repeatable; replaces the saved ones; "none" clears them)', collect, [])
+    .option(
+      '--scrape <name=host:port>',
+      'an extra target Prometheus scrapes, e.g. stellaops-notify-worker=127.0.0.1:9464 (repeatable; replaces the saved ones; "none" clears them)',
+      collect,
+      [],
+    )
     .option('--json', 'print one JSON document on stdout')
     .addHelpText(
       'after',
@@ -57,8 +72,12 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
     )
     .action(async (opts: UpOptions) =>
       runCommand('cluster up', { json: opts.json === true }, ctx, async () => {
-        for (const [flag, port] of [['--port', opts.port], ['--pgbouncer-port', opts.pgbouncerPort]] as const) {
-          if (port !== undefined && (port < 1 || port > 65535)) throw new UsageError(`${flag} ${port} is not a TCP port. Fix: give 1-65535.`);
+        for (const [flag, port] of [
+          ['--port', opts.port],
+          ['--pgbouncer-port', opts.pgbouncerPort],
+        ] as const) {
+          if (port !== undefined && (port < 1 || port > 65535))
+            throw new UsageError(`${flag} ${port} is not a TCP port. Fix: give 1-65535.`);
         }
         const memoryBytes = opts.memory === undefined ? undefined : asUsageError(() => parseMemory(opts.memory!));
         const overrides = opts.set.length > 0 ? asUsageError(() => parseOverrides(opts.set)) : undefined;
@@ -76,7 +95,10 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
           ...(memoryBytes !== undefined ? { memoryBytes } : {}),
           ...(overrides ? { overrides } : {}),
           ports: { ...(opts.port ? { postgres: opts.port } : {}), ...(opts.pgbouncerPort ? { pgbouncer: opts.pgbouncerPort } : {}) },
-          programs: { ...(opts.pgbouncerBin ? { pgbouncer: opts.pgbouncerBin } : {}), ...(opts.opensslBin ? { openssl: opts.opensslBin } : {}) },
+          programs: {
+            ...(opts.pgbouncerBin ? { pgbouncer: opts.pgbouncerBin } : {}),
+            ...(opts.opensslBin ? { openssl: opts.opensslBin } : {}),
+          },
         };
         const cluster = openCluster(opts, ctx, extra);
         let status;
@@ -85,7 +107,8 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
           prepareClusterRoot(clusterRoot(ctx.cwd, opts.dir));
           status = await cluster.up();
         } catch (e) {
-          if ((e instanceof ClusterError && e.code === 'CLUSTER_INVALID_INPUT') || e instanceof SettingsRejectedError) throw new UsageError(e.message, { cause: e });
+          if ((e instanceof ClusterError && e.code === 'CLUSTER_INVALID_INPUT') || e instanceof SettingsRejectedError)
+            throw new UsageError(e.message, { cause: e });
           throw e;
         }
         return {

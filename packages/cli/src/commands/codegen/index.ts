@@ -29,11 +29,16 @@ Exit codes:
 `;
 
 /** Module packages to generate for: `--module` names, or every module in the workspace. */
-export async function codegenTargets(names: string[] | undefined, ctx: CliContext, options: { allowNone?: boolean } = {}): Promise<CodegenTarget[]> {
+export async function codegenTargets(
+  names: string[] | undefined,
+  ctx: CliContext,
+  options: { allowNone?: boolean } = {},
+): Promise<CodegenTarget[]> {
   const root = findWorkspaceRoot(ctx.cwd);
   const modules = root ? workspaceModules(root) : [];
   const wanted = names && names.length > 0 ? names : modules.map((m) => m.name);
-  if (wanted.length === 0 && !options.allowNone) throw new UsageError('no module packages found under packages/modules; name one with --module');
+  if (wanted.length === 0 && !options.allowNone)
+    throw new UsageError('no module packages found under packages/modules; name one with --module');
   const targets: CodegenTarget[] = [];
   for (const name of wanted) {
     const found = modules.find((m) => m.name === name || m.packageName === name);
@@ -57,7 +62,10 @@ export function codegenCommand(ctx: CliContext): Command {
         const results = await runCodegen(targets, { check: opts.check === true, cwd: ctx.cwd });
         const stale = results.filter((r) => r.state === 'stale' || r.state === 'missing');
         const exitCode = opts.check && stale.length > 0 ? ExitCode.PendingOrDrift : ExitCode.Ok;
-        let human = renderTable(['MODULE', 'FILE', 'STATE'], results.map((r) => [r.module, r.file, r.state]));
+        let human = renderTable(
+          ['MODULE', 'FILE', 'STATE'],
+          results.map((r) => [r.module, r.file, r.state]),
+        );
         if (opts.check && stale.length > 0) {
           human += `\n${stale.map((r) => r.diff).join('\n')}\nGenerated types are out of date: run "pnpm codegen" and commit the result.\n`;
         }

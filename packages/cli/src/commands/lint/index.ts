@@ -8,7 +8,15 @@ import type { CliContext } from '../../context.js';
 import { importMigrationModule } from '../../loaders/module-importer.js';
 import { resolveModule } from '../../modules/module-registry.js';
 import { UsageError } from '../../usage-error.js';
-import { applyWaivers, LINT_RULES, lintableMigrations, lintLiveSchema, lintMigrations, readWaiverFile, type LintFinding } from '../../lint-rules/index.js';
+import {
+  applyWaivers,
+  LINT_RULES,
+  lintableMigrations,
+  lintLiveSchema,
+  lintMigrations,
+  readWaiverFile,
+  type LintFinding,
+} from '../../lint-rules/index.js';
 import { renderFindings } from './render.js';
 
 /** Exit code when an unwaived error is found (as `migrate verify` for drift). */
@@ -64,14 +72,18 @@ export function lintCommand(ctx: CliContext): Command {
     .option('--dir <folder>', 'lint a folder of migrations instead (needs --schema)')
     .option('--schema <name>', 'schema of the --dir migrations')
     .option('--url <connection-string>', 'also check the live schema in this database')
-    .option('--app-role <name>', 'the services\' role', 'stellaops_app')
+    .option('--app-role <name>', "the services' role", 'stellaops_app')
     .option('--rules', 'list the rules and exit')
     .option('--json', 'print one JSON document on stdout')
     .action(async (opts: LintOptions) =>
       runCommand('lint', opts, ctx, async () => {
         if (opts.rules) {
           const rules = Object.values(LINT_RULES);
-          return { doc: { rules }, human: `${rules.map((r) => `${r.id.padEnd(28)} ${r.severity.padEnd(7)} ${r.summary}`).join('\n')}\n`, exitCode: 0 };
+          return {
+            doc: { rules },
+            human: `${rules.map((r) => `${r.id.padEnd(28)} ${r.severity.padEnd(7)} ${r.summary}`).join('\n')}\n`,
+            exitCode: 0,
+          };
         }
         const results: ModuleLintResult[] = [];
         for (const target of await lintTargets(opts, ctx)) results.push(await lintTarget(target, opts));
@@ -93,12 +105,19 @@ async function lintTargets(opts: LintOptions, ctx: CliContext): Promise<LintTarg
     if (opts.schema === undefined) throw new UsageError('--dir needs --schema <name>');
     const directory = resolve(ctx.cwd, opts.dir);
     if (!existsSync(directory) || !statSync(directory).isDirectory()) throw new UsageError(`--dir ${opts.dir} is not a folder`);
-    return [{ label: opts.dir, set: { schema: opts.schema, migrations: { directory, importModule: importMigrationModule } }, waiverDir: directory }];
+    return [
+      {
+        label: opts.dir,
+        set: { schema: opts.schema, migrations: { directory, importModule: importMigrationModule } },
+        waiverDir: directory,
+      },
+    ];
   }
   const root = findWorkspaceRoot(ctx.cwd);
   const modules = root ? workspaceModules(root) : [];
   const names = opts.module ?? modules.map((m) => m.name);
-  if (names.length === 0) throw new UsageError('no module packages found under packages/modules; name one with --module or lint a folder with --dir');
+  if (names.length === 0)
+    throw new UsageError('no module packages found under packages/modules; name one with --module or lint a folder with --dir');
   const out: LintTarget[] = [];
   for (const name of names) {
     const found = modules.find((m) => m.name === name || m.packageName === name);
@@ -131,6 +150,9 @@ async function lintTarget(target: LintTarget, opts: LintOptions): Promise<Module
   const waivers = readWaiverFile(target.waiverDir);
   const fromMigrations = lintMigrations({ schema: target.set.schema, migrations, appRole: opts.appRole });
   const live = opts.url ? await lintLiveSchema({ connectionString: opts.url, schema: target.set.schema, appRole: opts.appRole }) : [];
-  const findings = applyWaivers([...fromMigrations, ...live], waivers.filter((w) => opts.url !== undefined || w.migration !== 'schema'));
+  const findings = applyWaivers(
+    [...fromMigrations, ...live],
+    waivers.filter((w) => opts.url !== undefined || w.migration !== 'schema'),
+  );
   return { module: target.label, schema: target.set.schema, migrations: migrations.length, findings };
 }

@@ -14,7 +14,9 @@ export function renderFindings(results: readonly ModuleLintResult[]): string {
     const open = r.findings.filter((f) => f.waived === undefined);
     for (const f of open) lines.push(renderFinding(r.module, f));
     const errors = open.filter((f) => f.severity === 'error').length;
-    lines.push(`${r.module}: ${r.migrations} migration(s), ${errors} error(s), ${open.length - errors} warning(s), ${r.findings.length - open.length} waived`);
+    lines.push(
+      `${r.module}: ${r.migrations} migration(s), ${errors} error(s), ${open.length - errors} warning(s), ${r.findings.length - open.length} waived`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -12,7 +12,11 @@ export function downCommand(ctx: CliContext): Command {
     .action(async (opts: { json?: boolean }) =>
       runCommand('down', { json: opts.json === true }, ctx, async () => {
         const stopped = await localServer(ctx.cwd, ctx.env).down();
-        return { doc: { stopped }, human: stopped ? 'local PostgreSQL stopped\n' : 'local PostgreSQL was not running\n', exitCode: ExitCode.Ok };
+        return {
+          doc: { stopped },
+          human: stopped ? 'local PostgreSQL stopped\n' : 'local PostgreSQL was not running\n',
+          exitCode: ExitCode.Ok,
+        };
       }),
     );
 }

@@ -34,9 +34,11 @@ export interface ModuleRow {
 /** `stella-db up`: local PostgreSQL, roles, migrations of the Postgres-backed modules, fresh types. */
 export function upCommand(ctx: CliContext): Command {
   return new Command('up')
-    .description('start the local PostgreSQL 16 (or use Postgres__ConnectionString), create roles, migrate the Postgres-backed modules, regenerate types')
+    .description(
+      'start the local PostgreSQL 16 (or use Postgres__ConnectionString), create roles, migrate the Postgres-backed modules, regenerate types',
+    )
     .option('--all', 'migrate every module package, whatever PersistenceOptions say')
-    .option('--no-codegen', 'do not regenerate the modules\' DB types')
+    .option('--no-codegen', "do not regenerate the modules' DB types")
     .option('--json', 'print one JSON document on stdout')
     .addHelpText(
       'after',
@@ -62,10 +64,19 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
         const targets = await codegenTargets(undefined, { ...ctx, cwd: paths.root }, { allowNone: true });
         // PersistenceOptions need a Postgres connection string once a module is on Postgres; the local one serves until it exists
         const persistence = loadPersistence(ctx.cwd, ctx.env, externalUrl ?? 'postgres://local-server/stellaops');
-        const modules = selectModules(persistence, targets.map((t) => t.name), opts.all === true);
+        const modules = selectModules(
+          persistence,
+          targets.map((t) => t.name),
+          opts.all === true,
+        );
         const migrating = modules.filter((m) => m.backend === 'Postgres' && m.packageName !== undefined);
         const moduleRoles = (await Promise.all(migrating.map((m) => moduleRequiredRoles(m.packageName!, paths.root)))).flat();
-        const env = await prepareLocalEnvironment({ stateDir: paths.stateDir, server: () => localServer(ctx.cwd, ctx.env), ...(externalUrl ? { externalUrl } : {}), moduleRoles });
+        const env = await prepareLocalEnvironment({
+          stateDir: paths.stateDir,
+          server: () => localServer(ctx.cwd, ctx.env),
+          ...(externalUrl ? { externalUrl } : {}),
+          moduleRoles,
+        });
 
         // Tenant proof first: postgres-core's security migrations (current_tenant(), the owner-only key table) as the
         // owner, then the local tenant key (generated once into .stellaops/tenant-key.json, never rotated by a rerun).
@@ -81,7 +92,14 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
         for (const m of modules) {
           const target = targets.find((t) => t.name === m.packageName);
           if (m.backend !== 'Postgres' || !target) {
-            rows.push({ module: m.module, backend: m.backend, applied: null, pending: null, last: null, types: target ? '-' : 'no package yet' });
+            rows.push({
+              module: m.module,
+              backend: m.backend,
+              applied: null,
+              pending: null,
+              last: null,
+              types: target ? '-' : 'no package yet',
+            });
             continue;
           }
           const migrator = new SchemaMigrator({
@@ -116,7 +134,10 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
           : `external server from ${CONNECTION_ENV}`;
         const human =
           `${server}\n\n` +
-          renderTable(['MODULE', 'BACKEND', 'APPLIED', 'PENDING', 'LAST MIGRATION', 'TYPES'], rows.map((r) => [r.module, r.backend, r.applied, r.pending, r.last, r.types])) +
+          renderTable(
+            ['MODULE', 'BACKEND', 'APPLIED', 'PENDING', 'LAST MIGRATION', 'TYPES'],
+            rows.map((r) => [r.module, r.backend, r.applied, r.pending, r.last, r.types]),
+          ) +
           `\n${checkLine}\n` +
           `app role connection string: ${redactConnectionString(env.appUrl)}\n` +
           `  (full URL with password: stella-db url --role app; stop the server: stella-db down)\n` +
@@ -137,4 +158,3 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
       }),
     );
 }
-

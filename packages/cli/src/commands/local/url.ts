@@ -11,12 +11,16 @@ export function urlCommand(ctx: CliContext): Command {
   return new Command('url')
     .description('print a full connection string of the local server, password included (e.g. export DATABASE_URL=$(stella-db url))')
     .addOption(new Option('--role <role>', 'which role').choices(['app', 'owner', 'superuser']).default('app'))
-    .option('--tenant-key', 'print the tenant key services sign tenant ids with instead (export Postgres__TenantKey=$(stella-db url --tenant-key))')
+    .option(
+      '--tenant-key',
+      'print the tenant key services sign tenant ids with instead (export Postgres__TenantKey=$(stella-db url --tenant-key))',
+    )
     .action(async (opts: { role: 'app' | 'owner' | 'superuser'; tenantKey?: boolean }) =>
       runCommand('url', {}, ctx, async () => {
         if (opts.tenantKey) {
           const key = savedTenantKey(localPaths(ctx.cwd).stateDir);
-          if (!key) throw new UsageError('no local tenant key yet: run "stella-db up" first (it generates .stellaops/tenant-key.json once)');
+          if (!key)
+            throw new UsageError('no local tenant key yet: run "stella-db up" first (it generates .stellaops/tenant-key.json once)');
           return { doc: {}, human: `${key.key}\n`, exitCode: ExitCode.Ok };
         }
         const env = describeLocalEnvironment(localPaths(ctx.cwd).stateDir, localServer(ctx.cwd, ctx.env));

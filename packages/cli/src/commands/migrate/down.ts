@@ -43,7 +43,11 @@ export function downCommand(ctx: CliContext): Command {
               ['ID', 'STATUS', 'TX', 'DURATION'],
               report.results.map((r) => [r.id, r.status, r.inTransaction ? 'yes' : 'no', formatMs(r.durationMs)]),
             ) + `\nrolled back ${n} migration${n > 1 ? 's' : ''} in schema ${schema} (${url})\n`;
-      return { doc: { schema, results: report.results, lockWaitMs: Math.round(report.lockWaitMs), durationMs: Math.round(report.durationMs) }, human, exitCode: ExitCode.Ok };
+      return {
+        doc: { schema, results: report.results, lockWaitMs: Math.round(report.lockWaitMs), durationMs: Math.round(report.durationMs) },
+        human,
+        exitCode: ExitCode.Ok,
+      };
     }),
   );
 }

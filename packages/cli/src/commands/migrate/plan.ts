@@ -37,20 +37,36 @@ export function planCommand(ctx: CliContext): Command {
         ? await migrator.plan({ direction: 'down', ...down })
         : await migrator.plan({ to: opts.to, allowOutOfOrder: opts.allowOutOfOrder, ignoreMissing: opts.ignoreMissing });
       const pending = new Set(plan.migrations.map((m) => m.id));
-      const lint = down || pending.size === 0 ? [] : (await lintSelectedSet(opts, await resolveMigrationSet(opts, ctx), ctx)).filter((f) => pending.has(f.migration) && f.waived === undefined);
+      const lint =
+        down || pending.size === 0
+          ? []
+          : (await lintSelectedSet(opts, await resolveMigrationSet(opts, ctx), ctx)).filter(
+              (f) => pending.has(f.migration) && f.waived === undefined,
+            );
       const lines: string[] = [];
       if (plan.migrations.length === 0) lines.push(`-- nothing to ${down ? 'roll back' : 'apply'} in schema ${schema} (${target})`);
-      else lines.push(`-- plan: ${plan.migrations.length} migration(s) ${down ? 'to roll back' : 'to apply'} in schema ${schema} (${target}); dry run, nothing changed`);
+      else
+        lines.push(
+          `-- plan: ${plan.migrations.length} migration(s) ${down ? 'to roll back' : 'to apply'} in schema ${schema} (${target}); dry run, nothing changed`,
+        );
       for (const m of plan.migrations) {
         lines.push('', `-- ${m.id}: ${m.description} [${m.transaction ? 'in a transaction' : 'NO transaction'}]`);
-        if (m.capture === 'partial') lines.push(`-- WARNING: partial capture, ${m.note ?? 'the dry run could not capture every statement'}`);
+        if (m.capture === 'partial')
+          lines.push(`-- WARNING: partial capture, ${m.note ?? 'the dry run could not capture every statement'}`);
         lines.push(m.sql.trim() === '' ? '-- (no SQL captured)' : m.sql.trimEnd());
       }
       if (lint.length > 0) {
-        lines.push('', `-- stella-db lint: ${lint.length} finding(s) in the pending migrations (docs/RULES.md; waive with -- stella:allow <rule> <reason>)`);
+        lines.push(
+          '',
+          `-- stella-db lint: ${lint.length} finding(s) in the pending migrations (docs/RULES.md; waive with -- stella:allow <rule> <reason>)`,
+        );
         for (const f of lint) lines.push(`-- ${renderFinding(opts.module ?? opts.dir ?? schema, f)}`);
       }
-      return { doc: { schema, direction: plan.direction, migrations: plan.migrations, lint }, human: `${lines.join('\n')}\n`, exitCode: ExitCode.Ok };
+      return {
+        doc: { schema, direction: plan.direction, migrations: plan.migrations, lint },
+        human: `${lines.join('\n')}\n`,
+        exitCode: ExitCode.Ok,
+      };
     }),
   );
 }

@@ -40,15 +40,24 @@ export interface CommonOptions {
 /** Adds the connection, source and output options shared by all `migrate` subcommands. */
 export function addCommonOptions(cmd: Command): Command {
   return cmd
-    .option('--url <connection-string>', 'PostgreSQL connection string (postgres:// URL or Npgsql Host=…;Database=…), a direct connection, not PgBouncer')
-    .option('--config <file>', 'JSON configuration (appsettings shape) with Postgres.ConnectionString; default: env Postgres__ConnectionString')
+    .option(
+      '--url <connection-string>',
+      'PostgreSQL connection string (postgres:// URL or Npgsql Host=…;Database=…), a direct connection, not PgBouncer',
+    )
+    .option(
+      '--config <file>',
+      'JSON configuration (appsettings shape) with Postgres.ConnectionString; default: env Postgres__ConnectionString',
+    )
     .option('--module <name>', 'migrations of a module package (@stellaops/module-<name>, or a package name)')
     .option('--dir <folder>', 'folder of migrations (*.sql, *.down.sql, *.ts, *.js); needs --schema')
     .option('--schema <name>', 'schema of the --dir migrations (tracking table <schema>._migrations)')
     .option('--table <name>', "tracking table name (default: the module's MigrationSet table, else _migrations)")
     .option('--lock-wait <ms>', 'give up waiting for the migration lock after this many ms', parseNonNegativeInt, 60_000)
     .option('--lock-timeout <ms>', 'lock_timeout for migration statements, in ms (0 = none)', parseNonNegativeInt, 5_000)
-    .option('--allow-pooler', 'run through a connection pooler anyway (only PgBouncer pool_mode=session; transaction pooling can leave the lock held)')
+    .option(
+      '--allow-pooler',
+      'run through a connection pooler anyway (only PgBouncer pool_mode=session; transaction pooling can leave the lock held)',
+    )
     .option('--json', 'print one JSON document on stdout')
     .option('--no-progress', 'no progress lines on stderr');
 }

@@ -25,13 +25,26 @@ export function statusCommand(ctx: CliContext): Command {
       const human =
         renderTable(
           ['ID', 'STATE', 'APPLIED AT', 'DURATION', 'TX', 'DESCRIPTION'],
-          report.migrations.map((m) => [m.id, m.state, m.appliedAt, formatMs(m.durationMs), m.transaction === null ? '-' : m.transaction ? 'yes' : 'no', m.description]),
+          report.migrations.map((m) => [
+            m.id,
+            m.state,
+            m.appliedAt,
+            formatMs(m.durationMs),
+            m.transaction === null ? '-' : m.transaction ? 'yes' : 'no',
+            m.description,
+          ]),
         ) +
-        `\nschema ${schema} (${target}): ${Object.entries(c)
-          .filter(([, n]) => n > 0)
-          .map(([s, n]) => `${n} ${s}`)
-          .join(', ') || 'no migrations'}${report.initialized ? '' : ' — tracking table not created yet'}\n`;
-      return { doc: { schema, table: report.table, initialized: report.initialized, counts: c, migrations: report.migrations }, human, exitCode };
+        `\nschema ${schema} (${target}): ${
+          Object.entries(c)
+            .filter(([, n]) => n > 0)
+            .map(([s, n]) => `${n} ${s}`)
+            .join(', ') || 'no migrations'
+        }${report.initialized ? '' : ' — tracking table not created yet'}\n`;
+      return {
+        doc: { schema, table: report.table, initialized: report.initialized, counts: c, migrations: report.migrations },
+        human,
+        exitCode,
+      };
     }),
   );
 }

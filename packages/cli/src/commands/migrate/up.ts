@@ -31,7 +31,11 @@ export function upCommand(ctx: CliContext): Command {
               ['ID', 'STATUS', 'TX', 'DURATION'],
               report.results.map((r) => [r.id, r.status, r.inTransaction ? 'yes' : 'no', formatMs(r.durationMs)]),
             ) + `\napplied ${n} migration${n > 1 ? 's' : ''} to schema ${schema} in ${formatMs(report.durationMs)} (${target})\n`;
-      return { doc: { schema, results: report.results, lockWaitMs: Math.round(report.lockWaitMs), durationMs: Math.round(report.durationMs) }, human, exitCode: ExitCode.Ok };
+      return {
+        doc: { schema, results: report.results, lockWaitMs: Math.round(report.lockWaitMs), durationMs: Math.round(report.durationMs) },
+        human,
+        exitCode: ExitCode.Ok,
+      };
     }),
   );
 }

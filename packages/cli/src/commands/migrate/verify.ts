@@ -7,12 +7,16 @@ import { addCommonOptions, createMigrator, type CommonOptions } from './shared.j
 /** `stella-db migrate verify`: exit 3 when the database does not match the source. */
 export function verifyCommand(ctx: CliContext): Command {
   return addCommonOptions(
-    new Command('verify').description('check that every migration is applied with a matching checksum; exit 3 on pending, drift, missing or unverified'),
+    new Command('verify').description(
+      'check that every migration is applied with a matching checksum; exit 3 on pending, drift, missing or unverified',
+    ),
   ).action(async (opts: CommonOptions) =>
     runCommand('migrate verify', opts, ctx, async () => {
       const { migrator, target, schema } = await createMigrator(opts, ctx);
       const r = await migrator.verify();
-      const lines = [r.ok ? `schema ${schema} matches its migrations (${target})` : `schema ${schema} does NOT match its migrations (${target}):`];
+      const lines = [
+        r.ok ? `schema ${schema} matches its migrations (${target})` : `schema ${schema} does NOT match its migrations (${target}):`,
+      ];
       if (r.pending.length) lines.push(`  pending: ${r.pending.join(', ')}`);
       if (r.outOfOrder.length) lines.push(`  out of order: ${r.outOfOrder.join(', ')}`);
       for (const d of r.drifted) lines.push(`  drifted: ${d.id} (applied ${d.appliedChecksum}, source ${d.currentChecksum})`);

@@ -2,7 +2,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { defineMigration, resolveMigrations } from '@stellaops/migrator';
-import { appRoleGrantsSql, createRoleIfMissingSql, CURRENT_TENANT_FUNCTION, DEFAULT_APP_ROLE, PERSISTENCE_MODULES, tenantIsolationSql } from '@stellaops/postgres-core';
+import {
+  appRoleGrantsSql,
+  createRoleIfMissingSql,
+  CURRENT_TENANT_FUNCTION,
+  DEFAULT_APP_ROLE,
+  PERSISTENCE_MODULES,
+  tenantIsolationSql,
+} from '@stellaops/postgres-core';
 import { pascal, singular } from '../../codegen/type-aliases.js';
 import { findWorkspaceRoot, workspaceModules } from '../../codegen/workspace-modules.js';
 import { UsageError } from '../../usage-error.js';
@@ -65,7 +72,8 @@ const FALLBACK_VERSIONS: Readonly<Record<string, string>> = {
 export async function generateModule(args: GenerateModuleArgs): Promise<GeneratedModule> {
   const progress = args.progress ?? (() => undefined);
   const root = findWorkspaceRoot(args.cwd);
-  if (!root) throw new UsageError(`no pnpm workspace (pnpm-workspace.yaml) at or above ${args.cwd}: run stella-db new module from the repository`);
+  if (!root)
+    throw new UsageError(`no pnpm workspace (pnpm-workspace.yaml) at or above ${args.cwd}: run stella-db new module from the repository`);
   const existing = workspaceModules(root).map((m) => m.name);
   const name = validateModuleName(args.name, existing);
   const dir = join(root, 'packages', 'modules', name);
@@ -90,6 +98,8 @@ export async function generateModule(args: GenerateModuleArgs): Promise<Generate
     await run('pnpm', ['install', '--offline', '--no-frozen-lockfile'], root, env);
     progress(`[4/4] codegen: packages/modules/${name}/src/generated/db.ts`);
     await run('pnpm', ['--filter', `@stellaops/module-${name}`, 'run', 'codegen'], root, env);
+    // the repository's formatter (CI runs `pnpm format:check`): the new package is committed formatted
+    await run('pnpm', ['exec', 'prettier', '--write', '--log-level', 'warn', `packages/modules/${name}`], root, env);
   }
   return { name, packageName: `@stellaops/module-${name}`, dir, files: Object.keys(files).sort(), persistence, installed: install };
 }
@@ -106,7 +116,11 @@ async function moduleSpec(root: string, name: string, table: string): Promise<Mo
     migrationId,
     migrationFile: `v001-${table.replace(/_/g, '-')}`,
     migrationConst: `v001${pascal(table)}`,
-    v001: { description: `${table.replace(/_/g, ' ')}, RLS, app role grants`, up: v001Up(name, table), down: `drop table ${name}.${table}` },
+    v001: {
+      description: `${table.replace(/_/g, ' ')}, RLS, app role grants`,
+      up: v001Up(name, table),
+      down: `drop table ${name}.${table}`,
+    },
     versions: dependencyVersions(root),
   };
 }
@@ -136,7 +150,9 @@ function v001Up(schema: string, table: string): string {
 }
 
 async function pinFile(spec: ModuleSpec): Promise<string> {
-  const [resolved] = await resolveMigrations([defineMigration({ id: spec.migrationId, description: spec.v001.description, up: spec.v001.up, down: spec.v001.down })]);
+  const [resolved] = await resolveMigrations([
+    defineMigration({ id: spec.migrationId, description: spec.v001.description, up: spec.v001.up, down: spec.v001.down }),
+  ]);
   const pins = {
     schema: spec.name,
     note:
@@ -156,11 +172,16 @@ export function dependencyVersions(root: string): Record<string, string> {
   const catalog = catalogEntries(readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8'));
   const used = new Map<string, string>();
   for (const m of workspaceModules(root)) {
-    const pkg = JSON.parse(readFileSync(join(m.dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
-    for (const [dep, version] of Object.entries({ ...pkg.devDependencies, ...pkg.dependencies })) if (!used.has(dep)) used.set(dep, version);
+    const pkg = JSON.parse(readFileSync(join(m.dir, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+      devDependencies?: Record<string, string>;
+    };
+    for (const [dep, version] of Object.entries({ ...pkg.devDependencies, ...pkg.dependencies }))
+      if (!used.has(dep)) used.set(dep, version);
   }
   const out: Record<string, string> = {};
-  for (const dep of [...MODULE_DEPENDENCIES, ...MODULE_DEV_DEPENDENCIES]) out[dep] = catalog.has(dep) ? 'catalog:' : (used.get(dep) ?? FALLBACK_VERSIONS[dep]!);
+  for (const dep of [...MODULE_DEPENDENCIES, ...MODULE_DEV_DEPENDENCIES])
+    out[dep] = catalog.has(dep) ? 'catalog:' : (used.get(dep) ?? FALLBACK_VERSIONS[dep]!);
   return out;
 }
 
@@ -195,7 +216,12 @@ function run(cmd: string, args: string[], cwd: string, env: Record<string, strin
     child.on('error', (e) => reject(new Error(`could not run ${cmd} ${args.join(' ')}: ${e.message}`, { cause: e })));
     child.on('close', (code) => {
       if (code === 0) resolve();
-      else reject(new Error(`${cmd} ${args.join(' ')} failed (exit ${String(code)}); its output ends with:\n${out.trim().split('\n').slice(-20).join('\n')}\nThe module's files are written: fix the cause and run that command again.`));
+      else
+        reject(
+          new Error(
+            `${cmd} ${args.join(' ')} failed (exit ${String(code)}); its output ends with:\n${out.trim().split('\n').slice(-20).join('\n')}\nThe module's files are written: fix the cause and run that command again.`,
+          ),
+        );
     });
   });
 }

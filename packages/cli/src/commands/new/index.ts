@@ -50,9 +50,22 @@ export function newCommand(ctx: CliContext): Command {
         const human =
           `created packages/modules/${made.name} (${made.packageName}, schema ${made.name}): ${made.files.length} files\n` +
           `PersistenceOptions: ${made.persistence === 'registered' ? 'registered' : 'already listed'}\n` +
-          (made.installed ? 'installed; generated src/generated/db.ts\n' : `not installed: run "pnpm install" then "pnpm --filter ${made.packageName} codegen"\n`) +
+          (made.installed
+            ? 'installed; generated src/generated/db.ts\n'
+            : `not installed: run "pnpm install" then "pnpm --filter ${made.packageName} codegen"\n`) +
           `next: pnpm --filter ${made.packageName} test; pnpm exec stella-db up --all; docs/adding-a-module.md\n`;
-        return { doc: { module: made.name, package: made.packageName, dir: made.dir, files: made.files, persistence: made.persistence, installed: made.installed }, human, exitCode: ExitCode.Ok };
+        return {
+          doc: {
+            module: made.name,
+            package: made.packageName,
+            dir: made.dir,
+            files: made.files,
+            persistence: made.persistence,
+            installed: made.installed,
+          },
+          human,
+          exitCode: ExitCode.Ok,
+        };
       }),
     );
   return new Command('new').description('create things from the project templates (new module <name>)').addCommand(moduleCommand);

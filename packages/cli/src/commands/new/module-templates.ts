@@ -48,8 +48,15 @@ export function asTemplateLiteral(text: string): string {
   return `\`${text.replace(/\\/g, '\\\\').replace(/`/g, '\\`').replace(/\$\{/g, '\\${')}\``;
 }
 
-function sortedDeps(workspace: readonly string[], external: readonly string[], versions: Readonly<Record<string, string>>): Record<string, string> {
-  const entries: Array<[string, string]> = [...workspace.map((d): [string, string] => [d, 'workspace:*']), ...external.map((d): [string, string] => [d, versions[d]!])];
+function sortedDeps(
+  workspace: readonly string[],
+  external: readonly string[],
+  versions: Readonly<Record<string, string>>,
+): Record<string, string> {
+  const entries: Array<[string, string]> = [
+    ...workspace.map((d): [string, string] => [d, 'workspace:*']),
+    ...external.map((d): [string, string] => [d, versions[d]!]),
+  ];
   return Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b)));
 }
 

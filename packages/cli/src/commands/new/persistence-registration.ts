@@ -28,7 +28,9 @@ export function registerPersistenceModule(root: string, title: string, known: re
   const entries = /^([ \t]+)\w+: backend,$/gm;
   const lastEntry = [...text.matchAll(entries)].at(-1);
   if (!list || !lastEntry) {
-    throw new Error(`cannot register ${title} in PersistenceOptions: ${PERSISTENCE_OPTIONS_FILE} no longer has the expected shape; add it to PERSISTENCE_MODULES and the schema by hand`);
+    throw new Error(
+      `cannot register ${title} in PersistenceOptions: ${PERSISTENCE_OPTIONS_FILE} no longer has the expected shape; add it to PERSISTENCE_MODULES and the schema by hand`,
+    );
   }
   const names = [...list[1]!.matchAll(/'([^']+)'/g)].map((m) => m[1]!);
   if (names.includes(title)) return 'present';

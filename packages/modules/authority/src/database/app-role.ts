@@ -15,4 +15,3 @@ export const REQUIRED_ROLES: readonly string[] = [APP_ROLE];
 
 /** The schema holding Authority's tables. */
 export const AUTHORITY_SCHEMA = 'authority';
-

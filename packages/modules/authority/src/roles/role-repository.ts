@@ -86,7 +86,11 @@ export class RoleRepository {
 
   /** Takes a role away from a user; true when it was held. */
   async revoke(userId: string, roleId: string): Promise<boolean> {
-    const r = await this.db.deleteFrom('authority.user_roles').where('user_id', '=', userId).where('role_id', '=', roleId).executeTakeFirst();
+    const r = await this.db
+      .deleteFrom('authority.user_roles')
+      .where('user_id', '=', userId)
+      .where('role_id', '=', roleId)
+      .executeTakeFirst();
     return r.numDeletedRows > 0n;
   }
 

@@ -35,11 +35,19 @@ export class TenantRepository {
 
   /** Renames the tenant; returns the updated record (undefined when it does not exist). */
   async rename(displayName: string): Promise<Tenant | undefined> {
-    return this.db.updateTable('authority.tenants').set({ display_name: displayName, updated_at: sql<Date>`now()` }).returningAll().executeTakeFirst();
+    return this.db
+      .updateTable('authority.tenants')
+      .set({ display_name: displayName, updated_at: sql<Date>`now()` })
+      .returningAll()
+      .executeTakeFirst();
   }
 
   /** Suspends or reactivates the tenant; returns the updated record. */
   async setStatus(status: TenantStatus): Promise<Tenant | undefined> {
-    return this.db.updateTable('authority.tenants').set({ status, updated_at: sql<Date>`now()` }).returningAll().executeTakeFirst();
+    return this.db
+      .updateTable('authority.tenants')
+      .set({ status, updated_at: sql<Date>`now()` })
+      .returningAll()
+      .executeTakeFirst();
   }
 }

@@ -72,7 +72,12 @@ export class UserRepository {
 
   /** Enables or disables a user; returns the updated user (undefined when not found). */
   async setStatus(id: string, status: UserStatus): Promise<User | undefined> {
-    return this.db.updateTable('authority.users').set({ status, updated_at: sql<Date>`now()` }).where('id', '=', id).returningAll().executeTakeFirst();
+    return this.db
+      .updateTable('authority.users')
+      .set({ status, updated_at: sql<Date>`now()` })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
   }
 
   /** Deletes a user (their tokens and role grants go with them); true when one was deleted. */

@@ -21,7 +21,11 @@ export async function enableAppLogin(adminConnectionString: string): Promise<voi
 /** Opens Authority's data source on the test database as the app role; closed by `closeAll`. */
 export function appDataSource(db: TestDatabaseHandle, opened: Array<PostgresDataSource<DB>>): PostgresDataSource<DB> {
   const ds = createDataSource<DB>(
-    { connectionString: db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD }), pool: { max: 4 }, ...db.server.tenantKey },
+    {
+      connectionString: db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD }),
+      pool: { max: 4 },
+      ...db.server.tenantKey,
+    },
     { module: 'Authority', registry: new PoolRegistry() },
   );
   opened.push(ds);

@@ -63,7 +63,12 @@ export class ChannelRepository {
 
   /** Enables or disables a channel; returns the updated channel. */
   async setEnabled(id: string, enabled: boolean): Promise<Channel | undefined> {
-    return this.db.updateTable('notify.channels').set({ enabled, updated_at: sql<Date>`now()` }).where('id', '=', id).returningAll().executeTakeFirst();
+    return this.db
+      .updateTable('notify.channels')
+      .set({ enabled, updated_at: sql<Date>`now()` })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
   }
 
   /** Deletes a channel with its rules and deliveries; true when one was deleted. */

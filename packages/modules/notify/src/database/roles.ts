@@ -24,4 +24,3 @@ export const REQUIRED_ROLES: readonly string[] = [APP_ROLE, WORKER_ROLE];
 
 /** The schema holding Notify's tables. */
 export const NOTIFY_SCHEMA = 'notify';
-

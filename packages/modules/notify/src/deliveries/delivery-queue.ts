@@ -117,7 +117,14 @@ export class DeliveryQueue {
   async complete(delivery: DeliveryRef, workerId: string): Promise<Delivery | undefined> {
     return this.db
       .updateTable('notify.deliveries')
-      .set({ status: 'delivered', next_attempt_at: null, locked_by: null, last_error: null, delivered_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+      .set({
+        status: 'delivered',
+        next_attempt_at: null,
+        locked_by: null,
+        last_error: null,
+        delivered_at: sql<Date>`now()`,
+        updated_at: sql<Date>`now()`,
+      })
       .where('tenant_id', '=', delivery.tenant_id)
       .where('id', '=', delivery.id)
       .where('status', '=', 'processing')
@@ -199,7 +206,9 @@ export class DeliveryQueue {
       .select([
         sql<string>`count(*) filter (where status = 'pending')`.as('pending'),
         sql<string>`count(*) filter (where status = 'processing')`.as('processing'),
-        sql<string>`count(*) filter (where status in ('pending', 'processing') and next_attempt_at <= now() and attempts < max_attempts)`.as('due'),
+        sql<string>`count(*) filter (where status in ('pending', 'processing') and next_attempt_at <= now() and attempts < max_attempts)`.as(
+          'due',
+        ),
         sql<string>`count(*) filter (where status = 'dead')`.as('dead'),
       ])
       .where('status', 'in', ['pending', 'processing', 'dead'])
@@ -215,7 +224,13 @@ export class DeliveryQueue {
   async deadLetterAbandoned(): Promise<number> {
     const r = await this.db
       .updateTable('notify.deliveries')
-      .set({ status: 'dead', next_attempt_at: null, locked_by: null, last_error: 'lease expired on the last attempt', updated_at: sql<Date>`now()` })
+      .set({
+        status: 'dead',
+        next_attempt_at: null,
+        locked_by: null,
+        last_error: 'lease expired on the last attempt',
+        updated_at: sql<Date>`now()`,
+      })
       .where('status', '=', 'processing')
       .where('next_attempt_at', '<=', sql<Date>`now()`)
       .whereRef('attempts', '>=', 'max_attempts')

@@ -60,7 +60,9 @@ export class DeliveryRepository {
         max_attempts: input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
         next_attempt_at: sql<Date>`now() + make_interval(secs => ${input.delaySeconds ?? 0})`,
       })
-      .onConflict((oc) => oc.columns(['tenant_id', 'idempotency_key']).doUpdateSet({ idempotency_key: (eb) => eb.ref('excluded.idempotency_key') }))
+      .onConflict((oc) =>
+        oc.columns(['tenant_id', 'idempotency_key']).doUpdateSet({ idempotency_key: (eb) => eb.ref('excluded.idempotency_key') }),
+      )
       .returningAll()
       .returning(sql<boolean>`xmax = 0`.as('created'))
       .executeTakeFirstOrThrow();

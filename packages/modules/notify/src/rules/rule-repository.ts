@@ -74,7 +74,12 @@ export class RuleRepository {
 
   /** Enables or disables a rule; returns the updated rule. */
   async setEnabled(id: string, enabled: boolean): Promise<Rule | undefined> {
-    return this.db.updateTable('notify.rules').set({ enabled, updated_at: sql<Date>`now()` }).where('id', '=', id).returningAll().executeTakeFirst();
+    return this.db
+      .updateTable('notify.rules')
+      .set({ enabled, updated_at: sql<Date>`now()` })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
   }
 
   /** Deletes a rule (its deliveries stay, with `rule_id` null); true when one was deleted. */

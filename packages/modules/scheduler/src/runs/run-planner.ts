@@ -62,7 +62,11 @@ export class RunPlanner {
     return { schedules: due.length, created };
   }
 
-  async #planOne(s: { tenant_id: string; id: string; cron: string; time_zone: string; next_fire_at: Date | null }, now: Date, maxCatchUp: number): Promise<Run[]> {
+  async #planOne(
+    s: { tenant_id: string; id: string; cron: string; time_zone: string; next_fire_at: Date | null },
+    now: Date,
+    maxCatchUp: number,
+  ): Promise<Run[]> {
     const cron = CronSchedule.parse(s.cron, s.time_zone);
     const ticks = cron.ticksBetween(s.next_fire_at!, now, maxCatchUp);
     const next = cron.nextAfter(now);

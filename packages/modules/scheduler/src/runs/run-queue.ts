@@ -45,7 +45,8 @@ export class RunQueue {
     const workerId = nonEmpty(options.workerId);
     const limit = options.limit ?? 10;
     const lease = leaseOf(options.leaseSeconds ?? 60);
-    if (!Number.isInteger(limit) || limit < 1) throw new SchedulerError('INVALID_ARGUMENT', `limit must be a positive integer (got ${String(limit)})`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new SchedulerError('INVALID_ARGUMENT', `limit must be a positive integer (got ${String(limit)})`);
     const rows = await this.#db
       .updateTable('scheduler.runs as r')
       .from(
@@ -91,7 +92,13 @@ export class RunQueue {
 
   /** Marks a held run failed with an error text (no secrets); `undefined` when this worker no longer holds it. */
   async fail(run: RunRef, workerId: string, error: string): Promise<Run | undefined> {
-    return this.#settle(run, workerId, { status: 'failed', error: error.slice(0, 4000), finished_at: sql<Date>`now()`, locked_by: null, lease_expires_at: null });
+    return this.#settle(run, workerId, {
+      status: 'failed',
+      error: error.slice(0, 4000),
+      finished_at: sql<Date>`now()`,
+      locked_by: null,
+      lease_expires_at: null,
+    });
   }
 
   async #settle(run: RunRef, workerId: string, changes: Record<string, unknown>): Promise<Run | undefined> {
@@ -108,11 +115,13 @@ export class RunQueue {
 }
 
 function leaseOf(seconds: number): number {
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) throw new SchedulerError('INVALID_ARGUMENT', `leaseSeconds must be more than 0 and at most 86400 (got ${String(seconds)})`);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400)
+    throw new SchedulerError('INVALID_ARGUMENT', `leaseSeconds must be more than 0 and at most 86400 (got ${String(seconds)})`);
   return seconds;
 }
 
 function nonEmpty(workerId: string): string {
-  if (typeof workerId !== 'string' || workerId.length === 0 || workerId.length > 200) throw new SchedulerError('INVALID_ARGUMENT', 'workerId must be 1-200 characters');
+  if (typeof workerId !== 'string' || workerId.length === 0 || workerId.length > 200)
+    throw new SchedulerError('INVALID_ARGUMENT', 'workerId must be 1-200 characters');
   return workerId;
 }

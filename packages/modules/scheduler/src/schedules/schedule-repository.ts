@@ -71,7 +71,12 @@ export class ScheduleRepository {
 
   /** Renames a schedule; returns it, or `undefined` when the session tenant has no such schedule. */
   async rename(id: string, name: string): Promise<Schedule | undefined> {
-    return this.#db.updateTable('scheduler.schedules').set({ name, updated_at: sql<Date>`now()` }).where('id', '=', id).returningAll().executeTakeFirst();
+    return this.#db
+      .updateTable('scheduler.schedules')
+      .set({ name, updated_at: sql<Date>`now()` })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst();
   }
 
   /**
@@ -104,13 +109,19 @@ export class ScheduleRepository {
     const current = await this.findById(id);
     if (!current) return undefined;
     const next = enabled ? CronSchedule.parse(current.cron, current.time_zone).nextAfter(from) : null;
-    return this.#db
-      .updateTable('scheduler.schedules')
-      // an already enabled schedule keeps its next tick; the old `enabled` is what the case reads
-      .set({ enabled, next_fire_at: next === null ? null : sql<Date>`case when enabled then next_fire_at else ${next}::timestamptz end`, updated_at: sql<Date>`now()` })
-      .where('id', '=', id)
-      .returningAll()
-      .executeTakeFirst();
+    return (
+      this.#db
+        .updateTable('scheduler.schedules')
+        // an already enabled schedule keeps its next tick; the old `enabled` is what the case reads
+        .set({
+          enabled,
+          next_fire_at: next === null ? null : sql<Date>`case when enabled then next_fire_at else ${next}::timestamptz end`,
+          updated_at: sql<Date>`now()`,
+        })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirst()
+    );
   }
 
   /** Deletes a schedule and its runs; true when one was deleted. */
