@@ -50,7 +50,7 @@ export function checkDocs(root) {
 
   // 2. lint rule ids
   const rulesSource = readFileSync(join(root, 'packages/cli/src/lint-rules/rules.ts'), 'utf8');
-  const ruleIds = [...rulesSource.matchAll(/^\s+'?([a-z-]+)'?: rule\('([a-z-]+)'/gm)].map((m) => m[2]);
+  const ruleIds = [...rulesSource.matchAll(/^\s+'?([a-z-]+)'?:\s*rule\(\s*'([a-z-]+)'/gm)].map((m) => m[2]);
   if (ruleIds.length === 0)
     problems.push('packages/cli/src/lint-rules/rules.ts: no rule found (did its format change? update scripts/check-docs.mjs)');
   const rulesDoc = docs.find((d) => d.name === 'docs/RULES.md');
