@@ -126,6 +126,8 @@ function sh(cmd: string, args: string[], cwd: string): Promise<string> {
         VITEST_POOL_ID: undefined,
         VITEST_WORKER_ID: undefined,
         NODE_OPTIONS: undefined,
+        // the generated module's own test run must not write reports into this run's report folder (CI totals)
+        STELLAOPS_TEST_REPORT_DIR: undefined,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,6 +1,6 @@
 import { serverRunAs, locateBinaries } from '@stellaops/embedded-server';
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   clusterLayout,
@@ -109,7 +109,10 @@ describe('computeSettings', () => {
 });
 
 describe('validateSettingsWithServer (the real postgres -C)', () => {
-  const binaries = locateBinaries(serverRunAs(), join(mkdtempSync('/tmp/cluster-bin-'), 'cache'));
+  // mkdtemp makes 0700: let the server's OS user (postgres, when root) pass through to the binary copy
+  const binRoot = mkdtempSync('/tmp/cluster-bin-');
+  chmodSync(binRoot, 0o711);
+  const binaries = locateBinaries(serverRunAs(), join(binRoot, 'cache'));
 
   it('accepts the computed settings', async () => {
     const layout = clusterLayout('/srv/c1');

@@ -116,6 +116,7 @@ describe('server version', () => {
     expect(formatServerVersion('postgres (PostgreSQL) 16.14')).toBe('PostgreSQL 16.14');
     expect(formatServerVersion('PostgreSQL 16.2')).toBe('PostgreSQL 16.2');
     const cache = mkdtempSync(join('/dev/shm', 'stella-bin-'));
+    chmodSync(cache, 0o711); // mkdtemp makes 0700: the server's OS user must pass through to the binary copy
     cleanup.push(cache);
     writeFileSync(join(cache, 'probe'), '');
     const runAs = serverRunAs();

@@ -108,7 +108,7 @@ describe('alert coverage', () => {
     expect(alerts.length).toBeGreaterThanOrEqual(12);
     for (const a of alerts) {
       expect(tests, `unit test for ${a}`).toContain(`alertname: ${a}`);
-      expect(readme, `runbook for ${a}`).toMatch(new RegExp(`^\\| \`${a}\` \\|`, 'm'));
+      expect(readme, `runbook for ${a}`).toMatch(new RegExp(`^\\| \`${a}\` +\\|`, 'm'));
     }
   });
 
