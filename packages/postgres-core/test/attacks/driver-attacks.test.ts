@@ -127,6 +127,8 @@ const adminLockFree = async (key: number): Promise<boolean> => {
 const statementName = (text: string): string => `stellaops_q_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
 
 describe.each(MODES)('attacks on the driver: $name', (mode) => {
+  // The PgBouncer modes need Debian's pgbouncer binary (scripts/bootstrap.sh installs it, so CI runs them);
+  // without it only those modes skip, and their titles still say which mode.
   const skip = mode.bouncer !== undefined && !bouncerBin;
   let bouncer: PgBouncer | undefined;
   let ds: PostgresDataSource<TestDB>;

@@ -143,6 +143,8 @@ async function probe(c: pg.Client): Promise<{ visible: number; inserted: string;
 const NOTHING = { visible: 0, inserted: '42501', updated: 0, deleted: 0 };
 
 describe.each(MODES)('attacks $name', (mode) => {
+  // The PgBouncer mode needs Debian's pgbouncer binary (scripts/bootstrap.sh installs it, so CI runs it);
+  // without it only that mode skips; the direct mode always runs.
   const skip = mode.poolerMode === 'transaction' && !bin;
 
   it.skipIf(skip)('class 1: forging the tenant with set_config or SET (any form) reads and writes nothing', async () => {
