@@ -180,21 +180,7 @@ export class ScopedConnection implements DatabaseConnection {
     const wasOpen = this.#state === 'open';
     this.#state = 'idle';
     if (!wasOpen) return;
-    let tag: string | undefined;
-    try {
-      if (this.#transactionPooler && !this.#trusted) {
-        // [COMMIT|ROLLBACK, cleanup…] + ONE Sync: PgBouncer keeps the server connection until the cleanup
-        // ran, whether the transaction committed, was rolled back, or had failed (COMMIT → ROLLBACK).
-        tag = (await runUnit(this.client, [], [], [{ text: command, values: [] }, ...IN_TRANSACTION_CLEANUP])).postludeTags[0];
-      } else {
-        tag = (await this.client.query(command)).command;
-      }
-    } catch (e) {
-      this.discard = true;
-      tag = (e as UnitError).postludeTags?.[0];
-      // the transaction ended and only the cleanup after it failed: report the outcome, drop the connection
-      if (tag === undefined) throw mapDatabaseError(e);
-    }
+    const tag = await this.#endCommand(command);
     if (command === 'commit' && tag !== 'COMMIT') throw new TransactionRolledBackError(this.#abortCause);
   }
 
@@ -231,13 +217,13 @@ export class ScopedConnection implements DatabaseConnection {
   /** Sends one statement with whatever the connection's state requires around it. */
   async #send(st: WireStatement, retries: number): Promise<pg.QueryResult> {
     const before = this.#state;
+    if (before === 'idle' && this.#transactionPooler && !this.#trusted) return this.#sendUntrustedBehindPooler(st);
     const prelude: readonly WireStatement[] =
       before === 'pending' ? [this.#begin!, ...this.#scope.prelude] : before === 'idle' ? this.#scope.prelude : [];
-    const postlude = before === 'idle' && this.#transactionPooler && !this.#trusted ? IN_TRANSACTION_CLEANUP : [];
     // statements issued concurrently on one transaction (Promise.all on trx) queue behind this one: only one BEGIN
     if (before === 'pending') this.#state = 'open';
     try {
-      const { results } = await runUnit(this.client, prelude, [st], postlude);
+      const { results } = await runUnit(this.client, prelude, [st], []);
       this.#afterRoundTrip(before);
       if (before === 'idle' && this.#wire.transactionStatus !== 'I') {
         this.discard = true;
@@ -257,6 +243,62 @@ export class ScopedConnection implements DatabaseConnection {
       if (err.code === '0A000' || mapped instanceof ConnectionLostError) this.discard = true;
       if (this.#state === 'open' && this.#wire.transactionStatus === 'E') this.#abortCause ??= mapped;
       throw mapped;
+    }
+  }
+
+  /**
+   * An untrusted autocommit statement behind a transaction pooler runs as its
+   * own explicit transaction, `[BEGIN, prelude, statement] + Sync`, ended by
+   * `[COMMIT|ROLLBACK, cleanup…] + Sync`: PgBouncer keeps the server
+   * connection while the transaction is open, so the cleanup runs on the same
+   * server session even when the statement FAILED (a session advisory lock or
+   * setting taken before the error is released too). One round trip more
+   * than a trusted statement; untrusted statements are rare.
+   */
+  async #sendUntrustedBehindPooler(st: WireStatement): Promise<pg.QueryResult> {
+    let result: pg.QueryResult | undefined;
+    let failure: unknown;
+    try {
+      result = (await runUnit(this.client, [{ text: 'begin', values: [] }, ...this.#scope.prelude], [st], [])).results[0];
+    } catch (e) {
+      failure = e;
+    }
+    if (this.#wire.transactionStatus === 'I' || this.#wire.transactionStatus === null) {
+      // nothing is open (the connection died, or BEGIN itself failed): the server session is not ours to clean
+      this.discard = true;
+      throw mapDatabaseError(failure ?? new Error('the transaction pooler closed the transaction before its cleanup'));
+    }
+    let tag: string;
+    try {
+      tag = await this.#endCommand(failure === undefined ? 'commit' : 'rollback');
+    } catch (e) {
+      throw failure === undefined ? e : mapDatabaseError(failure);
+    }
+    if (failure !== undefined) throw mapDatabaseError(failure);
+    // a deferred constraint can still fail at COMMIT: then nothing was written
+    if (tag !== 'COMMIT') throw new TransactionRolledBackError();
+    return result!;
+  }
+
+  /**
+   * Sends `COMMIT`/`ROLLBACK` and returns the server's command tag. Behind a
+   * transaction pooler, after an untrusted statement, the cleanup shares its
+   * Sync: PgBouncer keeps the server connection until the cleanup ran, whether
+   * the transaction committed, was rolled back, or had failed (COMMIT → ROLLBACK).
+   * When only the cleanup after it failed, the tag is still returned and the
+   * connection is dropped.
+   */
+  async #endCommand(command: 'commit' | 'rollback'): Promise<string> {
+    try {
+      if (this.#transactionPooler && !this.#trusted) {
+        return (await runUnit(this.client, [], [], [{ text: command, values: [] }, ...IN_TRANSACTION_CLEANUP])).postludeTags[0] ?? '';
+      }
+      return (await this.client.query(command)).command;
+    } catch (e) {
+      this.discard = true;
+      const tag = (e as UnitError).postludeTags?.[0];
+      if (tag === undefined) throw mapDatabaseError(e);
+      return tag;
     }
   }
 
