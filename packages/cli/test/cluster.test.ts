@@ -48,6 +48,15 @@ describe('stella-db cluster manifests', () => {
     expect(r.stdout).toMatch(/differs from what is rendered: cluster\.yaml/);
   });
 
+  it('--pooler-reset takes driver or always, and says so otherwise', async () => {
+    const r = await runCli(['cluster', 'manifests', '--env', 'staging', '--pooler-reset', 'sometimes'], {}, REPO);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--pooler-reset <mode>' argument 'sometimes' is invalid\. not a mode\. Fix: give driver or always\./);
+    const always = await runCli(['cluster', 'manifests', '--env', 'staging', '--pooler-reset', 'always'], {}, REPO);
+    expect(always.code).toBe(0);
+    expect(always.stdout).toMatch(/server_reset_query_always: "1"/);
+  });
+
   it('writes the files with --out', async () => {
     const out = mkdtempSync(join(tmpdir(), 'manifests-'));
     const r = await runCli(['cluster', 'manifests', '--env', 'staging', '--out', out], {}, REPO);

@@ -10,7 +10,7 @@ import { MonitoringComponent, type MonitoringComponentOptions } from './monitori
 import { ensureDir, findProgram } from './proc.js';
 import { RolesComponent } from './roles-component.js';
 import { computeSettings, type ClusterSettings } from './settings.js';
-import { newPassword, readJson, writeJson, type ClusterSecrets, type ClusterState } from './state.js';
+import { newPassword, readJson, writeJson, type ClusterSecrets, type ClusterState, type PoolerReset } from './state.js';
 import { TlsComponent } from './tls-component.js';
 import { validateSettingsWithServer } from './validate-settings.js';
 
@@ -36,6 +36,8 @@ export interface ClusterOptions {
   moduleRoles?: readonly string[];
   /** The monitoring component (exporters + Prometheus): mode, extra scrape targets. */
   monitoring?: MonitoringComponentOptions;
+  /** PgBouncer's reset after each transaction; default: the saved one, else `driver`. */
+  poolerReset?: PoolerReset;
   /** Components started after the built-in ones (e.g. backups). */
   extraComponents?: readonly ClusterComponent[];
   /** Progress lines (default: none). */
@@ -189,6 +191,7 @@ export class Cluster {
       memoryBytes: o.memoryBytes ?? saved?.memoryBytes ?? totalmem(),
       overrides: o.overrides ?? saved?.overrides ?? {},
       up: saved?.up ?? false,
+      poolerReset: o.poolerReset ?? saved?.poolerReset ?? 'driver',
       ...(saved?.monitoring ? { monitoring: saved.monitoring } : {}),
     };
     if (state.ports.postgres === state.ports.pgbouncer) {

@@ -43,6 +43,7 @@ export { RolesComponent, APP_ROLE, OWNER_ROLE, AUTH_QUERY } from './roles-compon
 export {
   PgBouncerComponent,
   pgbouncerSettings,
+  poolerResetSettings,
   renderPgBouncerIni,
   PGBOUNCER_ADMIN,
   PGBOUNCER_STATS,
@@ -51,7 +52,7 @@ export {
 } from './pgbouncer-component.js';
 export { TlsComponent, AUTH_ROLE } from './tls-component.js';
 export { scramVerifier } from './scram.js';
-export type { ClusterSecrets, ClusterState, MonitoringMode } from './state.js';
+export { POOLER_RESET_MODES, type ClusterSecrets, type ClusterState, type MonitoringMode, type PoolerReset } from './state.js';
 export {
   MonitoringComponent,
   MONITORING_PROGRAMS,

@@ -3,6 +3,8 @@ import { renderMonitoringManifests } from '@stellaops/monitoring';
 import { DATABASE } from './postgres-component.js';
 import { APP_ROLE, OWNER_ROLE } from './roles-component.js';
 import { formatMemory } from './memory.js';
+import { poolerResetSettings } from './pgbouncer-component.js';
+import type { PoolerReset } from './state.js';
 import { settingsMap, type ClusterSettings } from './settings.js';
 import { InvalidClusterInputError } from './errors.js';
 
@@ -19,6 +21,8 @@ export interface ManifestOptions {
   instances?: number;
   /** Roles the modules' migrations grant to (declared like the app role, passwords from secrets). */
   moduleRoles?: readonly string[];
+  /** PgBouncer's reset after each transaction (default `driver`; see {@link PoolerReset}). */
+  poolerReset?: PoolerReset;
   /** Data volume size (default 50Gi) and WAL volume size (default 10Gi). */
   storageSize?: string;
   walStorageSize?: string;
@@ -141,8 +145,7 @@ export function renderManifests(options: ManifestOptions): RenderedManifest[] {
           default_pool_size: String(p.defaultPoolSize),
           max_db_connections: String(p.maxDbConnections),
           reserve_pool_size: '0',
-          server_reset_query: 'DISCARD ALL',
-          server_reset_query_always: '1',
+          ...Object.fromEntries(poolerResetSettings(options.poolerReset ?? 'driver').map((r) => [r.name, r.value])),
           ignore_startup_parameters: 'extra_float_digits',
         },
       },

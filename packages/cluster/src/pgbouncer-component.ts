@@ -11,6 +11,7 @@ import { alive, closeQuietly, cmdline, ensureDir, logTail, openLog } from './pro
 import { DATABASE } from './postgres-component.js';
 import { AUTH_QUERY } from './roles-component.js';
 import { scramVerifier } from './scram.js';
+import type { PoolerReset } from './state.js';
 import { AUTH_ROLE } from './tls-component.js';
 
 /** PgBouncer console user that may run admin commands (PAUSE, RELOAD…). */
@@ -47,12 +48,7 @@ export function pgbouncerSettings(ctx: Pick<ClusterContext, 'layout' | 'state' |
       `cap: ${p.maxDbConnections} + ${p.directHeadroom} direct + ${p.superuserReserved} superuser-reserved = max_connections`,
     ),
     s('reserve_pool_size', 0, 'no extra connections beyond the cap'),
-    s(
-      'server_reset_query',
-      'DISCARD ALL',
-      'drops any session state (SET, prepared statements, temp tables) a unit left on a server connection',
-    ),
-    s('server_reset_query_always', 1, 'run the reset in transaction mode too: session state never leaks to another tenant'),
+    ...poolerResetSettings(state.poolerReset ?? 'driver').map((r) => s(r.name, r.value, r.reason)),
     s('auth_type', 'scram-sha-256', 'clients authenticate with SCRAM; PgBouncer logs in to the server with the same SCRAM keys'),
     s('auth_user', AUTH_ROLE, 'lookup role (certificate login, no password) for auth_query'),
     s('auth_query', AUTH_QUERY, 'SECURITY DEFINER function over pg_authid: no plaintext password file'),
@@ -72,6 +68,37 @@ export function pgbouncerSettings(ctx: Pick<ClusterContext, 'layout' | 'state' |
     s('ignore_startup_parameters', 'extra_float_digits', 'sent by JDBC/Npgsql; harmless'),
     s('pidfile', join(layout.socketDir, 'pgbouncer.pid'), 'tells status and down which process it is'),
     s('stats_period', 60, 'stats averaging window (seconds)'),
+  ];
+}
+
+/**
+ * PgBouncer's reset settings for a {@link PoolerReset} mode (pure; the local
+ * cluster's pgbouncer.ini and the CloudNativePG `Pooler` both use it).
+ *
+ * @example
+ * ```ts
+ * poolerResetSettings('always').find((s) => s.name === 'server_reset_query_always')?.value; // '1'
+ * ```
+ */
+export function poolerResetSettings(mode: PoolerReset): PgBouncerSetting[] {
+  return [
+    {
+      name: 'server_reset_query',
+      value: 'DISCARD ALL',
+      reason: 'drops any session state (SET, prepared statements, cursors, LISTEN) when a client disconnects',
+    },
+    mode === 'always'
+      ? {
+          name: 'server_reset_query_always',
+          value: '1',
+          reason: '--pooler-reset always: DISCARD ALL after every transaction too, for clients other than the data layer',
+        }
+      : {
+          name: 'server_reset_query_always',
+          value: '0',
+          reason:
+            '--pooler-reset driver: the data layer resets what a unit may leave inside its own transaction (PgBouncer docs: transaction pooling needs no reset)',
+        },
   ];
 }
 

@@ -13,6 +13,8 @@ export interface ClusterState {
   overrides: Record<string, string>;
   /** True between `up` and `down`: a component found dead while this is set has crashed. */
   up: boolean;
+  /** PgBouncer's reset after each transaction (absent: `driver`); see {@link PoolerReset}. */
+  poolerReset?: PoolerReset;
   /** The monitoring component's saved choices (absent before its first `up`). */
   monitoring?: {
     mode: MonitoringMode;
@@ -21,6 +23,21 @@ export interface ClusterState {
     scrapeIntervalSeconds: number;
   };
 }
+
+/**
+ * Who cleans a server connection between two clients' transactions behind PgBouncer:
+ * - `driver` (default): the data layer does, inside each unit's own transaction (postgres-core's
+ *   in-transaction cleanup after untrusted SQL, proven by its attack suite without a reset query);
+ *   PgBouncer runs `server_reset_query` only when a client disconnects, as its docs advise for
+ *   transaction pooling. Clients that are not the data layer must not use session features.
+ * - `always`: PgBouncer also runs `DISCARD ALL` after every transaction
+ *   (`server_reset_query_always = 1`): for poolers that serve other clients too; costs about a
+ *   quarter of the pooler's throughput on 2 cores (`pnpm bench cluster`, reset_always_cost_ratio).
+ */
+export type PoolerReset = 'driver' | 'always';
+
+/** The {@link PoolerReset} values, for parsing flags. */
+export const POOLER_RESET_MODES: readonly PoolerReset[] = ['driver', 'always'];
 
 /** `auto`: on when the Debian packages are installed; `on`: required; `off`: not started. */
 export type MonitoringMode = 'auto' | 'on' | 'off';

@@ -130,4 +130,32 @@ describe('tenant isolation through the cluster PgBouncer', () => {
       await c.query('alter table items force row level security');
     });
   });
+
+  it('with the default --pooler-reset driver, state a unit leaves (even one whose statement failed) never reaches the next client', async () => {
+    // PgBouncer runs no reset between transactions here: the data layer's own in-transaction cleanup is what holds
+    await ds.withTenant('t1', (trx) => sql`select set_config('app.leaked', 'unit', false), pg_advisory_lock(7701)`.execute(trx));
+    await ds
+      .forTenant('t2')
+      .executeQuery(sql`select set_config('app.leaked', 'failed', false), pg_advisory_lock(7702), 1 / (random() * 0)::int`.compile(ds.db))
+      .then(
+        () => expect.fail('division by zero expected'),
+        (e: unknown) => expect(e).toMatchObject({ sqlState: '22012' }),
+      );
+    const seen = await Promise.all(
+      Array.from({ length: 40 }, () =>
+        withClient(
+          t.config('app', 'pgbouncer'),
+          async (c) => (await c.query(`select current_setting('app.leaked', true) as leaked`)).rows[0],
+        ),
+      ),
+    );
+    expect(seen.filter((s) => (s.leaked ?? '') !== '')).toEqual([]);
+    const admin = await t.admin('stellaops');
+    try {
+      const held = await admin.query(`select objid::int as key from pg_locks where locktype = 'advisory' and objid in (7701, 7702)`);
+      expect(held.rows).toEqual([]);
+    } finally {
+      await admin.end();
+    }
+  });
 });

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
+import { Cluster } from '../src/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCluster, withClient, type TestCluster } from './helpers.js';
 
@@ -92,7 +95,13 @@ describe('500 clients through PgBouncer', () => {
     }
   });
 
-  it('session state a unit leaves behind never reaches the next client (server_reset_query = DISCARD ALL, always)', async () => {
+  it('with --pooler-reset always, session state a raw client leaves never reaches the next client (DISCARD ALL after every transaction)', async () => {
+    // the default (driver) leaves this to the data layer; a pooler that serves other clients too is switched by a rerun of up
+    const ini = join(t.ctx.layout.pgbouncerDir, 'pgbouncer.ini');
+    expect(readFileSync(ini, 'utf8')).toMatch(/^server_reset_query_always = 0$/m);
+    await new Cluster({ root: t.root, poolerReset: 'always', monitoring: { mode: 'off' } }).up();
+    expect(readFileSync(ini, 'utf8')).toMatch(/^server_reset_query_always = 1$/m);
+    expect((await t.cluster.context()).state.poolerReset).toBe('always'); // saved for later runs
     // misbehaving clients set the tenant for the whole session, then leave
     await Promise.all(
       Array.from({ length: 40 }, (_, i) =>

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { computeSettings, parseMemory, renderManifests, settingsMap } from '../src/index.js';
+import { computeSettings, parseMemory, POOLER_RESET_MODES, poolerResetSettings, renderManifests, settingsMap } from '../src/index.js';
 
 const CRDS = join(import.meta.dirname, 'crds', 'cloudnative-pg-v1.30.0');
 const DEPLOY = join(import.meta.dirname, '..', '..', '..', 'deploy', 'staging');
@@ -107,6 +107,23 @@ describe('staging manifests (deploy/staging) against the CloudNativePG v1.30.0 C
     expect(errorsOf(validateCluster, cluster)).toEqual([]);
     expect(() => renderManifests({ env: 'Staging!', settings })).toThrow(/--env "Staging!" is not a valid environment name/);
     expect(() => renderManifests({ env: 'staging', settings, instances: 0 })).toThrow(/--instances 0 is out of range/);
+  });
+
+  it("declares PgBouncer's reset from the same code as the local cluster's pgbouncer.ini (--pooler-reset)", () => {
+    const settings = computeSettings({ memoryBytes: parseMemory('16GiB') });
+    const params = (poolerReset?: 'driver' | 'always') =>
+      (
+        renderManifests({ env: 'staging', settings, ...(poolerReset ? { poolerReset } : {}) }).find((f) => f.file === 'pooler.yaml')!
+          .documents[0] as { spec: { pgbouncer: { parameters: Record<string, string> } } }
+      ).spec.pgbouncer.parameters;
+    expect(params()).toMatchObject({ server_reset_query: 'DISCARD ALL', server_reset_query_always: '0' });
+    expect(params('always')).toMatchObject({ server_reset_query: 'DISCARD ALL', server_reset_query_always: '1' });
+    for (const mode of POOLER_RESET_MODES) {
+      expect(Object.fromEntries(poolerResetSettings(mode).map((r) => [r.name, r.value]))).toEqual({
+        server_reset_query: params(mode).server_reset_query,
+        server_reset_query_always: params(mode).server_reset_query_always,
+      });
+    }
   });
 });
 

@@ -30,12 +30,24 @@ try {
     `create function stellaops_security.ct_nodef() returns text language plpgsql stable parallel safe as $fn$ begin return nullif(current_setting('app.tenant_id', true), ''); end $fn$`,
   );
   await c.query(`grant execute on all functions in schema stellaops_security to ${APP_ROLE}`);
+  // the same check as a security_barrier view owned by the owner (no PL/pgSQL, no SECURITY DEFINER: inlined into
+  // the statement's plan); the app role may select the view, never the key table
+  await c.query(`create view stellaops_security.verified_tenant with (security_barrier) as
+    select s.tenant
+      from (select nullif(pg_catalog.current_setting('app.tenant_id', true), '') as tenant,
+                   pg_catalog.current_setting('app.tenant_proof', true) as proof) s
+      join stellaops_security.tenant_keys k on k.key_id = pg_catalog.split_part(s.proof, '.', 1)
+     where pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.split_part(s.proof, '.', 2), 'UTF8'))
+         = pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.encode(pg_catalog.sha256(
+             k.outer_pad || pg_catalog.sha256(k.inner_pad || pg_catalog.convert_to(s.tenant, 'UTF8'))), 'hex'), 'UTF8'))`);
+  await c.query(`grant select on stellaops_security.verified_tenant to ${APP_ROLE}`);
   for (const [t, pred] of [
     ['items_noset', `tenant_id = (select stellaops_security.ct_noset())`],
     ['items_setonly', `tenant_id = (select stellaops_security.ct_noproc())`],
     ['items_plain_pl', `tenant_id = (select stellaops_security.ct_nodef())`],
     ['items_old', `tenant_id = nullif(current_setting('app.tenant_id', true), '')`],
     ['items_new', `tenant_id = (select stellaops_security.current_tenant())`],
+    ['items_view', `tenant_id = (select v.tenant from stellaops_security.verified_tenant v)`],
     ['items_none', 'true'],
   ]) {
     await c.query(`create table ${t} (id int primary key, tenant_id text not null, name text not null)`);
@@ -59,13 +71,14 @@ try {
     items_none: [],
     items_old: [],
     items_new: [],
+    items_view: [],
     items_noset: [],
     items_setonly: [],
     items_plain_pl: [],
   };
   for (let round = 0; round < 5; round++) for (const t of Object.keys(best)) best[t]!.push(await run(t));
   const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  // items_none: no policy; items_old: raw setting; items_new: current_tenant(); items_noset: same body without
+  // items_none: no policy; items_old: raw setting; items_new: current_tenant(); items_view: the check as a view; items_noset: same body without
   // SET search_path; items_setonly: SECURITY DEFINER + SET, no key lookup or hashing; items_plain_pl: a bare PL/pgSQL call
   console.log(
     JSON.stringify(

@@ -1,7 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { Command } from 'commander';
-import { computeSettings, parseMemory, parseOverrides, renderManifests, validateSettingsWithServer } from '@stellaops/cluster';
+import {
+  computeSettings,
+  parseMemory,
+  parseOverrides,
+  renderManifests,
+  validateSettingsWithServer,
+  type PoolerReset,
+} from '@stellaops/cluster';
 import { locateBinaries } from '@stellaops/embedded-server';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
@@ -9,7 +16,7 @@ import { moduleRequiredRoles } from '../../modules/module-registry.js';
 import { codegenTargets } from '../codegen/index.js';
 import { localPaths } from '../local/paths.js';
 import { parseNonNegativeInt, runCommand } from '../../command/run-command.js';
-import { asUsageError, collect } from './options.js';
+import { asUsageError, collect, parsePoolerReset, POOLER_RESET_HELP } from './options.js';
 
 /** Memory a staging instance is sized for unless `--memory` says otherwise (deterministic, unlike the host's). */
 export const DEFAULT_MANIFEST_MEMORY = '16GiB';
@@ -19,6 +26,7 @@ interface ManifestsOptions {
   memory: string;
   set: string[];
   instances?: number;
+  poolerReset?: PoolerReset;
   out?: string;
   check?: boolean;
   json?: boolean;
@@ -32,6 +40,7 @@ export function clusterManifestsCommand(ctx: CliContext): Command {
     .option('--memory <size>', 'RAM of each PostgreSQL instance', DEFAULT_MANIFEST_MEMORY)
     .option('--set <name=value>', 'override a PostgreSQL setting (repeatable)', collect, [])
     .option('--instances <n>', 'PostgreSQL instances (1 = single primary)', parseNonNegativeInt)
+    .option('--pooler-reset <mode>', POOLER_RESET_HELP, parsePoolerReset)
     .option('--out <folder>', 'write the files there (e.g. deploy/staging) instead of printing them')
     .option('--check', 'with --out: exit 3 when the files there differ from what is rendered (CI)')
     .option('--json', 'print one JSON document on stdout')
@@ -45,7 +54,13 @@ export function clusterManifestsCommand(ctx: CliContext): Command {
         const targets = await codegenTargets(undefined, { ...ctx, cwd: root }, { allowNone: true });
         const moduleRoles = (await Promise.all(targets.map((t) => moduleRequiredRoles(t.name, root)))).flat();
         const files = asUsageError(() =>
-          renderManifests({ env: opts.env, settings, moduleRoles, ...(opts.instances !== undefined ? { instances: opts.instances } : {}) }),
+          renderManifests({
+            env: opts.env,
+            settings,
+            moduleRoles,
+            ...(opts.instances !== undefined ? { instances: opts.instances } : {}),
+            ...(opts.poolerReset ? { poolerReset: opts.poolerReset } : {}),
+          }),
         );
         if (!opts.out) {
           return {

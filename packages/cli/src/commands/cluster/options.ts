@@ -1,4 +1,5 @@
-import { ClusterError, InvalidClusterInputError } from '@stellaops/cluster';
+import { ClusterError, InvalidClusterInputError, POOLER_RESET_MODES, type PoolerReset } from '@stellaops/cluster';
+import { InvalidArgumentError } from 'commander';
 import { UsageError } from '../../usage-error.js';
 
 /** Commander collector for a repeatable option. */
@@ -14,6 +15,21 @@ export function asUsageError<T>(fn: () => T): T {
     if (e instanceof InvalidClusterInputError) throw new UsageError(e.message, { cause: e });
     throw e;
   }
+}
+
+/** Help text of `--pooler-reset` (cluster up, cluster manifests). */
+export const POOLER_RESET_HELP =
+  'who cleans a server connection between two transactions: "driver" (default: the data layer, inside each unit; PgBouncer resets on disconnect) or "always" (PgBouncer DISCARD ALL after every transaction, for poolers that also serve other clients)';
+
+/**
+ * Commander parser of `--pooler-reset`.
+ *
+ * @throws InvalidArgumentError (commander: exit code 2) naming the accepted values
+ */
+export function parsePoolerReset(value: string): PoolerReset {
+  const mode = POOLER_RESET_MODES.find((m) => m === value);
+  if (mode === undefined) throw new InvalidArgumentError(`not a mode. Fix: give ${POOLER_RESET_MODES.join(' or ')}.`);
+  return mode;
 }
 
 /** True for errors of the cluster package that already name the problem and the fix. */

@@ -6,6 +6,7 @@ import {
   SettingsRejectedError,
   parseOverrides,
   type ClusterOptions,
+  type PoolerReset,
 } from '@stellaops/cluster';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
@@ -16,7 +17,7 @@ import { localPaths } from '../local/paths.js';
 import { parseNonNegativeInt, runCommand } from '../../command/run-command.js';
 import { prepareClusterRoot, clusterRoot } from './location.js';
 import { DIR_HELP, openCluster } from './open-cluster.js';
-import { asUsageError, collect } from './options.js';
+import { asUsageError, collect, parsePoolerReset, POOLER_RESET_HELP } from './options.js';
 import { renderClusterStatus } from './status-render.js';
 
 interface UpOptions {
@@ -30,6 +31,7 @@ interface UpOptions {
   /** commander: `--monitoring` → true, `--no-monitoring` → false, neither → undefined. */
   monitoring?: boolean;
   scrape: string[];
+  poolerReset?: PoolerReset;
   json?: boolean;
 }
 
@@ -55,6 +57,7 @@ export function clusterUpCommand(ctx: CliContext): Command {
       collect,
       [],
     )
+    .option('--pooler-reset <mode>', `${POOLER_RESET_HELP}; saved for later runs`, parsePoolerReset)
     .option('--json', 'print one JSON document on stdout')
     .addHelpText(
       'after',
@@ -94,6 +97,7 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
           monitoring,
           ...(memoryBytes !== undefined ? { memoryBytes } : {}),
           ...(overrides ? { overrides } : {}),
+          ...(opts.poolerReset ? { poolerReset: opts.poolerReset } : {}),
           ports: { ...(opts.port ? { postgres: opts.port } : {}), ...(opts.pgbouncerPort ? { pgbouncer: opts.pgbouncerPort } : {}) },
           programs: {
             ...(opts.pgbouncerBin ? { pgbouncer: opts.pgbouncerBin } : {}),
