@@ -256,6 +256,13 @@ describe('session defaults', () => {
     expect(r.rows[0]).toEqual({ tz: 'UTC', st: '7s', app: 'pgcore-test' });
   });
 
+  it('puts the schema first on the search path, for unscoped and tenant units', async () => {
+    const ds = open({ schema: 'pgcore_app' });
+    const path = sql<{ path: string }>`select current_setting('search_path') path`;
+    expect((await path.execute(ds.db)).rows).toEqual([{ path: 'pgcore_app,public' }]);
+    expect((await ds.withTenant('acme', (trx) => path.execute(trx))).rows).toEqual([{ path: 'pgcore_app,public' }]);
+  });
+
   it('enforces the statement timeout with a typed error', async () => {
     const ds = open({ commandTimeoutSeconds: 1 });
     const err = await ds.withTenant('acme', (trx) => sql`select pg_sleep(5)`.execute(trx)).catch((e: unknown) => e);

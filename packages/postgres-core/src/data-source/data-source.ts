@@ -15,6 +15,7 @@ import { parsePostgresOptions, type PostgresOptions, type PostgresOptionsInput }
 import { validateTenantId } from '../tenant/tenant-id.js';
 import { defaultPoolRegistry, type DataLayerLogger, type PoolRegistry, type SharedPool } from './pool-handle.js';
 import { ScopedDialect, type ScopedConnection } from './scoped-driver.js';
+import { sessionDefaults } from './session-defaults.js';
 import { buildSessionScope, type SessionScope } from './session-scope.js';
 import { IDENTIFIER_PATTERN } from '../sql/identifier.js';
 import { InvalidIdentifierError } from '../errors/usage-errors.js';
@@ -241,15 +242,15 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
   }
 
   #kysely(tenantId: string | undefined, proof: string | undefined): { kysely: Kysely<DB>; dialect: ScopedDialect } {
-    const o = this.options;
-    const defaults: Array<readonly [string, string]> = [];
-    const transactionPooler = o.poolerMode === 'transaction';
-    if (transactionPooler) {
-      defaults.push(['statement_timeout', String(o.commandTimeoutSeconds * 1000)], ['TimeZone', 'UTC']);
-      if (o.schema) defaults.push(['search_path', `${o.schema},public`]);
-    }
-    defaults.push(...this.#builder.sessionSettings);
-    const scope: SessionScope = buildSessionScope(tenantId, proof, defaults, !transactionPooler, transactionPooler);
+    const transactionPooler = this.options.poolerMode === 'transaction';
+    const scope: SessionScope = buildSessionScope({
+      tenantId,
+      proof,
+      // behind a transaction pooler nothing is sent at startup: the session defaults become transaction-local
+      transactionDefaults: [...(transactionPooler ? sessionDefaults(this.options) : []), ...this.#builder.sessionSettings],
+      preparedStatements: !transactionPooler,
+      alwaysSetTenant: transactionPooler,
+    });
     const dialect = new ScopedDialect(this.#shared, scope);
     const kysely = new Kysely<DB>({
       dialect,
