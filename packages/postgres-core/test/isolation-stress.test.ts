@@ -197,6 +197,7 @@ describe('isolation under concurrency', () => {
           pool: { max: 2 },
           poolerMode: 'transaction',
           commandTimeoutSeconds: 1,
+          schema: 'pgcore_app',
           ...db.server.tenantKey,
         },
         { registry: new PoolRegistry() },
@@ -205,8 +206,11 @@ describe('isolation under concurrency', () => {
         const r = await sql<{
           tz: string;
           st: string;
-        }>`select current_setting('TimeZone') tz, current_setting('statement_timeout') st`.execute(ds.db);
-        expect(r.rows[0]).toEqual({ tz: 'UTC', st: '1s' });
+          path: string;
+        }>`select current_setting('TimeZone') tz, current_setting('statement_timeout') st, current_setting('search_path') path`.execute(
+          ds.db,
+        );
+        expect(r.rows[0]).toEqual({ tz: 'UTC', st: '1s', path: 'pgcore_app,public' });
         const err = await ds.withTenant('t1', (trx) => sql`select pg_sleep(4)`.execute(trx)).catch((e: unknown) => e);
         expect((err as { code?: string }).code).toBe('STATEMENT_TIMEOUT');
       } finally {

@@ -1,5 +1,5 @@
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
-import { sql } from 'kysely';
+import { CamelCasePlugin, sql, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { Registry } from 'prom-client';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -241,6 +241,60 @@ describe('batchWithTenant (one round trip)', () => {
     expect(r[0]?.rows).toEqual([{ id: 3 }]); // the statement ran with the batch's tenant, not the builder's
     expect((await sql<{ t: string }>`select current_setting('app.tenant_id', true) as t`.execute(ds.db)).rows[0]?.t).toBe('');
   });
+
+  it("applies the data source's result-transforming plugins (CamelCasePlugin) to each result", async () => {
+    await seed();
+    interface CamelDB {
+      items: { id: number; tenantId: string; name: string };
+    }
+    const ds = createDataSource<CamelDB>(
+      { connectionString: appUrl(), pool: { max: 1 }, ...db.server.tenantKey },
+      { registry: new PoolRegistry(), configure: (b) => b.addPlugin(new CamelCasePlugin()) },
+    );
+    opened.push(ds as unknown as PostgresDataSource<TestDB>);
+    const t = ds.forTenant('acme');
+    const query = t.selectFrom('items').select(['id', 'tenantId']).orderBy('id');
+    const [rows, inserted] = await ds.batchWithTenant('acme', [
+      query,
+      t.insertInto('items').values({ id: 7, tenantId: 'acme', name: 'b7' }).returning(['id', 'tenantId']),
+    ]);
+    expect(rows?.rows).toEqual([
+      { id: 1, tenantId: 'acme' },
+      { id: 2, tenantId: 'acme' },
+    ]);
+    expect(inserted).toEqual({ rows: [{ id: 7, tenantId: 'acme' }], numAffectedRows: 1n });
+    expect(rows?.rows).toEqual((await query.execute()).slice(0, 2)); // the same shape as through Kysely
+  });
+
+  it("logs each batched statement through the builder's log config: 'query' on success, 'error' when the batch failed", async () => {
+    await seed();
+    const events: LogEvent[] = [];
+    const ds = createDataSource<TestDB>(
+      { connectionString: appUrl(), pool: { max: 1 }, ...db.server.tenantKey },
+      { registry: new PoolRegistry(), configure: (b) => b.setLog((e) => void events.push(e)) },
+    );
+    opened.push(ds);
+    const t = ds.forTenant('acme');
+    const queries = [t.selectFrom('items').select('id').compile(), t.selectFrom('notes').select('id').compile()];
+    await ds.batchWithTenant('acme', queries);
+    expect(events.map((e) => [e.level, e.query])).toEqual([
+      ['query', queries[0]],
+      ['query', queries[1]],
+    ]);
+    expect(events[0]?.queryDurationMillis).toBeGreaterThanOrEqual(0);
+    expect(events[1]?.queryDurationMillis).toBe(events[0]?.queryDurationMillis); // the batch's duration
+    events.length = 0;
+    const failing = [
+      t.insertInto('items').values({ id: 8, tenant_id: 'acme', name: 'b8' }).compile(),
+      t.insertInto('items').values({ id: 1, tenant_id: 'acme', name: 'dup' }).compile(),
+    ];
+    const err = await ds.batchWithTenant('acme', failing).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UniqueViolationError);
+    expect(events.map((e) => [e.level, e.query, e.level === 'error' ? e.error : undefined])).toEqual([
+      ['error', failing[0], err],
+      ['error', failing[1], err],
+    ]);
+  });
 });
 
 describe('session defaults', () => {
@@ -254,6 +308,13 @@ describe('session defaults', () => {
       ds.db,
     );
     expect(r.rows[0]).toEqual({ tz: 'UTC', st: '7s', app: 'pgcore-test' });
+  });
+
+  it('puts the schema first on the search path, for unscoped and tenant units', async () => {
+    const ds = open({ schema: 'pgcore_app' });
+    const path = sql<{ path: string }>`select current_setting('search_path') path`;
+    expect((await path.execute(ds.db)).rows).toEqual([{ path: 'pgcore_app,public' }]);
+    expect((await ds.withTenant('acme', (trx) => path.execute(trx))).rows).toEqual([{ path: 'pgcore_app,public' }]);
   });
 
   it('enforces the statement timeout with a typed error', async () => {

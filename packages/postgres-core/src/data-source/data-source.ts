@@ -1,5 +1,6 @@
 import {
   Kysely,
+  Log,
   type AccessMode,
   type Compilable,
   type CompiledQuery,
@@ -8,13 +9,15 @@ import {
   type LogConfig,
   type QueryResult,
   type Transaction,
+  type UnknownRow,
 } from 'kysely';
 import type pg from 'pg';
 import { DataSourceClosedError, TenantKeyMissingError } from '../errors/usage-errors.js';
 import { parsePostgresOptions, type PostgresOptions, type PostgresOptionsInput } from '../options/postgres-options.js';
 import { validateTenantId } from '../tenant/tenant-id.js';
 import { defaultPoolRegistry, type DataLayerLogger, type PoolRegistry, type SharedPool } from './pool-handle.js';
-import { ScopedDialect, type ScopedConnection } from './scoped-driver.js';
+import { acquireScopedConnection, ScopedDialect, type ScopedConnection } from './scoped-driver.js';
+import { sessionDefaults } from './session-defaults.js';
 import { buildSessionScope, type SessionScope } from './session-scope.js';
 import { IDENTIFIER_PATTERN } from '../sql/identifier.js';
 import { InvalidIdentifierError } from '../errors/usage-errors.js';
@@ -74,6 +77,14 @@ export interface CreateDataSourceSettings {
   logger?: DataLayerLogger;
 }
 
+/** A Kysely instance of a data source and the session scope its connections apply (what `batchWithTenant` needs). */
+interface ScopedKysely<DB> {
+  /** The instance handed out (`db`, `forTenant`). */
+  readonly kysely: Kysely<DB>;
+  /** What its connections set at the start of each unit; `batchWithTenant` acquires connections with it. */
+  readonly scope: SessionScope;
+}
+
 /** Transaction settings of {@link PostgresDataSource.withTenant}. */
 export interface TenantTransactionSettings {
   /** Isolation level (default: the server's, read committed). */
@@ -115,8 +126,10 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
   readonly db: Kysely<DB>;
   readonly #shared: SharedPool;
   readonly #builder: DataSourceBuilder;
-  readonly #tenantCache = new Map<string, { kysely: Kysely<DB>; dialect: ScopedDialect }>();
+  readonly #tenantCache = new Map<string, ScopedKysely<DB>>();
   readonly #cacheSize: number;
+  /** Kysely's logger over the builder's log config (undefined: nothing to log). */
+  readonly #log: Log | undefined;
   #closed: Promise<void> | undefined;
 
   /** @internal use {@link createDataSource} */
@@ -126,6 +139,7 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
     this.#shared = shared;
     this.#builder = builder;
     this.#cacheSize = settings.tenantCacheSize ?? 256;
+    this.#log = builder.log ? new Log(builder.log) : undefined;
     this.db = this.#kysely(undefined, undefined).kysely;
   }
 
@@ -161,8 +175,14 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
    * trip (tenant, statements and, with `settings`, `BEGIN`/`COMMIT` pipelined
    * before a single Sync). Use it when no statement needs the result of another
    * (bulk writes, several reads). If one fails, none takes effect.
-   * Rows are returned as the driver produced them (result-transforming plugins
-   * such as `CamelCasePlugin` are not applied).
+   *
+   * Like a query run through Kysely, each result goes through the data
+   * source's plugins' `transformResult` (e.g. `CamelCasePlugin` renames the
+   * columns; `transformQuery` already ran when the query was compiled), and
+   * with a log config (`DataSourceBuilder.setLog`) each statement is logged
+   * once: as `'query'` with the whole batch's duration, or, when the batch
+   * failed, as `'error'` with the batch's error (none of its statements took
+   * effect).
    *
    * @throws {@link InvalidTenantIdError} before touching the database
    * @example
@@ -179,19 +199,51 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
     queries: ReadonlyArray<Compilable<unknown> | CompiledQuery<unknown>>,
     settings: TenantTransactionSettings = {},
   ): Promise<Array<QueryResult<unknown>>> {
-    const { dialect } = this.#tenantEntry(tenantId);
+    const { scope } = this.#tenantEntry(tenantId);
     if (queries.length === 0) return [];
     const compiled = queries.map((q) => ('compile' in q ? q.compile() : q));
-    const driver = dialect.driver!;
-    const connection = (await driver.acquireConnection()) as ScopedConnection;
+    const connection = await acquireScopedConnection(this.#shared, scope);
+    let results: Array<QueryResult<unknown>>;
     try {
-      return await connection.executeBatch(compiled, settings);
+      results = await this.#executeBatchLogged(connection, compiled, settings);
     } finally {
-      await driver.releaseConnection(connection);
+      await connection.release();
     }
+    const transformed: Array<QueryResult<unknown>> = [];
+    for (const [i, result] of results.entries()) transformed.push(await this.#transformResult(result, compiled[i]!));
+    return transformed;
   }
 
-  #tenantEntry(tenantId: string): { kysely: Kysely<DB>; dialect: ScopedDialect } {
+  /** Runs the batch on `connection` and logs each statement the way Kysely logs a query (when a log config is set). */
+  async #executeBatchLogged(
+    connection: ScopedConnection,
+    compiled: readonly CompiledQuery[],
+    settings: TenantTransactionSettings,
+  ): Promise<Array<QueryResult<unknown>>> {
+    const log = this.#log;
+    if (!log) return connection.executeBatch(compiled, settings);
+    const t0 = performance.now();
+    let results: Array<QueryResult<unknown>>;
+    try {
+      results = await connection.executeBatch(compiled, settings);
+    } catch (error) {
+      const queryDurationMillis = performance.now() - t0;
+      for (const query of compiled) await log.error(() => ({ level: 'error', error, query, queryDurationMillis }));
+      throw error;
+    }
+    const queryDurationMillis = performance.now() - t0;
+    for (const query of compiled) await log.query(() => ({ level: 'query', query, queryDurationMillis }));
+    return results;
+  }
+
+  /** Applies the plugins' `transformResult` in order, as Kysely's query executor does. */
+  async #transformResult(result: QueryResult<unknown>, query: CompiledQuery): Promise<QueryResult<unknown>> {
+    let transformed = result as QueryResult<UnknownRow>;
+    for (const plugin of this.#builder.plugins) transformed = await plugin.transformResult({ queryId: query.queryId, result: transformed });
+    return transformed;
+  }
+
+  #tenantEntry(tenantId: string): ScopedKysely<DB> {
     this.#assertOpen();
     const id = validateTenantId(tenantId);
     let entry = this.#tenantCache.get(id);
@@ -240,23 +292,22 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
     if (this.#closed) throw new DataSourceClosedError();
   }
 
-  #kysely(tenantId: string | undefined, proof: string | undefined): { kysely: Kysely<DB>; dialect: ScopedDialect } {
-    const o = this.options;
-    const defaults: Array<readonly [string, string]> = [];
-    const transactionPooler = o.poolerMode === 'transaction';
-    if (transactionPooler) {
-      defaults.push(['statement_timeout', String(o.commandTimeoutSeconds * 1000)], ['TimeZone', 'UTC']);
-      if (o.schema) defaults.push(['search_path', `${o.schema},public`]);
-    }
-    defaults.push(...this.#builder.sessionSettings);
-    const scope: SessionScope = buildSessionScope(tenantId, proof, defaults, !transactionPooler, transactionPooler);
-    const dialect = new ScopedDialect(this.#shared, scope);
+  #kysely(tenantId: string | undefined, proof: string | undefined): ScopedKysely<DB> {
+    const transactionPooler = this.options.poolerMode === 'transaction';
+    const scope: SessionScope = buildSessionScope({
+      tenantId,
+      proof,
+      // behind a transaction pooler nothing is sent at startup: the session defaults become transaction-local
+      transactionDefaults: [...(transactionPooler ? sessionDefaults(this.options) : []), ...this.#builder.sessionSettings],
+      preparedStatements: !transactionPooler,
+      alwaysSetTenant: transactionPooler,
+    });
     const kysely = new Kysely<DB>({
-      dialect,
+      dialect: new ScopedDialect(this.#shared, scope),
       plugins: this.#builder.plugins,
       ...(this.#builder.log ? { log: this.#builder.log } : {}),
     });
-    return { kysely, dialect };
+    return { kysely, scope };
   }
 }
 

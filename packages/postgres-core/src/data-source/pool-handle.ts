@@ -4,6 +4,7 @@ import pg from 'pg';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import { formatConnectionUrl, parseConnectionString, redactConnectionString } from '../options/connection-string.js';
 import type { PostgresOptions } from '../options/postgres-options.js';
+import { sessionDefaults, startupOptions } from './session-defaults.js';
 import { StatementNames } from './statement-cache.js';
 
 /**
@@ -178,7 +179,7 @@ function guardRoleSettings(pool: pg.Pool, displayName: string, logger: DataLayer
   }) as typeof pool.connect;
 }
 
-/** Builds the `pg.Pool` configuration: session defaults as startup options unless behind a transaction pooler. */
+/** Builds the `pg.Pool` configuration: {@link sessionDefaults} as startup options unless behind a transaction pooler. */
 export function buildPoolConfig(o: PostgresOptions): pg.PoolConfig {
   const c = parseConnectionString(o.connectionString);
   const config: pg.PoolConfig = {
@@ -197,9 +198,7 @@ export function buildPoolConfig(o: PostgresOptions): pg.PoolConfig {
   if (c.password !== undefined) config.password = c.password;
   if (o.poolerMode === 'none') {
     // One round trip fewer per connection and zero per statement: the server applies these at startup.
-    const settings = [`-c TimeZone=UTC`, `-c statement_timeout=${o.commandTimeoutSeconds * 1000}`];
-    if (o.schema) settings.push(`-c search_path=${o.schema},public`);
-    config.options = settings.join(' ');
+    config.options = startupOptions(sessionDefaults(o));
   }
   const mode = o.tls.mode ?? c.sslMode ?? 'disable';
   const read = (content: string | undefined, file: string | undefined): string | undefined =>

@@ -441,6 +441,38 @@ export class ScopedConnection implements DatabaseConnection {
 }
 
 /**
+ * Checks a connection out of `shared` and wraps it in a {@link ScopedConnection}
+ * applying `scope`: the one way both Kysely (through {@link ScopedDriver}) and
+ * `batchWithTenant` get a connection. Times the wait for the pool's
+ * `onAcquire` hook; give the connection back with `release()`.
+ *
+ * @throws {@link PoolTimeoutError} or another mapped error when no connection could be had
+ * @example
+ * ```ts
+ * const connection = await acquireScopedConnection(shared, scope);
+ * try {
+ *   await connection.executeBatch(queries, {});
+ * } finally {
+ *   await connection.release();
+ * }
+ * ```
+ * @internal
+ */
+export async function acquireScopedConnection(shared: SharedPool, scope: SessionScope): Promise<ScopedConnection> {
+  const hooks = shared.instrumentation;
+  const t0 = hooks?.onAcquire ? performance.now() : 0;
+  let client: pg.PoolClient;
+  try {
+    client = await shared.pool.connect();
+  } catch (e) {
+    throw mapDatabaseError(e);
+  } finally {
+    if (hooks?.onAcquire) hooks.onAcquire((performance.now() - t0) / 1000);
+  }
+  return new ScopedConnection(client, scope, shared);
+}
+
+/**
  * Kysely driver over a {@link SharedPool} that applies a {@link SessionScope}.
  *
  * @internal
@@ -456,18 +488,8 @@ export class ScopedDriver implements Driver {
 
   async init(): Promise<void> {}
 
-  async acquireConnection(): Promise<DatabaseConnection> {
-    const hooks = this.#shared.instrumentation;
-    const t0 = hooks?.onAcquire ? performance.now() : 0;
-    let client: pg.PoolClient;
-    try {
-      client = await this.#shared.pool.connect();
-    } catch (e) {
-      throw mapDatabaseError(e);
-    } finally {
-      if (hooks?.onAcquire) hooks.onAcquire((performance.now() - t0) / 1000);
-    }
-    return new ScopedConnection(client, this.#scope, this.#shared);
+  acquireConnection(): Promise<DatabaseConnection> {
+    return acquireScopedConnection(this.#shared, this.#scope);
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
@@ -510,8 +532,6 @@ export class ScopedDriver implements Driver {
 export class ScopedDialect implements Dialect {
   readonly #shared: SharedPool;
   readonly #scope: SessionScope;
-  /** The driver created for the Kysely instance (set by `createDriver`). */
-  driver: ScopedDriver | undefined;
 
   constructor(shared: SharedPool, scope: SessionScope) {
     this.#shared = shared;
@@ -519,8 +539,7 @@ export class ScopedDialect implements Dialect {
   }
 
   createDriver(): Driver {
-    this.driver = new ScopedDriver(this.#shared, this.#scope);
-    return this.driver;
+    return new ScopedDriver(this.#shared, this.#scope);
   }
 
   createQueryCompiler(): QueryCompiler {

@@ -16,6 +16,28 @@ export const TENANT_SETTING = 'app.tenant_id';
 /** Name of the setting holding the tenant's proof, `<key id>.<hex HMAC-SHA256(key, tenant id)>`. */
 export const TENANT_PROOF_SETTING = 'app.tenant_proof';
 
+/** What {@link buildSessionScope} builds a scope from. @internal */
+export interface SessionScopeOptions {
+  /** Tenant id, already validated; `undefined` for unscoped work. */
+  readonly tenantId: string | undefined;
+  /** The tenant's proof (`<key id>.<hex HMAC>`); `undefined` when unscoped. */
+  readonly proof: string | undefined;
+  /**
+   * Settings made transaction-local in every transaction, after the tenant:
+   * the session defaults behind a transaction pooler, then the module's
+   * `setSessionSetting` pairs.
+   */
+  readonly transactionDefaults: ReadonlyArray<readonly [string, string]>;
+  /** Send the prelude (and a plain `BEGIN`) as named, per-connection prepared statements (off behind a transaction pooler). */
+  readonly preparedStatements: boolean;
+  /**
+   * Set the tenant even for unscoped work (to `''`): behind a transaction
+   * pooler another client may have left a session-level `app.tenant_id` on
+   * the server connection, and this fails closed against it.
+   */
+  readonly alwaysSetTenant: boolean;
+}
+
 /**
  * Builds the prelude: ONE `select set_config($1,$2,true), set_config($3,$4,true)…`
  * statement with every name and value bound, so no value ever enters SQL text.
@@ -23,19 +45,15 @@ export const TENANT_PROOF_SETTING = 'app.tenant_proof';
  * The tenant travels with its proof (`app.tenant_id`, `app.tenant_proof`),
  * both bound, both transaction-local, in this same statement.
  *
- * @param tenantId tenant (undefined: unscoped)
- * @param proof the tenant's proof (undefined when unscoped)
- * @param transactionDefaults settings to make transaction-local on every transaction (transaction-pooler mode, module hook)
- * @param preparedStatements use a named (per-connection) prepared statement
+ * @example
+ * ```ts
+ * const scope = buildSessionScope({ tenantId: 'acme', proof, transactionDefaults: [], preparedStatements: true, alwaysSetTenant: false });
+ * scope.prelude[0]?.text; // 'select set_config($1, $2, true), set_config($3, $4, true)'
+ * ```
  * @internal
  */
-export function buildSessionScope(
-  tenantId: string | undefined,
-  proof: string | undefined,
-  transactionDefaults: ReadonlyArray<readonly [string, string]>,
-  preparedStatements: boolean,
-  alwaysSetTenant: boolean,
-): SessionScope {
+export function buildSessionScope(options: SessionScopeOptions): SessionScope {
+  const { tenantId, proof, transactionDefaults, preparedStatements, alwaysSetTenant } = options;
   const pairs: Array<readonly [string, string]> = [];
   // Behind a transaction pooler, always (re)set the tenant, to '' when unscoped: fail closed even if another
   // client of the pooler left a session-level app.tenant_id on the server connection.
