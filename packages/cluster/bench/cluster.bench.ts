@@ -181,7 +181,9 @@ async function main(): Promise<void> {
         PAIRS,
       ),
     );
-    await resetAlways(true);
+    // back to the cluster's configuration (--pooler-reset driver by default: no reset between transactions)
+    writeFileSync(ini, original);
+    await console_(ctx, 'RELOAD');
     // PgBouncer counts every client connection against max_client_conn (500): free these before the crowd
     await bRaw.end();
     await bDs.close();
@@ -295,7 +297,7 @@ async function main(): Promise<void> {
           'every connection is TLS verify-full with the cluster CA except the plaintext side of tls_vs_plain_ratio',
           'pgbouncer_tenant_single_ratio: ds.forTenant() point select (poolerMode transaction) vs raw pg point select on the same table without RLS, both through the same PgBouncer',
           'reset_always_cost_ratio: tenant single through PgBouncer with server_reset_query_always=1 (DISCARD ALL after each transaction) vs =0; below 1 is its cost',
-          'pooler500_vs_direct100_ratio: 500 clients each looping raw point selects through PgBouncer (cap = 100 server connections here) vs 100 direct clients',
+          'pooler500_vs_direct100_ratio: 500 clients each looping raw point selects through PgBouncer (cap = 100 server connections here, the default --pooler-reset driver: no reset between transactions) vs 100 direct clients',
           `max_connections=${MAX_CONNECTIONS} for this run so that 100 direct clients fit; the committed configuration uses 100 (PgBouncer cap 80)`,
         ],
         machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model },

@@ -284,9 +284,10 @@ async function main(): Promise<void> {
     const bouncerBin = findPgBouncer();
     let bv: ReturnType<typeof variants> | undefined;
     if (bouncerBin) {
+      // as `stella-db cluster up` configures it by default (--pooler-reset driver): no reset between transactions
       const bouncer = await new PgBouncer(bouncerBin, server, { [APP_USER]: APP_PASSWORD }, POOL, {
         server_reset_query: 'DISCARD ALL',
-        server_reset_query_always: '1',
+        server_reset_query_always: '0',
       }).start();
       cleanups.push(() => bouncer.stop());
       const viaBouncer = open(bouncer.port, 'transaction');
@@ -390,7 +391,7 @@ async function main(): Promise<void> {
 
 function pgbouncerNote(bin: string | undefined): string {
   return bin
-    ? `pgbouncer ${bin} (transaction mode, pool ${POOL}, server_reset_query = DISCARD ALL, server_reset_query_always = 1 as recommended)`
+    ? `pgbouncer ${bin} (transaction mode, pool ${POOL}, server_reset_query = DISCARD ALL, server_reset_query_always = 0 as stella-db cluster's default --pooler-reset driver)`
     : 'pgbouncer not installed: pgbouncer_tenant_single_ratio omitted';
 }
 

@@ -217,7 +217,7 @@ export class ScopedConnection implements DatabaseConnection {
   /** Sends one statement with whatever the connection's state requires around it. */
   async #send(st: WireStatement, retries: number): Promise<pg.QueryResult> {
     const before = this.#state;
-    if (before === 'idle' && this.#transactionPooler && !this.#trusted) return this.#sendUntrustedBehindPooler(st);
+    if (before === 'idle' && this.#transactionPooler && !this.#trusted) return (await this.#runUntrustedBehindPooler([st]))[0]!;
     const prelude: readonly WireStatement[] =
       before === 'pending' ? [this.#begin!, ...this.#scope.prelude] : before === 'idle' ? this.#scope.prelude : [];
     // statements issued concurrently on one transaction (Promise.all on trx) queue behind this one: only one BEGIN
@@ -247,19 +247,20 @@ export class ScopedConnection implements DatabaseConnection {
   }
 
   /**
-   * An untrusted autocommit statement behind a transaction pooler runs as its
-   * own explicit transaction, `[BEGIN, prelude, statement] + Sync`, ended by
+   * Untrusted work outside a transaction behind a transaction pooler (an
+   * autocommit statement, or a batch) runs as its own explicit transaction,
+   * `[BEGIN, prelude, statements…] + Sync`, ended by
    * `[COMMIT|ROLLBACK, cleanup…] + Sync`: PgBouncer keeps the server
    * connection while the transaction is open, so the cleanup runs on the same
-   * server session even when the statement FAILED (a session advisory lock or
+   * server session even when a statement FAILED (a session advisory lock or
    * setting taken before the error is released too). One round trip more
-   * than a trusted statement; untrusted statements are rare.
+   * than trusted work; untrusted statements are rare.
    */
-  async #sendUntrustedBehindPooler(st: WireStatement): Promise<pg.QueryResult> {
-    let result: pg.QueryResult | undefined;
+  async #runUntrustedBehindPooler(statements: readonly WireStatement[], begin = 'begin'): Promise<pg.QueryResult[]> {
+    let results: pg.QueryResult[] = [];
     let failure: unknown;
     try {
-      result = (await runUnit(this.client, [{ text: 'begin', values: [] }, ...this.#scope.prelude], [st], [])).results[0];
+      ({ results } = await runUnit(this.client, [{ text: begin, values: [] }, ...this.#scope.prelude], statements, []));
     } catch (e) {
       failure = e;
     }
@@ -277,7 +278,7 @@ export class ScopedConnection implements DatabaseConnection {
     if (failure !== undefined) throw mapDatabaseError(failure);
     // a deferred constraint can still fail at COMMIT: then nothing was written
     if (tag !== 'COMMIT') throw new TransactionRolledBackError();
-    return result!;
+    return results;
   }
 
   /**
@@ -357,11 +358,13 @@ export class ScopedConnection implements DatabaseConnection {
       const name = verdict.trusted ? names?.nameFor(q.sql) : undefined;
       return { text: q.sql, values: q.parameters, ...(name ? { name } : {}) };
     });
+    if (this.#transactionPooler && !this.#trusted) {
+      return (await this.#runUntrustedBehindPooler(statements, beginText(settings))).map((r) => toKyselyResult(r));
+    }
     const prelude: WireStatement[] = explicit
       ? [{ text: beginText(settings), values: [] }, ...this.#scope.prelude]
       : [...this.#scope.prelude];
-    const cleanup = this.#transactionPooler && !this.#trusted ? IN_TRANSACTION_CLEANUP : [];
-    const postlude = explicit ? [...cleanup, COMMIT] : cleanup;
+    const postlude = explicit ? [COMMIT] : [];
     let tags: readonly string[];
     let results: pg.QueryResult[];
     try {

@@ -183,6 +183,8 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
     await victims(ds, 1);
   });
 
+  // Direct only: through PgBouncer a raw client's BEGIN is PgBouncer's business (it keeps that server
+  // connection for that client); the data source's own pool never sees a server-side transaction there.
   it.skipIf(skip || mode.bouncer !== undefined)(
     'class 3: a transaction left open on a pooled connection (raw pool user) is detected by the status byte',
     async () => {
@@ -279,8 +281,15 @@ describe.each(MODES)('attacks on the driver: $name', (mode) => {
     // runs in its own transaction whose ROLLBACK shares one Sync with the driver's cleanup
     const failed = await attempt(() => sql`select pg_advisory_lock(4244), 1 / (random() * 0)::int`.execute(a()));
     expect(failed).toMatchObject({ sqlState: '22012' });
-    await victims(ds, 1);
+    // the same in a batch: the lock is taken by its first statement, the second fails
+    const batch = await attempt(() =>
+      ds.batchWithTenant('a', [sql`select pg_advisory_lock(4247)`.compile(a()), sql`select 1 / (random() * 0)::int`.compile(a())]),
+    );
+    expect(batch).toMatchObject({ sqlState: '22012' });
+    // free at once, not only after some later unit's cleanup happened to land on that server connection
     expect(await adminLockFree(4244)).toBe(true);
+    expect(await adminLockFree(4247)).toBe(true);
+    await victims(ds, 1);
   });
 
   it.skipIf(skip)("class 5: a's PREPARE under the driver's statement names never runs for another tenant", async () => {
