@@ -1,3 +1,3 @@
 import { stellaVitestConfig } from '@stellaops/vitest-config';
 
-export default stellaVitestConfig();
+export default stellaVitestConfig({}, { postgres: true });

@@ -14,7 +14,9 @@ export { WorkerOptionsSchema, LOG_LEVELS, type WorkerOptions } from './config/wo
 export { createLogger, describeConfig, REDACTED_KEYS, type Logger } from './logging/logger.js';
 export { WebhookSender, type ChannelSender, type SendOutcome } from './channels/webhook-sender.js';
 export { WorkerMetrics, type DeliveryOutcome } from './metrics/worker-metrics.js';
-export { Readiness, type ReadinessReport } from './readiness/readiness.js';
+export { Readiness, type ReadinessReport, type TenantProofCheck } from './readiness/readiness.js';
 export { OpsServer, type OpsHandlers } from './http/ops-server.js';
 export { DeliveryWorker, type DeliveryWorkerDeps } from './worker/delivery-worker.js';
-export { NotifyWorkerService, StartupError } from './service/notify-worker-service.js';
+export { NotifyWorkerService } from './service/notify-worker-service.js';
+export { StartupError, TenantProofRejectedError } from './service/startup-errors.js';
+export { probeTenantProof, PROBE_TENANT, type TenantProofState } from './readiness/tenant-proof.js';

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@stellaops/embedded-server';
-import { fixtureMigrations } from '@stellaops/migrator';
+import { templateMigrations } from '@stellaops/module-testkit';
 import { migrations } from '@stellaops/module-notify';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { WorkerProcess } from './support/worker-process.js';
 const PROMETHEUS = ['/usr/bin/prometheus', '/usr/local/bin/prometheus'].find((p) => existsSync(p));
 const PROMTOOL = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p));
 
-const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
+const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
 const running: WorkerProcess[] = [];
 const cleanups: Array<() => Promise<void> | void> = [];
 

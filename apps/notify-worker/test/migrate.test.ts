@@ -1,6 +1,6 @@
 // Migrate on start (as a non-superuser owner, bounded lock wait), readiness from the migrator's status, role check.
 import { APP_ROLE } from '@stellaops/module-notify';
-import { ensureAppRole, quoteIdentifier } from '@stellaops/postgres-core';
+import { ensureAppRole, installTenantKey, quoteIdentifier, TenantKey } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { afterEach, beforeAll, expect, it } from 'vitest';
 import { enableLogins, urlAs, workerEnv } from './support/notify-db.js';
@@ -63,6 +63,9 @@ it('gives up within the lock wait while another runner holds the migration lock,
 });
 
 it('two workers starting together migrate Notify once as the owner, then report ready from the migrator status', async () => {
+  // the operator's step the worker does not take: install the tenant key (the first test migrated the key table);
+  // without it the worker refuses to start (tenant-key.test.ts)
+  await installTenantKey(db.pool, new TenantKey(db.server.tenantKey.tenantKeyId, db.server.tenantKey.tenantKey));
   const a = WorkerProcess.start(migratingEnv({ Worker__WorkerId: 'a' }));
   const b = WorkerProcess.start(migratingEnv({ Worker__WorkerId: 'b' }));
   running.push(a, b);

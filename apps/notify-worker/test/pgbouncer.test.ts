@@ -1,5 +1,5 @@
 // Through a real PgBouncer (transaction pooling, TLS verify-full to it): the worker survives PgBouncer restarts.
-import { fixtureMigrations } from '@stellaops/migrator';
+import { templateMigrations } from '@stellaops/module-testkit';
 import { migrations, WORKER_ROLE } from '@stellaops/module-notify';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { WebhookReceiver } from './support/webhook-receiver.js';
 import { WorkerProcess } from './support/worker-process.js';
 
 const bin = findPgBouncer();
-const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
+const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
 const running: WorkerProcess[] = [];
 let receiver: WebhookReceiver | undefined;
 let bouncer: PgBouncer | undefined;

@@ -1,5 +1,5 @@
 // SIGTERM mid-burst: in-flight deliveries finish or go back to the queue; nothing is lost or left claimed.
-import { fixtureMigrations } from '@stellaops/migrator';
+import { templateMigrations } from '@stellaops/module-testkit';
 import { migrations } from '@stellaops/module-notify';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { afterEach, beforeAll, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { deliveryStates, enableLogins, eventually, seedBurst, statusCounts, work
 import { WebhookReceiver } from './support/webhook-receiver.js';
 import { WorkerProcess } from './support/worker-process.js';
 
-const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
+const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
 const running: WorkerProcess[] = [];
 let receiver: WebhookReceiver;
 

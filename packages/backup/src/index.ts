@@ -28,7 +28,7 @@ export {
   type RestoreTarget,
   type RestoredServer,
 } from './restore.js';
-export { verifyBackup, type VerifyOptions, type VerifyReport } from './verify.js';
+export { verifyBackup, type BackupVerifyOptions, type BackupVerifyReport } from './verify.js';
 export { applyRetention, type RetentionReport } from './retention.js';
 export { archiveStatus, type ArchiveStatus } from './archive-status.js';
 export { BackupRepository, METRICS_FILE, renderMetrics, type BackupStatus } from './repository.js';

@@ -9,7 +9,7 @@ import { restoreBackup, type RestoredServer } from './restore.js';
 import { countTables, statsDatabases, userTables } from './table-stats.js';
 
 /** Options of {@link verifyBackup}. */
-export interface VerifyOptions {
+export interface BackupVerifyOptions {
   repository: string | BackupRepository;
   archiveDir: string;
   binaries: PgBinaries;
@@ -22,7 +22,7 @@ export interface VerifyOptions {
 }
 
 /** What a restore drill found. */
-export interface VerifyReport {
+export interface BackupVerifyReport {
   ok: boolean;
   backupId: string;
   /** Seconds from start to a promoted, checked server (the measured RTO of this backup). */
@@ -48,7 +48,7 @@ export interface VerifyReport {
  * if (!report.ok) console.error(report.problems.join('\n'));
  * ```
  */
-export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport> {
+export async function verifyBackup(options: BackupVerifyOptions): Promise<BackupVerifyReport> {
   const repo = typeof options.repository === 'string' ? new BackupRepository(options.repository) : options.repository;
   const say = options.onProgress ?? (() => undefined);
   const manifests = repo.manifests();
@@ -129,7 +129,7 @@ export async function verifyBackup(options: VerifyOptions): Promise<VerifyReport
   const warnings = m.tableStatsSkipped
     ? [`backup ${m.id} has no row counts (${m.tableStatsSkipped.split('. ')[0]}); only startup and indexes were checked`]
     : [];
-  const report: VerifyReport = {
+  const report: BackupVerifyReport = {
     ok: problems.length === 0,
     backupId: m.id,
     restoreSeconds: (Date.now() - started) / 1000,

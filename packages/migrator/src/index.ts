@@ -27,12 +27,6 @@ export type { MigrationResult, MigrationStatus, RunReport } from './runner/migra
 export type { MigratorEvent } from './runner/migrator-event.js';
 export type { StatusReport, PlanReport, PlannedMigration, VerifyReport, AcceptReport } from './runner/reports.js';
 export { migrateOnStart, type MigrateOnStartOptions } from './start/migrate-on-start.js';
-export {
-  fixtureMigrations,
-  type FixtureMigrations,
-  type FixtureMigrationTarget,
-  type FixtureMigrationsOptions,
-} from './fixture/fixture-migrations.js';
 export { silentLogger, type MigratorLogger } from './logging/logger.js';
 
 export { captureSql, renderRecordedQueries, type CaptureResult } from './capture/capture-sql.js';

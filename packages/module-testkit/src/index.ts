@@ -9,3 +9,4 @@ export { ownerMigrationSuite, type OwnerMigrationSuiteOptions } from './owner-mi
 export { migrationPinSuite, type MigrationPinSuiteOptions } from './migration-pin-suite.js';
 export { checkMigrationPins, type CheckMigrationPinsArgs, type MigrationPinReport, type MigrationPins } from './migration-pins.js';
 export { checksumsWithAlteredHelpers, ALTERED_HELPER_MARK } from './helper-drift.js';
+export { templateMigrations, type TemplateMigrationsOptions } from './template-migrations.js';

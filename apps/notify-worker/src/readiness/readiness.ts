@@ -1,5 +1,6 @@
 import type { SchemaMigrator, StatusReport } from '@stellaops/migrator';
 import { checkHealth, type HealthCheckResult, type HealthTarget } from '@stellaops/postgres-core';
+import { tenantProofRejectedReason, type TenantProofState } from './tenant-proof.js';
 
 /** Answer of `/readyz`. */
 export interface ReadinessReport {
@@ -11,6 +12,16 @@ export interface ReadinessReport {
   database: HealthCheckResult;
   /** The migrator's view: counts by state, pending ids (absent when it could not be read). */
   migrations?: { counts: StatusReport['counts']; pending: string[] };
+  /** Whether the database accepts the configured tenant key (absent when not checked or the probe could not run). */
+  tenantProof?: TenantProofState;
+}
+
+/** The tenant key check of {@link Readiness}: the key id (for the reason) and the probe (`probeTenantProof`). */
+export interface TenantProofCheck {
+  /** The configured key id (`Postgres__TenantKeyId`), named in the reason; never the key. */
+  keyId: string;
+  /** One tenant-scoped `current_tenant()` probe. */
+  probe: () => Promise<TenantProofState>;
 }
 
 /** Migration states that mean "this worker's code expects a schema the database does not have". */
@@ -29,8 +40,10 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
  * migrator's `status()` (read as the worker role, which may read
  * `notify._migrations` since Notify's V003) says every migration this build
  * knows is applied with a matching checksum (`future` ones — a newer release
- * migrated — are fine). Answers are reused for `cacheMs` so frequent probes
- * cost one check.
+ * migrated — are fine) AND, with `tenantProof`, the database accepts the
+ * configured tenant key (a key removed while running would otherwise turn
+ * every delivery into a dead letter). Answers are reused for `cacheMs` so
+ * frequent probes cost one check.
  *
  * @example
  * ```ts
@@ -43,18 +56,24 @@ export class Readiness {
   readonly #migrator: SchemaMigrator;
   readonly #cacheMs: number;
   readonly #timeoutMs: number;
+  readonly #tenantProof: TenantProofCheck | undefined;
   #last: { at: number; report: Promise<ReadinessReport> } | undefined;
 
   /**
    * @param pool the worker's data source (or pool)
    * @param migrator Notify's migrator on the worker's connection (status only)
-   * @param options `cacheMs` reuse window, `timeoutMs` bound of each check
+   * @param options `cacheMs` reuse window, `timeoutMs` bound of each check, `tenantProof` the tenant key check
    */
-  constructor(pool: HealthTarget, migrator: SchemaMigrator, options: { cacheMs: number; timeoutMs: number }) {
+  constructor(
+    pool: HealthTarget,
+    migrator: SchemaMigrator,
+    options: { cacheMs: number; timeoutMs: number; tenantProof?: TenantProofCheck },
+  ) {
     this.#pool = pool;
     this.#migrator = migrator;
     this.#cacheMs = options.cacheMs;
     this.#timeoutMs = options.timeoutMs;
+    this.#tenantProof = options.tenantProof;
   }
 
   /** The current readiness (cached for `cacheMs`). Never throws. */
@@ -68,12 +87,18 @@ export class Readiness {
 
   async #evaluate(): Promise<ReadinessReport> {
     const reasons: string[] = [];
-    const [database, status] = await Promise.all([
+    const [database, status, tenantProof] = await Promise.all([
       checkHealth(this.#pool, { timeoutMs: this.#timeoutMs }),
       withTimeout(this.#migrator.status(), this.#timeoutMs, 'migration status').then(
         (s) => s,
         (e: unknown) => e as Error,
       ),
+      this.#tenantProof
+        ? withTimeout(this.#tenantProof.probe(), this.#timeoutMs, 'tenant key check').then(
+            (s) => s,
+            (e: unknown) => e as Error,
+          )
+        : undefined,
     ]);
     if (database.status !== 'healthy') reasons.push(`database: ${database.error ?? 'unhealthy'}`);
     let migrations: ReadinessReport['migrations'];
@@ -87,6 +112,14 @@ export class Readiness {
       if (!status.initialized) reasons.push(`migrations: schema ${status.schema} not migrated`);
       else if (pending.length > 0) reasons.push(`migrations: not current: ${pending.join(', ')}`);
     }
-    return { ready: reasons.length === 0, reasons, database, ...(migrations ? { migrations } : {}) };
+    if (tenantProof instanceof Error) reasons.push(`tenant key: not checked (${tenantProof.name}: ${tenantProof.message})`);
+    else if (tenantProof === 'rejected') reasons.push(tenantProofRejectedReason(this.#tenantProof!.keyId));
+    return {
+      ready: reasons.length === 0,
+      reasons,
+      database,
+      ...(migrations ? { migrations } : {}),
+      ...(tenantProof !== undefined && !(tenantProof instanceof Error) ? { tenantProof } : {}),
+    };
   }
 }

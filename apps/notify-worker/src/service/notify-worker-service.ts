@@ -3,6 +3,7 @@ import { DeliveryQueue, migrations, WORKER_ROLE, type DB, type QueueDepth } from
 import {
   buildPoolConfig,
   createDataSource,
+  isRetryableError,
   registerPoolMetrics,
   SECURITY_SCHEMA,
   securityMigrations,
@@ -15,24 +16,9 @@ import { OpsServer } from '../http/ops-server.js';
 import { describeConfig, type Logger } from '../logging/logger.js';
 import { WorkerMetrics } from '../metrics/worker-metrics.js';
 import { Readiness } from '../readiness/readiness.js';
+import { probeTenantProof } from '../readiness/tenant-proof.js';
 import { DeliveryWorker } from '../worker/delivery-worker.js';
-
-/** The service cannot run as configured (wrong role, schema missing, migration failed). */
-export class StartupError extends Error {
-  /** Stable code. */
-  readonly code: string;
-
-  /**
-   * @param code stable code
-   * @param message what is wrong and how to fix it
-   * @param options the underlying error
-   */
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StartupError';
-    this.code = code;
-  }
-}
+import { StartupError, TenantProofRejectedError } from './startup-errors.js';
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let t: NodeJS.Timeout | undefined;
@@ -48,7 +34,8 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
  * `securityMigrations` (schema `stellaops_security`) and Notify's migrations as the
  * owner role (bounded lock wait each, failure stops the start),
  * then the worker role's data source, a check that the configured role may claim
- * across tenants, and the delivery loop.
+ * across tenants, a check that the database accepts the configured tenant key
+ * (one tenant-scoped `current_tenant()` probe), and the delivery loop.
  *
  * @example
  * ```ts
@@ -91,6 +78,7 @@ export class NotifyWorkerService {
     this.#readiness = new Readiness(this.#ds, statusMigrator, {
       cacheMs: config.worker.readinessCacheSeconds * 1000,
       timeoutMs: 3_000,
+      tenantProof: { keyId: config.postgres.tenantKeyId, probe: () => probeTenantProof(this.#ds) },
     });
   }
 
@@ -109,6 +97,7 @@ export class NotifyWorkerService {
    * Starts everything. Resolves once the delivery loop runs.
    *
    * @throws {@link StartupError} when migrating fails or the configured role cannot claim across tenants
+   * @throws {@link TenantProofRejectedError} when the database does not accept the configured tenant key
    */
   async start(): Promise<void> {
     const { worker } = this.#config;
@@ -120,6 +109,7 @@ export class NotifyWorkerService {
     this.#log.info({ host: worker.httpHost, port: this.#ops.port }, 'operations endpoints listening (/healthz, /readyz, /metrics)');
     if (worker.migrateOnStart) await this.#migrate();
     await this.#checkRole();
+    await this.#checkTenantProof();
     if (this.#stopping) return;
     this.#worker = new DeliveryWorker({
       ds: this.#ds,
@@ -221,6 +211,41 @@ export class NotifyWorkerService {
             `Connect Postgres.ConnectionString as ${WORKER_ROLE} (or a role granted it).`,
         );
       }
+      return;
+    }
+  }
+
+  /**
+   * The database must accept the configured tenant key: with a key id that is
+   * not installed there (or another secret under it) `current_tenant()` is
+   * NULL in every tenant session, the channel reads find nothing and every
+   * delivery would be dead-lettered. Refused here, naming the key id and the
+   * fix, never the key. A lost connection is retried like in the role check.
+   */
+  async #checkTenantProof(): Promise<void> {
+    for (let attempt = 0; !this.#stopping; attempt++) {
+      let state;
+      try {
+        state = await probeTenantProof(this.#ds);
+      } catch (e) {
+        if (!isRetryableError(e)) {
+          throw new StartupError(
+            'TENANT_PROOF_CHECK_FAILED',
+            `could not check the tenant key with stellaops_security.current_tenant(): ${(e as Error).message}. ` +
+              "Migrate postgres-core's security set and Notify first (Worker__MigrateOnStart=true, or stella-db up).",
+            { cause: e },
+          );
+        }
+        const wait = Math.min(5_000, 250 * 2 ** attempt);
+        this.#log.warn(
+          { err: { name: (e as Error).name, message: (e as Error).message }, retryInMs: wait },
+          'tenant key check failed; retrying',
+        );
+        await new Promise((r) => setTimeout(r, wait));
+        continue;
+      }
+      if (state === 'rejected') throw new TenantProofRejectedError(this.#config.postgres.tenantKeyId);
+      this.#log.info({ tenantKeyId: this.#config.postgres.tenantKeyId }, 'tenant key accepted by the database');
       return;
     }
   }

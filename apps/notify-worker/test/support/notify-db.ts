@@ -84,7 +84,7 @@ export async function eventually(fn: () => Promise<boolean>, timeoutMs = 90_000,
 
 /**
  * The environment of a worker connecting directly as the worker role, with the
- * server's test tenant key (installed in every fixture template by `fixtureMigrations`).
+ * server's test tenant key (installed in every fixture template by `templateMigrations`).
  */
 export function workerEnv(db: TestDatabaseHandle, extra: Record<string, string> = {}): Record<string, string> {
   return {

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fixtureMigrations, type MigrationSet } from '@stellaops/migrator';
+import { computeMigrationsHash, resolveMigrations, SchemaMigrator, type MigrationSet } from '@stellaops/migrator';
+import { SECURITY_SCHEMA, securityMigrations } from '@stellaops/postgres-core';
 import type { DatabaseFactory } from '@stellaops/test-fixture';
 import { finishGeneratedFile, recordedHash } from './type-aliases.js';
 
@@ -25,9 +26,13 @@ export interface CodegenResult {
   diff?: string;
 }
 
-/** Content hash of a module's migrations, as the fixture and the file header use it. */
+/**
+ * Content hash of a module's migrations (migrator's `computeMigrationsHash`
+ * over the set's schema, tracking table and migrations), recorded in the
+ * generated file's header: the types are current while it matches.
+ */
 export async function migrationsHashOf(set: MigrationSet): Promise<string> {
-  return (await fixtureMigrations(set)).hash;
+  return computeMigrationsHash(set.schema, set.table ?? '_migrations', await resolveMigrations(set.migrations));
 }
 
 /** True when the committed file was generated from exactly these migrations (no server needed). */
@@ -37,11 +42,29 @@ export async function isUpToDate(target: CodegenTarget): Promise<boolean> {
   return recordedHash(readFileSync(file, 'utf8')) === (await migrationsHashOf(target.migrations));
 }
 
+/**
+ * The module's schema in an empty database, as the superuser: postgres-core's
+ * security migrations first (the module's tenant policies call
+ * `stellaops_security.current_tenant()`), then the module's migrations. No
+ * tenant key and no role hardening: codegen only reads the catalog.
+ */
+async function applyModuleSchema(connectionString: string, set: MigrationSet): Promise<void> {
+  const applicationName = 'stella-db codegen';
+  await new SchemaMigrator({ connectionString, schema: SECURITY_SCHEMA, migrations: securityMigrations, applicationName }).up();
+  await new SchemaMigrator({
+    connectionString,
+    schema: set.schema,
+    migrations: set.migrations,
+    applicationName,
+    ...(set.table !== undefined ? { table: set.table } : {}),
+  }).up();
+}
+
 async function generateFor(factory: DatabaseFactory, target: CodegenTarget): Promise<string> {
   const { generate, PostgresDialect: CodegenDialect } = await import('kysely-codegen');
-  const set = await fixtureMigrations(target.migrations);
-  const db = await factory.acquire(set);
+  const db = await factory.acquire(); // an empty throwaway database
   try {
+    await applyModuleSchema(db.connectionString, target.migrations);
     const schema = target.migrations.schema;
     const code = await generate({
       db: db.kysely() as never, // kysely-codegen types its own copy of Kysely
@@ -52,15 +75,15 @@ async function generateFor(factory: DatabaseFactory, target: CodegenTarget): Pro
       print: false,
       logger: { debug() {}, error() {}, info() {}, log() {}, success() {}, warn() {} } as never,
     });
-    return finishGeneratedFile(code, { module: target.name, migrationsHash: set.hash });
+    return finishGeneratedFile(code, { module: target.name, migrationsHash: await migrationsHashOf(target.migrations) });
   } finally {
     await db.release(); // closes the Kysely instance and its pool
   }
 }
 
 /**
- * Builds each module's schema in a throwaway database (the test fixture's
- * template machinery: no live database needed), runs kysely-codegen, and
+ * Builds each module's schema in a throwaway database (a server and an empty
+ * database from the test fixture: no live database needed), runs kysely-codegen, and
  * writes `src/generated/db.ts` — or, with `check`, compares and reports a diff.
  */
 export async function runCodegen(

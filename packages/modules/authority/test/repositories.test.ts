@@ -1,4 +1,4 @@
-import { fixtureMigrations } from '@stellaops/migrator';
+import { templateMigrations } from '@stellaops/module-testkit';
 import { CheckViolationError, ForeignKeyViolationError, UniqueViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import {
 } from '../src/index.js';
 import { appDataSource, enableAppLogin } from './support/app-role.js';
 
-const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
+const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
 const opened: Array<PostgresDataSource<DB>> = [];
 let ds: PostgresDataSource<DB>;
 

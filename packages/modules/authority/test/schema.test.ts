@@ -1,11 +1,11 @@
-import { fixtureMigrations } from '@stellaops/migrator';
+import { templateMigrations } from '@stellaops/module-testkit';
 import { checkAppRole } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE, migrations } from '../src/index.js';
 import { enableAppLogin } from './support/app-role.js';
 
-const db = useTestDatabase({ migrations: await fixtureMigrations(migrations), scope: 'file' });
+const db = useTestDatabase({ migrations: await templateMigrations(migrations), scope: 'file' });
 
 const TABLES = ['clients', 'roles', 'tenants', 'tokens', 'user_roles', 'users'];
 

@@ -1,4 +1,4 @@
-import { fixtureMigrations } from '@stellaops/migrator';
+import { templateMigrations } from '@stellaops/module-testkit';
 import { DatabaseError, ForeignKeyViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { sql } from 'kysely';
@@ -17,7 +17,7 @@ import { appDataSource, enableAppLogin } from './support/app-role.js';
 
 // Everything here runs as the app role (no owner privileges, RLS applies);
 // the superuser pool (db.pool) only checks what really is in the tables.
-const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
+const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
 const opened: Array<PostgresDataSource<DB>> = [];
 let ds: PostgresDataSource<DB>;
 

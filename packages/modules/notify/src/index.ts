@@ -16,7 +16,7 @@ export {
   DeliveryQueue,
   DEFAULT_BACKOFF,
   type BackoffPolicy,
-  type ClaimOptions,
+  type DeliveryClaimOptions,
   type DeliveryRef,
   type FailOptions,
   type QueueDepth,

@@ -1,4 +1,4 @@
-import { fixtureMigrations } from '@stellaops/migrator';
+import { templateMigrations } from '@stellaops/module-testkit';
 import { createDataSource, PoolRegistry, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { sql } from 'kysely';
@@ -7,7 +7,7 @@ import { APP_ROLE, DeliveryQueue, DeliveryRepository, migrations, WORKER_ROLE, t
 import { enableLogins, OpenedSources, TEST_PASSWORD } from './support/roles.js';
 import { seedDeliveries } from './support/seed.js';
 
-const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
+const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
 const sources = new OpenedSources();
 const workers: Array<PostgresDataSource<DB>> = [];
 

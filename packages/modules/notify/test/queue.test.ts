@@ -1,4 +1,4 @@
-import { fixtureMigrations } from '@stellaops/migrator';
+import { templateMigrations } from '@stellaops/module-testkit';
 import type { PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import { APP_ROLE, DeliveryQueue, DeliveryRepository, migrations, WORKER_ROLE, t
 import { enableLogins, makeDue, OpenedSources } from './support/roles.js';
 import { seedDeliveries } from './support/seed.js';
 
-const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
+const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
 const sources = new OpenedSources();
 let app: PostgresDataSource<DB>;
 let worker: PostgresDataSource<DB>;

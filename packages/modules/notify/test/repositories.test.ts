@@ -1,11 +1,11 @@
-import { fixtureMigrations } from '@stellaops/migrator';
+import { templateMigrations } from '@stellaops/module-testkit';
 import { ForeignKeyViolationError, UniqueViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { APP_ROLE, ChannelRepository, DeliveryRepository, migrations, RuleRepository, type DB } from '../src/index.js';
 import { enableLogins, OpenedSources } from './support/roles.js';
 
-const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
+const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
 const sources = new OpenedSources();
 let app: PostgresDataSource<DB>;
 

@@ -1,11 +1,11 @@
-import { fixtureMigrations } from '@stellaops/migrator';
+import { templateMigrations } from '@stellaops/module-testkit';
 import { checkAppRole } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE, migrations, WORKER_ROLE } from '../src/index.js';
 import { enableLogins } from './support/roles.js';
 
-const db = useTestDatabase({ migrations: await fixtureMigrations(migrations), scope: 'file' });
+const db = useTestDatabase({ migrations: await templateMigrations(migrations), scope: 'file' });
 const TENANT_POLICY = '(tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant))';
 
 beforeAll(async () => {

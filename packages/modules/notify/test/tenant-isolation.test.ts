@@ -1,4 +1,4 @@
-import { fixtureMigrations } from '@stellaops/migrator';
+import { templateMigrations } from '@stellaops/module-testkit';
 import { DatabaseError, ForeignKeyViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { sql } from 'kysely';
@@ -16,7 +16,7 @@ import {
 import { enableLogins, OpenedSources } from './support/roles.js';
 
 // Runs as the app role and the worker role (non-owners, RLS applies); db.pool (superuser) only checks the tables.
-const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
+const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
 const sources = new OpenedSources();
 let app: PostgresDataSource<DB>;
 let worker: PostgresDataSource<DB>;

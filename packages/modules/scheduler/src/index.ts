@@ -15,7 +15,7 @@ export { APP_ROLE, WORKER_ROLE, SCHEDULER_SCHEMA, REQUIRED_ROLES } from './datab
 export { ScheduleRepository, type CreateScheduleInput } from './schedules/schedule-repository.js';
 export { CronSchedule, canonicalTimeZone } from './schedules/cron.js';
 export { RunPlanner, type PlanOptions, type PlanResult } from './runs/run-planner.js';
-export { RunQueue, type ClaimOptions, type RunRef } from './runs/run-queue.js';
+export { RunQueue, type RunClaimOptions, type RunRef } from './runs/run-queue.js';
 export { RunRepository } from './runs/run-repository.js';
 export { FINISHED_RUN_STATUSES, RUN_TRANSITIONS, type RunStatus } from './runs/run-status.js';
 export { SchedulerError, InvalidCronExpressionError, InvalidTimeZoneError, type SchedulerErrorCode } from './errors/scheduler-error.js';

@@ -1,11 +1,11 @@
-import { fixtureMigrations } from '@stellaops/migrator';
+import { templateMigrations } from '@stellaops/module-testkit';
 import { CheckViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { migrations, RunPlanner, RunQueue, RunRepository, ScheduleRepository, WORKER_ROLE, type DB, type Run } from '../src/index.js';
 import { enableLogins, expireLeases, OpenedSources } from './support/roles.js';
 
-const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
+const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
 const sources = new OpenedSources();
 let app: PostgresDataSource<DB>;
 let worker: PostgresDataSource<DB>;

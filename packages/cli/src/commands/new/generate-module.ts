@@ -130,7 +130,7 @@ async function moduleSpec(root: string, name: string, table: string): Promise<Mo
  * frozen in the generated file. `tenant_id` defaults to the verified tenant
  * (`CURRENT_TENANT_FUNCTION`) that `tenantIsolationSql`'s policy compares with;
  * postgres-core's security migrations, which define it, run before the module's
- * (`stella-db up`, `fixtureMigrations`, the owner-migration suite).
+ * (`stella-db up`, module-testkit's `templateMigrations`, the owner-migration suite).
  */
 function v001Up(schema: string, table: string): string {
   return [

@@ -129,7 +129,7 @@ import { ${s.migrationConst} } from './${s.migrationFile}.js';
 /**
  * ${s.title}'s migration set (schema \`${s.name}\`, tracking table \`${s.name}._migrations\`),
  * as \`stella-db migrate --module ${s.name}\`, \`stella-db up\` and the test fixture
- * (\`fixtureMigrations(migrations)\`) expect it. Append new migrations here.
+ * (\`templateMigrations(migrations)\` from \`@stellaops/module-testkit\`) expect it. Append new migrations here.
  */
 export const migrations = defineMigrationSet({
   schema: ${constName},
@@ -275,7 +275,7 @@ ownerMigrationSuite({
   tenantRow: { table: '${s.name}.${s.table}', insert: "insert into ${s.name}.${s.table} (tenant_id, name) values ('acme', 'first')" },
 });
 `,
-    [`test/${s.rowFile}-repository.test.ts`]: `import { fixtureMigrations } from '@stellaops/migrator';
+    [`test/${s.rowFile}-repository.test.ts`]: `import { templateMigrations } from '@stellaops/module-testkit';
 import { UniqueViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import pg from 'pg';
@@ -283,7 +283,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { APP_ROLE, ${s.row}Repository, migrations, type DB } from '../src/index.js';
 import { APP_PASSWORD, enableAppLogin, OpenedSources } from './support/app-role.js';
 
-const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
+const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
 const sources = new OpenedSources();
 let app: PostgresDataSource<DB>;
 

@@ -8,7 +8,7 @@ import { v004VerifiedTenant } from './v004-verified-tenant.js';
 /**
  * Authority's migration set (schema `authority`, tracking table
  * `authority._migrations`), as `stella-db migrate --module authority` and the
- * test fixture (`fixtureMigrations(migrations)`) expect it.
+ * test fixture (`templateMigrations(migrations)` from `@stellaops/module-testkit`) expect it.
  */
 export const migrations = defineMigrationSet({
   schema: AUTHORITY_SCHEMA,

@@ -13,7 +13,7 @@ export interface BackoffPolicy {
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseSeconds: 10, maxSeconds: 3600 };
 
 /** What {@link DeliveryQueue.claimDue} takes. */
-export interface ClaimOptions {
+export interface DeliveryClaimOptions {
   /** Who claims (recorded in `locked_by`; settling requires the same id). */
   workerId: string;
   /** Most deliveries to claim (default 10). */
@@ -84,7 +84,7 @@ export class DeliveryQueue {
    * Claims up to `limit` due deliveries (pending and due, or processing with
    * an expired lease, with attempts left), oldest due first.
    */
-  async claimDue(options: ClaimOptions): Promise<Delivery[]> {
+  async claimDue(options: DeliveryClaimOptions): Promise<Delivery[]> {
     const due = this.db
       .selectFrom('notify.deliveries')
       .select(['tenant_id', 'id'])

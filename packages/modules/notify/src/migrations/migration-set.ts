@@ -8,7 +8,7 @@ import { v004VerifiedTenant } from './v004-verified-tenant.js';
 /**
  * Notify's migration set (schema `notify`, tracking table `notify._migrations`),
  * as `stella-db migrate --module notify` and the test fixture
- * (`fixtureMigrations(migrations)`) expect it.
+ * (`templateMigrations(migrations)` from `@stellaops/module-testkit`) expect it.
  */
 export const migrations = defineMigrationSet({
   schema: NOTIFY_SCHEMA,

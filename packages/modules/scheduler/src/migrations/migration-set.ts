@@ -7,7 +7,7 @@ import { v003VerifiedTenant } from './v003-verified-tenant.js';
 /**
  * Scheduler's migration set (schema `scheduler`, tracking table `scheduler._migrations`),
  * as `stella-db migrate --module scheduler`, `stella-db up` and the test fixture
- * (`fixtureMigrations(migrations)`) expect it. Append new migrations here.
+ * (`templateMigrations(migrations)` from `@stellaops/module-testkit`) expect it. Append new migrations here.
  */
 export const migrations = defineMigrationSet({
   schema: SCHEDULER_SCHEMA,

@@ -3,7 +3,7 @@ import type { DB, Run } from '../generated/db.js';
 import { SchedulerError } from '../errors/scheduler-error.js';
 
 /** What {@link RunQueue.claim} takes. */
-export interface ClaimOptions {
+export interface RunClaimOptions {
   /** Who claims (host/process id); recorded as `locked_by`. */
   workerId: string;
   /** Most runs claimed (default 10). */
@@ -41,7 +41,7 @@ export class RunQueue {
   }
 
   /** Claims up to `limit` due runs, oldest tick first, for `leaseSeconds`; each claim counts an attempt. */
-  async claim(options: ClaimOptions): Promise<Run[]> {
+  async claim(options: RunClaimOptions): Promise<Run[]> {
     const workerId = nonEmpty(options.workerId);
     const limit = options.limit ?? 10;
     const lease = leaseOf(options.leaseSeconds ?? 60);

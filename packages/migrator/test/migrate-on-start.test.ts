@@ -1,14 +1,7 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
-import {
-  fixtureMigrations,
-  LockTimeoutError,
-  MigrationFailedError,
-  migrateOnStart,
-  type Migration,
-  type MigratorLogger,
-} from '../src/index.js';
+import { LockTimeoutError, MigrationFailedError, migrateOnStart, type Migration, type MigratorLogger } from '../src/index.js';
 
 const migrations: Migration[] = [
   { id: 'V001_CreateNotes', up: 'create table notes.notes (id int primary key, body text)' },
@@ -20,25 +13,6 @@ function memoryLogger(): MigratorLogger & { lines: { level: string; msg: string 
   const at = (level: string) => (obj: object, msg?: string) => void lines.push({ level, msg, obj });
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
-
-// What a module package's tests do: one top-level await, then the fixture builds the template once per hash.
-const set = await fixtureMigrations({ schema: 'notes', migrations });
-
-describe('fixtureMigrations', () => {
-  const db = useTestDatabase({ migrations: set });
-
-  it('gives the fixture a name, a content hash and a migrate function', async () => {
-    expect(set.name).toBe('notes');
-    expect(set.hash).toMatch(/^[0-9a-f]{64}$/);
-    expect((await fixtureMigrations({ schema: 'notes', migrations: [...migrations, { id: 'V003', up: 'select 1' }] })).hash).not.toBe(
-      set.hash,
-    );
-    const r = await db.pool.query('select body from notes.notes');
-    expect(r.rows).toEqual([{ body: 'hello' }]);
-    const t = await db.pool.query('select count(*)::int as n from notes._migrations');
-    expect(t.rows[0].n).toBe(2);
-  });
-});
 
 describe('migrateOnStart', () => {
   const db = useTestDatabase({ scope: 'test' });
