@@ -1,4 +1,4 @@
-import { ensureAppRole, quoteIdentifier } from '@stellaops/postgres-core';
+import { DEFAULT_APP_ROLE, ensureAppRole, quoteIdentifier } from '@stellaops/postgres-core';
 import type { ClusterComponent, ClusterContext, ComponentStatus } from './component.js';
 import { ComponentError } from './errors.js';
 import { adminClient, DATABASE } from './postgres-component.js';
@@ -8,7 +8,7 @@ import { AUTH_ROLE } from './tls-component.js';
 /** Role that runs migrations and owns the database, schemas and tables. */
 export const OWNER_ROLE = 'stellaops_owner';
 /** Role services connect as: owns nothing, cannot bypass row level security. */
-export const APP_ROLE = 'stellaops_app';
+export const APP_ROLE = DEFAULT_APP_ROLE;
 
 /** The SECURITY DEFINER function PgBouncer's auth_query calls (superusers never log in through PgBouncer). */
 export const AUTH_QUERY = 'SELECT usename, passwd FROM pgbouncer.get_auth($1)';

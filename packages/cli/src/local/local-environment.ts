@@ -3,15 +3,12 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import pg from 'pg';
 import { hardenAppRoles, newTenantKey } from '../security/tenant-proof.js';
+import { APP_ROLE, DATABASE, OWNER_ROLE } from '@stellaops/cluster';
 import type { LocalServer, LocalServerStatus } from '@stellaops/embedded-server';
 import { ensureAppRole, formatConnectionUrl, parseConnectionString, quoteIdentifier, TenantKey } from '@stellaops/postgres-core';
 
-/** Database the modules live in. */
-export const DATABASE = 'stellaops';
-/** Role that runs migrations and owns the database, schemas and tables. */
-export const OWNER_ROLE = 'stellaops_owner';
-/** Role services connect as: owns nothing, cannot bypass row level security. */
-export const APP_ROLE = 'stellaops_app';
+/** The database, owner role and app role: the same names as the cluster's (one definition, in @stellaops/cluster). */
+export { DATABASE, OWNER_ROLE, APP_ROLE } from '@stellaops/cluster';
 
 /** Passwords of the local roles by role name, kept in `.stellaops/roles.json` (mode 0600). */
 type RolePasswords = Record<string, string>;

@@ -19,7 +19,7 @@ export interface SecurityMigration {
 /**
  * The core security migration set, applied (as the owner role, schema
  * `stellaops_security`) BEFORE any module's migrations — by `stella-db up`,
- * the test fixture's templates (`fixtureMigrations`) and module-testkit:
+ * the test fixture's templates (module-testkit's `templateMigrations`) and the CLI's codegen:
  *
  * - `stellaops_security.tenant_keys`: the HMAC keys by id, as RFC 2104 inner
  *   and outer padded keys; no privilege at all for anyone but the owner.
