@@ -7,8 +7,18 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { writeBenchResult } from '@stellaops/bench-kit';
 import { freePort } from '@stellaops/embedded-server';
-import { createDataSource, PoolRegistry, tenantIsolationSql, type PostgresDataSource } from '@stellaops/postgres-core';
-import { Cluster, parseMemory, PGBOUNCER_ADMIN, type ClusterContext } from '../src/index.js';
+import { SchemaMigrator } from '@stellaops/migrator';
+import {
+  createDataSource,
+  installTenantKey,
+  PoolRegistry,
+  SECURITY_SCHEMA,
+  securityMigrations,
+  TenantKey,
+  tenantIsolationSql,
+  type PostgresDataSource,
+} from '@stellaops/postgres-core';
+import { Cluster, connectionInfo, parseMemory, PGBOUNCER_ADMIN, type ClusterContext } from '../src/index.js';
 
 interface DB {
   items: { id: number; tenant_id: string; name: string };
@@ -118,6 +128,11 @@ async function main(): Promise<void> {
       ssl: { ca },
     });
     await owner.connect();
+    // the tenant proof as `stella-db cluster up` installs it: the security migrations as the owner, then a key
+    const ownerUrl = connectionInfo(ctx, { showSecrets: true }).owner.url;
+    await new SchemaMigrator({ connectionString: ownerUrl, schema: SECURITY_SCHEMA, migrations: securityMigrations }).up();
+    const tenantKey = new TenantKey('bench', randomBytes(32).toString('base64url'));
+    await installTenantKey(owner, tenantKey);
     for (const t of ['items', 'items_plain']) {
       await owner.query(`create table ${t} (id int primary key, tenant_id text not null, name text not null)`);
       await owner.query(`create index on ${t} (tenant_id)`);
@@ -134,7 +149,13 @@ async function main(): Promise<void> {
       new pg.Pool({ host: 'localhost', port, user: 'stellaops_app', password: app, database: 'stellaops', max, ssl: tls ? { ca } : false });
     const ds = (port: number, tls: boolean, poolerMode: 'none' | 'transaction'): PostgresDataSource<DB> =>
       createDataSource<DB>(
-        { connectionString: url(port, tls), pool: { max: POOL }, poolerMode, ...(tls ? { tls: { caFile: ctx.layout.tls.caCert } } : {}) },
+        {
+          connectionString: url(port, tls),
+          pool: { max: POOL },
+          poolerMode,
+          tenantKey,
+          ...(tls ? { tls: { caFile: ctx.layout.tls.caCert } } : {}),
+        },
         { registry: new PoolRegistry() },
       );
     const tenantSingle = (d: PostgresDataSource<DB>) => () => {
