@@ -110,3 +110,33 @@ export function ensureRestoresParent(c: ArchivingCluster): void {
   mkdirSync(join(c.root, 'restores'), { recursive: true, mode: 0o711 });
   chmodSync(join(c.root, 'restores'), 0o711);
 }
+
+/**
+ * Starts an archiving cluster with what the drills share: the restores
+ * folder, a database `stellaops`, the login role `stellaops_app` (password
+ * {@link ArchivingCluster.password}) and then `schemaSql` run in `stellaops`
+ * as the superuser.
+ *
+ * @example
+ * ```ts
+ * c = await startStellaopsCluster('create schema drill; grant usage on schema drill to stellaops_app;');
+ * ```
+ */
+export async function startStellaopsCluster(schemaSql: string): Promise<ArchivingCluster> {
+  const c = await startArchivingCluster();
+  ensureRestoresParent(c);
+  const s = await c.client();
+  try {
+    await s.query('create database stellaops');
+  } finally {
+    await s.end();
+  }
+  const db = await c.client('stellaops');
+  try {
+    await db.query(`create role stellaops_app login password '${c.password}'`);
+    await db.query(schemaSql);
+  } finally {
+    await db.end();
+  }
+  return c;
+}
