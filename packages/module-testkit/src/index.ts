@@ -9,3 +9,11 @@ export { ownerMigrationSuite, type OwnerMigrationSuiteOptions } from './owner-mi
 export { migrationPinSuite, type MigrationPinSuiteOptions } from './migration-pin-suite.js';
 export { checkMigrationPins, type CheckMigrationPinsArgs, type MigrationPinReport, type MigrationPins } from './migration-pins.js';
 export { checksumsWithAlteredHelpers, ALTERED_HELPER_MARK } from './helper-drift.js';
+export {
+  enableRoleLogins,
+  roleConnectionString,
+  TEST_ROLE_PASSWORD,
+  useModuleRoles,
+  type ModuleRoles,
+  type ModuleRolesOptions,
+} from './module-roles.js';

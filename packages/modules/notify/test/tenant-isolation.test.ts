@@ -1,8 +1,9 @@
 import { fixtureMigrations } from '@stellaops/migrator';
+import { useModuleRoles } from '@stellaops/module-testkit';
 import { DatabaseError, ForeignKeyViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { sql } from 'kysely';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   APP_ROLE,
   ChannelRepository,
@@ -13,11 +14,10 @@ import {
   WORKER_ROLE,
   type DB,
 } from '../src/index.js';
-import { enableLogins, OpenedSources } from './support/roles.js';
 
 // Runs as the app role and the worker role (non-owners, RLS applies); db.pool (superuser) only checks the tables.
 const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
-const sources = new OpenedSources();
+const sources = useModuleRoles<DB>(db, { module: 'Notify', roles: [APP_ROLE, WORKER_ROLE] });
 let app: PostgresDataSource<DB>;
 let worker: PostgresDataSource<DB>;
 
@@ -52,14 +52,10 @@ async function snapshot(): Promise<unknown[]> {
   return r.rows;
 }
 
-beforeAll(async () => {
-  await enableLogins(db.server.adminConnectionString);
-});
 beforeEach(() => {
-  app = sources.open(db, APP_ROLE);
-  worker = sources.open(db, WORKER_ROLE);
+  app = sources.open(APP_ROLE);
+  worker = sources.open(WORKER_ROLE);
 });
-afterEach(() => sources.closeAll());
 
 describe('tenant isolation through the app role', () => {
   it('connects as a role that does not own the tables', async () => {
