@@ -1,8 +1,10 @@
 import { fixtureMigrations } from '@stellaops/migrator';
+import { useModuleRoles } from '@stellaops/module-testkit';
 import { CheckViolationError, ForeignKeyViolationError, UniqueViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
+  APP_ROLE,
   ClientRepository,
   hashSecret,
   migrations,
@@ -12,21 +14,14 @@ import {
   UserRepository,
   type DB,
 } from '../src/index.js';
-import { appDataSource, enableAppLogin } from './support/app-role.js';
 
 const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
-const opened: Array<PostgresDataSource<DB>> = [];
+const sources = useModuleRoles<DB>(db, { module: 'Authority', roles: [APP_ROLE] });
 let ds: PostgresDataSource<DB>;
 
-beforeAll(async () => {
-  await enableAppLogin(db.server.adminConnectionString);
-});
 beforeEach(async () => {
-  ds = appDataSource(db, opened);
+  ds = sources.open();
   await new TenantRepository(ds.forTenant('acme')).create({ displayName: 'Acme' });
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((d) => d.close()));
 });
 
 describe('TenantRepository', () => {

@@ -1,8 +1,9 @@
 import { fixtureMigrations } from '@stellaops/migrator';
+import { useModuleRoles } from '@stellaops/module-testkit';
 import { DatabaseError, ForeignKeyViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { sql } from 'kysely';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   APP_ROLE,
   ClientRepository,
@@ -13,12 +14,11 @@ import {
   UserRepository,
   type DB,
 } from '../src/index.js';
-import { appDataSource, enableAppLogin } from './support/app-role.js';
 
 // Everything here runs as the app role (no owner privileges, RLS applies);
 // the superuser pool (db.pool) only checks what really is in the tables.
 const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
-const opened: Array<PostgresDataSource<DB>> = [];
+const sources = useModuleRoles<DB>(db, { module: 'Authority', roles: [APP_ROLE] });
 let ds: PostgresDataSource<DB>;
 
 interface Seeded {
@@ -58,14 +58,8 @@ const TABLES = [
   'authority.user_roles',
 ] as const;
 
-beforeAll(async () => {
-  await enableAppLogin(db.server.adminConnectionString);
-});
 beforeEach(() => {
-  ds = appDataSource(db, opened);
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((d) => d.close()));
+  ds = sources.open();
 });
 
 describe('tenant isolation through the app role', () => {
