@@ -5,7 +5,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { writeBenchResult } from '@stellaops/bench-kit';
+import { pair, slice, writeBenchResult, type PairResult } from '@stellaops/bench-kit';
 import { freePort } from '@stellaops/embedded-server';
 import { createDataSource, PoolRegistry, tenantIsolationSql, type PostgresDataSource } from '@stellaops/postgres-core';
 import { Cluster, parseMemory, PGBOUNCER_ADMIN, type ClusterContext } from '../src/index.js';
@@ -29,52 +29,6 @@ const MAX_CONNECTIONS = '120';
 const tenantOf = (id: number): string => `t${id % TENANTS}`;
 const randomId = (): number => 1 + Math.floor(Math.random() * ROWS);
 const POINT = 'select id, tenant_id, name from items_plain where id = $1';
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-async function slice(op: () => Promise<unknown>, ms: number, workers = WORKERS): Promise<number> {
-  const loop = async (until: number): Promise<number> => {
-    let n = 0;
-    while (performance.now() < until) {
-      await op();
-      n++;
-    }
-    return n;
-  };
-  const t0 = performance.now();
-  const counts = await Promise.all(Array.from({ length: workers }, () => loop(t0 + ms)));
-  return counts.reduce((a, b) => a + b, 0) / ((performance.now() - t0) / 1000);
-}
-
-type Ratio = { ratio: number; refQps: number; candQps: number };
-
-/** Alternates reference and candidate slices (ABBA…) so that load drift on a shared machine hits both; the ratio is the median per-pair ratio. */
-async function pair(ref: () => Promise<number>, cand: () => Promise<number>, pairs: number): Promise<Ratio> {
-  await ref();
-  await cand();
-  const ratios: number[] = [];
-  const refs: number[] = [];
-  const cands: number[] = [];
-  for (let i = 0; i < pairs; i++) {
-    let a: number;
-    let b: number;
-    if (i % 2 === 0) {
-      a = await ref();
-      b = await cand();
-    } else {
-      b = await cand();
-      a = await ref();
-    }
-    refs.push(a);
-    cands.push(b);
-    ratios.push(b / a);
-  }
-  return { ratio: Math.round(median(ratios) * 1000) / 1000, refQps: Math.round(median(refs)), candQps: Math.round(median(cands)) };
-}
 
 async function console_(ctx: ClusterContext, command: string): Promise<void> {
   const c = new pg.Client({
@@ -142,9 +96,9 @@ async function main(): Promise<void> {
       return d.forTenant(tenantOf(id)).selectFrom('items').select(['id', 'tenant_id', 'name']).where('id', '=', id).execute();
     };
 
-    const detail: Record<string, Ratio> = {};
+    const detail: Record<string, PairResult> = {};
     const metrics: Record<string, number> = {};
-    const report = (name: string, r: Ratio) => {
+    const report = (name: string, r: PairResult) => {
       detail[name] = r;
       metrics[name] = r.ratio;
       console.log(`${name.padEnd(34)} ${r.ratio.toFixed(3)}  (reference ${r.refQps}/s, candidate ${r.candQps}/s)`);
@@ -159,8 +113,8 @@ async function main(): Promise<void> {
     report(
       'pgbouncer_tenant_single_ratio',
       await pair(
-        () => slice(() => bRaw.query(POINT, [randomId()]), SLICE_MS),
-        () => slice(tenantSingle(bDs), SLICE_MS),
+        () => slice(() => bRaw.query(POINT, [randomId()]), SLICE_MS, WORKERS),
+        () => slice(tenantSingle(bDs), SLICE_MS, WORKERS),
         PAIRS,
       ),
     );
@@ -176,8 +130,8 @@ async function main(): Promise<void> {
     report(
       'reset_always_cost_ratio',
       await pair(
-        async () => (await resetAlways(false), slice(tenantSingle(bDs), SLICE_MS)),
-        async () => (await resetAlways(true), slice(tenantSingle(bDs), SLICE_MS)),
+        async () => (await resetAlways(false), slice(tenantSingle(bDs), SLICE_MS, WORKERS)),
+        async () => (await resetAlways(true), slice(tenantSingle(bDs), SLICE_MS, WORKERS)),
         PAIRS,
       ),
     );
@@ -259,8 +213,8 @@ async function main(): Promise<void> {
     report(
       'tls_vs_plain_ratio',
       await pair(
-        () => slice(tenantSingle(plainDs), SLICE_MS),
-        () => slice(tenantSingle(tlsDs), SLICE_MS),
+        () => slice(tenantSingle(plainDs), SLICE_MS, WORKERS),
+        () => slice(tenantSingle(tlsDs), SLICE_MS, WORKERS),
         PAIRS,
       ),
     );
