@@ -12,6 +12,7 @@ export { checksumsWithAlteredHelpers, ALTERED_HELPER_MARK } from './helper-drift
 export {
   enableRoleLogins,
   roleConnectionString,
+  sessionUserAndOwner,
   TEST_ROLE_PASSWORD,
   useModuleRoles,
   type ModuleRoles,

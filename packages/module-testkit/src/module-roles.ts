@@ -1,5 +1,6 @@
 import { createDataSource, ensureAppRole, PoolRegistry, type PostgresDataSource } from '@stellaops/postgres-core';
 import type { TestDatabaseHandle } from '@stellaops/test-fixture/vitest';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 
@@ -104,4 +105,27 @@ export function useModuleRoles<DB>(db: TestDatabaseHandle, options: ModuleRolesO
     },
     url: (role = defaultRole) => roleConnectionString(db, role),
   };
+}
+
+/**
+ * The role a data source connects as and the owner of `table`
+ * (`schema.table`), read through that data source: a module's roles must own
+ * nothing, or RLS would not apply to them. Throws when there is no such table.
+ *
+ * @example
+ * ```ts
+ * const { user, owner } = await sessionUserAndOwner(app, 'notify.deliveries');
+ * expect(user).toBe(APP_ROLE);
+ * expect(owner).not.toBe(APP_ROLE);
+ * ```
+ */
+export async function sessionUserAndOwner<DB>(ds: PostgresDataSource<DB>, table: string): Promise<{ user: string; owner: string }> {
+  const [schema, name] = table.split('.');
+  const r = await sql<{ user: string; owner: string | null }>`
+    select current_user as user, (select tableowner from pg_tables where schemaname = ${schema} and tablename = ${name}) as owner`.execute(
+    ds.db,
+  );
+  const { user, owner } = r.rows[0]!;
+  if (owner === null) throw new Error(`sessionUserAndOwner: there is no table ${table}`);
+  return { user, owner };
 }

@@ -1,22 +1,10 @@
-import { fixtureMigrations } from '@stellaops/migrator';
-import { useModuleRoles } from '@stellaops/module-testkit';
 import { CheckViolationError, ForeignKeyViolationError, UniqueViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
-import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  APP_ROLE,
-  ClientRepository,
-  hashSecret,
-  migrations,
-  RoleRepository,
-  TenantRepository,
-  TokenRepository,
-  UserRepository,
-  type DB,
-} from '../src/index.js';
+import { ClientRepository, hashSecret, RoleRepository, TenantRepository, TokenRepository, UserRepository, type DB } from '../src/index.js';
+import { useAuthorityDatabase } from './support/authority-db.js';
 
-const db = useTestDatabase({ migrations: await fixtureMigrations(migrations) });
-const sources = useModuleRoles<DB>(db, { module: 'Authority', roles: [APP_ROLE] });
+// as the app role (RLS applies); db.pool (superuser) only checks the tables
+const { db, sources } = await useAuthorityDatabase();
 let ds: PostgresDataSource<DB>;
 
 beforeEach(async () => {

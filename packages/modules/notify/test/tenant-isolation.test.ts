@@ -1,5 +1,5 @@
 import { fixtureMigrations } from '@stellaops/migrator';
-import { useModuleRoles } from '@stellaops/module-testkit';
+import { sessionUserAndOwner, useModuleRoles } from '@stellaops/module-testkit';
 import { DatabaseError, ForeignKeyViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { sql } from 'kysely';
@@ -59,14 +59,9 @@ beforeEach(() => {
 
 describe('tenant isolation through the app role', () => {
   it('connects as a role that does not own the tables', async () => {
-    const r = await sql<{
-      user: string;
-      owner: string;
-    }>`select current_user as user, tableowner as owner from pg_tables where schemaname = 'notify' and tablename = 'deliveries'`.execute(
-      app.db,
-    );
-    expect(r.rows[0]?.user).toBe(APP_ROLE);
-    expect(r.rows[0]?.owner).not.toBe(APP_ROLE);
+    const { user, owner } = await sessionUserAndOwner(app, 'notify.deliveries');
+    expect(user).toBe(APP_ROLE);
+    expect(owner).not.toBe(APP_ROLE);
   });
 
   it('shows each tenant only its own channels, rules and deliveries', async () => {
