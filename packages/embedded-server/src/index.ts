@@ -18,6 +18,7 @@ export {
   EmbeddedCluster,
   DURABLE_SETTINGS,
   TEST_TUNED_SETTINGS,
+  acceptsConnections,
   freePort,
   isPortFree,
   type EmbeddedClusterOptions,

@@ -1,9 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from './embedded-cluster.js';
+import { acceptsConnections, freePort } from './embedded-cluster.js';
 import { ServerStartError } from './errors.js';
 import type { RunAs } from './os-user.js';
 
@@ -89,17 +88,6 @@ function iniFile(o: PgBouncerOptions, port: number, logFile: string): string {
   ].join('\n');
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 function logTail(logFile: string, lines = 10): string {
   try {
     return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -152,7 +140,7 @@ export async function startPgBouncer(o: PgBouncerOptions): Promise<PgBouncerHand
   child.once('exit', (code, signal) => (ended ??= { why: `exited (${code ?? signal})` }));
   child.once('error', (cause) => (ended ??= { why: `could not run (${cause.message})`, cause }));
   const deadline = Date.now() + (o.startTimeoutMs ?? 10_000);
-  while (!(await accepts(port))) {
+  while (!(await acceptsConnections(port))) {
     if (ended || Date.now() > deadline) {
       await stopChild(child);
       const why = ended ? `PgBouncer ${ended.why} before it accepted connections` : `PgBouncer did not listen on port ${port} in time`;

@@ -1,9 +1,8 @@
 import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findPgBouncer, freePort, serverRunAs, ServerStartError, startPgBouncer } from '../src/index.js';
+import { acceptsConnections, findPgBouncer, freePort, serverRunAs, ServerStartError, startPgBouncer } from '../src/index.js';
 
 const PGBOUNCER = findPgBouncer();
 if (!PGBOUNCER && process.env.CI) throw new Error('CI must install pgbouncer (.ci/run does)');
@@ -11,14 +10,6 @@ const root = mkdtempSync(join('/dev/shm', 'stella-bouncer-'));
 chmodSync(root, 0o711); // PgBouncer's OS user must reach its folder
 
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-}
 
 const folder = (name: string): string => mkdtempSync(join(root, `${name}-`));
 
@@ -50,7 +41,7 @@ describe.skipIf(!PGBOUNCER)(`startPgBouncer${PGBOUNCER ? '' : ' (skipped: pgboun
     } finally {
       await bouncer.stop();
     }
-    expect(await accepts(bouncer.port)).toBe(false);
+    expect(await acceptsConnections(bouncer.port)).toBe(false);
   });
 
   it('a setting PgBouncer rejects fails the start with a ServerStartError', async () => {
