@@ -67,7 +67,7 @@ export function median(samples) {
   if (samples.length === 0) return Number.NaN;
   const s = [...samples].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
-  return /** @type {number} */ (s.length % 2 ? s[m] : /** @type {number} */ ((s[m - 1]) + /** @type {number} */ (s[m])) / 2);
+  return /** @type {number} */ (s.length % 2 ? s[m] : /** @type {number} */ (s[m - 1] + /** @type {number} */ (s[m])) / 2);
 }
 
 /**
