@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findPgBouncer, startPgBouncer, type PgBouncerHandle } from '@stellaops/embedded-server';
 import { restoreBackup, takeBackup, verifyBackup } from '../src/index.js';
-import { restoreDir, startStellaopsCluster, type ArchivingCluster } from './helpers.js';
+import { restoreDir, startStellaopsCluster, verifyOptions, type ArchivingCluster } from './helpers.js';
 
 let c: ArchivingCluster;
 let bouncer: PgBouncerHandle | undefined;
@@ -98,13 +98,7 @@ describe('backup under concurrent writes', () => {
     expect(orders.rows).toBeLessThan(written); // writes went on after the restore point
 
     // the drill: restore to the backup's restore point, amcheck, counts/checksums equal the manifest
-    const report = await verifyBackup({
-      repository: c.repo,
-      archiveDir: c.archiveDir,
-      binaries: c.binaries,
-      runAs: c.runAs,
-      scratchRoot: c.root,
-    });
+    const report = await verifyBackup(verifyOptions(c));
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
 

@@ -3,7 +3,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { EmbeddedCluster, freePort, locateBinaries, serverRunAs, type PgBinaries, type RunAs } from '@stellaops/embedded-server';
-import type { SourceCluster } from '../src/index.js';
+import type { SourceCluster, VerifyOptions } from '../src/index.js';
 
 /** A real PostgreSQL 16 with WAL archiving (basic_archive) on, in a folder the server's OS user can reach. */
 export interface ArchivingCluster {
@@ -139,4 +139,9 @@ export async function startStellaopsCluster(schemaSql: string): Promise<Archivin
     await db.end();
   }
   return c;
+}
+
+/** What `verifyBackup` needs to drill-restore `c`'s newest backup next to it (scratch folders under `c.root`). */
+export function verifyOptions(c: ArchivingCluster): VerifyOptions {
+  return { repository: c.repo, archiveDir: c.archiveDir, binaries: c.binaries, runAs: c.runAs, scratchRoot: c.root };
 }

@@ -12,7 +12,7 @@ import {
   type BackupManifest,
   type BackupProgress,
 } from '../src/index.js';
-import { restoreDir, startStellaopsCluster, type ArchivingCluster } from './helpers.js';
+import { restoreDir, startStellaopsCluster, verifyOptions, type ArchivingCluster } from './helpers.js';
 
 let c: ArchivingCluster;
 
@@ -121,13 +121,7 @@ describe('point-in-time restore drill', () => {
   });
 
   it('verify restores the newest backup, runs amcheck and matches every table with the manifest', async () => {
-    const report = await verifyBackup({
-      repository: c.repo,
-      archiveDir: c.archiveDir,
-      binaries: c.binaries,
-      runAs: c.runAs,
-      scratchRoot: c.root,
-    });
+    const report = await verifyBackup(verifyOptions(c));
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.indexesChecked).toBeGreaterThanOrEqual(2);
@@ -146,13 +140,7 @@ describe('point-in-time restore drill', () => {
     docs.checksum = '12345';
     writeFileSync(file, JSON.stringify(tampered));
     try {
-      const report = await verifyBackup({
-        repository: c.repo,
-        archiveDir: c.archiveDir,
-        binaries: c.binaries,
-        runAs: c.runAs,
-        scratchRoot: c.root,
-      });
+      const report = await verifyBackup(verifyOptions(c));
       expect(report.ok).toBe(false);
       expect([...report.problems].sort()).toEqual([
         `table stellaops.drill.docs: content checksum differs from the manifest (same row count 30)`,
