@@ -49,3 +49,23 @@ export interface PairResult {
  * ```
  */
 export declare function pair(reference: () => Promise<number>, candidate: () => Promise<number>, pairs: number): Promise<PairResult>;
+/**
+ * The machine a result was measured on (CPU count and model), for the `machine` field of
+ * {@link writeBenchResult}'s `extra`.
+ *
+ * @example
+ * ```ts
+ * writeBenchResult('tenant', metrics, units, { machine: benchMachine() });
+ * ```
+ */
+export declare function benchMachine(): { cpus: number; model: string | undefined };
+/**
+ * Runs `cleanups` last first, each once; one that throws does not stop the others (best effort).
+ *
+ * @example
+ * ```ts
+ * const cleanups: Array<() => unknown> = [() => server.stop()];
+ * try { … } finally { await runCleanups(cleanups); }
+ * ```
+ */
+export declare function runCleanups(cleanups: Array<() => unknown>): Promise<void>;

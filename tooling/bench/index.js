@@ -1,5 +1,6 @@
 // @ts-check
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -123,4 +124,23 @@ export async function pair(reference, candidate, pairs) {
     ratios.push(b / a);
   }
   return { ratio: Math.round(median(ratios) * 1000) / 1000, refQps: Math.round(median(refs)), candQps: Math.round(median(cands)) };
+}
+
+/** The machine a result was measured on, for the `machine` field of {@link writeBenchResult}'s extra. */
+export function benchMachine() {
+  return { cpus: os.cpus().length, model: os.cpus()[0]?.model };
+}
+
+/**
+ * Runs `cleanups` last first, each once; one that throws does not stop the others (best effort).
+ * @param {Array<() => unknown>} cleanups
+ */
+export async function runCleanups(cleanups) {
+  for (const c of [...cleanups].reverse()) {
+    try {
+      await c();
+    } catch {
+      /* best effort */
+    }
+  }
 }

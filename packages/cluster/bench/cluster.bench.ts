@@ -5,7 +5,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { pair, slice, writeBenchResult, type PairResult } from '@stellaops/bench-kit';
+import { benchMachine, pair, runCleanups, slice, writeBenchResult, type PairResult } from '@stellaops/bench-kit';
 import { freePort } from '@stellaops/embedded-server';
 import { createDataSource, PoolRegistry, tenantIsolationSql, type PostgresDataSource } from '@stellaops/postgres-core';
 import { Cluster, parseMemory, PGBOUNCER_ADMIN, type ClusterContext } from '../src/index.js';
@@ -252,17 +252,11 @@ async function main(): Promise<void> {
           'pooler500_vs_direct100_ratio: 500 clients each looping raw point selects through PgBouncer (cap = 100 server connections here) vs 100 direct clients',
           `max_connections=${MAX_CONNECTIONS} for this run so that 100 direct clients fit; the committed configuration uses 100 (PgBouncer cap 80)`,
         ],
-        machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model },
+        machine: benchMachine(),
       },
     );
   } finally {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch {
-        /* best effort */
-      }
-    }
+    await runCleanups(cleanups);
   }
 }
 

@@ -2,7 +2,7 @@
 // dedicated embedded PostgreSQL 16 (tmpfs, fsync off), same pool size, 8 concurrent workers.
 import os from 'node:os';
 import pg from 'pg';
-import { median, pair, slice, writeBenchResult } from '@stellaops/bench-kit';
+import { benchMachine, median, pair, runCleanups, slice, writeBenchResult } from '@stellaops/bench-kit';
 import { sql } from 'kysely';
 import { createDataSource, ensureAppRole, PoolRegistry, tenantIsolationSql, TenantKey, type PostgresDataSource } from '../src/index.js';
 import { installSecurity } from '../test/support/schema.js';
@@ -326,16 +326,10 @@ async function main(): Promise<void> {
         'delayed_* and pgbouncer_* ratios compare to raw pg through the same proxy / PgBouncer',
         pgbouncerNote(bouncerBin),
       ],
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model },
+      machine: benchMachine(),
     });
   } finally {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch {
-        /* best effort */
-      }
-    }
+    await runCleanups(cleanups);
   }
 }
 
