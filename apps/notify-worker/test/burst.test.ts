@@ -1,26 +1,12 @@
 // Three real worker processes drain a burst of deliveries of several tenants: each exactly once.
-import { templateMigrations } from '@stellaops/module-testkit';
-import { migrations } from '@stellaops/module-notify';
-import { useTestDatabase } from '@stellaops/test-fixture/vitest';
-import { afterEach, beforeAll, expect, it } from 'vitest';
-import { deliveryStates, enableLogins, eventually, seedBurst, statusCounts, workerEnv } from './support/notify-db.js';
-import { WebhookReceiver } from './support/webhook-receiver.js';
-import { WorkerProcess } from './support/worker-process.js';
+import { expect, it } from 'vitest';
+import { deliveryStates, eventually, seedBurst, statusCounts, workerEnv } from './support/notify-db.js';
+import { useWorkerTestBed } from './support/test-bed.js';
 
-const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
-const running: WorkerProcess[] = [];
-let receiver: WebhookReceiver;
-
-beforeAll(async () => {
-  await enableLogins(db.server.adminConnectionString);
-});
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((w) => w.kill()));
-  await receiver?.close();
-});
+const { db, startWorker, startReceiver } = await useWorkerTestBed();
 
 it('delivers a burst for 4 tenants exactly once with 3 worker processes, retrying 5xx and dead-lettering 4xx', async () => {
-  receiver = await WebhookReceiver.start();
+  const receiver = await startReceiver();
   const tenants = ['acme', 'globex', 'initech', 'umbrella'];
   const keys = await seedBurst(db, tenants, 60, receiver.url);
   // every 7th key fails once with 503 (retried after the 1 s backoff); umbrella-13 is rejected for good (400)
@@ -35,9 +21,8 @@ it('delivers a burst for 4 tenants exactly once with 3 worker processes, retryin
     return { status: 204, delayMs: 5 };
   };
   const workers = [1, 2, 3].map((i) =>
-    WorkerProcess.start(workerEnv(db, { Worker__WorkerId: `w${i}`, Worker__BatchSize: '8', Worker__Backoff__BaseSeconds: '1' })),
+    startWorker(workerEnv(db, { Worker__WorkerId: `w${i}`, Worker__BatchSize: '8', Worker__Backoff__BaseSeconds: '1' })),
   );
-  running.push(...workers);
   await Promise.all(workers.map((w) => w.ready()));
 
   await eventually(

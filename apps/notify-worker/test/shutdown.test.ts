@@ -1,34 +1,17 @@
 // SIGTERM mid-burst: in-flight deliveries finish or go back to the queue; nothing is lost or left claimed.
-import { templateMigrations } from '@stellaops/module-testkit';
-import { migrations } from '@stellaops/module-notify';
-import { useTestDatabase } from '@stellaops/test-fixture/vitest';
-import { afterEach, beforeAll, expect, it } from 'vitest';
-import { deliveryStates, enableLogins, eventually, seedBurst, statusCounts, workerEnv } from './support/notify-db.js';
-import { WebhookReceiver } from './support/webhook-receiver.js';
-import { WorkerProcess } from './support/worker-process.js';
+import { expect, it } from 'vitest';
+import { deliveryStates, eventually, seedBurst, statusCounts, workerEnv } from './support/notify-db.js';
+import { useWorkerTestBed } from './support/test-bed.js';
 
-const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
-const running: WorkerProcess[] = [];
-let receiver: WebhookReceiver;
-
-beforeAll(async () => {
-  await enableLogins(db.server.adminConnectionString);
-});
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((w) => w.kill()));
-  await receiver?.close();
-});
+const { db, startWorker, startReceiver } = await useWorkerTestBed();
 
 it('on SIGTERM stops claiming, finishes what it can, releases what hangs, closes and exits 0; a new worker delivers the rest once', async () => {
-  receiver = await WebhookReceiver.start();
+  const receiver = await startReceiver();
   // the hanging receiver's deliveries are claimed first (oldest due first)
   const slow = await seedBurst(db, ['slow'], 3, receiver.url);
   const fast = await seedBurst(db, ['acme', 'globex'], 40, receiver.url);
   receiver.responder = (r) => (r.tenant === 'slow' ? { status: 204, delayMs: 60_000 } : { status: 204, delayMs: 100 });
-  const w = WorkerProcess.start(
-    workerEnv(db, { Worker__WorkerId: 'leaving', Worker__BatchSize: '10', Worker__ShutdownTimeoutSeconds: '2' }),
-  );
-  running.push(w);
+  const w = startWorker(workerEnv(db, { Worker__WorkerId: 'leaving', Worker__BatchSize: '10', Worker__ShutdownTimeoutSeconds: '2' }));
   await w.ready();
   await eventually(async () => receiver.received.length >= 15, 60_000, '15 deliveries');
   w.signal('SIGTERM');
@@ -55,8 +38,7 @@ it('on SIGTERM stops claiming, finishes what it can, releases what hangs, closes
 
   // a fresh worker delivers everything else, each exactly once
   receiver.responder = () => ({ status: 204 });
-  const next = WorkerProcess.start(workerEnv(db, { Worker__WorkerId: 'next' }));
-  running.push(next);
+  const next = startWorker(workerEnv(db, { Worker__WorkerId: 'next' }));
   await next.ready();
   await eventually(async () => (await statusCounts(db)).delivered === slow.length + fast.length, 60_000, 'all delivered');
   expect([...receiver.counts().values()].every((n) => n === 1)).toBe(true);

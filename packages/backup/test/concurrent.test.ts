@@ -1,28 +1,20 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '@stellaops/embedded-server';
+import { findPgBouncer, startPgBouncer, type PgBouncerHandle } from '@stellaops/embedded-server';
 import { restoreBackup, takeBackup, verifyBackup } from '../src/index.js';
-import { ensureRestoresParent, restoreDir, startArchivingCluster, type ArchivingCluster } from './helpers.js';
+import { restoreDir, startStellaopsCluster, verifyOptions, type ArchivingCluster } from './helpers.js';
 
 let c: ArchivingCluster;
-let bouncer: ChildProcess | undefined;
+let bouncer: PgBouncerHandle | undefined;
 let pooled: pg.ClientConfig;
-const PGBOUNCER = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'].find((p) => spawnSync(p, ['--version']).status === 0);
+const PGBOUNCER = findPgBouncer();
 const ACCOUNTS = 50;
 const TOTAL = ACCOUNTS * 1000;
 
 beforeAll(async () => {
-  c = await startArchivingCluster();
-  ensureRestoresParent(c);
-  const s = await c.client();
-  await s.query('create database stellaops');
-  await s.end();
-  const db = await c.client('stellaops');
-  await db.query(`
-    create role stellaops_app login password '${c.password}';
+  c = await startStellaopsCluster(`
     create schema shop;
     create table shop.accounts (id int primary key, balance bigint not null check (balance >= 0));
     insert into shop.accounts select g, 1000 from generate_series(1, ${ACCOUNTS}) g;
@@ -38,59 +30,23 @@ beforeAll(async () => {
     grant select, update on shop.accounts to stellaops_app;
     grant usage on sequence shop.orders_id_seq to stellaops_app;
   `);
-  await db.end();
   // the tenant workload goes through PgBouncer in transaction mode, as the services' does
   pooled = { host: '127.0.0.1', port: c.port, user: 'stellaops_app', password: c.password, database: 'stellaops' };
   if (PGBOUNCER) {
     const dir = join(c.root, 'pgbouncer');
     mkdirSync(dir, { mode: 0o700 });
-    const port = await freePort();
-    writeFileSync(
-      join(dir, 'pgbouncer.ini'),
-      [
-        '[databases]',
-        `stellaops = host=127.0.0.1 port=${c.port} dbname=stellaops user=stellaops_app password=${c.password}`,
-        '[pgbouncer]',
-        'listen_addr = 127.0.0.1',
-        `listen_port = ${port}`,
-        `unix_socket_dir = ${dir}`,
-        'auth_type = any',
-        'pool_mode = transaction',
-        'default_pool_size = 4',
-        'ignore_startup_parameters = application_name,extra_float_digits',
-        `logfile = ${join(dir, 'pgbouncer.log')}`,
-        '',
-      ].join('\n'),
-      { mode: 0o600 },
-    );
-    if (c.runAs) {
-      chownSync(dir, c.runAs.uid, c.runAs.gid);
-      chownSync(join(dir, 'pgbouncer.ini'), c.runAs.uid, c.runAs.gid);
-    }
-    bouncer = spawn(PGBOUNCER, [join(dir, 'pgbouncer.ini')], {
-      stdio: 'ignore',
-      ...(c.runAs ? { uid: c.runAs.uid, gid: c.runAs.gid } : {}),
+    bouncer = await startPgBouncer({
+      binary: PGBOUNCER,
+      dir,
+      runAs: c.runAs,
+      databases: { stellaops: `host=127.0.0.1 port=${c.port} dbname=stellaops user=stellaops_app password=${c.password}` },
     });
-    pooled = { ...pooled, port };
-    let ready = false;
-    for (let i = 0; i < 100 && !ready; i++) {
-      const t = new pg.Client(pooled);
-      t.on('error', () => undefined);
-      try {
-        await t.connect();
-        await t.query('select 1');
-        await t.end();
-        ready = true;
-      } catch {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    if (!ready) throw new Error(`PgBouncer did not accept connections; see ${join(dir, 'pgbouncer.log')}`);
+    pooled = { ...pooled, port: bouncer.port };
   }
 });
 
 afterAll(async () => {
-  bouncer?.kill('SIGINT');
+  await bouncer?.stop();
   await c?.destroy();
 });
 
@@ -142,13 +98,7 @@ describe('backup under concurrent writes', () => {
     expect(orders.rows).toBeLessThan(written); // writes went on after the restore point
 
     // the drill: restore to the backup's restore point, amcheck, counts/checksums equal the manifest
-    const report = await verifyBackup({
-      repository: c.repo,
-      archiveDir: c.archiveDir,
-      binaries: c.binaries,
-      runAs: c.runAs,
-      scratchRoot: c.root,
-    });
+    const report = await verifyBackup(verifyOptions(c));
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
 

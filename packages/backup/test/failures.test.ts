@@ -21,7 +21,7 @@ import {
   WalSegmentMissingError,
   type BackupManifest,
 } from '../src/index.js';
-import { ensureRestoresParent, restoreDir, startArchivingCluster, type ArchivingCluster } from './helpers.js';
+import { ensureRestoresParent, restoreDir, startArchivingCluster, verifyOptions, type ArchivingCluster } from './helpers.js';
 
 let c: ArchivingCluster;
 let first: BackupManifest;
@@ -146,14 +146,7 @@ describe('failure paths', () => {
     } finally {
       await writer.end();
     }
-    const report = await verifyBackup({
-      repository: c.repo,
-      archiveDir: c.archiveDir,
-      binaries: c.binaries,
-      runAs: c.runAs,
-      backupId: id,
-      scratchRoot: c.root,
-    });
+    const report = await verifyBackup({ ...verifyOptions(c), backupId: id });
     expect(report.ok).toBe(true);
     expect(report.indexesChecked).toBeGreaterThanOrEqual(1); // t's primary key in database postgres
     expect(report.warnings).toEqual([expect.stringContaining(`backup ${id} has no row counts`)]);

@@ -3,7 +3,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { EmbeddedCluster, freePort, locateBinaries, serverRunAs, type PgBinaries, type RunAs } from '@stellaops/embedded-server';
-import type { SourceCluster } from '../src/index.js';
+import type { SourceCluster, BackupVerifyOptions } from '../src/index.js';
 
 /** A real PostgreSQL 16 with WAL archiving (basic_archive) on, in a folder the server's OS user can reach. */
 export interface ArchivingCluster {
@@ -109,4 +109,39 @@ export function restoreDir(c: ArchivingCluster, name: string): string {
 export function ensureRestoresParent(c: ArchivingCluster): void {
   mkdirSync(join(c.root, 'restores'), { recursive: true, mode: 0o711 });
   chmodSync(join(c.root, 'restores'), 0o711);
+}
+
+/**
+ * Starts an archiving cluster with what the drills share: the restores
+ * folder, a database `stellaops`, the login role `stellaops_app` (password
+ * {@link ArchivingCluster.password}) and then `schemaSql` run in `stellaops`
+ * as the superuser.
+ *
+ * @example
+ * ```ts
+ * c = await startStellaopsCluster('create schema drill; grant usage on schema drill to stellaops_app;');
+ * ```
+ */
+export async function startStellaopsCluster(schemaSql: string): Promise<ArchivingCluster> {
+  const c = await startArchivingCluster();
+  ensureRestoresParent(c);
+  const s = await c.client();
+  try {
+    await s.query('create database stellaops');
+  } finally {
+    await s.end();
+  }
+  const db = await c.client('stellaops');
+  try {
+    await db.query(`create role stellaops_app login password '${c.password}'`);
+    await db.query(schemaSql);
+  } finally {
+    await db.end();
+  }
+  return c;
+}
+
+/** What `verifyBackup` needs to drill-restore `c`'s newest backup next to it (scratch folders under `c.root`). */
+export function verifyOptions(c: ArchivingCluster): BackupVerifyOptions {
+  return { repository: c.repo, archiveDir: c.archiveDir, binaries: c.binaries, runAs: c.runAs, scratchRoot: c.root };
 }

@@ -12,19 +12,12 @@ import {
   type BackupManifest,
   type BackupProgress,
 } from '../src/index.js';
-import { ensureRestoresParent, restoreDir, startArchivingCluster, type ArchivingCluster } from './helpers.js';
+import { restoreDir, startStellaopsCluster, verifyOptions, type ArchivingCluster } from './helpers.js';
 
 let c: ArchivingCluster;
 
 beforeAll(async () => {
-  c = await startArchivingCluster();
-  ensureRestoresParent(c);
-  const s = await c.client();
-  await s.query('create database stellaops');
-  await s.end();
-  const db = await c.client('stellaops');
-  await db.query(`
-    create role stellaops_app login password '${c.password}';
+  c = await startStellaopsCluster(`
     create schema drill;
     create table drill.events (id int primary key, batch int not null, note text not null, committed_at timestamptz not null default clock_timestamp());
     create table drill.secrets (id serial primary key, tenant_id text not null, body text not null);
@@ -37,7 +30,6 @@ beforeAll(async () => {
     create table drill.docs (id int primary key, doc json not null, at point);
     insert into drill.docs select g, json_build_object('g', g), point(g, g) from generate_series(1, 30) g;
   `);
-  await db.end();
 });
 
 afterAll(async () => {
@@ -129,13 +121,7 @@ describe('point-in-time restore drill', () => {
   });
 
   it('verify restores the newest backup, runs amcheck and matches every table with the manifest', async () => {
-    const report = await verifyBackup({
-      repository: c.repo,
-      archiveDir: c.archiveDir,
-      binaries: c.binaries,
-      runAs: c.runAs,
-      scratchRoot: c.root,
-    });
+    const report = await verifyBackup(verifyOptions(c));
     expect(report.problems).toEqual([]);
     expect(report.ok).toBe(true);
     expect(report.indexesChecked).toBeGreaterThanOrEqual(2);
@@ -154,13 +140,7 @@ describe('point-in-time restore drill', () => {
     docs.checksum = '12345';
     writeFileSync(file, JSON.stringify(tampered));
     try {
-      const report = await verifyBackup({
-        repository: c.repo,
-        archiveDir: c.archiveDir,
-        binaries: c.binaries,
-        runAs: c.runAs,
-        scratchRoot: c.root,
-      });
+      const report = await verifyBackup(verifyOptions(c));
       expect(report.ok).toBe(false);
       expect([...report.problems].sort()).toEqual([
         `table stellaops.drill.docs: content checksum differs from the manifest (same row count 30)`,

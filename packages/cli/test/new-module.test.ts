@@ -85,7 +85,11 @@ describe('stella-db new module: names and files', () => {
     expect(migration).toContain('tenant_id text not null default stellaops_security.current_tenant(),');
     expect(migration).toContain('using ("tenant_id" = (select stellaops_security.current_tenant()))');
     expect(migration).not.toContain('current_setting');
-    expect(readFileSync(join(dir, 'test', 'support', 'app-role.ts'), 'utf8')).toContain('...db.server.tenantKey');
+    // the tests connect as the app role through module-testkit's helper, not a copied support file
+    expect(readFileSync(join(dir, 'test', 'job-definition-repository.test.ts'), 'utf8')).toContain(
+      "useModuleRoles<DB>(db, { module: 'Jobs', roles: [APP_ROLE] })",
+    );
+    expect(existsSync(join(dir, 'test', 'support'))).toBe(false);
     expect(migration).toContain('alter table "jobs"."job_definitions" force row level security');
     expect(migration).toContain('grant select, insert, update, delete on all tables in schema "jobs" to "stellaops_app"');
     expect(migration).not.toMatch(/tenantIsolationSql|appRoleGrantsSql/); // literal SQL, no helper calls

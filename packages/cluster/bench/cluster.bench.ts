@@ -5,7 +5,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { writeBenchResult } from '@stellaops/bench-kit';
+import { benchMachine, pair, runCleanups, slice, writeBenchResult, type PairResult } from '@stellaops/bench-kit';
 import { freePort } from '@stellaops/embedded-server';
 import { SchemaMigrator } from '@stellaops/migrator';
 import {
@@ -39,52 +39,6 @@ const MAX_CONNECTIONS = '120';
 const tenantOf = (id: number): string => `t${id % TENANTS}`;
 const randomId = (): number => 1 + Math.floor(Math.random() * ROWS);
 const POINT = 'select id, tenant_id, name from items_plain where id = $1';
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-async function slice(op: () => Promise<unknown>, ms: number, workers = WORKERS): Promise<number> {
-  const loop = async (until: number): Promise<number> => {
-    let n = 0;
-    while (performance.now() < until) {
-      await op();
-      n++;
-    }
-    return n;
-  };
-  const t0 = performance.now();
-  const counts = await Promise.all(Array.from({ length: workers }, () => loop(t0 + ms)));
-  return counts.reduce((a, b) => a + b, 0) / ((performance.now() - t0) / 1000);
-}
-
-type Ratio = { ratio: number; refQps: number; candQps: number };
-
-/** Alternates reference and candidate slices (ABBA…) so that load drift on a shared machine hits both; the ratio is the median per-pair ratio. */
-async function pair(ref: () => Promise<number>, cand: () => Promise<number>, pairs: number): Promise<Ratio> {
-  await ref();
-  await cand();
-  const ratios: number[] = [];
-  const refs: number[] = [];
-  const cands: number[] = [];
-  for (let i = 0; i < pairs; i++) {
-    let a: number;
-    let b: number;
-    if (i % 2 === 0) {
-      a = await ref();
-      b = await cand();
-    } else {
-      b = await cand();
-      a = await ref();
-    }
-    refs.push(a);
-    cands.push(b);
-    ratios.push(b / a);
-  }
-  return { ratio: Math.round(median(ratios) * 1000) / 1000, refQps: Math.round(median(refs)), candQps: Math.round(median(cands)) };
-}
 
 async function console_(ctx: ClusterContext, command: string): Promise<void> {
   const c = new pg.Client({
@@ -163,9 +117,9 @@ async function main(): Promise<void> {
       return d.forTenant(tenantOf(id)).selectFrom('items').select(['id', 'tenant_id', 'name']).where('id', '=', id).execute();
     };
 
-    const detail: Record<string, Ratio> = {};
+    const detail: Record<string, PairResult> = {};
     const metrics: Record<string, number> = {};
-    const report = (name: string, r: Ratio) => {
+    const report = (name: string, r: PairResult) => {
       detail[name] = r;
       metrics[name] = r.ratio;
       console.log(`${name.padEnd(34)} ${r.ratio.toFixed(3)}  (reference ${r.refQps}/s, candidate ${r.candQps}/s)`);
@@ -180,8 +134,8 @@ async function main(): Promise<void> {
     report(
       'pgbouncer_tenant_single_ratio',
       await pair(
-        () => slice(() => bRaw.query(POINT, [randomId()]), SLICE_MS),
-        () => slice(tenantSingle(bDs), SLICE_MS),
+        () => slice(() => bRaw.query(POINT, [randomId()]), SLICE_MS, WORKERS),
+        () => slice(tenantSingle(bDs), SLICE_MS, WORKERS),
         PAIRS,
       ),
     );
@@ -197,8 +151,8 @@ async function main(): Promise<void> {
     report(
       'reset_always_cost_ratio',
       await pair(
-        async () => (await resetAlways(false), slice(tenantSingle(bDs), SLICE_MS)),
-        async () => (await resetAlways(true), slice(tenantSingle(bDs), SLICE_MS)),
+        async () => (await resetAlways(false), slice(tenantSingle(bDs), SLICE_MS, WORKERS)),
+        async () => (await resetAlways(true), slice(tenantSingle(bDs), SLICE_MS, WORKERS)),
         PAIRS,
       ),
     );
@@ -282,8 +236,8 @@ async function main(): Promise<void> {
     report(
       'tls_vs_plain_ratio',
       await pair(
-        () => slice(tenantSingle(plainDs), SLICE_MS),
-        () => slice(tenantSingle(tlsDs), SLICE_MS),
+        () => slice(tenantSingle(plainDs), SLICE_MS, WORKERS),
+        () => slice(tenantSingle(tlsDs), SLICE_MS, WORKERS),
         PAIRS,
       ),
     );
@@ -321,17 +275,11 @@ async function main(): Promise<void> {
           'pooler500_vs_direct100_ratio: 500 clients each looping raw point selects through PgBouncer (cap = 100 server connections here, the default --pooler-reset driver: no reset between transactions) vs 100 direct clients',
           `max_connections=${MAX_CONNECTIONS} for this run so that 100 direct clients fit; the committed configuration uses 100 (PgBouncer cap 80)`,
         ],
-        machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model },
+        machine: benchMachine(),
       },
     );
   } finally {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch {
-        /* best effort */
-      }
-    }
+    await runCleanups(cleanups);
   }
 }
 

@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync, chownSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { isPortFree } from '@stellaops/embedded-server';
+import { acceptsConnections, isPortFree } from '@stellaops/embedded-server';
 import type { ClusterComponent, ClusterContext, ComponentStatus } from './component.js';
 import { ClusterError, ComponentError } from './errors.js';
 import { alive, closeQuietly, cmdline, ensureDir, logTail, openLog } from './proc.js';
@@ -163,7 +162,7 @@ export class PgBouncerComponent implements ClusterComponent {
       closeQuietly(fd);
     }
     const deadline = Date.now() + 20_000;
-    while (!(await accepts(port))) {
+    while (!(await acceptsConnections(port))) {
       if (exited !== undefined || Date.now() > deadline) {
         throw new ComponentError(
           this.name,
@@ -265,17 +264,6 @@ export class PgBouncerComponent implements ClusterComponent {
     const cmd = cmdline(pid);
     return cmd?.includes(join(ctx.layout.pgbouncerDir, 'pgbouncer.ini')) ? pid : undefined;
   }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 function writeFile(file: string, text: string, mode: number, owner?: { uid: number; gid: number }): void {

@@ -83,44 +83,30 @@ export class TlsComponent implements ClusterComponent {
         f('client.ext'),
         'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n',
       );
-      await run(['req', '-new', ...key, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost']);
-      await run([
-        'x509',
-        '-req',
-        '-in',
-        f('server.csr'),
-        '-CA',
-        f('ca.crt'),
-        '-CAkey',
-        f('ca.key'),
-        '-CAcreateserial',
-        '-days',
-        '825',
-        '-sha256',
-        '-extfile',
-        f('server.ext'),
-        '-out',
-        f('server.crt'),
-      ]);
-      await run(['req', '-new', ...key, '-keyout', f('auth.key'), '-out', f('auth.csr'), '-subj', `/CN=${AUTH_ROLE}`]);
-      await run([
-        'x509',
-        '-req',
-        '-in',
-        f('auth.csr'),
-        '-CA',
-        f('ca.crt'),
-        '-CAkey',
-        f('ca.key'),
-        '-CAcreateserial',
-        '-days',
-        '825',
-        '-sha256',
-        '-extfile',
-        f('client.ext'),
-        '-out',
-        f('auth.crt'),
-      ]);
+      /** A key and a certificate `<name>.crt` for `subject`, signed by the CA with the extensions of `ext`. */
+      const issue = async (name: string, subject: string, ext: string): Promise<void> => {
+        await run(['req', '-new', ...key, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', subject]);
+        await run([
+          'x509',
+          '-req',
+          '-in',
+          f(`${name}.csr`),
+          '-CA',
+          f('ca.crt'),
+          '-CAkey',
+          f('ca.key'),
+          '-CAcreateserial',
+          '-days',
+          '825',
+          '-sha256',
+          '-extfile',
+          f(ext),
+          '-out',
+          f(`${name}.crt`),
+        ]);
+      };
+      await issue('server', '/CN=localhost', 'server.ext');
+      await issue('auth', `/CN=${AUTH_ROLE}`, 'client.ext');
       for (const k of ['ca.key', 'server.key', 'auth.key']) chmodSync(f(k), 0o600);
       for (const c of ['ca.crt', 'server.crt', 'auth.crt']) chmodSync(f(c), 0o644);
       // the server and PgBouncer run as the server's OS user and must own their keys (PostgreSQL checks that)

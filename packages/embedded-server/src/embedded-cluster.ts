@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { redactSecrets } from '@stellaops/safe-text';
 import { PortInUseError, ServerStartError } from './errors.js';
@@ -87,6 +87,26 @@ export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
     const srv = createServer();
     srv.once('error', () => resolve(false));
     srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Whether something accepts TCP connections on `port` of `host` now: a
+ * server's readiness probe (the opposite question to {@link isPortFree}).
+ *
+ * @example
+ * ```ts
+ * while (!(await acceptsConnections(port))) await sleep(50);
+ * ```
+ */
+export function acceptsConnections(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
   });
 }
 

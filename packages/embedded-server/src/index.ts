@@ -18,6 +18,7 @@ export {
   EmbeddedCluster,
   DURABLE_SETTINGS,
   TEST_TUNED_SETTINGS,
+  acceptsConnections,
   freePort,
   isPortFree,
   type EmbeddedClusterOptions,
@@ -29,3 +30,11 @@ export { DEFAULT_LOCAL_PORT, LocalServer, type LocalServerOptions, type LocalSer
 export { withFileLock } from './file-lock.js';
 export { ensurePrivateDir } from './private-dir.js';
 export { BinariesUnavailableError, EmbeddedServerError, PortInUseError, ServerStartError } from './errors.js';
+export {
+  PGBOUNCER_CANDIDATES,
+  PGBOUNCER_TEST_SETTINGS,
+  findPgBouncer,
+  startPgBouncer,
+  type PgBouncerHandle,
+  type PgBouncerOptions,
+} from './pgbouncer.js';

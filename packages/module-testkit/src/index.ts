@@ -10,3 +10,12 @@ export { migrationPinSuite, type MigrationPinSuiteOptions } from './migration-pi
 export { checkMigrationPins, type CheckMigrationPinsArgs, type MigrationPinReport, type MigrationPins } from './migration-pins.js';
 export { checksumsWithAlteredHelpers, ALTERED_HELPER_MARK } from './helper-drift.js';
 export { templateMigrations, type TemplateMigrationsOptions } from './template-migrations.js';
+export {
+  enableRoleLogins,
+  roleConnectionString,
+  sessionUserAndOwner,
+  TEST_ROLE_PASSWORD,
+  useModuleRoles,
+  type ModuleRoles,
+  type ModuleRolesOptions,
+} from './module-roles.js';

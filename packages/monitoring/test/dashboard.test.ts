@@ -22,6 +22,7 @@ import {
   type MonitoringHandle,
 } from '../src/index.js';
 import { missingPrograms, startTestCluster, type TestCluster } from './support/cluster.js';
+import { monitoringTargets } from './support/targets.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const missing = missingPrograms([CHROMIUM]);
@@ -121,21 +122,7 @@ beforeAll(async () => {
   chmodSync(stateDir, 0o700);
   monitoring = await startMonitoring({
     dir: stateDir,
-    postgres: {
-      host: '127.0.0.1',
-      port: cluster.pg.port,
-      user: cluster.monitor.user,
-      password: cluster.monitor.password,
-      database: cluster.monitor.database,
-      sslrootcert: cluster.caFile,
-    },
-    pgbouncer: {
-      host: '127.0.0.1',
-      port: cluster.bouncer.port,
-      user: cluster.bouncer.statsUser,
-      password: cluster.bouncer.statsPassword,
-      sslrootcert: cluster.caFile,
-    },
+    ...monitoringTargets(cluster),
     extraScrapeTargets: [{ job: 'stellaops-test-service', targets: [`127.0.0.1:${servicePort}`] }],
     scrapeIntervalSeconds: 1,
     clusterName: 'monitoring-test',
@@ -232,21 +219,7 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
   it('a second start finds it running; a wrong password fails with the exporter log and leaves nothing behind', async () => {
     const again = await startMonitoring({
       dir: stateDir,
-      postgres: {
-        host: '127.0.0.1',
-        port: cluster.pg.port,
-        user: cluster.monitor.user,
-        password: cluster.monitor.password,
-        database: 'postgres',
-        sslrootcert: cluster.caFile,
-      },
-      pgbouncer: {
-        host: '127.0.0.1',
-        port: cluster.bouncer.port,
-        user: cluster.bouncer.statsUser,
-        password: cluster.bouncer.statsPassword,
-        sslrootcert: cluster.caFile,
-      },
+      ...monitoringTargets(cluster),
     });
     expect(again.action).toBe('already-running');
     expect(again.prometheusUrl).toBe(monitoring!.prometheusUrl);
@@ -256,21 +229,7 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
       const wrong = 'not-the-password-0123456789';
       const err = await startMonitoring({
         dir: badDir,
-        postgres: {
-          host: '127.0.0.1',
-          port: cluster.pg.port,
-          user: cluster.monitor.user,
-          password: wrong,
-          database: 'postgres',
-          sslrootcert: cluster.caFile,
-        },
-        pgbouncer: {
-          host: '127.0.0.1',
-          port: cluster.bouncer.port,
-          user: cluster.bouncer.statsUser,
-          password: cluster.bouncer.statsPassword,
-          sslrootcert: cluster.caFile,
-        },
+        ...monitoringTargets(cluster, { postgresPassword: wrong }),
         startTimeoutMs: 8000,
       }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(MonitoringStartError);
@@ -374,21 +333,7 @@ describe.skipIf(missing.length > 0)(`monitoring stack (skipped here: missing ${m
 
     monitoring = await startMonitoring({
       dir: stateDir,
-      postgres: {
-        host: '127.0.0.1',
-        port: cluster.pg.port,
-        user: cluster.monitor.user,
-        password: cluster.monitor.password,
-        database: 'postgres',
-        sslrootcert: cluster.caFile,
-      },
-      pgbouncer: {
-        host: '127.0.0.1',
-        port: cluster.bouncer.port,
-        user: cluster.bouncer.statsUser,
-        password: cluster.bouncer.statsPassword,
-        sslrootcert: cluster.caFile,
-      },
+      ...monitoringTargets(cluster),
       scrapeIntervalSeconds: 1,
     });
     expect(monitoring.action).toBe('started');

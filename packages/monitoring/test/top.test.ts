@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectTop, MonitoringConfigError, renderTop, type TopSnapshot } from '../src/index.js';
 import { missingPrograms, startTestCluster, type TestCluster } from './support/cluster.js';
+import { monitoringTargets } from './support/targets.js';
 
 const missing = missingPrograms().filter((p) => p.endsWith('pgbouncer') || p.endsWith('openssl'));
 if (missing.length && process.env.CI) throw new Error(`CI must install ${missing.join(', ')} (.ci/run does)`);
@@ -109,23 +110,7 @@ afterAll(async () => {
 
 describe.skipIf(missing.length > 0)(`collectTop (skipped here: missing ${missing.join(', ') || 'nothing'})`, () => {
   it('reads busy statements and pools with clients waiting, as the monitoring and stats users over TLS', async () => {
-    const target = {
-      postgres: {
-        host: '127.0.0.1',
-        port: cluster.pg.port,
-        user: cluster.monitor.user,
-        password: cluster.monitor.password,
-        database: 'postgres',
-        sslrootcert: cluster.caFile,
-      },
-      pgbouncer: {
-        host: '127.0.0.1',
-        port: cluster.bouncer.port,
-        user: cluster.bouncer.statsUser,
-        password: cluster.bouncer.statsPassword,
-        sslrootcert: cluster.caFile,
-      },
-    };
+    const target = monitoringTargets(cluster);
     const before = await collectTop(target);
 
     // pool_size is 4: six clients each holding a transaction for 2 s make two wait

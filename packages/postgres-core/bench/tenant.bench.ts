@@ -2,7 +2,7 @@
 // dedicated embedded PostgreSQL 16 (tmpfs, fsync off), same pool size, 8 concurrent workers.
 import os from 'node:os';
 import pg from 'pg';
-import { writeBenchResult } from '@stellaops/bench-kit';
+import { benchMachine, median, pair, runCleanups, slice, writeBenchResult } from '@stellaops/bench-kit';
 import { sql } from 'kysely';
 import { createDataSource, ensureAppRole, PoolRegistry, tenantIsolationSql, TenantKey, type PostgresDataSource } from '../src/index.js';
 import { installSecurity } from '../test/support/schema.js';
@@ -32,59 +32,6 @@ const randomIdOf = (tenant: number): number => {
   const k = Math.floor(Math.random() * (ROWS / TENANTS - 1));
   return k * TENANTS + tenant || TENANTS + tenant;
 };
-
-/** Runs `op` on WORKERS concurrent loops for `ms`; returns ops/s. */
-async function slice(op: () => Promise<unknown>, ms: number): Promise<number> {
-  const loop = async (until: number): Promise<number> => {
-    let n = 0;
-    while (performance.now() < until) {
-      await op();
-      n++;
-    }
-    return n;
-  };
-  const t0 = performance.now();
-  const counts = await Promise.all(Array.from({ length: WORKERS }, () => loop(t0 + ms)));
-  return counts.reduce((a, b) => a + b, 0) / ((performance.now() - t0) / 1000);
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
-/**
- * Paired measurement: reference and candidate alternate in short slices (ABBA…),
- * so that load changes on a shared machine hit both; the ratio is the median of
- * the per-pair ratios.
- */
-async function pair(
-  reference: () => Promise<unknown>,
-  candidate: () => Promise<unknown>,
-  pairs = PAIRS,
-): Promise<{ ratio: number; refQps: number; candQps: number }> {
-  await slice(reference, 300);
-  await slice(candidate, 300);
-  const ratios: number[] = [];
-  const refs: number[] = [];
-  const cands: number[] = [];
-  for (let i = 0; i < pairs; i++) {
-    let a: number;
-    let b: number;
-    if (i % 2 === 0) {
-      a = await slice(reference, SLICE_MS);
-      b = await slice(candidate, SLICE_MS);
-    } else {
-      b = await slice(candidate, SLICE_MS);
-      a = await slice(reference, SLICE_MS);
-    }
-    refs.push(a);
-    cands.push(b);
-    ratios.push(b / a);
-  }
-  return { ratio: Math.round(median(ratios) * 1000) / 1000, refQps: median(refs), candQps: median(cands) };
-}
 
 const POINT = 'select id, tenant_id, name from items_plain where id = $1';
 const POINT_RLS = 'select id, tenant_id, name from items where id = $1';
@@ -299,7 +246,11 @@ async function main(): Promise<void> {
     const only = process.env.BENCH_ONLY?.split(',');
     const run = async (name: string, ref: () => Promise<unknown>, cand: () => Promise<unknown>, pairs = PAIRS): Promise<number> => {
       if (only && !only.includes(name)) return Number.NaN;
-      const r = await pair(ref, cand, pairs);
+      const r = await pair(
+        () => slice(ref, SLICE_MS, WORKERS),
+        () => slice(cand, SLICE_MS, WORKERS),
+        pairs,
+      );
       detail[name] = r;
       console.log(`${name.padEnd(40)} ${r.ratio.toFixed(3)}  (ref ${Math.round(r.refQps)}/s, candidate ${Math.round(r.candQps)}/s)`);
       return r.ratio;
@@ -376,16 +327,10 @@ async function main(): Promise<void> {
         'delayed_* and pgbouncer_* ratios compare to raw pg through the same proxy / PgBouncer',
         pgbouncerNote(bouncerBin),
       ],
-      machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model },
+      machine: benchMachine(),
     });
   } finally {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch {
-        /* best effort */
-      }
-    }
+    await runCleanups(cleanups);
   }
 }
 

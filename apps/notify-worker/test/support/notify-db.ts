@@ -1,27 +1,19 @@
 // Test database helpers: Notify's roles with LOGIN, seeding as the app role, reading outcomes as the superuser.
 import { ChannelRepository, DeliveryRepository, APP_ROLE, WORKER_ROLE, type DB } from '@stellaops/module-notify';
-import { createDataSource, ensureAppRole, PoolRegistry } from '@stellaops/postgres-core';
+import { enableRoleLogins, roleConnectionString, TEST_ROLE_PASSWORD } from '@stellaops/module-testkit';
+import { createDataSource, PoolRegistry } from '@stellaops/postgres-core';
 import type { TestDatabaseHandle } from '@stellaops/test-fixture/vitest';
-import pg from 'pg';
 
-/** Test-only password of Notify's roles: the same as Notify's own tests use (roles are cluster-global on the shared server). */
-export const TEST_PASSWORD = 'stellaops-app-test-pw';
+/** Test-only password of Notify's roles: module-testkit's, the same every package's tests use (roles are cluster-global). */
+export const TEST_PASSWORD = TEST_ROLE_PASSWORD;
 
 /** Gives the app and worker roles LOGIN and the test password (idempotent). */
-export async function enableLogins(adminConnectionString: string): Promise<void> {
-  const c = new pg.Client(adminConnectionString);
-  await c.connect();
-  try {
-    for (const role of [APP_ROLE, WORKER_ROLE]) await ensureAppRole(c, { role, password: TEST_PASSWORD });
-  } finally {
-    await c.end();
-  }
+export function enableLogins(adminConnectionString: string): Promise<void> {
+  return enableRoleLogins(adminConnectionString, [APP_ROLE, WORKER_ROLE]);
 }
 
 /** URL of the test database as `role`. */
-export function urlAs(db: TestDatabaseHandle, role: string, password = TEST_PASSWORD): string {
-  return db.server.urlFor(db.database, { user: role, password });
-}
+export const urlAs = roleConnectionString;
 
 /**
  * As the app role: a webhook channel to `url` per tenant and `perTenant` deliveries each

@@ -1,32 +1,15 @@
-import { templateMigrations } from '@stellaops/module-testkit';
 import { CheckViolationError, ForeignKeyViolationError, UniqueViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
-import { useTestDatabase } from '@stellaops/test-fixture/vitest';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  ClientRepository,
-  hashSecret,
-  migrations,
-  RoleRepository,
-  TenantRepository,
-  TokenRepository,
-  UserRepository,
-  type DB,
-} from '../src/index.js';
-import { appDataSource, enableAppLogin } from './support/app-role.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { ClientRepository, hashSecret, RoleRepository, TenantRepository, TokenRepository, UserRepository, type DB } from '../src/index.js';
+import { useAuthorityDatabase } from './support/authority-db.js';
 
-const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
-const opened: Array<PostgresDataSource<DB>> = [];
+// as the app role (RLS applies); db.pool (superuser) only checks the tables
+const { db, sources } = await useAuthorityDatabase();
 let ds: PostgresDataSource<DB>;
 
-beforeAll(async () => {
-  await enableAppLogin(db.server.adminConnectionString);
-});
 beforeEach(async () => {
-  ds = appDataSource(db, opened);
+  ds = sources.open();
   await new TenantRepository(ds.forTenant('acme')).create({ displayName: 'Acme' });
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((d) => d.close()));
 });
 
 describe('TenantRepository', () => {

@@ -1,17 +1,14 @@
-import { templateMigrations } from '@stellaops/module-testkit';
+import { enableRoleLogins, templateMigrations } from '@stellaops/module-testkit';
 import { checkAppRole } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE, migrations } from '../src/index.js';
-import { enableAppLogin } from './support/app-role.js';
 
 const db = useTestDatabase({ migrations: await templateMigrations(migrations), scope: 'file' });
 
 const TABLES = ['clients', 'roles', 'tenants', 'tokens', 'user_roles', 'users'];
 
-beforeAll(async () => {
-  await enableAppLogin(db.server.adminConnectionString);
-});
+beforeAll(() => enableRoleLogins(db.server.adminConnectionString, [APP_ROLE]));
 
 describe('authority schema', () => {
   it('has the module tables, each with ENABLE and FORCE row level security and a tenant policy', async () => {

@@ -1,24 +1,12 @@
-import { templateMigrations } from '@stellaops/module-testkit';
+import { sessionUserAndOwner } from '@stellaops/module-testkit';
 import { DatabaseError, ForeignKeyViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
-import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { sql } from 'kysely';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  APP_ROLE,
-  ClientRepository,
-  migrations,
-  RoleRepository,
-  TenantRepository,
-  TokenRepository,
-  UserRepository,
-  type DB,
-} from '../src/index.js';
-import { appDataSource, enableAppLogin } from './support/app-role.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { APP_ROLE, ClientRepository, RoleRepository, TenantRepository, TokenRepository, UserRepository, type DB } from '../src/index.js';
+import { useAuthorityDatabase } from './support/authority-db.js';
 
-// Everything here runs as the app role (no owner privileges, RLS applies);
-// the superuser pool (db.pool) only checks what really is in the tables.
-const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
-const opened: Array<PostgresDataSource<DB>> = [];
+// as the app role (RLS applies); db.pool (superuser) only checks the tables
+const { db, sources } = await useAuthorityDatabase();
 let ds: PostgresDataSource<DB>;
 
 interface Seeded {
@@ -58,26 +46,15 @@ const TABLES = [
   'authority.user_roles',
 ] as const;
 
-beforeAll(async () => {
-  await enableAppLogin(db.server.adminConnectionString);
-});
 beforeEach(() => {
-  ds = appDataSource(db, opened);
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((d) => d.close()));
+  ds = sources.open();
 });
 
 describe('tenant isolation through the app role', () => {
   it('connects as a role that is not the tables owner', async () => {
-    const r = await sql<{
-      user: string;
-      owner: string;
-    }>`select current_user as user, tableowner as owner from pg_tables where schemaname = 'authority' and tablename = 'users'`.execute(
-      ds.db,
-    );
-    expect(r.rows[0]?.user).toBe(APP_ROLE);
-    expect(r.rows[0]?.owner).not.toBe(APP_ROLE);
+    const { user, owner } = await sessionUserAndOwner(ds, 'authority.users');
+    expect(user).toBe(APP_ROLE);
+    expect(owner).not.toBe(APP_ROLE);
   });
 
   it('shows each tenant only its own rows in every table', async () => {

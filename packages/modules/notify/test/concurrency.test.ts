@@ -1,21 +1,16 @@
-import { templateMigrations } from '@stellaops/module-testkit';
+import { templateMigrations, useModuleRoles } from '@stellaops/module-testkit';
 import { createDataSource, PoolRegistry, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { sql } from 'kysely';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { APP_ROLE, DeliveryQueue, DeliveryRepository, migrations, WORKER_ROLE, type DB, type Delivery } from '../src/index.js';
-import { enableLogins, OpenedSources, TEST_PASSWORD } from './support/roles.js';
 import { seedDeliveries } from './support/seed.js';
 
 const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
-const sources = new OpenedSources();
+const sources = useModuleRoles<DB>(db, { module: 'Notify', roles: [APP_ROLE, WORKER_ROLE] });
 const workers: Array<PostgresDataSource<DB>> = [];
 
-beforeAll(async () => {
-  await enableLogins(db.server.adminConnectionString);
-});
 afterEach(async () => {
-  await sources.closeAll();
   await Promise.all(workers.splice(0).map((w) => w.close()));
 });
 
@@ -26,7 +21,7 @@ function openWorkers(): Array<PostgresDataSource<DB>> {
   for (let i = 0; i < N; i++) {
     workers.push(
       createDataSource<DB>(
-        { connectionString: db.server.urlFor(db.database, { user: WORKER_ROLE, password: TEST_PASSWORD }), pool: { max: 1 } },
+        { connectionString: sources.url(WORKER_ROLE), pool: { max: 1 } },
         { module: 'Notify', registry: new PoolRegistry(), configure: (b) => b.setSessionSetting('lock_timeout', '5s') },
       ),
     );
@@ -47,7 +42,7 @@ function barrier(n: number): () => Promise<void> {
 }
 
 async function seedThreeTenants(perTenant: number): Promise<string[]> {
-  const app = sources.open(db, APP_ROLE);
+  const app = sources.open(APP_ROLE);
   const ids: string[] = [];
   for (const tenant of ['acme', 'globex', 'initech']) {
     ids.push(...(await app.withTenant(tenant, async (trx) => (await seedDeliveries(trx, perTenant, { prefix: tenant })).ids)));
@@ -116,9 +111,9 @@ describe('N concurrent workers on separate connections', () => {
   });
 
   it('enqueue the same idempotency key concurrently: one delivery, one "created"', async () => {
-    const app = sources.open(db, APP_ROLE);
+    const app = sources.open(APP_ROLE);
     const { channelId } = await seedDeliveries(app.forTenant('acme'), 0);
-    const apps = Array.from({ length: N }, () => sources.open(db, APP_ROLE, 1));
+    const apps = Array.from({ length: N }, () => sources.open(APP_ROLE, 1));
     const results = await Promise.all(
       apps.map((ds, i) =>
         new DeliveryRepository(ds.forTenant('acme')).enqueue({ channelId, idempotencyKey: 'scan:42', payload: { from: i } }),

@@ -1,24 +1,28 @@
-import { templateMigrations } from '@stellaops/module-testkit';
+import { templateMigrations, useModuleRoles } from '@stellaops/module-testkit';
 import type { PostgresDataSource } from '@stellaops/postgres-core';
-import { useTestDatabase } from '@stellaops/test-fixture/vitest';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { useTestDatabase, type TestDatabaseHandle } from '@stellaops/test-fixture/vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { APP_ROLE, DeliveryQueue, DeliveryRepository, migrations, WORKER_ROLE, type DB } from '../src/index.js';
-import { enableLogins, makeDue, OpenedSources } from './support/roles.js';
 import { seedDeliveries } from './support/seed.js';
 
 const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
-const sources = new OpenedSources();
+const sources = useModuleRoles<DB>(db, { module: 'Notify', roles: [APP_ROLE, WORKER_ROLE] });
 let app: PostgresDataSource<DB>;
 let worker: PostgresDataSource<DB>;
 
-beforeAll(async () => {
-  await enableLogins(db.server.adminConnectionString);
-});
+/** Makes deliveries due now (moves the clock instead of waiting), as the superuser. */
+async function makeDue(db: TestDatabaseHandle, ids?: string[]): Promise<void> {
+  await db.pool.query(
+    `update notify.deliveries set next_attempt_at = now() - interval '1 millisecond'
+      where status in ('pending', 'processing') and ($1::uuid[] is null or id = any($1::uuid[]))`,
+    [ids ?? null],
+  );
+}
+
 beforeEach(() => {
-  app = sources.open(db, APP_ROLE);
-  worker = sources.open(db, WORKER_ROLE);
+  app = sources.open(APP_ROLE);
+  worker = sources.open(WORKER_ROLE);
 });
-afterEach(() => sources.closeAll());
 
 /** Seconds between two timestamps of the same row (both set by one statement's now()). */
 function seconds(later: Date | null, earlier: Date): number {

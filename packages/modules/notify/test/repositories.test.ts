@@ -1,21 +1,16 @@
-import { templateMigrations } from '@stellaops/module-testkit';
+import { templateMigrations, useModuleRoles } from '@stellaops/module-testkit';
 import { ForeignKeyViolationError, UniqueViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { APP_ROLE, ChannelRepository, DeliveryRepository, migrations, RuleRepository, type DB } from '../src/index.js';
-import { enableLogins, OpenedSources } from './support/roles.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { APP_ROLE, ChannelRepository, DeliveryRepository, migrations, RuleRepository, WORKER_ROLE, type DB } from '../src/index.js';
 
 const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
-const sources = new OpenedSources();
+const sources = useModuleRoles<DB>(db, { module: 'Notify', roles: [APP_ROLE, WORKER_ROLE] });
 let app: PostgresDataSource<DB>;
 
-beforeAll(async () => {
-  await enableLogins(db.server.adminConnectionString);
-});
 beforeEach(() => {
-  app = sources.open(db, APP_ROLE);
+  app = sources.open(APP_ROLE);
 });
-afterEach(() => sources.closeAll());
 
 describe('ChannelRepository', () => {
   it('creates, lists, reconfigures, disables and deletes channels; names unique per tenant ignoring case', async () => {

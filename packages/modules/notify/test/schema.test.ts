@@ -1,16 +1,13 @@
-import { templateMigrations } from '@stellaops/module-testkit';
+import { enableRoleLogins, templateMigrations } from '@stellaops/module-testkit';
 import { checkAppRole } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE, migrations, WORKER_ROLE } from '../src/index.js';
-import { enableLogins } from './support/roles.js';
 
 const db = useTestDatabase({ migrations: await templateMigrations(migrations), scope: 'file' });
 const TENANT_POLICY = '(tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant))';
 
-beforeAll(async () => {
-  await enableLogins(db.server.adminConnectionString);
-});
+beforeAll(() => enableRoleLogins(db.server.adminConnectionString, [APP_ROLE, WORKER_ROLE]));
 
 describe('notify schema', () => {
   it('has the module tables, each with ENABLE and FORCE row level security and the tenant policy', async () => {

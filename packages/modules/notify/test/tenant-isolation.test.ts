@@ -1,8 +1,8 @@
-import { templateMigrations } from '@stellaops/module-testkit';
+import { sessionUserAndOwner, templateMigrations, useModuleRoles } from '@stellaops/module-testkit';
 import { DatabaseError, ForeignKeyViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { sql } from 'kysely';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   APP_ROLE,
   ChannelRepository,
@@ -13,11 +13,10 @@ import {
   WORKER_ROLE,
   type DB,
 } from '../src/index.js';
-import { enableLogins, OpenedSources } from './support/roles.js';
 
 // Runs as the app role and the worker role (non-owners, RLS applies); db.pool (superuser) only checks the tables.
 const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
-const sources = new OpenedSources();
+const sources = useModuleRoles<DB>(db, { module: 'Notify', roles: [APP_ROLE, WORKER_ROLE] });
 let app: PostgresDataSource<DB>;
 let worker: PostgresDataSource<DB>;
 
@@ -52,25 +51,16 @@ async function snapshot(): Promise<unknown[]> {
   return r.rows;
 }
 
-beforeAll(async () => {
-  await enableLogins(db.server.adminConnectionString);
-});
 beforeEach(() => {
-  app = sources.open(db, APP_ROLE);
-  worker = sources.open(db, WORKER_ROLE);
+  app = sources.open(APP_ROLE);
+  worker = sources.open(WORKER_ROLE);
 });
-afterEach(() => sources.closeAll());
 
 describe('tenant isolation through the app role', () => {
   it('connects as a role that does not own the tables', async () => {
-    const r = await sql<{
-      user: string;
-      owner: string;
-    }>`select current_user as user, tableowner as owner from pg_tables where schemaname = 'notify' and tablename = 'deliveries'`.execute(
-      app.db,
-    );
-    expect(r.rows[0]?.user).toBe(APP_ROLE);
-    expect(r.rows[0]?.owner).not.toBe(APP_ROLE);
+    const { user, owner } = await sessionUserAndOwner(app, 'notify.deliveries');
+    expect(user).toBe(APP_ROLE);
+    expect(owner).not.toBe(APP_ROLE);
   });
 
   it('shows each tenant only its own channels, rules and deliveries', async () => {

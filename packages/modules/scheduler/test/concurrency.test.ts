@@ -1,15 +1,14 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { templateMigrations } from '@stellaops/module-testkit';
+import { templateMigrations, useModuleRoles } from '@stellaops/module-testkit';
 import type { PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { sql } from 'kysely';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { migrations, RunPlanner, RunQueue, ScheduleRepository, WORKER_ROLE, type DB } from '../src/index.js';
-import { enableLogins, OpenedSources, TEST_PASSWORD } from './support/roles.js';
+import { describe, expect, it } from 'vitest';
+import { APP_ROLE, migrations, RunPlanner, RunQueue, ScheduleRepository, WORKER_ROLE, type DB } from '../src/index.js';
 
 const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
-const sources = new OpenedSources();
+const sources = useModuleRoles<DB>(db, { module: 'Scheduler', roles: [APP_ROLE, WORKER_ROLE] });
 const SCHEDULERS = 6;
 const TENANTS = ['acme', 'globex', 'initech'];
 const PER_TENANT = 5;
@@ -18,13 +17,8 @@ const T0 = new Date(Date.now() - 3 * 3600_000);
 T0.setUTCMinutes(0, 0, 0);
 const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
 
-beforeAll(async () => {
-  await enableLogins(db.server.adminConnectionString);
-});
-afterEach(() => sources.closeAll());
-
 async function seedSchedules(): Promise<void> {
-  const app = sources.open(db);
+  const app = sources.open();
   for (const tenant of TENANTS) {
     const repo = new ScheduleRepository(app.forTenant(tenant));
     for (let i = 0; i < PER_TENANT; i++)
@@ -34,7 +28,7 @@ async function seedSchedules(): Promise<void> {
 
 /** Six schedulers, each with its own data source (pool, connections, backend) as the worker role. */
 async function schedulers(): Promise<Array<PostgresDataSource<DB>>> {
-  const all = Array.from({ length: SCHEDULERS }, () => sources.open(db, WORKER_ROLE, 2));
+  const all = Array.from({ length: SCHEDULERS }, () => sources.open(WORKER_ROLE, 2));
   const pids = await Promise.all(
     all.map(async (ds) => (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(ds.db)).rows[0]!.pid),
   );
@@ -70,7 +64,7 @@ describe('several schedulers on the same ticks', () => {
 
   it('create exactly one run per tick when they are separate OS processes', async () => {
     await seedSchedules();
-    const url = db.server.urlFor(db.database, { user: WORKER_ROLE, password: TEST_PASSWORD });
+    const url = sources.url(WORKER_ROLE);
     const script = fileURLToPath(new URL('./support/plan-process.ts', import.meta.url));
     const startAt = Date.now() + 6000; // every process waits for this instant, then they race
     const processes = Array.from(

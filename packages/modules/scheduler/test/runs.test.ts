@@ -1,12 +1,21 @@
-import { templateMigrations } from '@stellaops/module-testkit';
+import { templateMigrations, useModuleRoles } from '@stellaops/module-testkit';
 import { CheckViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
-import { useTestDatabase } from '@stellaops/test-fixture/vitest';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { migrations, RunPlanner, RunQueue, RunRepository, ScheduleRepository, WORKER_ROLE, type DB, type Run } from '../src/index.js';
-import { enableLogins, expireLeases, OpenedSources } from './support/roles.js';
+import { useTestDatabase, type TestDatabaseHandle } from '@stellaops/test-fixture/vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  APP_ROLE,
+  migrations,
+  RunPlanner,
+  RunQueue,
+  RunRepository,
+  ScheduleRepository,
+  WORKER_ROLE,
+  type DB,
+  type Run,
+} from '../src/index.js';
 
 const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
-const sources = new OpenedSources();
+const sources = useModuleRoles<DB>(db, { module: 'Scheduler', roles: [APP_ROLE, WORKER_ROLE] });
 let app: PostgresDataSource<DB>;
 let worker: PostgresDataSource<DB>;
 // ticks in the past, so that claims (which compare with the database's now()) find them due
@@ -14,14 +23,15 @@ const T0 = new Date(Date.now() - 3 * 3600_000);
 T0.setUTCMinutes(0, 0, 0);
 const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
 
-beforeAll(async () => {
-  await enableLogins(db.server.adminConnectionString);
-});
+/** Moves the leases of running runs into the past (the clock moves instead of the test waiting), as the superuser. */
+async function expireLeases(db: TestDatabaseHandle): Promise<void> {
+  await db.pool.query(`update scheduler.runs set lease_expires_at = now() - interval '1 millisecond' where status = 'running'`);
+}
+
 beforeEach(() => {
-  app = sources.open(db);
-  worker = sources.open(db, WORKER_ROLE);
+  app = sources.open();
+  worker = sources.open(WORKER_ROLE);
 });
-afterEach(() => sources.closeAll());
 
 async function schedule(tenant: string, name: string, cron = '*/5 * * * *') {
   return new ScheduleRepository(app.forTenant(tenant)).create({ name, cron, from: new Date(T0.getTime() - 1) });

@@ -1,22 +1,25 @@
-import { templateMigrations } from '@stellaops/module-testkit';
+import { templateMigrations, useModuleRoles } from '@stellaops/module-testkit';
 import { CheckViolationError, UniqueViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidCronExpressionError, InvalidTimeZoneError, migrations, ScheduleRepository, type DB } from '../src/index.js';
-import { enableLogins, OpenedSources } from './support/roles.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  APP_ROLE,
+  InvalidCronExpressionError,
+  InvalidTimeZoneError,
+  migrations,
+  ScheduleRepository,
+  WORKER_ROLE,
+  type DB,
+} from '../src/index.js';
 
 const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
-const sources = new OpenedSources();
+const sources = useModuleRoles<DB>(db, { module: 'Scheduler', roles: [APP_ROLE, WORKER_ROLE] });
 let app: PostgresDataSource<DB>;
 const FROM = new Date('2026-01-09T12:00:00Z'); // a Friday
 
-beforeAll(async () => {
-  await enableLogins(db.server.adminConnectionString);
-});
 beforeEach(() => {
-  app = sources.open(db);
+  app = sources.open();
 });
-afterEach(() => sources.closeAll());
 
 describe('ScheduleRepository', () => {
   it('creates, finds, lists, renames and deletes schedules; names are unique per tenant ignoring case', async () => {

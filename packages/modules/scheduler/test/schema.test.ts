@@ -1,19 +1,13 @@
-import { templateMigrations } from '@stellaops/module-testkit';
+import { templateMigrations, useModuleRoles } from '@stellaops/module-testkit';
 import { checkAppRole } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import pg from 'pg';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { APP_ROLE, migrations, RunPlanner, RunQueue, ScheduleRepository, WORKER_ROLE } from '../src/index.js';
-import { enableLogins, OpenedSources, TEST_PASSWORD } from './support/roles.js';
+import { describe, expect, it } from 'vitest';
+import { APP_ROLE, migrations, RunPlanner, RunQueue, ScheduleRepository, WORKER_ROLE, type DB } from '../src/index.js';
 
 const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
-const sources = new OpenedSources();
+const sources = useModuleRoles<DB>(db, { module: 'Scheduler', roles: [APP_ROLE, WORKER_ROLE] });
 const TENANT_POLICY = '(tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant))';
-
-beforeAll(async () => {
-  await enableLogins(db.server.adminConnectionString);
-});
-afterEach(() => sources.closeAll());
 
 describe('scheduler schema', () => {
   it('has both tables with ENABLE and FORCE row level security, the tenant policy, and the worker policies', async () => {
@@ -71,10 +65,10 @@ describe('scheduler schema', () => {
   });
 
   it('ignores a tenant set by SQL alone (no proof): neither app nor worker tenant sessions see or write its rows', async () => {
-    const app = sources.open(db);
+    const app = sources.open();
     await new ScheduleRepository(app.forTenant('acme')).create({ name: 'only-acme', cron: '* * * * *' });
     for (const role of [APP_ROLE, WORKER_ROLE]) {
-      const raw = new pg.Client(db.server.urlFor(db.database, { user: role, password: TEST_PASSWORD }));
+      const raw = new pg.Client(sources.url(role));
       await raw.connect();
       try {
         await raw.query("select set_config('app.tenant_id', 'acme', false)");
@@ -138,8 +132,8 @@ describe('scheduler schema', () => {
   });
 
   it("keeps the worker role to its policies: no finished run changes, no non-queued inserts, no disabled schedule advanced, no tenant's schedule rewritten", async () => {
-    const app = sources.open(db);
-    const worker = sources.open(db, WORKER_ROLE);
+    const app = sources.open();
+    const worker = sources.open(WORKER_ROLE);
     const repo = new ScheduleRepository(app.forTenant('acme'));
     const s = await repo.create({ name: 's', cron: '* * * * *', from: new Date(Date.now() - 120_000) });
     const [run] = (await new RunPlanner(worker.db).planDue()).created;

@@ -129,7 +129,7 @@ import { ${s.migrationConst} } from './${s.migrationFile}.js';
 /**
  * ${s.title}'s migration set (schema \`${s.name}\`, tracking table \`${s.name}._migrations\`),
  * as \`stella-db migrate --module ${s.name}\`, \`stella-db up\` and the test fixture
- * (\`templateMigrations(migrations)\` from \`@stellaops/module-testkit\`) expect it. Append new migrations here.
+ * (\`templateMigrations(migrations)\`) expect it. Append new migrations here.
  */
 export const migrations = defineMigrationSet({
   schema: ${constName},
@@ -214,49 +214,6 @@ export class ${s.row}Repository {
   }
 }
 `,
-    'test/support/app-role.ts': `// Connects the tests as the app role: a plain, non-owner role that RLS applies to.
-import { createDataSource, ensureAppRole, PoolRegistry, type PostgresDataSource } from '@stellaops/postgres-core';
-import type { TestDatabaseHandle } from '@stellaops/test-fixture/vitest';
-import pg from 'pg';
-import { APP_ROLE, type DB } from '../../src/index.js';
-
-/** Test-only password of the app role (roles are cluster-global on the test server). */
-export const APP_PASSWORD = 'stellaops-app-test-pw';
-
-/** Gives the app role LOGIN and the test password (idempotent; the migrations created it NOLOGIN). */
-export async function enableAppLogin(adminConnectionString: string): Promise<void> {
-  const c = new pg.Client(adminConnectionString);
-  await c.connect();
-  try {
-    await ensureAppRole(c, { role: APP_ROLE, password: APP_PASSWORD });
-  } finally {
-    await c.end();
-  }
-}
-
-/** Data sources opened by a test, closed after it. */
-export class OpenedSources {
-  readonly #all: Array<PostgresDataSource<DB>> = [];
-
-  /**
-   * Opens ${s.title}'s data source on the test database as the app role, with its own pool of \`max\`
-   * connections and the fixture's tenant key (\`forTenant\` sessions carry the proof the database verifies).
-   */
-  open(db: TestDatabaseHandle, max = 4): PostgresDataSource<DB> {
-    const ds = createDataSource<DB>(
-      { connectionString: db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD }), pool: { max }, ...db.server.tenantKey },
-      { module: '${s.title}', registry: new PoolRegistry() },
-    );
-    this.#all.push(ds);
-    return ds;
-  }
-
-  /** Closes every data source opened so far. */
-  async closeAll(): Promise<void> {
-    await Promise.all(this.#all.splice(0).map((d) => d.close()));
-  }
-}
-`,
     'test/migration-pins.test.ts': `import { migrationPinSuite } from '@stellaops/module-testkit';
 
 // Applied migrations are frozen: their checksums are pinned in migrations.lock.json, and no helper edit may change them.
@@ -275,25 +232,21 @@ ownerMigrationSuite({
   tenantRow: { table: '${s.name}.${s.table}', insert: "insert into ${s.name}.${s.table} (tenant_id, name) values ('acme', 'first')" },
 });
 `,
-    [`test/${s.rowFile}-repository.test.ts`]: `import { templateMigrations } from '@stellaops/module-testkit';
+    [`test/${s.rowFile}-repository.test.ts`]: `import { templateMigrations, useModuleRoles } from '@stellaops/module-testkit';
 import { UniqueViolationError, type PostgresDataSource } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import pg from 'pg';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { APP_ROLE, ${s.row}Repository, migrations, type DB } from '../src/index.js';
-import { APP_PASSWORD, enableAppLogin, OpenedSources } from './support/app-role.js';
 
 const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
-const sources = new OpenedSources();
+// the app role: a plain, non-owner role that RLS applies to; data sources carry the fixture's tenant key
+const sources = useModuleRoles<DB>(db, { module: '${s.title}', roles: [APP_ROLE] });
 let app: PostgresDataSource<DB>;
 
-beforeAll(async () => {
-  await enableAppLogin(db.server.adminConnectionString);
-});
 beforeEach(() => {
-  app = sources.open(db);
+  app = sources.open();
 });
-afterEach(() => sources.closeAll());
 
 describe('${s.row}Repository', () => {
   it('creates, finds, lists, renames and deletes rows; names are unique per tenant ignoring case', async () => {
@@ -321,7 +274,7 @@ describe('${s.row}Repository', () => {
     expect(await app.db.selectFrom('${s.name}.${s.table}').selectAll().execute()).toEqual([]);
     await expect(app.db.insertInto('${s.name}.${s.table}').values({ tenant_id: 'acme', name: 'x' }).execute()).rejects.toMatchObject({ sqlState: '42501' });
     // a tenant set by SQL alone (no proof; the data source refuses such SQL, a plain client does not) is not the verified tenant
-    const raw = new pg.Client(db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD }));
+    const raw = new pg.Client(sources.url());
     await raw.connect();
     try {
       await raw.query("select set_config('app.tenant_id', 'acme', false)");
