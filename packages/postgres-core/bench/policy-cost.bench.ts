@@ -6,6 +6,7 @@ import pg from 'pg';
 import { TenantKey } from '../src/index.js';
 import { EmbeddedPostgres } from '../test/support/embedded-pg.js';
 import { installSecurity, ensureTestRole, APP_ROLE } from '../test/support/schema.js';
+import { VERIFIED_TENANT_VIEW_SQL } from './support/verified-tenant-view.js';
 const server = await new EmbeddedPostgres('stmtcost').start();
 try {
   await ensureTestRole(server.url());
@@ -32,14 +33,7 @@ try {
   await c.query(`grant execute on all functions in schema stellaops_security to ${APP_ROLE}`);
   // the same check as a security_barrier view owned by the owner (no PL/pgSQL, no SECURITY DEFINER: inlined into
   // the statement's plan); the app role may select the view, never the key table
-  await c.query(`create view stellaops_security.verified_tenant with (security_barrier) as
-    select s.tenant
-      from (select nullif(pg_catalog.current_setting('app.tenant_id', true), '') as tenant,
-                   pg_catalog.current_setting('app.tenant_proof', true) as proof) s
-      join stellaops_security.tenant_keys k on k.key_id = pg_catalog.split_part(s.proof, '.', 1)
-     where pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.split_part(s.proof, '.', 2), 'UTF8'))
-         = pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.encode(pg_catalog.sha256(
-             k.outer_pad || pg_catalog.sha256(k.inner_pad || pg_catalog.convert_to(s.tenant, 'UTF8'))), 'hex'), 'UTF8'))`);
+  await c.query(VERIFIED_TENANT_VIEW_SQL);
   await c.query(`grant select on stellaops_security.verified_tenant to ${APP_ROLE}`);
   for (const [t, pred] of [
     ['items_noset', `tenant_id = (select stellaops_security.ct_noset())`],

@@ -7,6 +7,7 @@ import { benchMachine, pair, runCleanups, slice, writeBenchResult } from '@stell
 import { createDataSource, ensureAppRole, PoolRegistry, TenantKey, type PostgresDataSource } from '../src/index.js';
 import { installSecurity } from '../test/support/schema.js';
 import { EmbeddedPostgres } from '../test/support/embedded-pg.js';
+import { VERIFIED_TENANT_VIEW_SQL } from './support/verified-tenant-view.js';
 
 const WORKERS = 8;
 const POOL = 8;
@@ -17,15 +18,6 @@ const PAIRS = Number(process.env.BENCH_PAIRS ?? 10);
 const SECRET = 'bench-tenant-key-0123456789-0123456789-abcdef';
 const KEY = new TenantKey('bench', SECRET);
 
-/** The verified-tenant check written as an owner's security_barrier view (inlined into each plan; no function call). */
-const VIEW = `create view stellaops_security.verified_tenant with (security_barrier) as
-  select s.tenant
-    from (select nullif(pg_catalog.current_setting('app.tenant_id', true), '') as tenant,
-                 pg_catalog.current_setting('app.tenant_proof', true) as proof) s
-    join stellaops_security.tenant_keys k on k.key_id = pg_catalog.split_part(s.proof, '.', 1)
-   where pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.split_part(s.proof, '.', 2), 'UTF8'))
-       = pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.encode(pg_catalog.sha256(
-           k.outer_pad || pg_catalog.sha256(k.inner_pad || pg_catalog.convert_to(s.tenant, 'UTF8'))), 'hex'), 'UTF8'))`;
 /** The key lookup alone (NOT a check: for splitting the cost only). */
 const LOOKUP_VIEW = `create view stellaops_security.key_lookup_only with (security_barrier) as
   select nullif(pg_catalog.current_setting('app.tenant_id', true), '') as tenant
@@ -46,7 +38,7 @@ try {
   await setup.connect();
   await ensureAppRole(setup, { role: 'bench_app', password: 'bench-app-pw' });
   await installSecurity(setup, { database: 'postgres', appRole: 'bench_app', key: { tenantKeyId: 'bench', tenantKey: SECRET } });
-  await setup.query(VIEW);
+  await setup.query(VERIFIED_TENANT_VIEW_SQL);
   await setup.query(LOOKUP_VIEW);
   await setup.query('grant select on stellaops_security.verified_tenant, stellaops_security.key_lookup_only to bench_app');
   for (const table of ['items_plain', ...Object.keys(POLICIES).map((p) => `items_${p}`)]) {
@@ -77,7 +69,12 @@ try {
   const rawPoint = () => raw.query('select id, tenant_id, name from items_plain where id = $1', [randomId()]);
   const scoped = (ds: typeof prepared, table: string) => () => {
     const id = randomId();
-    return ds.forTenant(`t${id % TENANTS}`).selectFrom(table).select(['id', 'tenant_id', 'name']).where('id', '=', id).execute();
+    return ds
+      .forTenant(`t${id % TENANTS}`)
+      .selectFrom(table)
+      .select(['id', 'tenant_id', 'name'])
+      .where('id', '=', id)
+      .execute();
   };
   // sanity: every check really filters (t3 sees its 625 rows, unscoped none)
   for (const p of Object.keys(POLICIES)) {
