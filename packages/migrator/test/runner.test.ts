@@ -300,8 +300,13 @@ describe('SchemaMigrator (real PostgreSQL)', () => {
   it('starts every migration with a clean session: a SET in one does not leak into the next', async () => {
     await migrator([
       { id: 'V001_Schema', up: 'create table app.marker (id int)' },
-      { id: 'V002_SetsSearchPath', up: 'create schema elsewhere; set search_path = elsewhere, public; set statement_timeout = 1' },
-      { id: 'V003_Unqualified', up: 'create table leaked_or_not (id int); select pg_sleep(0.01)' },
+      // a distinctive timeout, not 1 ms: under load 1 ms could cancel V002's own tracking insert, and that is not what is tested here
+      { id: 'V002_SetsSearchPath', up: "create schema elsewhere; set search_path = elsewhere, public; set statement_timeout = '4321s'" },
+      {
+        id: 'V003_Unqualified',
+        up: `create table leaked_or_not (id int);
+do $$ begin if current_setting('statement_timeout') = '4321s' then raise exception 'statement_timeout leaked from V002'; end if; end $$`,
+      },
     ]).up();
     expect(await tableExists('app.leaked_or_not')).toBe(true); // the set's schema, not the path V002 set
     expect(await tableExists('elsewhere.leaked_or_not')).toBe(false);
