@@ -83,3 +83,28 @@ function fixtureGlobalSetup() {
   const source = join(dir, 'src', 'vitest', 'global-setup.ts');
   return existsSync(source) ? source : join(dir, 'dist', 'vitest', 'global-setup.js');
 }
+
+/**
+ * Decides whether tests that need Debian packages run here. With every
+ * package installed: false (run them). With one missing on a developer
+ * machine: true (skip), after a warning naming the `apt-get` command. With one
+ * missing under CI (`CI` set, as `.ci/run` does): throws, so the test file
+ * fails instead of being skipped unseen — CI installs them (scripts/bootstrap.sh).
+ *
+ * @example
+ * const skip = skipUnlessInstalled(findPgBouncer() ? [] : ['pgbouncer'], 'the PgBouncer tests');
+ * describe.skipIf(skip)('through PgBouncer', () => { … });
+ *
+ * @param {readonly string[]} missing the programs or Debian packages that are not installed
+ * @param {string} [what] what the tests need them for (in the messages)
+ * @returns {boolean} true when the tests should be skipped
+ */
+export function skipUnlessInstalled(missing, what = 'these tests') {
+  if (missing.length === 0) return false;
+  const names = [...new Set(missing)].join(', ');
+  if (process.env.CI) {
+    throw new Error(`CI lacks ${names}, which ${what} need. Fix: install the Debian packages (bash scripts/bootstrap.sh does).`);
+  }
+  console.warn(`skipping ${what}: ${names} not installed (bash scripts/bootstrap.sh installs the Debian packages)`);
+  return true;
+}

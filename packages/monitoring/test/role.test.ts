@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureMonitoringSetup, MonitoringConfigError, monitoringSetupStatements } from '../src/index.js';
+import { skipUnlessInstalled } from '@stellaops/vitest-config';
 import { missingPrograms, startTestCluster, type TestCluster } from './support/cluster.js';
 
 describe('monitoringSetupStatements', () => {
@@ -35,96 +36,96 @@ describe('monitoringSetupStatements', () => {
   });
 });
 
-const missing = missingPrograms().filter((p) => p.endsWith('pgbouncer') || p.endsWith('openssl'));
+const skip = skipUnlessInstalled(
+  missingPrograms().filter((p) => p.endsWith('pgbouncer') || p.endsWith('openssl')),
+  'the monitoring role tests',
+);
 let cluster: TestCluster;
 beforeAll(async () => {
-  if (!missing.length) cluster = await startTestCluster();
+  if (!skip) cluster = await startTestCluster();
 }, 180_000);
 afterAll(async () => {
   await cluster?.stop();
 });
 
-describe.skipIf(missing.length > 0)(
-  `the monitoring role on PostgreSQL 16 (skipped here: missing ${missing.join(', ') || 'nothing'})`,
-  () => {
-    const asMonitor = () => ({ ...cluster.superuser(), user: cluster.monitor.user, password: cluster.monitor.password });
+describe.skipIf(skip)('the monitoring role on PostgreSQL 16', () => {
+  const asMonitor = () => ({ ...cluster.superuser(), user: cluster.monitor.user, password: cluster.monitor.password });
 
-    it('reads every statistic and statement text, writes nothing, cannot record backups', async () => {
-      const su = new pg.Client(cluster.superuser());
-      await su.connect();
-      const c = new pg.Client(asMonitor());
-      await c.connect();
-      try {
-        await su.query('CREATE TABLE IF NOT EXISTS role_probe (id int)');
-        await su.query('SELECT count(*) FROM role_probe WHERE id = 41');
-        const attrs = await su.query<{
-          rolsuper: boolean;
-          rolcreaterole: boolean;
-          rolcreatedb: boolean;
-          rolreplication: boolean;
-          rolbypassrls: boolean;
-          rolconnlimit: number;
-          memberof: string[];
-        }>(
-          `SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolconnlimit,
+  it('reads every statistic and statement text, writes nothing, cannot record backups', async () => {
+    const su = new pg.Client(cluster.superuser());
+    await su.connect();
+    const c = new pg.Client(asMonitor());
+    await c.connect();
+    try {
+      await su.query('CREATE TABLE IF NOT EXISTS role_probe (id int)');
+      await su.query('SELECT count(*) FROM role_probe WHERE id = 41');
+      const attrs = await su.query<{
+        rolsuper: boolean;
+        rolcreaterole: boolean;
+        rolcreatedb: boolean;
+        rolreplication: boolean;
+        rolbypassrls: boolean;
+        rolconnlimit: number;
+        memberof: string[];
+      }>(
+        `SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolconnlimit,
                 ARRAY(SELECT b.rolname::text FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid WHERE m.member = r.oid) AS memberof
          FROM pg_roles r WHERE rolname = $1`,
-          [cluster.monitor.user],
-        );
-        expect(attrs.rows[0]).toEqual({
-          rolsuper: false,
-          rolcreaterole: false,
-          rolcreatedb: false,
-          rolreplication: false,
-          rolbypassrls: false,
-          rolconnlimit: 5,
-          memberof: ['pg_monitor'],
-        });
+        [cluster.monitor.user],
+      );
+      expect(attrs.rows[0]).toEqual({
+        rolsuper: false,
+        rolcreaterole: false,
+        rolcreatedb: false,
+        rolreplication: false,
+        rolbypassrls: false,
+        rolconnlimit: 5,
+        memberof: ['pg_monitor'],
+      });
 
-        // sees other roles' statement texts (pg_read_all_stats through pg_monitor)
-        const texts = await c.query<{ query: string }>("SELECT query FROM pg_stat_statements WHERE query LIKE '%role_probe%'");
-        expect(texts.rows.map((r) => r.query).join('\n')).toContain('SELECT count(*) FROM role_probe WHERE id = $1');
-        expect((await c.query('SELECT current_setting($1) AS v', ['default_transaction_read_only'])).rows[0]).toEqual({ v: 'on' });
+      // sees other roles' statement texts (pg_read_all_stats through pg_monitor)
+      const texts = await c.query<{ query: string }>("SELECT query FROM pg_stat_statements WHERE query LIKE '%role_probe%'");
+      expect(texts.rows.map((r) => r.query).join('\n')).toContain('SELECT count(*) FROM role_probe WHERE id = $1');
+      expect((await c.query('SELECT current_setting($1) AS v', ['default_transaction_read_only'])).rows[0]).toEqual({ v: 'on' });
 
-        await expect(c.query('CREATE TABLE monitor_was_here (id int)')).rejects.toThrow(/read-only transaction/);
-        await expect(c.query('BEGIN READ WRITE; INSERT INTO role_probe VALUES (1)')).rejects.toThrow(
-          /permission denied for table role_probe/,
-        );
-        await c.query('ROLLBACK');
-        await expect(c.query('BEGIN READ WRITE; SELECT stellaops_monitoring.record_backup_success()')).rejects.toThrow(
-          /permission denied for function record_backup_success/,
-        );
-        await c.query('ROLLBACK');
-      } finally {
-        await c.end();
-        await su.end();
-      }
-    });
+      await expect(c.query('CREATE TABLE monitor_was_here (id int)')).rejects.toThrow(/read-only transaction/);
+      await expect(c.query('BEGIN READ WRITE; INSERT INTO role_probe VALUES (1)')).rejects.toThrow(
+        /permission denied for table role_probe/,
+      );
+      await c.query('ROLLBACK');
+      await expect(c.query('BEGIN READ WRITE; SELECT stellaops_monitoring.record_backup_success()')).rejects.toThrow(
+        /permission denied for function record_backup_success/,
+      );
+      await c.query('ROLLBACK');
+    } finally {
+      await c.end();
+      await su.end();
+    }
+  });
 
-    it('record_backup_success only moves forward, and the exporter query reads it; setup runs again harmlessly', async () => {
-      const su = new pg.Client(cluster.superuser());
-      await su.connect();
-      const c = new pg.Client(asMonitor());
-      await c.connect();
-      try {
-        const read = async () =>
-          Number(
-            (
-              await c.query<{ t: number }>(
-                'SELECT coalesce(extract(epoch FROM max(last_success_at)), 0)::float8 AS t FROM stellaops_monitoring.backup_status',
-              )
-            ).rows[0]!.t,
-          );
-        expect(await read()).toBe(0);
-        await su.query("SELECT stellaops_monitoring.record_backup_success('2026-12-03T10:00:00Z')");
-        await su.query("SELECT stellaops_monitoring.record_backup_success('2026-12-02T10:00:00Z')"); // older: ignored
-        expect(await read()).toBe(Date.parse('2026-12-03T10:00:00Z') / 1000);
-        await ensureMonitoringSetup(su, { password: cluster.monitor.password, role: cluster.monitor.user });
-        expect(await read()).toBe(Date.parse('2026-12-03T10:00:00Z') / 1000);
-      } finally {
-        await c.end();
-        await su.end();
-      }
-    });
-  },
-);
+  it('record_backup_success only moves forward, and the exporter query reads it; setup runs again harmlessly', async () => {
+    const su = new pg.Client(cluster.superuser());
+    await su.connect();
+    const c = new pg.Client(asMonitor());
+    await c.connect();
+    try {
+      const read = async () =>
+        Number(
+          (
+            await c.query<{ t: number }>(
+              'SELECT coalesce(extract(epoch FROM max(last_success_at)), 0)::float8 AS t FROM stellaops_monitoring.backup_status',
+            )
+          ).rows[0]!.t,
+        );
+      expect(await read()).toBe(0);
+      await su.query("SELECT stellaops_monitoring.record_backup_success('2026-12-03T10:00:00Z')");
+      await su.query("SELECT stellaops_monitoring.record_backup_success('2026-12-02T10:00:00Z')"); // older: ignored
+      expect(await read()).toBe(Date.parse('2026-12-03T10:00:00Z') / 1000);
+      await ensureMonitoringSetup(su, { password: cluster.monitor.password, role: cluster.monitor.user });
+      expect(await read()).toBe(Date.parse('2026-12-03T10:00:00Z') / 1000);
+    } finally {
+      await c.end();
+      await su.end();
+    }
+  });
+});

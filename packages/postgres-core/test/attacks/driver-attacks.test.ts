@@ -14,11 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataSource, PoolRegistry, type PoolerMode, type PostgresDataSource } from '../../src/index.js';
 import { findPgBouncer, PgBouncer } from '../support/embedded-pg.js';
 import { APP_PASSWORD, APP_ROLE, coreRlsMigrations, ensureTestRole, type TestDB } from '../support/schema.js';
+import { skipUnlessInstalled } from '@stellaops/vitest-config';
 
 const db = useTestDatabase({ migrations: coreRlsMigrations, scope: 'file' });
+// The PgBouncer modes need Debian's pgbouncer (scripts/bootstrap.sh installs it): skipped without it here, a failure in CI.
 const bouncerBin = findPgBouncer();
-// Skip reason: the PgBouncer modes need the Debian `pgbouncer` binary (CI installs it).
-if (!bouncerBin) console.warn('postgres-core attacks: pgbouncer not found; PgBouncer modes skipped');
+const noBouncer = skipUnlessInstalled(bouncerBin ? [] : ['pgbouncer'], 'the PgBouncer modes of the driver attacks');
 
 interface Mode {
   name: string;
@@ -124,9 +125,8 @@ const adminLockFree = async (key: number): Promise<boolean> => {
 const statementName = (text: string): string => `stellaops_q_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
 
 describe.each(MODES)('attacks on the driver: $name', (mode) => {
-  // The PgBouncer modes need Debian's pgbouncer binary (scripts/bootstrap.sh installs it, so CI runs them);
-  // without it only those modes skip, and their titles still say which mode.
-  const skip = mode.bouncer !== undefined && !bouncerBin;
+  // without pgbouncer only those modes skip (see noBouncer), and their titles still say which mode
+  const skip = mode.bouncer !== undefined && noBouncer;
   let bouncer: PgBouncer | undefined;
   let ds: PostgresDataSource<TestDB>;
 
