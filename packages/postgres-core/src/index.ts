@@ -86,7 +86,15 @@ export {
 export { TENANT_SETTING, TENANT_PROOF_SETTING } from './data-source/session-scope.js';
 export { TenantKey, TENANT_KEY_ID_PATTERN, TENANT_KEY_MIN_LENGTH } from './tenant/tenant-key.js';
 export { installTenantKey, removeTenantKey, listTenantKeyIds, TenantKeyConflictError } from './tenant/tenant-keys.js';
-export { SECURITY_SCHEMA, CURRENT_TENANT_FUNCTION, securityMigrations, type SecurityMigration } from './tenant/security-migrations.js';
+export {
+  SECURITY_SCHEMA,
+  CURRENT_TENANT_FUNCTION,
+  SESSION_TAG_FUNCTION,
+  PREVIOUS_SESSION_TAG_FUNCTION,
+  TENANT_TAG_COLUMN,
+  securityMigrations,
+  type SecurityMigration,
+} from './tenant/security-migrations.js';
 export {
   createDataSource,
   PostgresDataSource,

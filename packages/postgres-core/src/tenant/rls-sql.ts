@@ -1,5 +1,5 @@
 import { quoteIdentifier, quoteQualifiedName } from '../sql/identifier.js';
-import { CURRENT_TENANT_FUNCTION } from './security-migrations.js';
+import { CURRENT_TENANT_FUNCTION, SESSION_TAG_FUNCTION, PREVIOUS_SESSION_TAG_FUNCTION, TENANT_TAG_COLUMN } from './security-migrations.js';
 import { PostgresCoreError } from '../errors/postgres-core-error.js';
 import { scramSha256Verifier } from './scram-verifier.js';
 
@@ -21,12 +21,26 @@ export interface TenantIsolationArgs {
 }
 
 /**
- * The statements a NEW migration runs to make a table tenant-isolated:
- * `ENABLE` + `FORCE ROW LEVEL SECURITY` (the owner is subject to it too) and one
- * policy for all commands whose `USING` and `WITH CHECK` compare the tenant
- * column to `(select stellaops_security.current_tenant())` — the tenant whose
- * HMAC proof verified, evaluated once per statement (an initplan); a tenant set
- * without a valid proof, or none, means no row visible and none writable.
+ * The statements a NEW migration runs to make a table tenant-isolated (as the
+ * table's owner, after postgres-core's security migrations):
+ *
+ * - the row tag column `tenant_tag bytea` (sha256 of the tenant's proof),
+ *   backfilled for existing rows with the newest installed key (FORCE is
+ *   lifted for the backfill, inside the migration's transaction), defaulting
+ *   to `stellaops_security.session_tag()`, `NOT NULL`;
+ * - triggers that fill the tag of a row written without one (an owner's
+ *   insert) and re-tag a row whose tenant changes;
+ * - `ENABLE` + `FORCE ROW LEVEL SECURITY` (the owner is subject to it too) and
+ *   one policy for all commands. `USING` (what a statement may see, update or
+ *   delete): the tenant column equals `app.tenant_id` AND the row's tag is
+ *   the sha256 of the session's proof, `(select stellaops_security.session_tag())`
+ *   (or of its previous-key proof, evaluated only for rows the first fails:
+ *   key rotation) — inlined expressions, no PL/pgSQL call or table read. `WITH CHECK` (what it may
+ *   write): the tenant column equals the HMAC-verified
+ *   `(select stellaops_security.current_tenant())` and the tag is the
+ *   session's. A tenant set without a valid proof, or none, means no row
+ *   visible and none writable.
+ *
  * Identifiers are validated and quoted. Applied migrations must keep their
  * literal text: paste the output into a new migration rather than calling this
  * at run time.
@@ -40,15 +54,31 @@ export function tenantIsolationSql(args: TenantIsolationArgs): string[] {
   const table = quoteQualifiedName(args.schema, args.table);
   const column = quoteIdentifier(args.column ?? 'tenant_id');
   const policy = quoteIdentifier(args.policyName ?? `${args.table}_tenant_isolation`);
+  const fillTrigger = quoteIdentifier(`${args.table}_tenant_tag_fill`);
+  const retagTrigger = quoteIdentifier(`${args.table}_tenant_tag_retag`);
   const type = args.columnType ?? 'text';
   if (!['text', 'varchar', 'uuid'].includes(type))
     throw new PostgresCoreError('INVALID_ARGUMENT', 'columnType must be text, varchar or uuid');
-  const predicate = `${column} = (select ${CURRENT_TENANT_FUNCTION})${type === 'text' ? '' : `::${type}`}`;
+  const cast = type === 'text' ? '' : `::${type}`;
+  const tag = TENANT_TAG_COLUMN;
+  // the trigger argument is the column's name as a string literal (quoteIdentifier validated it: no quotes inside)
+  const columnLiteral = `'${(args.column ?? 'tenant_id').replaceAll("'", "''")}'`;
+  const using = `${column} = nullif(current_setting('app.tenant_id', true), '')${cast} and (${tag} = (select ${SESSION_TAG_FUNCTION}) or ${tag} = (select ${PREVIOUS_SESSION_TAG_FUNCTION}))`;
+  const check = `${column} = (select ${CURRENT_TENANT_FUNCTION})${cast} and ${tag} = (select ${SESSION_TAG_FUNCTION})`;
   return [
+    `alter table ${table} add column if not exists ${tag} bytea`,
+    `alter table ${table} no force row level security`,
+    `update ${table} set ${tag} = stellaops_security.tenant_tag(${column}::text) where ${tag} is null`,
+    `alter table ${table} alter column ${tag} set default ${SESSION_TAG_FUNCTION}`,
+    `alter table ${table} alter column ${tag} set not null`,
+    `drop trigger if exists ${fillTrigger} on ${table}`,
+    `create trigger ${fillTrigger} before insert on ${table} for each row when (new.${tag} is null) execute function stellaops_security.fill_tenant_tag(${columnLiteral})`,
+    `drop trigger if exists ${retagTrigger} on ${table}`,
+    `create trigger ${retagTrigger} before update of ${column} on ${table} for each row when (new.${column} is distinct from old.${column}) execute function stellaops_security.fill_tenant_tag(${columnLiteral})`,
     `alter table ${table} enable row level security`,
     `alter table ${table} force row level security`,
     `drop policy if exists ${policy} on ${table}`,
-    `create policy ${policy} on ${table} as permissive for all using (${predicate}) with check (${predicate})`,
+    `create policy ${policy} on ${table} as permissive for all using (${using}) with check (${check})`,
   ];
 }
 

@@ -5,8 +5,17 @@
 /** Schema of the tenant proof objects (owned by the owner role; the app role may only call `current_tenant()`). */
 export const SECURITY_SCHEMA = 'stellaops_security';
 
-/** The function every tenant policy and tenant column default calls. */
+/** The function every tenant write policy and tenant column default calls. */
 export const CURRENT_TENANT_FUNCTION = 'stellaops_security.current_tenant()';
+
+/** The tag of the session's previous-key proof (read policies, during a key rotation). */
+export const PREVIOUS_SESSION_TAG_FUNCTION = 'stellaops_security.previous_session_tag()';
+
+/** The tag of the session's current proof (the `tenant_tag` default and the write policies). */
+export const SESSION_TAG_FUNCTION = 'stellaops_security.session_tag()';
+
+/** The column holding each tenant row's tag. */
+export const TENANT_TAG_COLUMN = 'tenant_tag';
 
 /** One frozen SQL migration of {@link securityMigrations} (the migrator's `Migration` shape). */
 export interface SecurityMigration {
@@ -29,7 +38,18 @@ export interface SecurityMigration {
  *   `search_path = pg_catalog, pg_temp`, EXECUTE for `stellaops_app` only:
  *   returns `app.tenant_id` when `app.tenant_proof` is `<key id>.<hex
  *   HMAC-SHA256(key, tenant id)>` for a stored key, else NULL. Tenant
- *   policies compare `tenant_id = (select stellaops_security.current_tenant())`.
+ *   write policies (`WITH CHECK`) compare `tenant_id = (select stellaops_security.current_tenant())`.
+ * - Row tenant tags (V002): every tenant row carries `tenant_tag =
+ *   sha256(<its tenant's proof>)`. The read policies (`USING`) compare it with
+ *   `(select stellaops_security.session_tag())` — the sha256 of the session's
+ *   `app.tenant_proof` (or, only for rows that fail it, of
+ *   `app.tenant_proof_previous`, during a key rotation): an inlined SQL
+ *   expression evaluated once per statement, no PL/pgSQL call, no table read. A tag is not a
+ *   secret (the proof is its sha256 preimage). `session_tag()` is the column
+ *   default; `tenant_tag(tenant, key_id)` (owner only, `SECURITY DEFINER`)
+ *   computes a tag for backfills and re-tagging, and the trigger function
+ *   `fill_tenant_tag()` fills it on rows written without one (an owner's
+ *   insert, or a row moved to another tenant).
  *
  * @example
  * ```ts
@@ -98,5 +118,64 @@ grant execute on function stellaops_security.current_tenant() to stellaops_app`,
     down: `drop function stellaops_security.current_tenant();
 drop table stellaops_security.tenant_keys;
 revoke all on schema stellaops_security from stellaops_app`,
+  },
+  {
+    id: 'V002_RowTenantTags',
+    description:
+      'row tenant tags: session_tag() and previous_session_tag() for the read policies, tenant_tag() and the fill trigger for owners',
+    up: `create function stellaops_security.session_tag() returns bytea
+  language sql stable parallel safe
+as $fn$
+  select pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.current_setting('app.tenant_proof', true), 'UTF8'))
+$fn$;
+create function stellaops_security.previous_session_tag() returns bytea
+  language sql stable parallel safe
+as $fn$
+  select pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.current_setting('app.tenant_proof_previous', true), 'UTF8'))
+$fn$;
+revoke all on function stellaops_security.session_tag() from public;
+revoke all on function stellaops_security.previous_session_tag() from public;
+grant execute on function stellaops_security.session_tag() to public;
+grant execute on function stellaops_security.previous_session_tag() to public;
+create function stellaops_security.tenant_tag(tenant text, key_id text default null) returns bytea
+  language plpgsql stable security definer parallel safe
+  set search_path = pg_catalog, pg_temp
+as $fn$
+declare
+  k record;
+begin
+  if tenant is null then
+    return null;
+  end if;
+  select t.key_id, t.inner_pad, t.outer_pad into k
+    from stellaops_security.tenant_keys t
+   where tenant_tag.key_id is null or t.key_id = tenant_tag.key_id
+   order by t.created_at desc, t.key_id desc
+   limit 1;
+  if not found then
+    raise exception 'no tenant key % is installed, so a row of tenant % cannot be tagged',
+        coalesce('"' || tenant_tag.key_id || '"', '(any)'), tenant
+      using errcode = 'no_data_found',
+            hint = 'install the key the services use first (stella-db up does; or postgres-core installTenantKey)';
+  end if;
+  return pg_catalog.sha256(pg_catalog.convert_to(k.key_id || '.' || pg_catalog.encode(pg_catalog.sha256(
+    k.outer_pad || pg_catalog.sha256(k.inner_pad || pg_catalog.convert_to(tenant, 'UTF8'))), 'hex'), 'UTF8'));
+end
+$fn$;
+revoke all on function stellaops_security.tenant_tag(text, text) from public;
+create function stellaops_security.fill_tenant_tag() returns trigger
+  language plpgsql security definer
+  set search_path = pg_catalog, pg_temp
+as $fn$
+begin
+  new.tenant_tag := stellaops_security.tenant_tag(pg_catalog.to_jsonb(new) ->> tg_argv[0]);
+  return new;
+end
+$fn$;
+revoke all on function stellaops_security.fill_tenant_tag() from public`,
+    down: `drop function stellaops_security.fill_tenant_tag();
+drop function stellaops_security.tenant_tag(text, text);
+drop function stellaops_security.previous_session_tag();
+drop function stellaops_security.session_tag()`,
   },
 ];

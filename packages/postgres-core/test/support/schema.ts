@@ -58,7 +58,7 @@ export async function installSecurity(
 export const coreRlsMigrations = {
   name: 'pgcore-rls',
   // the template is rebuilt whenever the frozen security SQL changes
-  hash: `pgcore-rls-v4:${createHash('sha256')
+  hash: `pgcore-rls-v5:${createHash('sha256')
     .update(securityMigrations.map((m) => m.up).join('\n'))
     .digest('hex')}`,
   migrate: async ({
