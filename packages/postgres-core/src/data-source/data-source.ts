@@ -250,7 +250,7 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
     if (entry) return entry;
     const key = this.options.tenantKey;
     if (key === undefined) throw new TenantKeyMissingError(this.module);
-    entry = this.#kysely(id, key.proofFor(id));
+    entry = this.#kysely(id, key.proofFor(id), this.options.previousTenantKey?.proofFor(id));
     if (this.#tenantCache.size >= this.#cacheSize) {
       const oldest = this.#tenantCache.keys().next().value;
       if (oldest !== undefined) this.#tenantCache.delete(oldest);
@@ -292,11 +292,12 @@ export class PostgresDataSource<DB> implements AsyncDisposable {
     if (this.#closed) throw new DataSourceClosedError();
   }
 
-  #kysely(tenantId: string | undefined, proof: string | undefined): ScopedKysely<DB> {
+  #kysely(tenantId: string | undefined, proof: string | undefined, previousProof?: string): ScopedKysely<DB> {
     const transactionPooler = this.options.poolerMode === 'transaction';
     const scope: SessionScope = buildSessionScope({
       tenantId,
       proof,
+      previousProof,
       // behind a transaction pooler nothing is sent at startup: the session defaults become transaction-local
       transactionDefaults: [...(transactionPooler ? sessionDefaults(this.options) : []), ...this.#builder.sessionSettings],
       preparedStatements: !transactionPooler,

@@ -262,7 +262,14 @@ export class PoolRegistry {
 
 function fingerprint(o: PostgresOptions): string {
   // the tenant key belongs to each data source, not to the shared pool
-  return JSON.stringify({ ...o, connectionString: undefined, tenantKey: undefined, tenantKeyId: undefined });
+  return JSON.stringify({
+    ...o,
+    connectionString: undefined,
+    tenantKey: undefined,
+    tenantKeyId: undefined,
+    previousTenantKey: undefined,
+    previousTenantKeyId: undefined,
+  });
 }
 
 /** The process-wide registry used when none is given. */

@@ -16,12 +16,17 @@ export const TENANT_SETTING = 'app.tenant_id';
 /** Name of the setting holding the tenant's proof, `<key id>.<hex HMAC-SHA256(key, tenant id)>`. */
 export const TENANT_PROOF_SETTING = 'app.tenant_proof';
 
+/** Name of the setting holding the tenant's proof under the previous key (key rotation only). */
+export const PREVIOUS_TENANT_PROOF_SETTING = 'app.tenant_proof_previous';
+
 /** What {@link buildSessionScope} builds a scope from. @internal */
 export interface SessionScopeOptions {
   /** Tenant id, already validated; `undefined` for unscoped work. */
   readonly tenantId: string | undefined;
   /** The tenant's proof (`<key id>.<hex HMAC>`); `undefined` when unscoped. */
   readonly proof: string | undefined;
+  /** The tenant's proof under the previous key, during a key rotation (rows not yet re-tagged stay readable). */
+  readonly previousProof?: string | undefined;
   /**
    * Settings made transaction-local in every transaction, after the tenant:
    * the session defaults behind a transaction pooler, then the module's
@@ -53,11 +58,12 @@ export interface SessionScopeOptions {
  * @internal
  */
 export function buildSessionScope(options: SessionScopeOptions): SessionScope {
-  const { tenantId, proof, transactionDefaults, preparedStatements, alwaysSetTenant } = options;
+  const { tenantId, proof, previousProof, transactionDefaults, preparedStatements, alwaysSetTenant } = options;
   const pairs: Array<readonly [string, string]> = [];
   // Behind a transaction pooler, always (re)set the tenant, to '' when unscoped: fail closed even if another
   // client of the pooler left a session-level app.tenant_id on the server connection.
   if (tenantId !== undefined || alwaysSetTenant) pairs.push([TENANT_SETTING, tenantId ?? ''], [TENANT_PROOF_SETTING, proof ?? '']);
+  if (previousProof !== undefined && tenantId !== undefined) pairs.push([PREVIOUS_TENANT_PROOF_SETTING, previousProof]);
   pairs.push(...transactionDefaults);
   if (pairs.length === 0) return { tenantId, prelude: [], preparedStatements };
   const text = `select ${pairs.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`;

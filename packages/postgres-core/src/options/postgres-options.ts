@@ -123,18 +123,51 @@ export const PostgresOptionsSchema = z
       .optional(),
     /** Id of the stored key {@link tenantKey} matches (`Postgres__TenantKeyId`, default `k1`); several ids allow rotation. */
     tenantKeyId: z.string('must be a string').regex(TENANT_KEY_ID_PATTERN, 'must be 1-32 letters, digits, "_" or "-"').default('k1'),
+    /**
+     * During a key rotation only: the key rows were tagged with before
+     * (`Postgres__PreviousTenantKey`). Each unit also sends its proof as
+     * `app.tenant_proof_previous`, so rows still tagged with it stay readable
+     * while `retagTenantRows` moves them to {@link tenantKey}. Writes always
+     * use the current key. Remove it once re-tagging is done.
+     */
+    previousTenantKey: z
+      .union([
+        z.instanceof(TenantKey),
+        z
+          .string('must be a string')
+          .min(TENANT_KEY_MIN_LENGTH, `must be at least ${TENANT_KEY_MIN_LENGTH} characters (e.g. openssl rand -base64 32)`),
+      ])
+      .optional(),
+    /** Id of {@link previousTenantKey} (`Postgres__PreviousTenantKeyId`); required with a string previous key. */
+    previousTenantKeyId: z.string('must be a string').regex(TENANT_KEY_ID_PATTERN, 'must be 1-32 letters, digits, "_" or "-"').optional(),
   })
   .strict()
   .superRefine((o, ctx) => {
     if ((o.tls.cert || o.tls.certFile) && !(o.tls.key || o.tls.keyFile)) {
       ctx.addIssue({ code: 'custom', path: ['tls', 'key'], message: 'a client certificate needs a key' });
     }
+    if (typeof o.previousTenantKey === 'string' && o.previousTenantKeyId === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['previousTenantKeyId'],
+        message: 'a previous tenant key needs its id (Postgres__PreviousTenantKeyId)',
+      });
+    }
+    if (o.previousTenantKey !== undefined && o.tenantKey === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tenantKey'],
+        message: 'a previous tenant key is only used next to the current one (Postgres__TenantKey)',
+      });
+    }
   })
   .transform((o) => {
-    const { tenantKey, ...rest } = o;
-    if (tenantKey === undefined) return { ...rest, tenantKey: undefined };
+    const { tenantKey, previousTenantKey, ...rest } = o;
+    const previous =
+      typeof previousTenantKey === 'string' ? new TenantKey(o.previousTenantKeyId ?? '', previousTenantKey) : previousTenantKey;
+    if (tenantKey === undefined) return { ...rest, tenantKey: undefined, previousTenantKey: undefined };
     const key = typeof tenantKey === 'string' ? new TenantKey(o.tenantKeyId, tenantKey) : tenantKey;
-    return { ...rest, tenantKey: key, tenantKeyId: key.keyId };
+    return { ...rest, tenantKey: key, tenantKeyId: key.keyId, previousTenantKey: previous, previousTenantKeyId: previous?.keyId };
   });
 
 /** Validated PostgreSQL options (defaults applied). */

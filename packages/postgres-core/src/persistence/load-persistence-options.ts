@@ -47,6 +47,8 @@ const CANONICAL: Record<string, string> = {
   maxautoprepare: 'maxAutoPrepare',
   tenantkey: 'tenantKey',
   tenantkeyid: 'tenantKeyId',
+  previoustenantkey: 'previousTenantKey',
+  previoustenantkeyid: 'previousTenantKeyId',
 };
 
 function isTree(v: unknown): v is Tree {
