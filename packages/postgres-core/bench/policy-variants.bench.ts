@@ -4,7 +4,7 @@
 // PgBouncer) against raw pg on a table without a policy. Each row: median of paired ABBA slices (8 workers).
 import pg from 'pg';
 import { benchMachine, pair, runCleanups, slice, writeBenchResult } from '@stellaops/bench-kit';
-import { createDataSource, ensureAppRole, PoolRegistry, TenantKey, type PostgresDataSource } from '../src/index.js';
+import { createDataSource, ensureAppRole, PoolRegistry, TenantKey, tenantIsolationSql, type PostgresDataSource } from '../src/index.js';
 import { installSecurity } from '../test/support/schema.js';
 import { EmbeddedPostgres } from '../test/support/embedded-pg.js';
 import { VERIFIED_TENANT_VIEW_SQL } from './support/verified-tenant-view.js';
@@ -24,9 +24,13 @@ const LOOKUP_VIEW = `create view stellaops_security.key_lookup_only with (securi
     from stellaops_security.tenant_keys k
    where k.key_id = pg_catalog.split_part(pg_catalog.current_setting('app.tenant_proof', true), '.', 1)`;
 
+/** The shipped policy: tenantIsolationSql's row tag (applied as is, below). */
+const ROW_TAG = 'row_tag';
+
 const POLICIES: Record<string, string> = {
+  [ROW_TAG]: '(tenantIsolationSql)',
   raw_setting: `tenant_id = nullif(current_setting('app.tenant_id', true), '')`,
-  current_tenant: `tenant_id = (select stellaops_security.current_tenant())`,
+  current_tenant: `tenant_id = (select stellaops_security.current_tenant())`, // shipped before row tags (still accepted: secure, slower)
   view: `tenant_id = (select v.tenant from stellaops_security.verified_tenant v)`,
   lookup_only: `tenant_id = (select v.tenant from stellaops_security.key_lookup_only v)`,
 };
@@ -46,7 +50,9 @@ try {
     await setup.query(`insert into ${table} select g, 't' || (g % ${TENANTS}), 'name ' || g from generate_series(1, ${ROWS}) g`);
     await setup.query(`grant select on ${table} to bench_app`);
     const policy = POLICIES[table.slice('items_'.length)];
-    if (policy) {
+    if (table === `items_${ROW_TAG}`) {
+      for (const s of tenantIsolationSql({ table })) await setup.query(s);
+    } else if (policy) {
       await setup.query(`alter table ${table} enable row level security, force row level security`);
       await setup.query(`create policy tenant on ${table} using (${policy})`);
     }
@@ -105,7 +111,7 @@ try {
     detail,
     notes: [
       'forTenant point select by primary key vs raw pg on a table without a policy; only the policy differs between rows',
-      'raw_setting: the old forgeable policy; current_tenant: the shipped PL/pgSQL SECURITY DEFINER check; view: the same check as an owner security_barrier view; lookup_only: the key lookup without the HMAC (not a check)',
+      'row_tag: the shipped policy (tenantIsolationSql: tenant setting + row tag vs sha256 of the session proof; writes verify the HMAC); raw_setting: the old forgeable policy; current_tenant: the PL/pgSQL SECURITY DEFINER HMAC check per statement (shipped before row tags); view: that check as an owner security_barrier view; lookup_only: the key lookup without the HMAC (not a check)',
       '*_prepared: the driver auto-prepares (direct mode); *_unnamed: maxAutoPrepare 0, every statement planned (as behind PgBouncer 1.18)',
     ],
     machine: benchMachine(),

@@ -85,7 +85,14 @@ export {
 } from './tenant/rls-sql.js';
 export { TENANT_SETTING, TENANT_PROOF_SETTING } from './data-source/session-scope.js';
 export { TenantKey, TENANT_KEY_ID_PATTERN, TENANT_KEY_MIN_LENGTH } from './tenant/tenant-key.js';
-export { installTenantKey, removeTenantKey, listTenantKeyIds, TenantKeyConflictError } from './tenant/tenant-keys.js';
+export {
+  installTenantKey,
+  removeTenantKey,
+  listTenantKeyIds,
+  retagTenantRows,
+  TenantKeyConflictError,
+  type RetagProgress,
+} from './tenant/tenant-keys.js';
 export {
   SECURITY_SCHEMA,
   CURRENT_TENANT_FUNCTION,

@@ -1,0 +1,174 @@
+// Row tenant tags (security migration V002): each tenant row carries sha256(<its tenant's proof>), the read policies
+// compare it with the session's proof (no PL/pgSQL call per statement), writes still verify the HMAC. Tagging by
+// owners (trigger), re-tagging when a row changes tenant, key rotation with a previous key and retagTenantRows.
+import { createHash } from 'node:crypto';
+import { useTestDatabase } from '@stellaops/test-fixture/vitest';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  checkAppRole,
+  createDataSource,
+  DatabaseError,
+  installTenantKey,
+  PoolRegistry,
+  removeTenantKey,
+  retagTenantRows,
+  TenantKey,
+  type PostgresDataSource,
+  type RetagProgress,
+} from '../src/index.js';
+import { APP_PASSWORD, APP_ROLE, coreRlsMigrations, type TestDB } from './support/schema.js';
+
+const db = useTestDatabase({ migrations: coreRlsMigrations });
+const opened: Array<PostgresDataSource<TestDB>> = [];
+const NEXT = new TenantKey('next', 'the-next-tenant-key-after-a-rotation-0123456789');
+
+const fixtureKey = (): TenantKey => new TenantKey(db.server.tenantKey.tenantKeyId, db.server.tenantKey.tenantKey);
+const tagOf = (key: TenantKey, tenant: string): Buffer => createHash('sha256').update(key.proofFor(tenant), 'utf8').digest();
+
+function open(keys: { tenantKey: TenantKey; previousTenantKey?: TenantKey }): PostgresDataSource<TestDB> {
+  const ds = createDataSource<TestDB>(
+    { connectionString: db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD }), pool: { max: 2 }, ...keys },
+    { registry: new PoolRegistry() },
+  );
+  opened.push(ds);
+  return ds;
+}
+
+const ids = async (ds: PostgresDataSource<TestDB>, tenant: string): Promise<number[]> =>
+  (await ds.forTenant(tenant).selectFrom('items').select('id').orderBy('id').execute()).map((r) => r.id);
+
+beforeEach(async () => {
+  await db.pool.query(`insert into items (id, tenant_id, name) values (1, 'a', 'a1'), (2, 'a', 'a2'), (11, 'b', 'b1')`);
+});
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((ds) => ds.close()));
+});
+
+describe('row tenant tags', () => {
+  it('an owner insert without a tag is tagged by the trigger with the tenant proof hash; the tenant reads it', async () => {
+    const rows = await db.pool.query('select id, tenant_tag from items order by id');
+    expect(rows.rows.map((r) => [r.id, (r.tenant_tag as Buffer).equals(tagOf(fixtureKey(), r.id < 10 ? 'a' : 'b'))])).toEqual([
+      [1, true],
+      [2, true],
+      [11, true],
+    ]);
+    const ds = open({ tenantKey: fixtureKey() });
+    expect(await ids(ds, 'a')).toEqual([1, 2]);
+    expect(await ids(ds, 'b')).toEqual([11]);
+  });
+
+  it("a unit's write gets its session's tag; another tenant's tag or tenant cannot be written", async () => {
+    const ds = open({ tenantKey: fixtureKey() });
+    await ds.forTenant('a').insertInto('items').values({ id: 3, tenant_id: 'a', name: 'a3' }).execute();
+    const tag = (await db.pool.query('select tenant_tag from items where id = 3')).rows[0]?.tenant_tag as Buffer;
+    expect(tag.equals(tagOf(fixtureKey(), 'a'))).toBe(true);
+    // b's tag is not a secret (sha256 of b's proof): knowing it must not let tenant a write (or read) as b
+    const bTag = `\\x${tagOf(fixtureKey(), 'b').toString('hex')}`;
+    for (const text of [
+      `insert into items (id, tenant_id, name, tenant_tag) values (4, 'a', 'x', '${bTag}')`,
+      `insert into items (id, tenant_id, name, tenant_tag) values (4, 'b', 'x', '${bTag}')`,
+      `insert into items (id, tenant_id, name) values (4, 'b', 'x')`,
+    ]) {
+      const err = await sql
+        .raw(text)
+        .execute(ds.forTenant('a'))
+        .catch((e: unknown) => e);
+      expect(err, text).toBeInstanceOf(DatabaseError);
+      expect((err as DatabaseError).sqlState, text).toBe('42501');
+    }
+    const moved = await sql
+      .raw(`update items set tenant_tag = '${bTag}' where id = 1`)
+      .execute(ds.forTenant('a'))
+      .catch((e: unknown) => e);
+    expect((moved as DatabaseError).sqlState).toBe('42501');
+    expect(await ids(ds, 'b')).toEqual([11]);
+  });
+
+  it('an owner moving a row to another tenant re-tags it (the old tenant loses it, the new one reads it)', async () => {
+    await db.pool.query(`update items set tenant_id = 'b' where id = 2`);
+    const ds = open({ tenantKey: fixtureKey() });
+    expect(await ids(ds, 'a')).toEqual([1]);
+    expect(await ids(ds, 'b')).toEqual([2, 11]);
+  });
+
+  it('tagging without the named key installed fails with the fix, and leaves the table as it was', async () => {
+    const err = await db.pool.query(`select stellaops_security.tenant_tag('a', 'nosuchkey')`).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('P0002');
+    expect(String((err as Error).message)).toMatch(/no tenant key "nosuchkey" is installed/);
+    expect(String((err as { hint?: string }).hint)).toMatch(/installTenantKey|stella-db up/);
+    expect(
+      await db.pool.query(`select has_function_privilege('${APP_ROLE}', 'stellaops_security.tenant_tag(text, text)', 'EXECUTE') as x`),
+    ).toMatchObject({
+      rows: [{ x: false }],
+    });
+  });
+
+  it('key rotation: previousTenantKey keeps untagged-yet rows readable, retagTenantRows moves them, the old key then opens nothing', async () => {
+    await installTenantKey(db.pool, NEXT);
+    const during = open({ tenantKey: NEXT, previousTenantKey: fixtureKey() });
+    const nextOnly = open({ tenantKey: NEXT });
+    const oldOnly = open({ tenantKey: fixtureKey() });
+    // step 1: services sign with NEXT and still send the old proof; rows are still tagged with the old key
+    expect(await ids(during, 'a')).toEqual([1, 2]);
+    expect(await ids(nextOnly, 'a')).toEqual([]);
+    await during.forTenant('a').insertInto('items').values({ id: 5, tenant_id: 'a', name: 'written during the rotation' }).execute();
+    expect(await ids(nextOnly, 'a')).toEqual([5]); // written with the current key
+    expect(await ids(during, 'b')).toEqual([11]); // and never another tenant's rows
+    // step 2: re-tag (idempotent), one transaction per table, with progress
+    const client = new pg.Client(db.server.urlFor(db.database));
+    await client.connect();
+    try {
+      const progress: RetagProgress[] = [];
+      const result = await retagTenantRows(client, NEXT.keyId, (p) => progress.push(p));
+      expect(result).toEqual(progress);
+      expect(result).toEqual([
+        { table: 'public.items', rows: 3, done: 1, total: 2 },
+        { table: 'public.notes', rows: 0, done: 2, total: 2 },
+      ]);
+      expect((await retagTenantRows(client, NEXT.keyId)).map((p) => p.rows)).toEqual([0, 0]);
+      await expect(retagTenantRows(client, 'nosuchkey')).rejects.toThrow(/not installed\. Fix: installTenantKey/);
+      // FORCE is back on every table
+      const forced = await client.query(`select relname, relforcerowsecurity from pg_class where relname in ('items', 'notes') order by 1`);
+      expect(forced.rows).toEqual([
+        { relname: 'items', relforcerowsecurity: true },
+        { relname: 'notes', relforcerowsecurity: true },
+      ]);
+    } finally {
+      await client.end();
+    }
+    // step 3: the new key alone reads everything, the old key nothing, even before it is removed
+    expect(await ids(nextOnly, 'a')).toEqual([1, 2, 5]);
+    expect(await ids(nextOnly, 'b')).toEqual([11]);
+    expect(await ids(oldOnly, 'a')).toEqual([]);
+    await removeTenantKey(db.pool, NEXT.keyId);
+  });
+
+  it('checkAppRole reports an app role that may not compute the session tag (its reads would fail)', async () => {
+    expect((await checkAppRole(db.pool, APP_ROLE)).filter((p) => p.includes('session_tag'))).toEqual([]);
+    await db.pool.query('revoke execute on function stellaops_security.session_tag() from public');
+    expect(await checkAppRole(db.pool, APP_ROLE)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/may not execute stellaops_security\.session_tag\(\)/)]),
+    );
+  });
+
+  it('options: a string previous key needs its id and a current key, and is never printed', async () => {
+    const base = { connectionString: db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD }) };
+    const secret = 'a-previous-tenant-key-that-must-not-leak-0123';
+    expect(() =>
+      createDataSource({ ...base, tenantKey: fixtureKey(), previousTenantKey: secret }, { registry: new PoolRegistry() }),
+    ).toThrow(/PreviousTenantKeyId: a previous tenant key needs its id/);
+    expect(() =>
+      createDataSource({ ...base, previousTenantKey: secret, previousTenantKeyId: 'old' }, { registry: new PoolRegistry() }),
+    ).toThrow(/only used next to the current one/);
+    const ds = createDataSource<TestDB>(
+      { ...base, tenantKey: fixtureKey(), previousTenantKey: secret, previousTenantKeyId: 'old' },
+      { registry: new PoolRegistry() },
+    );
+    opened.push(ds);
+    expect(ds.options.previousTenantKey?.keyId).toBe('old');
+    expect(JSON.stringify(ds.options)).not.toContain(secret);
+  });
+});
