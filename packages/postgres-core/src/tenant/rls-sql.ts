@@ -1,5 +1,5 @@
 import { quoteIdentifier, quoteQualifiedName } from '../sql/identifier.js';
-import { CURRENT_TENANT_FUNCTION, SESSION_TAG_FUNCTION, PREVIOUS_SESSION_TAG_FUNCTION, TENANT_TAG_COLUMN } from './security-migrations.js';
+import { CURRENT_TENANT_FUNCTION, PREVIOUS_SESSION_TAG_SQL, SESSION_TAG_SQL, TENANT_TAG_COLUMN } from './security-migrations.js';
 import { PostgresCoreError } from '../errors/postgres-core-error.js';
 import { scramSha256Verifier } from './scram-verifier.js';
 
@@ -27,16 +27,19 @@ export interface TenantIsolationArgs {
  * - the row tag column `tenant_tag bytea` (sha256 of the tenant's proof),
  *   backfilled for existing rows with the newest installed key (FORCE is
  *   lifted for the backfill, inside the migration's transaction), defaulting
- *   to `stellaops_security.session_tag()`, `NOT NULL`;
+ *   to the session's tag, `NOT NULL`;
  * - triggers that fill the tag of a row written without one (an owner's
  *   insert) and re-tag a row whose tenant changes;
  * - `ENABLE` + `FORCE ROW LEVEL SECURITY` (the owner is subject to it too) and
  *   one policy for all commands. `USING` (what a statement may see, update or
  *   delete): the tenant column equals `app.tenant_id` AND the row's tag is
- *   the sha256 of the session's proof, `(select stellaops_security.session_tag())`
- *   (or of its previous-key proof, evaluated only for rows the first fails:
- *   key rotation) — inlined expressions, no PL/pgSQL call or table read. `WITH CHECK` (what it may
- *   write): the tenant column equals the HMAC-verified
+ *   the sha256 of the session's proof (or of its previous-key proof,
+ *   evaluated only for rows the first fails: key rotation), each an initplan
+ *   evaluated once per statement — the bodies of
+ *   `stellaops_security.session_tag()` / `previous_session_tag()` written
+ *   out ({@link SESSION_TAG_SQL}), so no function is called or inlined (an
+ *   inlined SQL function is parsed again at every planning). `WITH CHECK`
+ *   (what it may write): the tenant column equals the HMAC-verified
  *   `(select stellaops_security.current_tenant())` and the tag is the
  *   session's. A tenant set without a valid proof, or none, means no row
  *   visible and none writable.
@@ -63,13 +66,13 @@ export function tenantIsolationSql(args: TenantIsolationArgs): string[] {
   const tag = TENANT_TAG_COLUMN;
   // the trigger argument is the column's name as a string literal (quoteIdentifier validated it: no quotes inside)
   const columnLiteral = `'${(args.column ?? 'tenant_id').replaceAll("'", "''")}'`;
-  const using = `${column} = nullif(current_setting('app.tenant_id', true), '')${cast} and (${tag} = (select ${SESSION_TAG_FUNCTION}) or ${tag} = (select ${PREVIOUS_SESSION_TAG_FUNCTION}))`;
-  const check = `${column} = (select ${CURRENT_TENANT_FUNCTION})${cast} and ${tag} = (select ${SESSION_TAG_FUNCTION})`;
+  const using = `${column} = nullif(current_setting('app.tenant_id', true), '')${cast} and (${tag} = (select ${SESSION_TAG_SQL}) or ${tag} = (select ${PREVIOUS_SESSION_TAG_SQL}))`;
+  const check = `${column} = (select ${CURRENT_TENANT_FUNCTION})${cast} and ${tag} = (select ${SESSION_TAG_SQL})`;
   return [
     `alter table ${table} add column if not exists ${tag} bytea`,
     `alter table ${table} no force row level security`,
     `update ${table} set ${tag} = stellaops_security.tenant_tag(${column}::text) where ${tag} is null`,
-    `alter table ${table} alter column ${tag} set default ${SESSION_TAG_FUNCTION}`,
+    `alter table ${table} alter column ${tag} set default ${SESSION_TAG_SQL}`,
     `alter table ${table} alter column ${tag} set not null`,
     `drop trigger if exists ${fillTrigger} on ${table}`,
     `create trigger ${fillTrigger} before insert on ${table} for each row when (new.${tag} is null) execute function stellaops_security.fill_tenant_tag(${columnLiteral})`,

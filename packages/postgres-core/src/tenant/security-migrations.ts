@@ -11,8 +11,20 @@ export const CURRENT_TENANT_FUNCTION = 'stellaops_security.current_tenant()';
 /** The tag of the session's previous-key proof (read policies, during a key rotation). */
 export const PREVIOUS_SESSION_TAG_FUNCTION = 'stellaops_security.previous_session_tag()';
 
-/** The tag of the session's current proof (the `tenant_tag` default and the write policies). */
+/** The tag of the session's current proof, as a function (for people and tests; policies use {@link SESSION_TAG_SQL}). */
 export const SESSION_TAG_FUNCTION = 'stellaops_security.session_tag()';
+
+/**
+ * The body of `session_tag()`, written out: policies and column defaults use
+ * this expression rather than the function, because PostgreSQL inlines a SQL
+ * function by parsing its body again at every planning, and behind PgBouncer
+ * every statement is planned.
+ */
+export const SESSION_TAG_SQL = "pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.current_setting('app.tenant_proof', true), 'UTF8'))";
+
+/** The body of `previous_session_tag()`, written out (see {@link SESSION_TAG_SQL}). */
+export const PREVIOUS_SESSION_TAG_SQL =
+  "pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.current_setting('app.tenant_proof_previous', true), 'UTF8'))";
 
 /** The column holding each tenant row's tag. */
 export const TENANT_TAG_COLUMN = 'tenant_tag';
