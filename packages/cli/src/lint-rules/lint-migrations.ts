@@ -53,7 +53,7 @@ interface TableState {
   /** Last policy per name: its normalized text. */
   policies: Map<string, string>;
   /** The row tag column `tenant_tag`. */
-  tag: { column: boolean; notNull: boolean; defaulted: boolean; addedIn: string | undefined };
+  tag: { column: boolean; notNull: boolean; defaulted: boolean };
   /** Triggers by name: whether each fills the tag on insert / re-tags on a tenant change, and is enabled. */
   triggers: Map<string, { fill: boolean; retag: boolean; enabled: boolean }>;
 }
@@ -365,7 +365,7 @@ class MigrationLinter {
       enabled: false,
       forced: false,
       policies: new Map(),
-      tag: { column: false, notNull: false, defaulted: false, addedIn: undefined },
+      tag: { column: false, notNull: false, defaulted: false },
       triggers: new Map(),
     };
     this.#tables.set(key, state);
@@ -510,10 +510,7 @@ class MigrationLinter {
       const def = r[2] as string;
       this.#column(key, column, def);
       if (column === 'tenant_id' && t) t.tenant = true;
-      if (column === 'tenant_tag' && t && !t.tag.column) {
-        this.#tagColumn(t, def);
-        t.tag.addedIn = this.#current.id;
-      }
+      if (column === 'tenant_tag' && t && !t.tag.column) this.#tagColumn(t, def);
       if (column === 'tenant_tag') this.#taggedNow.add(key);
       if (existing && /\bnot null\b/.test(def) && !/\bdefault\b/.test(def) && !/\bgenerated\b/.test(def)) {
         this.#push({
@@ -558,7 +555,7 @@ class MigrationLinter {
         else t.tag.defaulted = r[3] !== undefined && SESSION_TAG_DEFAULT.test(r[3]);
       }
     } else if ((r = new RegExp(`^drop (?:column )?(?:if exists )?(?!constraint )(${IDENT})(?: cascade| restrict)?$`).exec(a))) {
-      if (r[1] === 'tenant_tag' && t) t.tag = { column: false, notNull: false, defaulted: false, addedIn: undefined };
+      if (r[1] === 'tenant_tag' && t) t.tag = { column: false, notNull: false, defaulted: false };
       if (existing)
         this.#push({
           rule: 'drop-object',
