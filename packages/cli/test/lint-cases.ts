@@ -1,3 +1,4 @@
+import { tenantIsolationSql } from '@stellaops/postgres-core';
 import type { LintMigration, LintRuleId } from '../src/lint-rules/index.js';
 
 /**
@@ -9,16 +10,27 @@ export interface LintCase {
   good: LintMigration[];
 }
 
-const POLICY =
+/** postgres-core's standard isolation of app.items as a migration pastes it: row tag, triggers, ENABLE + FORCE, the tag policy. */
+export const ISOLATION = tenantIsolationSql({ schema: 'app', table: 'items' }).map((statement) => `${statement};`);
+
+/** The previous standard policy: reads and writes through current_tenant() (secure, a PL/pgSQL HMAC check per statement). */
+export const VERIFIED_POLICY =
   'create policy items_tenant_isolation on app.items as permissive for all using (tenant_id = (select stellaops_security.current_tenant())) with check (tenant_id = (select stellaops_security.current_tenant()));';
 
-/** A tenant table that follows every rule, with `columns` added. */
-function items(columns = 'payload jsonb', opts: { pk?: string; force?: boolean; policy?: string } = {}): string {
+/** A policy on app.tenant_id alone, which SQL can set without a proof. */
+export const SETTING_POLICY =
+  "create policy items_tenant_isolation on app.items as permissive for all using (tenant_id = nullif(current_setting('app.tenant_id', true), '')) with check (tenant_id = nullif(current_setting('app.tenant_id', true), ''));";
+
+/** ENABLE + FORCE and one policy statement, without the row tag's column and triggers. */
+export const policyOnly = (policy: string): string =>
+  ['alter table app.items enable row level security;', 'alter table app.items force row level security;', policy].join('\n');
+
+/** A tenant table that follows every rule, with `columns` added (`isolation` replaces the standard statements). */
+function items(columns = 'payload jsonb', opts: { pk?: string; force?: boolean; isolation?: string } = {}): string {
+  const isolation = ISOLATION.filter((st) => opts.force !== false || !/^alter table \S+ force row level security;$/.test(st));
   return [
     `create table app.items (tenant_id text not null, id uuid not null, ${columns}, created_at timestamptz not null default now(), primary key (${opts.pk ?? 'tenant_id, id'}));`,
-    'alter table app.items enable row level security;',
-    opts.force === false ? '' : 'alter table app.items force row level security;',
-    opts.policy ?? POLICY,
+    opts.isolation ?? isolation.join('\n'),
   ].join('\n');
 }
 
@@ -46,14 +58,20 @@ export const LINT_CASES: Record<LintRuleId, LintCase> = {
     good: [v1(`${items()}\ncreate index items_tenant_created_idx on app.items (tenant_id, created_at);`)],
   },
   'rls-enable-force': { bad: [v1(items('payload jsonb', { force: false }))], good: [base] },
-  'rls-policy': { bad: [v1(items('payload jsonb', { policy: '' }))], good: [base] },
-  'rls-policy-verified-tenant': {
+  'rls-policy': {
+    bad: [v1(items('payload jsonb', { isolation: policyOnly('') }))],
+    good: [base],
+  },
+  'rls-policy-verified-tenant': { bad: [v1(items('payload jsonb', { isolation: policyOnly(SETTING_POLICY) }))], good: [base] },
+  'rls-policy-tenant-tag': {
+    bad: [v1(items('payload jsonb', { isolation: policyOnly(VERIFIED_POLICY) }))],
+    // the way out for a table that has rows: a new migration with tenantIsolationSql's output
+    good: [v1(items('payload jsonb', { isolation: policyOnly(VERIFIED_POLICY) })), v2(ISOLATION.join('\n'))],
+  },
+  'tenant-tag-column': {
     bad: [
       v1(
-        items('payload jsonb', {
-          policy:
-            "create policy items_tenant_isolation on app.items as permissive for all using (tenant_id = nullif(current_setting('app.tenant_id', true), '')) with check (tenant_id = nullif(current_setting('app.tenant_id', true), ''));",
-        }),
+        `${items('payload jsonb', { isolation: policyOnly(VERIFIED_POLICY) })}\nalter table app.items add column tenant_tag bytea;\n${ISOLATION.at(-2)}\n${ISOLATION.at(-1)}`,
       ),
     ],
     good: [base],

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { SchemaMigrator } from '@stellaops/migrator';
+import { installTenantKey, SECURITY_SCHEMA, securityMigrations, TenantKey, tenantIsolationSql } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { runCli } from './helpers.js';
 
@@ -91,7 +93,7 @@ describe('stella-db lint', () => {
     expect(findingsOf(passed.json)).toMatchObject([{ rule: 'drop-object', waived: 'replaced by app.tallies in 2026.11' }]);
   });
 
-  it('with --url it checks the live schema: tenant keys, ENABLE + FORCE RLS, the standard policy, what the app role owns', async () => {
+  it('with --url it checks the live schema: tenant keys, ENABLE + FORCE RLS, the standard policy and its row tag', async () => {
     const dir = migrationsDir({ 'V001__noop.sql': 'select 1;\n' });
     await db.pool.query(`create schema live;
       create table live.items (tenant_id text not null, id uuid not null, primary key (id, tenant_id));
@@ -109,9 +111,59 @@ describe('stella-db lint', () => {
       alter table live.items enable row level security, force row level security;
       create policy items_tenant_isolation on live.items as permissive for all
         using (tenant_id = current_setting('app.tenant_id', true)) with check (tenant_id = current_setting('app.tenant_id', true))`);
-    const fixed = await runCli(['lint', '--dir', dir, '--schema', 'live', '--url', db.connectionString, '--json'], {}, REPO_ROOT);
-    expect(fixed.json).toMatchObject({ ok: true, exitCode: 0, errors: 0 });
-    expect(findingsOf(fixed.json)).toEqual([]);
+    const lint = async () => {
+      const run = await runCli(['lint', '--dir', dir, '--schema', 'live', '--url', db.connectionString, '--json'], {}, REPO_ROOT);
+      return {
+        run,
+        findings: findingsOf(run.json).map((f) => [f.rule, f.severity, f.object]),
+        messages: findingsOf(run.json).map((f) => f.message),
+      };
+    };
+    // a policy on app.tenant_id alone: SQL can set it, so an error
+    const forgeable = await lint();
+    expect(forgeable.run.code).toBe(3);
+    expect(forgeable.findings).toEqual([['rls-policy-verified-tenant', 'error', 'live.items']]);
+    expect(forgeable.messages[0]).toContain("tenantIsolationSql({ schema: 'live', table: 'items' })");
+
+    // the older verified policy: secure, but current_tenant() per statement (a warning, exit 0)
+    await new SchemaMigrator({ connectionString: db.connectionString, schema: SECURITY_SCHEMA, migrations: securityMigrations }).up();
+    await db.pool.query(`drop policy items_tenant_isolation on live.items;
+      create policy items_tenant_isolation on live.items as permissive for all
+        using (tenant_id = (select stellaops_security.current_tenant())) with check (tenant_id = (select stellaops_security.current_tenant()))`);
+    const slow = await lint();
+    expect(slow.run.json).toMatchObject({ ok: true, exitCode: 0, errors: 0 });
+    expect(slow.findings).toEqual([['rls-policy-tenant-tag', 'warning', 'live.items']]);
+    expect(slow.messages[0]).toContain('a PL/pgSQL HMAC check per statement');
+
+    // the tag policy on a bare tenant_tag column: no NOT NULL, no default, no triggers
+    const isolation = tenantIsolationSql({ schema: 'live', table: 'items' });
+    await db.pool.query(
+      `alter table live.items add column tenant_tag bytea; drop policy items_tenant_isolation on live.items; ${isolation.at(-1)}`,
+    );
+    const bare = await lint();
+    expect(bare.run.code).toBe(3);
+    expect(bare.findings).toEqual([['tenant-tag-column', 'error', 'live.items']]);
+    for (const part of ['NOT NULL on tenant_tag', 'DEFAULT stellaops_security.session_tag()', 'the fill trigger', 'the retag trigger'])
+      expect(bare.messages[0]).toContain(part);
+
+    // postgres-core's statements (the table has rows: they are backfilled with the installed key): clean
+    await installTenantKey(db.pool, new TenantKey('k1', 'a-test-tenant-key-of-at-least-32-chars'));
+    await db.pool.query(`insert into live.items (tenant_id, id) values ('acme', gen_random_uuid())`);
+    for (const statement of isolation) await db.pool.query(statement);
+    expect((await db.pool.query('select tenant_tag is not null as tagged from live.items')).rows).toEqual([{ tagged: true }]);
+    const tagged = await lint();
+    expect(tagged.run.json).toMatchObject({ ok: true, exitCode: 0, errors: 0 });
+    expect(tagged.findings).toEqual([]);
+
+    // a disabled fill trigger and a "retag" trigger on another column do not count
+    await db.pool.query(`alter table live.items disable trigger items_tenant_tag_fill;
+      drop trigger items_tenant_tag_retag on live.items;
+      create trigger items_tenant_tag_retag before update of id on live.items for each row execute function stellaops_security.fill_tenant_tag('tenant_id')`);
+    const triggers = await lint();
+    expect(triggers.findings).toEqual([['tenant-tag-column', 'error', 'live.items']]);
+    expect(triggers.messages[0]).toContain('lacks the fill trigger');
+    expect(triggers.messages[0]).toContain('the retag trigger');
+    expect(triggers.messages[0]).not.toContain('NOT NULL');
   });
 
   it('with --url it flags what the app role owns and may do beyond DML', async () => {

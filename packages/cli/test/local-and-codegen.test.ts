@@ -1,5 +1,6 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { appRoleGrantsSql, TenantKey, tenantIsolationSql } from '@stellaops/postgres-core';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers.js';
@@ -23,9 +24,14 @@ writeFileSync(
   `export const migrations = { schema: 'policy', migrations: { directory: new URL('../migrations/', import.meta.url) } };\n` +
     `export const REQUIRED_ROLES = ['stellaops_app'];\n`,
 );
+// a tenant table with postgres-core's standard isolation (row tag, triggers, tag policy) and app role grants
 writeFileSync(
   join(moduleDir, 'migrations', 'V001__rules.sql'),
-  'create table policy.rules (tenant_id text not null, id int not null, name text not null, primary key (tenant_id, id));\n',
+  [
+    'create table policy.rules (tenant_id text not null, id int not null, name text not null, primary key (tenant_id, id))',
+    ...tenantIsolationSql({ schema: 'policy', table: 'rules' }),
+    ...appRoleGrantsSql({ appRole: 'stellaops_app', schema: 'policy' }),
+  ].join(';\n') + ';\n',
 );
 
 afterAll(async () => {
@@ -40,6 +46,8 @@ describe('stella-db codegen', () => {
     expect(run.stdout).toMatch(/policy\s+packages\/modules\/policy\/src\/generated\/db\.ts\s+written/);
     const file = readFileSync(generated, 'utf8');
     expect(file).toContain('export interface PolicyRules {');
+    // the security migrations ran first (the tag policy and triggers call their functions); the tag has a default
+    expect(file).toMatch(/tenant_tag: Generated<Buffer>;/);
     expect(file).toContain('"policy.rules": PolicyRules;');
     expect(file).not.toContain('_migrations');
     expect(file).toContain('export type Rule = Selectable<PolicyRules>;');
@@ -124,6 +132,28 @@ describe('stella-db up / status / url / down', () => {
       await c.query(`begin; select set_config('app.tenant_id', 'acme', true)`);
       expect((await c.query('select stellaops_security.current_tenant() as t')).rows[0]).toEqual({ t: null });
       await c.query('rollback');
+      // with the local key's proof the app writes a row (tagged by default with the session's tag) and reads it back;
+      // the same tenant without the proof, or another tenant with its own, sees nothing
+      const tenantKey = new TenantKey('k1', (JSON.parse(key) as { key: string }).key);
+      const asTenant = async (tenant: string, proof: string | null, sql: string): Promise<unknown[]> => {
+        await c.query('begin');
+        try {
+          await c.query("select set_config('app.tenant_id', $1, true), set_config('app.tenant_proof', $2, true)", [tenant, proof ?? '']);
+          return (await c.query(sql)).rows;
+        } finally {
+          await c.query('commit');
+        }
+      };
+      expect(
+        await asTenant(
+          'acme',
+          tenantKey.proofFor('acme'),
+          "insert into policy.rules (tenant_id, id, name) values ('acme', 1, 'r') returning name",
+        ),
+      ).toEqual([{ name: 'r' }]);
+      expect(await asTenant('acme', tenantKey.proofFor('acme'), 'select name from policy.rules')).toEqual([{ name: 'r' }]);
+      expect(await asTenant('acme', null, 'select name from policy.rules')).toEqual([]);
+      expect(await asTenant('globex', tenantKey.proofFor('globex'), 'select name from policy.rules')).toEqual([]);
       const owner = await c.query<{ owner: string }>(
         "select tableowner as owner from pg_tables where schemaname = 'policy' and tablename = 'rules'",
       );

@@ -81,15 +81,33 @@ describe('stella-db new module: names and files', () => {
     const migration = readFileSync(join(dir, 'src', 'migrations', 'v001-job-definitions.ts'), 'utf8');
     expect(migration).toContain("id: 'V001_JobDefinitions'");
     expect(migration).toContain('primary key (tenant_id, id)');
-    // the verified tenant (postgres-core's CURRENT_TENANT_FUNCTION) for the default and the policy, never the raw setting
+    // the verified tenant (postgres-core's CURRENT_TENANT_FUNCTION) for the default and the policy's WITH CHECK
     expect(migration).toContain('tenant_id text not null default stellaops_security.current_tenant(),');
-    expect(migration).toContain('using ("tenant_id" = (select stellaops_security.current_tenant()))');
-    expect(migration).not.toContain('current_setting');
+    expect(migration).toContain(
+      'with check ("tenant_id" = (select stellaops_security.current_tenant()) and tenant_tag = (select stellaops_security.session_tag()))',
+    );
+    // reads compare the row tag with the session's (inlined, once per statement), not current_tenant() per statement
+    expect(migration).toContain(
+      `using ("tenant_id" = nullif(current_setting('app.tenant_id', true), '') and (tenant_tag = (select stellaops_security.session_tag()) or tenant_tag = (select stellaops_security.previous_session_tag())))`,
+    );
+    expect(migration).not.toMatch(/using \((?:(?!with check)[^;])*current_tenant/);
+    // the tag column, its default and the triggers that tag an owner's rows and re-tag a moved row
+    expect(migration).toContain(
+      'alter table "jobs"."job_definitions" alter column tenant_tag set default stellaops_security.session_tag();',
+    );
+    expect(migration).toContain(
+      'create trigger "job_definitions_tenant_tag_fill" before insert on "jobs"."job_definitions" for each row when (new.tenant_tag is null) execute function stellaops_security.fill_tenant_tag(\'tenant_id\');',
+    );
+    expect(migration).toContain('create trigger "job_definitions_tenant_tag_retag" before update of "tenant_id"');
     // the tests connect as the app role through module-testkit's helper, not a copied support file
     expect(readFileSync(join(dir, 'test', 'job-definition-repository.test.ts'), 'utf8')).toContain(
       "useModuleRoles<DB>(db, { module: 'Jobs', roles: [APP_ROLE] })",
     );
     expect(existsSync(join(dir, 'test', 'support'))).toBe(false);
+    // the owner suite installs no tenant key: the seed installs one before its tagless insert (the fill trigger needs it)
+    const ownerTest = readFileSync(join(dir, 'test', 'owner-migration.test.ts'), 'utf8');
+    expect(ownerTest).toContain('insert into stellaops_security.tenant_keys');
+    expect(ownerTest).toContain("`${SEED_KEY}; insert into jobs.job_definitions (tenant_id, name) values ('acme', 'first')`");
     expect(migration).toContain('alter table "jobs"."job_definitions" force row level security');
     expect(migration).toContain('grant select, insert, update, delete on all tables in schema "jobs" to "stellaops_app"');
     expect(migration).not.toMatch(/tenantIsolationSql|appRoleGrantsSql/); // literal SQL, no helper calls
@@ -167,7 +185,7 @@ describe('stella-db new module in a throwaway copy of the workspace', () => {
         '"widgets.items": WidgetsItems;',
       );
       const tests = await sh('pnpm', ['--filter', '@stellaops/module-widgets', 'test'], copy);
-      expect(tests).toMatch(/Tests\s+7 passed/);
+      expect(tests).toMatch(/Tests\s+8 passed/);
       await sh('pnpm', ['--filter', '@stellaops/module-widgets', '--filter', '@stellaops/postgres-core', 'typecheck'], copy);
       await sh('pnpm', ['--filter', '@stellaops/module-widgets', 'lint'], copy);
       const up = JSON.parse(await sh(process.execPath, [cli, 'up', '--all', '--no-codegen', '--json'], copy)) as {

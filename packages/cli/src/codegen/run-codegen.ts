@@ -44,9 +44,13 @@ export async function isUpToDate(target: CodegenTarget): Promise<boolean> {
 
 /**
  * The module's schema in an empty database, as the superuser: postgres-core's
- * security migrations first (the module's tenant policies call
- * `stellaops_security.current_tenant()`), then the module's migrations. No
- * tenant key and no role hardening: codegen only reads the catalog.
+ * security migrations first (the module's tenant policies, defaults and
+ * triggers call `stellaops_security.current_tenant()`, `session_tag()` and
+ * `fill_tenant_tag()`), then the module's migrations. No tenant key and no
+ * role hardening: codegen only reads the catalog, and the tag backfill of
+ * `tenantIsolationSql` finds no rows to tag in the empty tables (a migration
+ * that wrote tenant rows itself would need a key: the fill trigger refuses to
+ * tag without one).
  */
 async function applyModuleSchema(connectionString: string, set: MigrationSet): Promise<void> {
   const applicationName = 'stella-db codegen';

@@ -1,6 +1,7 @@
 import { splitSqlStatements } from '@stellaops/migrator';
 import { LINT_RULES, isLintRuleId, type LintFinding, type LintRuleId } from './rules.js';
 import { IDENT, QNAME, balanced, lineOf, normalizeStatement, splitQualified, splitTopLevel } from './sql-scan.js';
+import { classifyTenantPolicy, tenantTableFindings, type TenantPolicyShape } from './tenant-policy.js';
 
 /** One migration to lint: its id and the SQL its `up` runs. */
 export interface LintMigration {
@@ -51,6 +52,18 @@ interface TableState {
   forced: boolean;
   /** Last policy per name: its normalized text. */
   policies: Map<string, string>;
+  /** The row tag column `tenant_tag`. */
+  tag: { column: boolean; notNull: boolean; defaulted: boolean };
+  /** Triggers by name: whether each fills the tag on insert / re-tags on a tenant change, and is enabled. */
+  triggers: Map<string, { fill: boolean; retag: boolean; enabled: boolean }>;
+}
+
+/** A `NO FORCE ROW LEVEL SECURITY` waiting for the end of its migration: re-forced there, it never committed. */
+interface ForceLift {
+  key: string;
+  line: number;
+  waivers: InlineWaiver[];
+  statement: string;
 }
 
 interface InlineWaiver {
@@ -60,6 +73,8 @@ interface InlineWaiver {
   line: number;
 }
 
+const SESSION_TAG_DEFAULT = /\bstellaops_security\.session_tag \(\)/;
+const FILL_TAG_FUNCTION = /\bexecute (?:function|procedure) stellaops_security\.fill_tenant_tag \('tenant_id'\)/;
 const VOLATILE = /\b(gen_random_uuid|uuid_generate_v[14]|random|clock_timestamp|timeofday|nextval|txid_current)\s*\(/;
 const NAME_OK = /^[a-z_][a-z0-9_]*$/;
 
@@ -86,6 +101,14 @@ class MigrationLinter {
   /** Inline waivers of each table's CREATE TABLE statement (table rules are reported there). */
   readonly #createWaivers = new Map<string, InlineWaiver[]>();
   readonly #allInline: { migration: string; waiver: InlineWaiver }[] = [];
+  /** Whether the migration being linted runs in a transaction. */
+  #inTransaction = true;
+  /** FORCE lifted in the migration being linted (postgres-core's tag backfill lifts it and forces again). */
+  #lifts: ForceLift[] = [];
+  /** Tables forced in the migration being linted (also those created outside the linted set). */
+  #forcedNow = new Set<string>();
+  /** Tables whose tenant_tag the migration being linted adds (also those created outside the linted set). */
+  #taggedNow = new Set<string>();
 
   constructor(input: LintInput) {
     this.#input = input;
@@ -128,12 +151,24 @@ class MigrationLinter {
       });
     }
     let prevEnd = 0;
+    this.#inTransaction = m.transaction;
+    this.#lifts = [];
+    this.#forcedNow = new Set();
+    this.#taggedNow = new Set();
     for (const stmt of splitSqlStatements(m.sql)) {
       const waivers = this.#inlineWaivers(m.id, m.sql, prevEnd, stmt.start);
       prevEnd = stmt.end;
       this.#current = { id: m.id, line: lineOf(m.sql, stmt.start), waivers };
       this.#statement(normalizeStatement(stmt.text), m);
     }
+    // FORCE lifted and not forced again before the migration commits: isolation is off for the owner afterwards
+    for (const lift of this.#lifts) {
+      const t = this.#tables.get(lift.key);
+      if (t ? t.forced : this.#forcedNow.has(lift.key)) continue;
+      this.#current = { id: m.id, line: lift.line, waivers: lift.waivers };
+      this.#forceFinding(lift.key, lift.statement);
+    }
+    this.#lifts = [];
   }
 
   #inlineWaivers(migration: string, sql: string, from: number, to: number): InlineWaiver[] {
@@ -219,6 +254,18 @@ class MigrationLinter {
     }
     if ((r = new RegExp(`^drop policy (?:if exists )?(${IDENT}) on ${QNAME}`).exec(s))) {
       this.#table(r[2] as string)?.policies.delete(r[1] as string);
+      return;
+    }
+    if (
+      (r = new RegExp(`^create (?:or replace )?(?:constraint )?trigger (${IDENT}) (before|after|instead of) (.+?) on ${QNAME} (.*)$`).exec(
+        s,
+      ))
+    ) {
+      this.#createTrigger(r[1] as string, r[2] as string, r[3] as string, r[4] as string, r[5] as string);
+      return;
+    }
+    if ((r = new RegExp(`^drop trigger (?:if exists )?(${IDENT}) on ${QNAME}`).exec(s))) {
+      this.#table(r[2] as string)?.triggers.delete(r[1] as string);
       return;
     }
     if (
@@ -318,6 +365,8 @@ class MigrationLinter {
       enabled: false,
       forced: false,
       policies: new Map(),
+      tag: { column: false, notNull: false, defaulted: false },
+      triggers: new Map(),
     };
     this.#tables.set(key, state);
     this.#createWaivers.set(key, this.#current.waivers);
@@ -336,6 +385,7 @@ class MigrationLinter {
       const column = col[1] as string;
       this.#column(key, column, col[2] as string);
       if (column === 'tenant_id') state.tenant = true;
+      if (column === 'tenant_tag') this.#tagColumn(state, col[2] as string);
       if (/\bprimary key\b/.test(col[2] as string)) state.pkFirst = column;
       const cc = new RegExp(`\\bconstraint (${IDENT}) (primary key|unique|check|references)`).exec(col[2] as string);
       if (cc) this.#constraintName(cc[1] as string, cc[2] as string, key);
@@ -437,14 +487,20 @@ class MigrationLinter {
       if (t) t.enabled = true;
     } else if (a === 'force row level security') {
       if (t) t.forced = true;
+      this.#forcedNow.add(key);
+    } else if (a === 'no force row level security' && this.#inTransaction) {
+      // postgres-core's tag backfill lifts FORCE and forces again in the same transaction: judged at the migration's end
+      if (t) t.forced = false;
+      this.#forcedNow.delete(key);
+      this.#lifts.push({ key, line: this.#current.line, waivers: this.#current.waivers, statement: a });
     } else if (a === 'disable row level security' || a === 'no force row level security') {
       if (t && a.startsWith('disable')) t.enabled = false;
       else if (t) t.forced = false;
-      this.#push({
-        rule: 'rls-enable-force',
-        object: key,
-        message: `${a.toUpperCase()} on ${key} turns tenant isolation off: keep ENABLE + FORCE ROW LEVEL SECURITY`,
-      });
+      this.#forceFinding(key, a);
+    } else if ((r = /^(disable|enable) trigger (.+?)(?: always| replica)?$/.exec(a))) {
+      const which = r[2] as string;
+      for (const [name, trigger] of t?.triggers ?? [])
+        if (which === name || which === 'all' || which === 'user') trigger.enabled = r[1] === 'enable';
     } else if (
       (r = new RegExp(
         `^add (?:column )?(?:if not exists )?(?!constraint |primary key|unique|check|foreign key|exclude)(${IDENT}) (.*)$`,
@@ -454,6 +510,8 @@ class MigrationLinter {
       const def = r[2] as string;
       this.#column(key, column, def);
       if (column === 'tenant_id' && t) t.tenant = true;
+      if (column === 'tenant_tag' && t && !t.tag.column) this.#tagColumn(t, def);
+      if (column === 'tenant_tag') this.#taggedNow.add(key);
       if (existing && /\bnot null\b/.test(def) && !/\bdefault\b/.test(def) && !/\bgenerated\b/.test(def)) {
         this.#push({
           rule: 'add-column-not-null',
@@ -481,13 +539,23 @@ class MigrationLinter {
           message: `ALTER COLUMN ${r[1]} TYPE on ${key} rewrites the table (and its indexes) under ACCESS EXCLUSIVE unless the change is binary-compatible: add a new column, backfill, switch, drop later; or waive with the reason it does not rewrite (e.g. varchar(n) → text)`,
         });
     } else if ((r = new RegExp(`^alter (?:column )?(${IDENT}) set not null$`).exec(a))) {
-      if (existing)
+      // postgres-core's tag switch adds, backfills and sets NOT NULL in one migration under the ADD COLUMN's lock, by
+      // design; run again on a table that has the tag already, SET NOT NULL is a no-op
+      const tagBackfill = r[1] === 'tenant_tag' && (this.#taggedNow.has(key) || t?.tag.notNull === true);
+      if (r[1] === 'tenant_tag' && t) t.tag.notNull = true;
+      if (existing && !tagBackfill)
         this.#push({
           rule: 'set-not-null',
           object: `${key}.${r[1]}`,
           message: `SET NOT NULL on ${key}.${r[1]} scans the table under ACCESS EXCLUSIVE: first ADD CONSTRAINT … CHECK (${r[1]} IS NOT NULL) NOT VALID, VALIDATE it in a later migration, then SET NOT NULL (uses the constraint)`,
         });
+    } else if ((r = new RegExp(`^alter (?:column )?(${IDENT}) (set default (.*)|drop default|drop not null)$`).exec(a))) {
+      if (r[1] === 'tenant_tag' && t) {
+        if (r[2] === 'drop not null') t.tag.notNull = false;
+        else t.tag.defaulted = r[3] !== undefined && SESSION_TAG_DEFAULT.test(r[3]);
+      }
     } else if ((r = new RegExp(`^drop (?:column )?(?:if exists )?(?!constraint )(${IDENT})(?: cascade| restrict)?$`).exec(a))) {
+      if (r[1] === 'tenant_tag' && t) t.tag = { column: false, notNull: false, defaulted: false };
       if (existing)
         this.#push({
           rule: 'drop-object',
@@ -593,28 +661,40 @@ class MigrationLinter {
           object: key,
           message: `tenant table ${key} lacks ${[!t.enabled && 'ENABLE', !t.forced && 'FORCE'].filter(Boolean).join(' and ')} ROW LEVEL SECURITY: add alter table ${key} enable row level security; alter table ${key} force row level security`,
         });
-      const policies = [...t.policies.values()];
-      const standard = policies.filter(
-        (p) =>
-          /\busing \(.*\btenant_id\b/.test(p) &&
-          /\bwith check \(.*\btenant_id\b/.test(p) &&
-          /(stellaops_security\.current_tenant|current_setting \('app\.tenant_id')/.test(p) &&
-          !/\bfor (select|insert|update|delete)\b/.test(p) &&
-          !/\bas restrictive\b/.test(p),
-      );
-      if (standard.length === 0)
-        this.#push({
-          rule: 'rls-policy',
-          object: key,
-          message: `tenant table ${key} has no standard tenant policy: create policy ${t.name}_tenant_isolation on ${key} as permissive for all using (tenant_id = (select stellaops_security.current_tenant())) with check (tenant_id = (select stellaops_security.current_tenant()))`,
-        });
-      else if (!standard.some((p) => /stellaops_security\.current_tenant/.test(p)))
-        this.#push({
-          rule: 'rls-policy-verified-tenant',
-          object: key,
-          message: `the tenant policy of ${key} compares with app.tenant_id, which SQL alone can set: compare with (select stellaops_security.current_tenant()), the HMAC-verified tenant`,
-        });
+      const standard = [...t.policies.values()].map(standardPolicy).filter((p): p is TenantPolicyShape => p !== undefined);
+      const triggers = [...t.triggers.values()].filter((x) => x.enabled);
+      const tag = { ...t.tag, fill: triggers.some((x) => x.fill), retag: triggers.some((x) => x.retag) };
+      for (const f of tenantTableFindings(t.schema, t.name, standard, tag)) this.#push({ rule: f.rule, object: key, message: f.message });
     }
+  }
+
+  // ---- row tag ------------------------------------------------------------
+
+  #tagColumn(t: TableState, def: string): void {
+    t.tag.column = true;
+    t.tag.notNull = /\bnot null\b/.test(def) || /\bprimary key\b/.test(def);
+    t.tag.defaulted = SESSION_TAG_DEFAULT.test(def.replace(/^.*?\bdefault\b/, '')) && /\bdefault\b/.test(def);
+  }
+
+  #createTrigger(name: string, timing: string, events: string, table: string, rest: string): void {
+    const t = this.#table(table);
+    if (!t) return;
+    const runsFill = timing === 'before' && /\bfor each row\b/.test(rest) && FILL_TAG_FUNCTION.test(rest);
+    const list = events.split(' or ').map((e) => e.trim());
+    const update = list.map((e) => /^update(?: of (.*))?$/.exec(e)).find((m) => m !== null);
+    t.triggers.set(name, {
+      fill: runsFill && list.includes('insert'),
+      retag: runsFill && update !== undefined && (update[1] === undefined || splitTopLevel(update[1]).includes('tenant_id')),
+      enabled: true,
+    });
+  }
+
+  #forceFinding(key: string, action: string): void {
+    this.#push({
+      rule: 'rls-enable-force',
+      object: key,
+      message: `${action.toUpperCase()} on ${key} turns tenant isolation off: keep ENABLE + FORCE ROW LEVEL SECURITY (lifting FORCE is fine only when the same transactional migration forces it again, as postgres-core's tenantIsolationSql does)`,
+    });
   }
 
   // ---- plumbing ---------------------------------------------------------
@@ -656,6 +736,25 @@ class MigrationLinter {
   #applyFileWaivers(): LintFinding[] {
     return applyWaivers(this.#findings, this.#input.waivers ?? []);
   }
+}
+
+/**
+ * The shape of a standard tenant policy (permissive, `FOR ALL`, `USING` and
+ * `WITH CHECK` on `tenant_id`, comparing with `app.tenant_id`, the verified
+ * tenant or the row tag), or `undefined` for any other policy. `text` is what
+ * follows `create policy <name> on <table>` in normalized SQL.
+ */
+function standardPolicy(text: string): TenantPolicyShape | undefined {
+  if (/\bfor (select|insert|update|delete)\b/.test(text) || /\bas restrictive\b/.test(text)) return undefined;
+  const u = /\busing \(/.exec(text);
+  if (!u) return undefined;
+  const using = balanced(text, u.index + u[0].length - 1);
+  const c = /\bwith check \(/.exec(text.slice(using.end));
+  if (!c) return undefined;
+  const check = balanced(text, using.end + c.index + c[0].length - 1).inner;
+  const source = /(stellaops_security\.(current_tenant|session_tag) \(|current_setting \('app\.tenant_id')/;
+  if (!/\btenant_id\b/.test(using.inner) || !/\btenant_id\b/.test(check) || !source.test(`${using.inner} ${check}`)) return undefined;
+  return classifyTenantPolicy(using.inner, check);
 }
 
 /**

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { LINT_RULES, type LintFinding, type LintRuleId } from './rules.js';
+import { classifyTenantPolicy, tenantTableFindings } from './tenant-policy.js';
 
 /** What `lintLiveSchema` checks. */
 export interface LiveSchemaOptions {
@@ -21,10 +22,27 @@ interface TableRow {
   bad_privs: string[];
 }
 
+interface TenantTableRow {
+  table: string;
+  /** Standard policies (permissive, FOR ALL, USING and WITH CHECK on tenant_id): their expressions as the catalog prints them. */
+  policies: Array<{ using: string; check: string }>;
+  tag_column: boolean;
+  tag_not_null: boolean;
+  tag_default: boolean;
+  /**
+   * The enabled BEFORE … FOR EACH ROW triggers on `stellaops_security.fill_tenant_tag()`: on insert, on an update of
+   * `tenant_id` (or of any column), whose one argument is `'tenant_id'`.
+   */
+  tag_triggers: Array<{ insert: boolean; update: boolean; tenant_argument: boolean }>;
+}
+
 /**
  * Checks a live schema against the tenancy and privilege rules: tenant tables
  * (those with `tenant_id`) have a `tenant_id`-leading primary key and indexes,
- * ENABLE + FORCE RLS and a standard policy; the app role owns nothing in the
+ * ENABLE + FORCE RLS and a standard policy that reads through the row tag (or,
+ * slower, `current_tenant()`) and writes through `current_tenant()`, and a
+ * policy comparing `tenant_tag` has the tag column, its default and triggers
+ * (the same findings as the migration lint); the app role owns nothing in the
  * schema and has no CREATE on it, no TRUNCATE/REFERENCES/TRIGGER on its
  * tables, and no SUPERUSER/BYPASSRLS/CREATEROLE/CREATEDB. Findings have
  * migration `schema` (waivable in `lint-waivers.json`).
@@ -136,25 +154,48 @@ export async function lintLiveSchema(options: LiveSchemaOptions): Promise<LintFi
           `index ${schema}.${ix.index} on tenant table ${schema}.${ix.table} starts with ${ix.first ?? 'an expression'}: put tenant_id first`,
         );
     }
-    const policies = await client.query<{ table: string; ok: boolean }>(
+    const tenantTables = await client.query<TenantTableRow>(
       `select t.relname as table,
-              bool_or(p.polcmd = '*' and p.polpermissive
-                      and pg_catalog.pg_get_expr(p.polqual, p.polrelid) ~ 'tenant_id'
-                      and pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) ~ 'tenant_id') as ok
+              coalesce(json_agg(json_build_object('using', pg_catalog.pg_get_expr(p.polqual, p.polrelid),
+                                                  'check', pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid)))
+                         filter (where p.polcmd = '*' and p.polpermissive
+                                   and pg_catalog.pg_get_expr(p.polqual, p.polrelid) ~ 'tenant_id'
+                                   and pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid) ~ 'tenant_id'), '[]') as policies,
+              tag.attnum is not null as tag_column,
+              coalesce(tag.attnotnull, false) as tag_not_null,
+              coalesce((select pg_catalog.pg_get_expr(d.adbin, d.adrelid) from pg_catalog.pg_attrdef d
+                          where d.adrelid = t.oid and d.adnum = tag.attnum) ~ 'stellaops_security\\.session_tag\\(\\)', false) as tag_default,
+              coalesce((select json_agg(json_build_object(
+                                 'insert', (g.tgtype & 4) <> 0,
+                                 'update', (g.tgtype & 16) <> 0 and (pg_catalog.cardinality(g.tgattr::int2[]) = 0
+                                   or (select a.attnum from pg_catalog.pg_attribute a where a.attrelid = t.oid and a.attname = 'tenant_id') = any (g.tgattr::int2[])),
+                                 'tenant_argument', pg_catalog.encode(g.tgargs, 'escape') = 'tenant_id\\000') order by g.tgname)
+                          from pg_catalog.pg_trigger g
+                          join pg_catalog.pg_proc f on f.oid = g.tgfoid
+                          join pg_catalog.pg_namespace fn on fn.oid = f.pronamespace
+                         where g.tgrelid = t.oid and not g.tgisinternal and g.tgenabled <> 'D'
+                           and fn.nspname = 'stellaops_security' and f.proname = 'fill_tenant_tag'
+                           and (g.tgtype & 3) = 3), '[]') as tag_triggers -- (tgtype & 3) = 3: FOR EACH ROW, BEFORE
          from pg_catalog.pg_class t join pg_catalog.pg_namespace n on n.oid = t.relnamespace
          left join pg_catalog.pg_policy p on p.polrelid = t.oid
+         left join pg_catalog.pg_attribute tag on tag.attrelid = t.oid and tag.attname = 'tenant_tag' and not tag.attisdropped
         where n.nspname = $1 and t.relkind in ('r', 'p')
           and exists (select from pg_catalog.pg_attribute x where x.attrelid = t.oid and x.attname = 'tenant_id' and not x.attisdropped)
-        group by t.relname order by 1`,
+        group by t.oid, t.relname, tag.attnum, tag.attnotnull order by 1`,
       [schema],
     );
-    for (const p of policies.rows) {
-      if (!p.ok)
-        push(
-          'rls-policy',
-          `${schema}.${p.table}`,
-          `tenant table ${schema}.${p.table} has no standard tenant policy (permissive, FOR ALL, USING and WITH CHECK on tenant_id): create policy ${p.table}_tenant_isolation on ${schema}.${p.table} as permissive for all using (tenant_id = (select stellaops_security.current_tenant())) with check (tenant_id = (select stellaops_security.current_tenant()))`,
-        );
+    for (const row of tenantTables.rows) {
+      const shapes = row.policies.map((p) => classifyTenantPolicy(p.using, p.check));
+      // the trigger's one argument names the column the tag is computed from
+      const triggers = row.tag_triggers.filter((g) => g.tenant_argument);
+      const tag = {
+        column: row.tag_column,
+        notNull: row.tag_not_null,
+        defaulted: row.tag_default,
+        fill: triggers.some((g) => g.insert),
+        retag: triggers.some((g) => g.update),
+      };
+      for (const f of tenantTableFindings(schema, row.table, shapes, tag)) push(f.rule, `${schema}.${row.table}`, f.message);
     }
   } finally {
     await client.end();

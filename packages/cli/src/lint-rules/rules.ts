@@ -52,13 +52,25 @@ export const LINT_RULES = {
     'rls-policy',
     'error',
     'both',
-    'a table with tenant_id has the standard tenant policy (USING and WITH CHECK on tenant_id)',
+    'a table with tenant_id has the standard tenant policy (permissive, FOR ALL, USING and WITH CHECK on tenant_id)',
   ),
   'rls-policy-verified-tenant': rule(
     'rls-policy-verified-tenant',
+    'error',
+    'both',
+    'the tenant policy reads through the row tag (tenant_tag = (select stellaops_security.session_tag())) or stellaops_security.current_tenant() and writes through current_tenant() (the HMAC-verified tenant), never app.tenant_id alone',
+  ),
+  'rls-policy-tenant-tag': rule(
+    'rls-policy-tenant-tag',
     'warning',
-    'migration',
-    'tenant policies compare with stellaops_security.current_tenant() (the HMAC-verified tenant), not app.tenant_id alone',
+    'both',
+    "the tenant policy's USING compares the row tag (tenant_tag = (select stellaops_security.session_tag()), inlined) instead of calling stellaops_security.current_tenant(), a PL/pgSQL HMAC check, per statement",
+  ),
+  'tenant-tag-column': rule(
+    'tenant-tag-column',
+    'error',
+    'both',
+    'a tenant table whose policy compares tenant_tag has tenant_tag bytea NOT NULL DEFAULT stellaops_security.session_tag() and the fill (BEFORE INSERT) and retag (BEFORE UPDATE OF tenant_id) triggers on stellaops_security.fill_tenant_tag()',
   ),
   'app-role-privileges': rule(
     'app-role-privileges',

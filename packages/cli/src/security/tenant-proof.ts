@@ -24,9 +24,14 @@ export function newTenantKey(): SavedTenantKey {
 /**
  * The tenant proof in the `stellaops` database, shared by `stella-db up` and
  * `stella-db cluster up`: postgres-core's `securityMigrations` (schema
- * `stellaops_security`: the owner-only key table and `current_tenant()`)
+ * `stellaops_security`: the owner-only key table, `current_tenant()`, the row
+ * tag functions `session_tag()`, `tenant_tag()`, `fill_tenant_tag()`)
  * applied as the owner role, then the tenant key installed (idempotent; a
- * different secret under the same id is a `TenantKeyConflictError`).
+ * different secret under the same id is a `TenantKeyConflictError`). Run it
+ * before module migrations: their tag backfill and the fill trigger tag rows
+ * with the newest installed key and refuse when there is none. The same owner
+ * then runs the module migrations, so it owns (and may execute) `tenant_tag()`
+ * and `fill_tenant_tag()`, which are revoked from `PUBLIC`.
  *
  * @example
  * ```ts

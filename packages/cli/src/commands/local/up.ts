@@ -78,8 +78,9 @@ Exit codes: 0 ok, 1 failed, 2 usage error.`,
           moduleRoles,
         });
 
-        // Tenant proof first: postgres-core's security migrations (current_tenant(), the owner-only key table) as the
-        // owner, then the local tenant key (generated once into .stellaops/tenant-key.json, never rotated by a rerun).
+        // Tenant proof first: postgres-core's security migrations (current_tenant(), the row tag functions, the owner-only
+        // key table) as the owner, then the local tenant key (generated once into .stellaops/tenant-key.json, never
+        // rotated by a rerun) — before any module migration, whose tag backfill and fill triggers need an installed key.
         try {
           await applyTenantProof({ ownerUrl: env.ownerUrl, key: env.tenantKey, applicationName: 'stella-db up' });
         } catch (e) {

@@ -224,12 +224,19 @@ import { migrations, REQUIRED_ROLES } from '../src/index.js';
 
 // The production path: migrations run as an owner role that is neither superuser nor CREATEROLE
 // (like stella-db up's stellaops_owner), after the module's roles were created.
+//
+// A tenant row written without a tag is tagged by the table's fill trigger with the newest installed tenant key.
+// This suite installs none (stella-db up and the test fixture's templates do), so the superuser's seed installs a
+// throwaway key first (the HMAC pads of an all-zero key; kept if one of that id exists), then inserts without a tag.
+const SEED_KEY =
+  "insert into stellaops_security.tenant_keys (key_id, inner_pad, outer_pad) values ('owner_suite', decode(repeat('36', 64), 'hex'), decode(repeat('5c', 64), 'hex')) on conflict (key_id) do nothing";
+
 ownerMigrationSuite({
   migrations,
   requiredRoles: REQUIRED_ROLES,
   migrationIds: ['${s.migrationId}'],
   tables: ['${s.table}'],
-  tenantRow: { table: '${s.name}.${s.table}', insert: "insert into ${s.name}.${s.table} (tenant_id, name) values ('acme', 'first')" },
+  tenantRow: { table: '${s.name}.${s.table}', insert: \`\${SEED_KEY}; insert into ${s.name}.${s.table} (tenant_id, name) values ('acme', 'first')\` },
 });
 `,
     [`test/${s.rowFile}-repository.test.ts`]: `import { templateMigrations, useModuleRoles } from '@stellaops/module-testkit';
@@ -288,6 +295,13 @@ describe('${s.row}Repository', () => {
       { tenant_id: 'globex', name: 'mine' },
     ]);
   });
+
+  it('tags a row the owner writes without a tag (fill trigger, installed key), so its tenant alone sees it', async () => {
+    // as the superuser (an owner's maintenance insert): no tenant session, no tenant_tag given
+    await db.pool.query("insert into ${s.name}.${s.table} (tenant_id, name) values ('acme', 'seeded')");
+    expect((await new ${s.row}Repository(app.forTenant('acme')).list()).map((r) => r.name)).toEqual(['seeded']);
+    expect(await new ${s.row}Repository(app.forTenant('globex')).list()).toEqual([]);
+  });
 });
 `,
     'README.md': `# @stellaops/module-${s.name}
@@ -301,7 +315,7 @@ by row level security (RLS). Made by \`stella-db new module ${s.name}\`; see
 
 | table | key | what |
 | --- | --- | --- |
-| \`${s.table}\` | \`(tenant_id, id)\` | \`name\` (unique per tenant, any case), \`created_at\`, \`updated_at\` |
+| \`${s.table}\` | \`(tenant_id, id)\` | \`name\` (unique per tenant, any case), \`created_at\`, \`updated_at\`, \`tenant_tag\` (row tag, RLS) |
 
 Migrations: \`src/migrations/\` (\`${s.migrationId}\`), exported as \`migrations\`
 (a \`defineMigrationSet\`) for \`stella-db up\`, \`stella-db migrate --module ${s.name}\`
@@ -315,15 +329,20 @@ change is a new migration (\`V002_…\`, appended in \`migration-set.ts\`), pinn
 
 ## Tenants, RLS and roles
 
-- Every table: \`ENABLE\` + \`FORCE ROW LEVEL SECURITY\` and the standard tenant
-  policy (the text postgres-core's \`tenantIsolationSql\` produced when the
-  migration was written), on the verified tenant
-  \`stellaops_security.current_tenant()\` (postgres-core's security migrations,
-  applied before this module's): \`app.tenant_id\` counts only with a valid
-  tenant proof, which \`forTenant\` sessions send when the data source has the
-  tenant key (\`tenantKey\`/\`tenantKeyId\`, \`Postgres__TenantKey\`). \`tenant_id\`
-  leads the primary key and defaults to the verified tenant. No tenant (or one
-  set by SQL alone) → no rows, no inserts.
+- Every table: \`ENABLE\` + \`FORCE ROW LEVEL SECURITY\`, the row tag
+  \`tenant_tag\` (sha256 of the tenant's proof; filled by a trigger when an owner
+  writes a row without one) and the standard tenant policy (the text
+  postgres-core's \`tenantIsolationSql\` produced when the migration was
+  written), on postgres-core's security migrations (applied before this
+  module's): reads compare \`tenant_id\` with \`app.tenant_id\` and the row's
+  tag with \`stellaops_security.session_tag()\` (the sha256 of the session's
+  tenant proof, evaluated once per statement); writes must match the verified
+  tenant \`stellaops_security.current_tenant()\`. \`forTenant\` sessions send the
+  proof when the data source has the tenant key (\`tenantKey\`/\`tenantKeyId\`,
+  \`Postgres__TenantKey\`). \`tenant_id\` leads the primary key and defaults to the
+  verified tenant. No tenant (or one set by SQL alone) → no rows, no inserts.
+- The tenant key is installed before rows exist (\`stella-db up\`, the test
+  fixture's templates): the fill trigger needs it to tag an owner's row.
 - App role \`stellaops_app\` (\`REQUIRED_ROLES\`): DML on the module tables, nothing
   on \`${s.name}._migrations\`; never owner, never \`BYPASSRLS\`.
 
