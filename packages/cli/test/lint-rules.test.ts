@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LINT_RULES, applyWaivers, lintMigrations, type LintRuleId } from '../src/lint-rules/index.js';
-import { tenantIsolationSql } from '@stellaops/postgres-core';
+import { SESSION_TAG_SQL, tenantIsolationSql } from '@stellaops/postgres-core';
 import { ISOLATION, LINT_CASES, SETTING_POLICY, VERIFIED_POLICY, policyOnly } from './lint-cases.js';
 
 const lint = (migrations: Parameters<typeof lintMigrations>[0]['migrations']) => lintMigrations({ schema: 'app', migrations });
@@ -116,7 +116,7 @@ describe('stella-db lint: tenant policies and the row tag', () => {
     const findings = lint([v('V001_Items', `${table}\n${policyOnly(VERIFIED_POLICY)}`)]);
     expect(findings.map((f) => [f.rule, f.severity, f.object])).toEqual([['rls-policy-tenant-tag', 'warning', 'app.items']]);
     expect(findings[0]?.message).toContain("tenantIsolationSql({ schema: 'app', table: 'items' })");
-    expect(findings[0]?.message).toContain('tenant_tag = (select stellaops_security.session_tag())');
+    expect(findings[0]?.message).toContain(`tenant_tag = (select ${SESSION_TAG_SQL})`);
     expect(findings[0]?.message).toContain(ISOLATION.at(-1)!.replace(/;$/, ''));
   });
 

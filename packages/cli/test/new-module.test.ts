@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PREVIOUS_SESSION_TAG_SQL, SESSION_TAG_SQL } from '@stellaops/postgres-core';
 import { catalogEntries } from '../src/commands/new/generate-module.js';
 import { registerPersistenceModule } from '../src/commands/new/persistence-registration.js';
 import { runCli } from './helpers.js';
@@ -84,17 +85,15 @@ describe('stella-db new module: names and files', () => {
     // the verified tenant (postgres-core's CURRENT_TENANT_FUNCTION) for the default and the policy's WITH CHECK
     expect(migration).toContain('tenant_id text not null default stellaops_security.current_tenant(),');
     expect(migration).toContain(
-      'with check ("tenant_id" = (select stellaops_security.current_tenant()) and tenant_tag = (select stellaops_security.session_tag()))',
+      `with check ("tenant_id" = (select stellaops_security.current_tenant()) and tenant_tag = (select ${SESSION_TAG_SQL}))`,
     );
-    // reads compare the row tag with the session's (inlined, once per statement), not current_tenant() per statement
+    // reads compare the row tag with the session's (the session_tag() body written out, once per statement), not current_tenant() per statement
     expect(migration).toContain(
-      `using ("tenant_id" = nullif(current_setting('app.tenant_id', true), '') and (tenant_tag = (select stellaops_security.session_tag()) or tenant_tag = (select stellaops_security.previous_session_tag())))`,
+      `using ("tenant_id" = nullif(current_setting('app.tenant_id', true), '') and (tenant_tag = (select ${SESSION_TAG_SQL}) or tenant_tag = (select ${PREVIOUS_SESSION_TAG_SQL})))`,
     );
     expect(migration).not.toMatch(/using \((?:(?!with check)[^;])*current_tenant/);
     // the tag column, its default and the triggers that tag an owner's rows and re-tag a moved row
-    expect(migration).toContain(
-      'alter table "jobs"."job_definitions" alter column tenant_tag set default stellaops_security.session_tag();',
-    );
+    expect(migration).toContain(`alter table "jobs"."job_definitions" alter column tenant_tag set default ${SESSION_TAG_SQL};`);
     expect(migration).toContain(
       'create trigger "job_definitions_tenant_tag_fill" before insert on "jobs"."job_definitions" for each row when (new.tenant_tag is null) execute function stellaops_security.fill_tenant_tag(\'tenant_id\');',
     );

@@ -1,7 +1,7 @@
 import { splitSqlStatements } from '@stellaops/migrator';
 import { LINT_RULES, isLintRuleId, type LintFinding, type LintRuleId } from './rules.js';
 import { IDENT, QNAME, balanced, lineOf, normalizeStatement, splitQualified, splitTopLevel } from './sql-scan.js';
-import { classifyTenantPolicy, tenantTableFindings, type TenantPolicyShape } from './tenant-policy.js';
+import { classifyTenantPolicy, SESSION_TAG_PATTERN, tenantTableFindings, type TenantPolicyShape } from './tenant-policy.js';
 
 /** One migration to lint: its id and the SQL its `up` runs. */
 export interface LintMigration {
@@ -73,7 +73,7 @@ interface InlineWaiver {
   line: number;
 }
 
-const SESSION_TAG_DEFAULT = /\bstellaops_security\.session_tag \(\)/;
+const SESSION_TAG_DEFAULT = new RegExp(SESSION_TAG_PATTERN, 'i');
 const FILL_TAG_FUNCTION = /\bexecute (?:function|procedure) stellaops_security\.fill_tenant_tag \('tenant_id'\)/;
 const VOLATILE = /\b(gen_random_uuid|uuid_generate_v[14]|random|clock_timestamp|timeofday|nextval|txid_current)\s*\(/;
 const NAME_OK = /^[a-z_][a-z0-9_]*$/;
@@ -752,7 +752,7 @@ function standardPolicy(text: string): TenantPolicyShape | undefined {
   const c = /\bwith check \(/.exec(text.slice(using.end));
   if (!c) return undefined;
   const check = balanced(text, using.end + c.index + c[0].length - 1).inner;
-  const source = /(stellaops_security\.(current_tenant|session_tag) \(|current_setting \('app\.tenant_id')/;
+  const source = new RegExp(`stellaops_security\\.current_tenant \\(|current_setting \\('app\\.tenant_id'|${SESSION_TAG_PATTERN}`, 'i');
   if (!/\btenant_id\b/.test(using.inner) || !/\btenant_id\b/.test(check) || !source.test(`${using.inner} ${check}`)) return undefined;
   return classifyTenantPolicy(using.inner, check);
 }

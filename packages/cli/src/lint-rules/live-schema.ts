@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { LINT_RULES, type LintFinding, type LintRuleId } from './rules.js';
-import { classifyTenantPolicy, tenantTableFindings } from './tenant-policy.js';
+import { classifyTenantPolicy, SESSION_TAG_PATTERN, tenantTableFindings } from './tenant-policy.js';
 
 /** What `lintLiveSchema` checks. */
 export interface LiveSchemaOptions {
@@ -164,7 +164,7 @@ export async function lintLiveSchema(options: LiveSchemaOptions): Promise<LintFi
               tag.attnum is not null as tag_column,
               coalesce(tag.attnotnull, false) as tag_not_null,
               coalesce((select pg_catalog.pg_get_expr(d.adbin, d.adrelid) from pg_catalog.pg_attrdef d
-                          where d.adrelid = t.oid and d.adnum = tag.attnum) ~ 'stellaops_security\\.session_tag\\(\\)', false) as tag_default,
+                          where d.adrelid = t.oid and d.adnum = tag.attnum) ~* '${SESSION_TAG_PATTERN.replaceAll("'", "''")}', false) as tag_default,
               coalesce((select json_agg(json_build_object(
                                  'insert', (g.tgtype & 4) <> 0,
                                  'update', (g.tgtype & 16) <> 0 and (pg_catalog.cardinality(g.tgattr::int2[]) = 0

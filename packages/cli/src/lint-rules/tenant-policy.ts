@@ -17,7 +17,17 @@ export interface TenantPolicyShape {
 }
 
 const VERIFIED = /stellaops_security\s*\.\s*current_tenant\s*\(\s*\)/i;
-const SESSION_TAG = /stellaops_security\s*\.\s*session_tag\s*\(\s*\)/i;
+/**
+ * The session's tag, as the function or as its body written out (what
+ * `tenantIsolationSql` emits, so that planning parses no inlined function):
+ * `sha256(convert_to(current_setting('app.tenant_proof', true), 'UTF8'))`, with
+ * or without `pg_catalog.`, in a migration's text or `pg_get_expr` output. A
+ * pattern both JavaScript and PostgreSQL (`~*`) understand.
+ */
+export const SESSION_TAG_PATTERN =
+  "stellaops_security\\s*\\.\\s*session_tag\\s*\\(\\s*\\)|sha256\\s*\\(\\s*(pg_catalog\\s*\\.\\s*)?convert_to\\s*\\(\\s*(pg_catalog\\s*\\.\\s*)?current_setting\\s*\\(\\s*'app\\.tenant_proof'";
+
+const SESSION_TAG = new RegExp(SESSION_TAG_PATTERN, 'i');
 const TAG_COLUMN = /\btenant_tag\b/i;
 
 /**
@@ -70,7 +80,7 @@ export interface TenantTagFacts {
   column: boolean;
   /** It is `NOT NULL`. */
   notNull: boolean;
-  /** It defaults to `stellaops_security.session_tag()`. */
+  /** It defaults to the session's tag (`stellaops_security.session_tag()` or its body written out). */
   defaulted: boolean;
   /** An enabled `BEFORE INSERT … FOR EACH ROW` trigger runs `stellaops_security.fill_tenant_tag('tenant_id')`. */
   fill: boolean;
@@ -130,7 +140,7 @@ export function tenantTableFindings(
   } else if (policies.some((p) => p.readVerified)) {
     out.push({
       rule: 'rls-policy-tenant-tag',
-      message: `the tenant policy of ${key} reads through stellaops_security.current_tenant(), a PL/pgSQL HMAC check per statement (secure, slower): ${fix} — reads then compare each row's tenant_tag with (select stellaops_security.session_tag()), inlined`,
+      message: `the tenant policy of ${key} reads through stellaops_security.current_tenant(), a PL/pgSQL HMAC check per statement (secure, slower): ${fix} — reads then compare each row's tenant_tag with the session's tag (the sha256 of its proof, once per statement)`,
     });
   }
   if (policies.some((p) => p.usesTag)) {
