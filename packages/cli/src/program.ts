@@ -9,6 +9,7 @@ import { upCommand } from './commands/local/up.js';
 import { urlCommand } from './commands/local/url.js';
 import { migrateCommand } from './commands/migrate/index.js';
 import { newCommand } from './commands/new/index.js';
+import { tenantKeyCommand } from './commands/tenant-key/index.js';
 import type { CliContext } from './context.js';
 
 /** The CLI's version (shown by `--version`). */
@@ -24,7 +25,7 @@ export const CLI_VERSION = '0.1.0';
 export function createProgram(ctx: CliContext): Command {
   const program = new Command('stella-db')
     .description(
-      "StellaOps data layer CLI, the project's one command for PostgreSQL: a local server (up, down, status, url), migrations (migrate …), generated types (codegen), new module packages (new module) and the database rules (lint)",
+      "StellaOps data layer CLI, the project's one command for PostgreSQL: a local server (up, down, status, url), migrations (migrate …), generated types (codegen), new module packages (new module), the database rules (lint) and tenant key rotation (tenant-key)",
     )
     .version(CLI_VERSION)
     .addCommand(upCommand(ctx))
@@ -36,6 +37,7 @@ export function createProgram(ctx: CliContext): Command {
     .addCommand(clusterCommand(ctx))
     .addCommand(backupCommand(ctx))
     .addCommand(newCommand(ctx))
+    .addCommand(tenantKeyCommand(ctx))
     .addCommand(lintCommand(ctx));
   configureAll(program, (cmd) =>
     cmd

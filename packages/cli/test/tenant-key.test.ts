@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from '@stellaops/test-fixture/vitest';
+import { installTenantKey, securityMigrations, TenantKey, tenantIsolationSql } from '@stellaops/postgres-core';
+import { runCli } from './helpers.js';
+
+const db = useTestDatabase({ scope: 'test' });
+const K1 = new TenantKey('k1', 'cli-test-tenant-key-one-0123456789-abcdefgh');
+const K2 = new TenantKey('k2', 'cli-test-tenant-key-two-0123456789-abcdefgh');
+
+/** The security schema, one key and a tagged table with rows of two tenants (tagged by the fill trigger). */
+async function taggedDatabase(): Promise<void> {
+  await db.pool.query('create schema stellaops_security');
+  for (const m of securityMigrations) await db.pool.query(m.up);
+  await installTenantKey(db.pool, K1);
+  await db.pool.query('create table items (tenant_id text not null, id int not null, primary key (tenant_id, id))');
+  for (const s of tenantIsolationSql({ table: 'items' })) await db.pool.query(s);
+  await db.pool.query(`insert into items (tenant_id, id) values ('a', 1), ('a', 2), ('b', 1)`);
+}
+
+/** Whether every row's tag is its tenant's under `keyId`. */
+async function taggedWith(keyId: string): Promise<boolean> {
+  const r = await db.pool.query(`select bool_and(tenant_tag = stellaops_security.tenant_tag(tenant_id, $1)) as ok from items`, [keyId]);
+  return r.rows[0].ok === true;
+}
+
+describe('stella-db tenant-key (real PostgreSQL)', () => {
+  it('retag --to moves every tagged row to the new key, with progress; idempotent; list shows ids only', async () => {
+    await taggedDatabase();
+    await installTenantKey(db.pool, K2);
+    expect(await taggedWith('k1')).toBe(true);
+    const list = await runCli(['tenant-key', 'list', '--url', db.connectionString, '--json']);
+    expect(list.code).toBe(0);
+    expect(list.json).toMatchObject({ ok: true, command: 'list', keyIds: ['k1', 'k2'] });
+    expect(list.stdout).not.toContain('cli-test-tenant-key');
+
+    const retag = await runCli(['tenant-key', 'retag', '--to', 'k2', '--url', db.connectionString]);
+    expect(retag.code).toBe(0);
+    expect(retag.stderr).toContain('[1/1] public.items: 3 row(s) re-tagged');
+    expect(retag.stdout).toMatch(/TABLE\s+ROWS RE-TAGGED/);
+    expect(retag.stdout).toContain('3 row(s) in 1 table(s) now tagged with key k2');
+    expect(await taggedWith('k2')).toBe(true);
+
+    const again = await runCli(['tenant-key', 'retag', '--to', 'k2', '--url', db.connectionString, '--json']);
+    expect(again.code).toBe(0);
+    expect(again.json).toMatchObject({ ok: true, command: 'retag', keyId: 'k2', rows: 0, tables: [{ table: 'public.items', rows: 0 }] });
+    expect(again.stderr).toBe('');
+  });
+
+  it('refuses a key that is not installed or not an id, and changes nothing', async () => {
+    await taggedDatabase();
+    const missing = await runCli(['tenant-key', 'retag', '--to', 'k9', '--url', db.connectionString]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('tenant key "k9" is not installed');
+    expect(missing.stderr).toContain('install it first');
+    const bad = await runCli(['tenant-key', 'retag', '--to', 'no.dots', '--url', db.connectionString]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('a key id is 1-32 letters');
+    expect(await taggedWith('k1')).toBe(true);
+  });
+});
