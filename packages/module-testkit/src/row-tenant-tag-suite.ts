@@ -14,7 +14,11 @@ export interface RowTenantTagSuiteOptions<DB> {
   roles: ModuleRoles<DB>;
   /** A tenant table with row tenant tags (`schema.table`), e.g. `notify.channels`. */
   table: string;
-  /** Writes at least one row of `tenant` into {@link table} through the module's repositories, in that tenant's session. */
+  /**
+   * Writes at least one row of `tenant` into {@link table} through the
+   * module's repositories, in that tenant's session, and resolves to what
+   * they returned: no `tenant_tag` may appear in it, at any depth.
+   */
   write(ds: PostgresDataSource<DB>, tenant: string): Promise<unknown>;
   /** An `INSERT` of one row of `tenant` into {@link table} that names no tag, run as the superuser (an owner's insert). */
   ownerInsert(tenant: string): string;
@@ -35,7 +39,8 @@ const OTHER_TENANT = 'globex';
  *   none — while the tenant's own proof, or its proof given as the previous
  *   key's (`app.tenant_proof_previous`, a key rotation), sees it;
  * - an owner's insert that names no tag gets the tenant's tag from the fill
- *   trigger and is readable in the tenant's session.
+ *   trigger and is readable in the tenant's session;
+ * - what the repositories returned for the write holds no `tenant_tag`.
  *
  * The forged sessions use a plain `pg` connection as the app role (the data
  * source refuses to set `app.tenant_id` itself). Call it at the top level of a
@@ -82,7 +87,9 @@ export function rowTenantTagSuite<DB>(o: RowTenantTagSuiteOptions<DB>): void {
   describe(`row tenant tags on ${o.table}`, () => {
     it("tags a row written in a tenant session with that session's tag, the sha256 of the tenant's proof", async () => {
       const ds = o.roles.open();
-      await o.write(ds, OWNER_TENANT);
+      const written = await o.write(ds, OWNER_TENANT);
+      expect(written).toBeDefined();
+      expect(tagPaths(written), 'the repositories return no tenant_tag').toEqual([]);
       const session = await sql<{ tag: Buffer }>`select stellaops_security.session_tag() as tag`.execute(ds.forTenant(OWNER_TENANT));
       const tag = session.rows[0]!.tag;
       expect(tag.equals(tagOf(OWNER_TENANT))).toBe(true);
@@ -118,5 +125,14 @@ export function rowTenantTagSuite<DB>(o: RowTenantTagSuiteOptions<DB>): void {
       expect(await visible(ds.forTenant(OTHER_TENANT))).toBe(0);
       expect(await visible(ds.db)).toBe(0);
     });
+  });
+}
+
+/** Where `tenant_tag` appears as a key in `value` (objects and arrays, at any depth), e.g. `['[0].tenant_tag']`. */
+function tagPaths(value: unknown, path = ''): string[] {
+  if (value === null || typeof value !== 'object' || value instanceof Date || Buffer.isBuffer(value)) return [];
+  return Object.entries(value).flatMap(([k, v]) => {
+    const at = Array.isArray(value) ? `${path}[${k}]` : `${path}${path ? '.' : ''}${k}`;
+    return [...(k === 'tenant_tag' ? [at] : []), ...tagPaths(v, at)];
   });
 }
