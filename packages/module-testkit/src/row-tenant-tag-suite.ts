@@ -38,6 +38,7 @@ const OTHER_TENANT = 'globex';
  *   `app.tenant_id` to the row's tenant with another tenant's proof, or with
  *   none — while the tenant's own proof, or its proof given as the previous
  *   key's (`app.tenant_proof_previous`, a key rotation), sees it;
+ * - a tenant session may not change a row's tag (`WITH CHECK`);
  * - an owner's insert that names no tag gets the tenant's tag from the fill
  *   trigger and is readable in the tenant's session;
  * - what the repositories returned for the write holds no `tenant_tag`.
@@ -112,6 +113,15 @@ export function rowTenantTagSuite<DB>(o: RowTenantTagSuiteOptions<DB>): void {
       expect(await seenWith({ 'app.tenant_id': OWNER_TENANT, 'app.tenant_proof': other, 'app.tenant_proof_previous': other })).toBe(0);
       expect(await seenWith({ 'app.tenant_id': OWNER_TENANT, 'app.tenant_proof': '' })).toBe(0);
       expect(await seenWith({ 'app.tenant_id': OWNER_TENANT })).toBe(0);
+    });
+
+    it("refuses a tenant session's change of a row's tag (the policy's WITH CHECK)", async () => {
+      const ds = o.roles.open();
+      await o.write(ds, OWNER_TENANT);
+      const update = sql`update ${sql.table(o.table)} set tenant_tag = ${tagOf(OTHER_TENANT)} where tenant_id = ${OWNER_TENANT}`;
+      await expect(update.execute(ds.forTenant(OWNER_TENANT))).rejects.toMatchObject({ sqlState: '42501' });
+      const { rows, tagged } = await stored(OWNER_TENANT, tagOf(OWNER_TENANT));
+      expect(tagged).toBe(rows);
     });
 
     it("fills the tag of an owner's insert that names none; the tenant's session reads the row", async () => {
