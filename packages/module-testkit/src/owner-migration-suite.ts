@@ -34,7 +34,8 @@ export interface OwnerMigrationSuiteOptions {
   tenantRow: { table: string; insert: string; tenant?: string };
   /**
    * The migration that adds row tenant tags (`tenantIsolationSql`'s column,
-   * backfill and triggers), e.g. `V005_RowTenantTags`: the suite then also
+   * backfill and triggers), one of {@link migrationIds} after the first,
+   * e.g. `V005_RowTenantTags`: the suite then also
    * applies the migrations before it, inserts {@link tenantRow}, and shows
    * that this one stops while no tenant key is installed and, with the key,
    * tags the existing row for its tenant.
@@ -120,8 +121,7 @@ export function ownerMigrationSuite(o: OwnerMigrationSuiteOptions): void {
     if (o.tagMigration !== undefined) {
       const tagMigration = o.tagMigration;
       it(`${tagMigration} tags existing rows with the installed tenant key, and stops while none is installed`, async () => {
-        const ids = o.migrations.migrations.map((m) => m.id);
-        const before = ids[ids.indexOf(tagMigration) - 1];
+        const before = o.migrationIds[o.migrationIds.indexOf(tagMigration) - 1];
         expect(before, `${tagMigration} is not a migration after the first one`).toBeDefined();
         for (const role of o.requiredRoles) await ensureAppRole(db.pool, { role });
         await prepareOwner();

@@ -16,7 +16,7 @@ const TAGGED_CHECK =
 beforeAll(() => enableRoleLogins(db.server.adminConnectionString, [APP_ROLE]));
 
 describe('authority schema', () => {
-  it('has the module tables, each with ENABLE and FORCE row level security and the tagged tenant policy', async () => {
+  it('has the module tables, each with ENABLE and FORCE row level security and a tenant policy', async () => {
     const r = await db.pool.query<{
       table: string;
       rls: boolean;
