@@ -48,7 +48,7 @@ it('gives up within the lock wait while another runner holds the migration lock,
     );
     // the security set (a different lock) went first and was applied
     expect(w.lines.find((l) => l.component === 'migrator' && /^schema stellaops_security /.test(l.msg))?.msg).toBe(
-      'schema stellaops_security migrated (1 applied)',
+      'schema stellaops_security migrated (2 applied)',
     );
     expect(w.lines.find((l) => l.level === 'fatal')).toMatchObject({
       msg: 'notify worker failed to start',
@@ -70,7 +70,7 @@ it('two workers starting together migrate Notify once as the owner, then report 
   const b = WorkerProcess.start(migratingEnv({ Worker__WorkerId: 'b' }));
   running.push(a, b);
   const [portA, portB] = await Promise.all([a.ready(), b.ready()]);
-  // postgres-core's security set first (Notify's V004 policies call stellaops_security.current_tenant()), then Notify
+  // postgres-core's security set first (Notify's policies call stellaops_security.current_tenant() and session_tag()), then Notify
   const security = [a, b]
     .map((w) => w.lines.find((l) => l.component === 'migrator' && /^schema stellaops_security /.test(l.msg))?.msg)
     .sort();
@@ -82,7 +82,7 @@ it('two workers starting together migrate Notify once as the owner, then report 
     expect(order).toEqual(['stellaops_security', 'notify']);
   }
   const outcomes = [a, b].map((w) => w.lines.find((l) => l.component === 'migrator' && /^schema notify /.test(l.msg))?.msg).sort();
-  expect(outcomes).toEqual(['schema notify migrated (4 applied)', 'schema notify up to date']);
+  expect(outcomes).toEqual(['schema notify migrated (5 applied)', 'schema notify up to date']);
   const owners = await db.pool.query<{ o: string }>(
     `select distinct tableowner as o from pg_tables where schemaname in ('notify', 'stellaops_security')`,
   );
@@ -95,14 +95,14 @@ it('two workers starting together migrate Notify once as the owner, then report 
     ready: true,
     reasons: [],
     database: { status: 'healthy' },
-    migrations: { counts: { applied: 4, pending: 0 }, pending: [] },
+    migrations: { counts: { applied: 5, pending: 0 }, pending: [] },
   });
 
   // the newest migration this build knows is no longer recorded: not current, so not ready (and says which)
-  await db.pool.query(`delete from notify._migrations where name = 'V004_VerifiedTenant'`);
+  await db.pool.query(`delete from notify._migrations where name = 'V005_RowTenantTags'`);
   const stale = await get(portA, '/readyz');
   expect(stale.status).toBe(503);
-  expect(stale.body.reasons).toEqual(['migrations: not current: V004_VerifiedTenant (pending)']);
+  expect(stale.body.reasons).toEqual(['migrations: not current: V005_RowTenantTags (pending)']);
   for (const w of [a, b]) w.signal('SIGTERM');
   expect(await Promise.all([a.exited, b.exited])).toEqual([0, 0]);
   expect(a.stdout + b.stdout).not.toContain(OWNER_PASSWORD);

@@ -6,7 +6,8 @@ import { migrations } from '@stellaops/module-notify';
 import { installTenantKey, removeTenantKey, TenantKey } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { afterEach, beforeAll, expect, it } from 'vitest';
-import { enableLogins, workerEnv } from './support/notify-db.js';
+import { deliveryStates, enableLogins, eventually, seedBurst, workerEnv } from './support/notify-db.js';
+import { WebhookReceiver } from './support/webhook-receiver.js';
 import { WorkerProcess } from './support/worker-process.js';
 
 const db = useTestDatabase({ migrations: await templateMigrations(migrations) }); // the server's test key is installed
@@ -69,4 +70,34 @@ it('starts with the installed key, and readiness turns false while the key is re
   w.signal('SIGTERM');
   expect(await w.exited).toBe(0);
   expect(w.stdout + w.stderr).not.toContain(tenantKey);
+});
+
+it('during a key rotation (new key current, the old one as Postgres__PreviousTenantKey) reads channels still tagged with the old key and delivers', async () => {
+  const receiver = await WebhookReceiver.start();
+  try {
+    // channels and deliveries written under the fixture key: their tenant_tag is the sha256 of the old proof
+    const keys = await seedBurst(db, ['acme', 'globex'], 2, receiver.url);
+    const next = { tenantKeyId: 'k-rotated', tenantKey: randomBytes(32).toString('base64url') };
+    await installTenantKey(db.pool, new TenantKey(next.tenantKeyId, next.tenantKey));
+    const w = WorkerProcess.start(
+      workerEnv(db, {
+        Postgres__TenantKeyId: next.tenantKeyId,
+        Postgres__TenantKey: next.tenantKey,
+        Postgres__PreviousTenantKeyId: db.server.tenantKey.tenantKeyId,
+        Postgres__PreviousTenantKey: db.server.tenantKey.tenantKey,
+      }),
+    );
+    running.push(w);
+    await w.ready();
+    expect(w.lines.find((l) => l.msg === 'tenant key accepted by the database')).toMatchObject({ tenantKeyId: next.tenantKeyId });
+    await eventually(async () => (await deliveryStates(db)).every((d) => d.status !== 'pending' && d.status !== 'processing'), 60_000);
+    expect((await deliveryStates(db)).map((d) => [d.key, d.status])).toEqual(keys.sort().map((k) => [k, 'delivered']));
+    expect([...receiver.counts().values()]).toEqual(keys.map(() => 1));
+    w.signal('SIGTERM');
+    expect(await w.exited).toBe(0);
+    expect(w.stdout + w.stderr).not.toContain(next.tenantKey);
+    expect(w.stdout + w.stderr).not.toContain(db.server.tenantKey.tenantKey);
+  } finally {
+    await receiver.close();
+  }
 });

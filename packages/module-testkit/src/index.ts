@@ -10,6 +10,7 @@ export { migrationPinSuite, type MigrationPinSuiteOptions } from './migration-pi
 export { checkMigrationPins, type CheckMigrationPinsArgs, type MigrationPinReport, type MigrationPins } from './migration-pins.js';
 export { checksumsWithAlteredHelpers, ALTERED_HELPER_MARK } from './helper-drift.js';
 export { templateMigrations, type TemplateMigrationsOptions } from './template-migrations.js';
+export { rowTenantTagSuite, type RowTenantTagSuiteOptions } from './row-tenant-tag-suite.js';
 export {
   enableRoleLogins,
   roleConnectionString,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { SchemaMigrator, type MigrationSet } from '@stellaops/migrator';
 import {
   appRoleHardeningSql,
@@ -5,9 +6,11 @@ import {
   createRoleIfMissingSql,
   DEFAULT_APP_ROLE,
   ensureAppRole,
+  installTenantKey,
   quoteIdentifier,
   SECURITY_SCHEMA,
   securityMigrations,
+  TenantKey,
 } from '@stellaops/postgres-core';
 import { useTestDatabase, withClient } from '@stellaops/test-fixture/vitest';
 import type pg from 'pg';
@@ -23,8 +26,21 @@ export interface OwnerMigrationSuiteOptions {
   migrationIds: readonly string[];
   /** The schema's tables after all migrations (without `_migrations`), sorted. */
   tables: readonly string[];
-  /** A tenant-owned table and an insert into it, to show FORCE ROW LEVEL SECURITY binds even the owner. */
-  tenantRow: { table: string; insert: string };
+  /**
+   * A tenant-owned table and an insert into it (as the superuser, naming no
+   * tag), to show FORCE ROW LEVEL SECURITY binds even the owner. `tenant` is
+   * the row's tenant (default `acme`).
+   */
+  tenantRow: { table: string; insert: string; tenant?: string };
+  /**
+   * The migration that adds row tenant tags (`tenantIsolationSql`'s column,
+   * backfill and triggers), one of {@link migrationIds} after the first,
+   * e.g. `V005_RowTenantTags`: the suite then also
+   * applies the migrations before it, inserts {@link tenantRow}, and shows
+   * that this one stops while no tenant key is installed and, with the key,
+   * tags the existing row for its tenant.
+   */
+  tagMigration?: string;
 }
 
 const OWNER = 'stellaops_test_owner';
@@ -38,7 +54,9 @@ const OWNER_PASSWORD = 'stellaops-test-owner-pw';
  * app role has no TEMP, CREATE, plpgsql or dynamic-SQL built-ins; the owner owns every
  * table, the roles own nothing and cannot bypass RLS, even the owner sees no
  * tenant row without a tenant, everything rolls back and re-applies, and a
- * missing role is reported by name.
+ * missing role is reported by name. With `tagMigration`, also the row tenant
+ * tag backfill: applied to a table with a row, it stops while no tenant key
+ * is installed and tags the row once one is.
  *
  * @example
  * ```ts
@@ -58,6 +76,7 @@ export function ownerMigrationSuite(o: OwnerMigrationSuiteOptions): void {
         [schema],
       )
     ).rows.map((r) => r.t);
+  const fixtureKey = (): TenantKey => new TenantKey(db.server.tenantKey.tenantKeyId, db.server.tenantKey.tenantKey);
   // Like stella-db up: the owner applies postgres-core's security set (current_tenant(), key table) before the
   // module's migrations, and the superuser takes TEMP, CREATE, plpgsql and dynamic-SQL built-ins from the app role.
   const prepareOwner = async (): Promise<void> => {
@@ -79,7 +98,8 @@ export function ownerMigrationSuite(o: OwnerMigrationSuiteOptions): void {
       ]);
       expect(owners.rows).toEqual([{ owner: OWNER }]);
       for (const role of o.requiredRoles) expect(await checkAppRole(db.pool, role), role).toEqual([]);
-      // FORCE ROW LEVEL SECURITY: even the owner sees nothing without a tenant
+      // FORCE ROW LEVEL SECURITY: even the owner sees nothing without a tenant (the fill trigger of a tagged table needs a key)
+      await installTenantKey(db.pool, fixtureKey());
       await db.pool.query(o.tenantRow.insert);
       const seen = await asOwner((c) => c.query<{ n: number }>(`select count(*)::int as n from ${o.tenantRow.table}`));
       expect(seen.rows[0]?.n).toBe(0);
@@ -97,6 +117,35 @@ export function ownerMigrationSuite(o: OwnerMigrationSuiteOptions): void {
       expect(await tables()).toEqual(o.tables);
       expect((await migrator.verify()).ok).toBe(true);
     });
+
+    if (o.tagMigration !== undefined) {
+      const tagMigration = o.tagMigration;
+      it(`${tagMigration} tags existing rows with the installed tenant key, and stops while none is installed`, async () => {
+        const before = o.migrationIds[o.migrationIds.indexOf(tagMigration) - 1];
+        expect(before, `${tagMigration} is not a migration after the first one`).toBeDefined();
+        for (const role of o.requiredRoles) await ensureAppRole(db.pool, { role });
+        await prepareOwner();
+        const migrator = new SchemaMigrator({ connectionString: ownerUrl(), ...o.migrations });
+        await migrator.up({ to: before });
+        await db.pool.query(o.tenantRow.insert);
+        const error = await migrator.up().catch((e: unknown) => e);
+        expect(error).toMatchObject({ migrationId: tagMigration, sqlState: 'P0002', rolledBack: true });
+        expect(String((error as Error).message)).toMatch(/no tenant key \(any\) is installed/);
+        expect((await migrator.status()).migrations.find((m) => m.id === tagMigration)?.state).toBe('pending');
+        await installTenantKey(db.pool, fixtureKey());
+        await migrator.up();
+        const tenant = o.tenantRow.tenant ?? 'acme';
+        const tag = createHash('sha256').update(fixtureKey().proofFor(tenant), 'utf8').digest();
+        const rows = await db.pool.query<{ tagged: boolean }>(`select tenant_tag = $1 as tagged from ${o.tenantRow.table}`, [tag]);
+        expect(rows.rows).toEqual([{ tagged: true }]);
+        // FORCE, lifted for the backfill, is back
+        const force = await db.pool.query<{ force: boolean }>(
+          `select relforcerowsecurity as force from pg_class where oid = $1::regclass`,
+          [o.tenantRow.table],
+        );
+        expect(force.rows).toEqual([{ force: true }]);
+      });
+    }
 
     it('says which role is missing when the owner may not create it', async () => {
       await ensureAppRole(db.pool, { role: OWNER, password: OWNER_PASSWORD });

@@ -73,4 +73,17 @@ describe('checksumsWithAlteredHelpers', () => {
     const again = new Map((await resolveMigrations((await load()).migrations.migrations)).map((m) => [m.id, m.checksum]));
     expect(again).toEqual(before);
   });
+
+  it("rewrites tenantIsolationSql's tagged policy into equivalent text (not only the mark)", async () => {
+    let altered = '';
+    await checksumsWithAlteredHelpers(async () => {
+      const m = await import('./fixtures/helper-built.js');
+      const up = (m.migrations.migrations as ReadonlyArray<{ id: string; up: unknown }>).find((x) => x.id === 'V002_HelperBuilt')?.up;
+      altered = typeof up === 'string' ? up : '';
+      return m;
+    });
+    const policy = altered.split(';\n').find((s) => s.startsWith('create policy'));
+    expect(policy).toMatch(/ as permissive for all to public using \(.*tenant_tag = \(select stellaops_security\.session_tag\(\)\)/);
+    expect(policy).toMatch(/with check \(.*stellaops_security\.current_tenant\(\).*\) -- altered by module-testkit$/);
+  });
 });

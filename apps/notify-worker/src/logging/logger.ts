@@ -15,6 +15,7 @@ export const REDACTED_KEYS = [
   'migrationConnectionString',
   'password',
   'tenantKey',
+  'previousTenantKey',
   'key',
   'cert',
   'ca',
@@ -60,6 +61,7 @@ export function describeConfig(postgres: PostgresOptions, worker: WorkerOptions)
     tlsCa: Boolean(postgres.tls.ca ?? postgres.tls.caFile),
     commandTimeoutSeconds: postgres.commandTimeoutSeconds,
     tenantKeyId: postgres.tenantKeyId, // the id only: the key itself is never logged
+    previousTenantKeyId: postgres.previousTenantKeyId, // during a key rotation only; again the id, never the key
     workerId: worker.workerId,
     http: `${worker.httpHost}:${worker.httpPort}`,
     migrateOnStart: worker.migrateOnStart,

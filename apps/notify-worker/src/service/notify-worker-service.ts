@@ -151,7 +151,7 @@ export class NotifyWorkerService {
   async #migrate(): Promise<void> {
     const { worker } = this.#config;
     try {
-      // postgres-core's frozen security set first: Notify's policies (V004) call stellaops_security.current_tenant().
+      // postgres-core's frozen security set first: Notify's policies call stellaops_security.current_tenant() and session_tag().
       await migrateOnStart({
         connectionString: worker.migrationConnectionString!,
         schema: SECURITY_SCHEMA,

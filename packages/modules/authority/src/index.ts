@@ -20,4 +20,6 @@ export {
 export { TokenRepository, type TokenKind, type TokenRecord, type IssueTokenInput, type IssuedToken } from './tokens/token-repository.js';
 export { RoleRepository, type CreateRoleInput } from './roles/role-repository.js';
 export { hashSecret } from './secrets/secret-hash.js';
+export type { Client, Role, Tenant, Token, User, UserRole, Untagged } from './database/rows.js';
+// the generated table types; the row aliases above (without tenant_tag) take the place of the generated ones of the same name
 export type * from './generated/db.js';

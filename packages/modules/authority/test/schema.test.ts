@@ -7,14 +7,25 @@ import { APP_ROLE, migrations } from '../src/index.js';
 const db = useTestDatabase({ migrations: await templateMigrations(migrations), scope: 'file' });
 
 const TABLES = ['clients', 'roles', 'tenants', 'tokens', 'user_roles', 'users'];
+// pg_policies' text of tenantIsolationSql's policy (V005_RowTenantTags)
+const TAGGED_USING =
+  "((tenant_id = NULLIF(current_setting('app.tenant_id'::text, true), ''::text)) AND ((tenant_tag = ( SELECT stellaops_security.session_tag() AS session_tag)) OR (tenant_tag = ( SELECT stellaops_security.previous_session_tag() AS previous_session_tag))))";
+const TAGGED_CHECK =
+  '((tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant)) AND (tenant_tag = ( SELECT stellaops_security.session_tag() AS session_tag)))';
 
 beforeAll(() => enableRoleLogins(db.server.adminConnectionString, [APP_ROLE]));
 
 describe('authority schema', () => {
   it('has the module tables, each with ENABLE and FORCE row level security and a tenant policy', async () => {
-    const r = await db.pool.query<{ table: string; rls: boolean; force: boolean; policies: string[] }>(
+    const r = await db.pool.query<{
+      table: string;
+      rls: boolean;
+      force: boolean;
+      policies: Array<{ name: string; using: string; check: string }>;
+    }>(
       `select c.relname as table, c.relrowsecurity as rls, c.relforcerowsecurity as force,
-              array(select p.qual from pg_policies p where p.schemaname = n.nspname and p.tablename = c.relname) as policies
+              array(select json_build_object('name', p.policyname, 'using', p.qual, 'check', p.with_check)
+                      from pg_policies p where p.schemaname = n.nspname and p.tablename = c.relname) as policies
          from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where n.nspname = 'authority' and c.relkind = 'r' and c.relname <> '_migrations'
         order by 1`,
@@ -22,9 +33,26 @@ describe('authority schema', () => {
     expect(r.rows.map((x) => x.table)).toEqual(TABLES);
     for (const row of r.rows) {
       expect(row, row.table).toMatchObject({ rls: true, force: true });
-      // the verified tenant (HMAC proof checked by stellaops_security.current_tenant()), once per statement
-      expect(row.policies, row.table).toEqual(['(tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant))']);
+      // reads compare the row's tag with the session's (an inlined expression, once per statement);
+      // writes need the verified tenant (HMAC proof checked by stellaops_security.current_tenant()) and the session's tag
+      expect(row.policies, row.table).toEqual([{ name: `${row.table}_tenant_isolation`, using: TAGGED_USING, check: TAGGED_CHECK }]);
     }
+  });
+
+  it('gives every table a tenant_tag (bytea, not null, the session tag by default) and the fill and retag triggers', async () => {
+    const columns = await db.pool.query<{ table: string; type: string; nullable: string; default: string }>(
+      `select table_name as table, data_type as type, is_nullable as nullable, column_default as default
+         from information_schema.columns where table_schema = 'authority' and column_name = 'tenant_tag' order by 1`,
+    );
+    expect(columns.rows).toEqual(
+      TABLES.map((table) => ({ table, type: 'bytea', nullable: 'NO', default: 'stellaops_security.session_tag()' })),
+    );
+    const triggers = await db.pool.query<{ table: string; triggers: string[] }>(
+      `select c.relname as table, array_agg(t.tgname::text order by t.tgname) as triggers
+         from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'authority' and not t.tgisinternal group by 1 order by 1`,
+    );
+    expect(triggers.rows).toEqual(TABLES.map((table) => ({ table, triggers: [`${table}_tenant_tag_fill`, `${table}_tenant_tag_retag`] })));
   });
 
   it('leads every primary key and index with tenant_id', async () => {

@@ -22,4 +22,6 @@ export {
   type QueueDepth,
 } from './deliveries/delivery-queue.js';
 export { DEFAULT_MAX_ATTEMPTS, type DeliveryStatus } from './deliveries/delivery-status.js';
+export type { Channel, Delivery, Rule, Untagged } from './database/rows.js';
+// the generated table types; the row aliases above (without tenant_tag) take the place of the generated ones of the same name
 export type * from './generated/db.js';

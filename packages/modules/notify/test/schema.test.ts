@@ -5,7 +5,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE, migrations, WORKER_ROLE } from '../src/index.js';
 
 const db = useTestDatabase({ migrations: await templateMigrations(migrations), scope: 'file' });
-const TENANT_POLICY = '(tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant))';
+// pg_policies' text of tenantIsolationSql's policy (V005_RowTenantTags): reads compare the row's tag with the session's,
+// writes need the verified tenant and the session's tag
+const TAGGED_USING =
+  "((tenant_id = NULLIF(current_setting('app.tenant_id'::text, true), ''::text)) AND ((tenant_tag = ( SELECT stellaops_security.session_tag() AS session_tag)) OR (tenant_tag = ( SELECT stellaops_security.previous_session_tag() AS previous_session_tag))))";
+const TAGGED_CHECK =
+  '((tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant)) AND (tenant_tag = ( SELECT stellaops_security.session_tag() AS session_tag)))';
+const TABLES = ['channels', 'deliveries', 'rules'];
 
 beforeAll(() => enableRoleLogins(db.server.adminConnectionString, [APP_ROLE, WORKER_ROLE]));
 
@@ -26,14 +32,14 @@ describe('notify schema', () => {
          from pg_policies where schemaname = 'notify' order by 1, 2`,
     );
     expect(p.rows).toEqual([
-      { table: 'channels', policy: 'channels_tenant_isolation', cmd: 'ALL', roles: ['public'], qual: TENANT_POLICY, check: TENANT_POLICY },
+      { table: 'channels', policy: 'channels_tenant_isolation', cmd: 'ALL', roles: ['public'], qual: TAGGED_USING, check: TAGGED_CHECK },
       {
         table: 'deliveries',
         policy: 'deliveries_tenant_isolation',
         cmd: 'ALL',
         roles: ['public'],
-        qual: TENANT_POLICY,
-        check: TENANT_POLICY,
+        qual: TAGGED_USING,
+        check: TAGGED_CHECK,
       },
       { table: 'deliveries', policy: 'deliveries_worker_read', cmd: 'SELECT', roles: [WORKER_ROLE], qual: 'true', check: null },
       {
@@ -44,8 +50,24 @@ describe('notify schema', () => {
         qual: "(status = ANY (ARRAY['pending'::text, 'processing'::text]))",
         check: 'true',
       },
-      { table: 'rules', policy: 'rules_tenant_isolation', cmd: 'ALL', roles: ['public'], qual: TENANT_POLICY, check: TENANT_POLICY },
+      { table: 'rules', policy: 'rules_tenant_isolation', cmd: 'ALL', roles: ['public'], qual: TAGGED_USING, check: TAGGED_CHECK },
     ]);
+  });
+
+  it('gives every table a tenant_tag (bytea, not null, the session tag by default) and the fill and retag triggers', async () => {
+    const columns = await db.pool.query<{ table: string; type: string; nullable: string; default: string }>(
+      `select table_name as table, data_type as type, is_nullable as nullable, column_default as default
+         from information_schema.columns where table_schema = 'notify' and column_name = 'tenant_tag' order by 1`,
+    );
+    expect(columns.rows).toEqual(
+      TABLES.map((table) => ({ table, type: 'bytea', nullable: 'NO', default: 'stellaops_security.session_tag()' })),
+    );
+    const triggers = await db.pool.query<{ table: string; triggers: string[] }>(
+      `select c.relname as table, array_agg(t.tgname::text order by t.tgname) as triggers
+         from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'notify' and not t.tgisinternal group by 1 order by 1`,
+    );
+    expect(triggers.rows).toEqual(TABLES.map((table) => ({ table, triggers: [`${table}_tenant_tag_fill`, `${table}_tenant_tag_retag`] })));
   });
 
   it('leads every primary key and index with tenant_id', async () => {
@@ -81,7 +103,7 @@ describe('notify schema', () => {
     expect(await priv(WORKER_ROLE, 'notify.channels', 'update')).toBe(false);
     for (const c of ['status', 'attempts', 'next_attempt_at', 'locked_by', 'last_error', 'updated_at', 'delivered_at'])
       expect(await col(WORKER_ROLE, c), c).toBe(true);
-    for (const c of ['tenant_id', 'id', 'payload', 'channel_id', 'idempotency_key', 'max_attempts'])
+    for (const c of ['tenant_id', 'tenant_tag', 'id', 'payload', 'channel_id', 'idempotency_key', 'max_attempts'])
       expect(await col(WORKER_ROLE, c), c).toBe(false);
     const schema = await db.pool.query<{ app: boolean; worker: boolean }>(
       `select has_schema_privilege($1, 'notify', 'create') as app, has_schema_privilege($2, 'notify', 'create') as worker`,

@@ -154,7 +154,13 @@ describe('the worker role', () => {
       sqlState: '42501',
     });
     await expect(w.deleteFrom('notify.deliveries').execute()).rejects.toMatchObject({ sqlState: '42501' });
-    for (const set of [{ tenant_id: 'globex' }, { payload: '{"evil":true}' }, { idempotency_key: 'x' }, { max_attempts: 100 }] as const) {
+    for (const set of [
+      { tenant_id: 'globex' },
+      { tenant_tag: Buffer.alloc(32) },
+      { payload: '{"evil":true}' },
+      { idempotency_key: 'x' },
+      { max_attempts: 100 },
+    ] as const) {
       await expect(w.updateTable('notify.deliveries').set(set).execute(), JSON.stringify(set)).rejects.toMatchObject({ sqlState: '42501' });
     }
     await expect(w.updateTable('notify.channels').set({ enabled: false }).execute()).rejects.toMatchObject({ sqlState: '42501' });
@@ -164,6 +170,7 @@ describe('the worker role', () => {
       'V002_Deliveries',
       'V003_WorkerReadsMigrations',
       'V004_VerifiedTenant',
+      'V005_RowTenantTags',
     ]);
     await expect(sql`delete from notify._migrations`.execute(w)).rejects.toMatchObject({ sqlState: '42501' });
     await expect(sql`update notify._migrations set checksum = 'x'`.execute(w)).rejects.toMatchObject({ sqlState: '42501' });

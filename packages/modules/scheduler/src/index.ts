@@ -19,4 +19,6 @@ export { RunQueue, type RunClaimOptions, type RunRef } from './runs/run-queue.js
 export { RunRepository } from './runs/run-repository.js';
 export { FINISHED_RUN_STATUSES, RUN_TRANSITIONS, type RunStatus } from './runs/run-status.js';
 export { SchedulerError, InvalidCronExpressionError, InvalidTimeZoneError, type SchedulerErrorCode } from './errors/scheduler-error.js';
+export type { Run, Schedule, Untagged } from './database/rows.js';
+// the generated table types; the row aliases above (without tenant_tag) take the place of the generated ones of the same name
 export type * from './generated/db.js';

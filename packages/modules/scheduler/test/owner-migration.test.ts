@@ -6,10 +6,11 @@ import { migrations, REQUIRED_ROLES } from '../src/index.js';
 ownerMigrationSuite({
   migrations,
   requiredRoles: REQUIRED_ROLES,
-  migrationIds: ['V001_Schedules', 'V002_CronAndRuns', 'V003_VerifiedTenant'],
+  migrationIds: ['V001_Schedules', 'V002_CronAndRuns', 'V003_VerifiedTenant', 'V004_RowTenantTags'],
   tables: ['runs', 'schedules'],
   tenantRow: {
     table: 'scheduler.schedules',
     insert: "insert into scheduler.schedules (tenant_id, name, cron, next_fire_at) values ('acme', 'first', '* * * * *', now())",
   },
+  tagMigration: 'V004_RowTenantTags',
 });

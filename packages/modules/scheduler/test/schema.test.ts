@@ -7,7 +7,12 @@ import { APP_ROLE, migrations, RunPlanner, RunQueue, ScheduleRepository, WORKER_
 
 const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
 const sources = useModuleRoles<DB>(db, { module: 'Scheduler', roles: [APP_ROLE, WORKER_ROLE] });
-const TENANT_POLICY = '(tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant))';
+// pg_policies' text of tenantIsolationSql's policy (V004_RowTenantTags): reads compare the row's tag with the session's,
+// writes need the verified tenant and the session's tag
+const TAGGED_USING =
+  "((tenant_id = NULLIF(current_setting('app.tenant_id'::text, true), ''::text)) AND ((tenant_tag = ( SELECT stellaops_security.session_tag() AS session_tag)) OR (tenant_tag = ( SELECT stellaops_security.previous_session_tag() AS previous_session_tag))))";
+const TAGGED_CHECK =
+  '((tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant)) AND (tenant_tag = ( SELECT stellaops_security.session_tag() AS session_tag)))';
 
 describe('scheduler schema', () => {
   it('has both tables with ENABLE and FORCE row level security, the tenant policy, and the worker policies', async () => {
@@ -24,7 +29,7 @@ describe('scheduler schema', () => {
       `select tablename as table, policyname as policy, cmd, roles::text[] as roles, qual, with_check as check from pg_policies where schemaname = 'scheduler' order by 1, 2`,
     );
     expect(p.rows).toEqual([
-      { table: 'runs', policy: 'runs_tenant_isolation', cmd: 'ALL', roles: ['public'], qual: TENANT_POLICY, check: TENANT_POLICY },
+      { table: 'runs', policy: 'runs_tenant_isolation', cmd: 'ALL', roles: ['public'], qual: TAGGED_USING, check: TAGGED_CHECK },
       { table: 'runs', policy: 'runs_worker_plan', cmd: 'INSERT', roles: [WORKER_ROLE], qual: null, check: "(status = 'queued'::text)" },
       { table: 'runs', policy: 'runs_worker_read', cmd: 'SELECT', roles: [WORKER_ROLE], qual: 'true', check: null },
       {
@@ -40,8 +45,8 @@ describe('scheduler schema', () => {
         policy: 'schedules_tenant_isolation',
         cmd: 'ALL',
         roles: ['public'],
-        qual: TENANT_POLICY,
-        check: TENANT_POLICY,
+        qual: TAGGED_USING,
+        check: TAGGED_CHECK,
       },
       { table: 'schedules', policy: 'schedules_worker_advance', cmd: 'UPDATE', roles: [WORKER_ROLE], qual: 'enabled', check: 'enabled' },
       { table: 'schedules', policy: 'schedules_worker_read', cmd: 'SELECT', roles: [WORKER_ROLE], qual: 'true', check: null },
@@ -62,6 +67,25 @@ describe('scheduler schema', () => {
       [WORKER_ROLE],
     );
     expect(f.rows[0]?.ok).toBe(true);
+  });
+
+  it('gives both tables a tenant_tag (bytea, not null, the session tag by default), the fill and retag triggers, and runs the planning one', async () => {
+    const columns = await db.pool.query(
+      `select table_name as table, data_type as type, is_nullable as nullable, column_default as default
+         from information_schema.columns where table_schema = 'scheduler' and column_name = 'tenant_tag' order by 1`,
+    );
+    expect(columns.rows).toEqual(
+      ['runs', 'schedules'].map((table) => ({ table, type: 'bytea', nullable: 'NO', default: 'stellaops_security.session_tag()' })),
+    );
+    const triggers = await db.pool.query(
+      `select c.relname as table, array_agg(t.tgname::text order by t.tgname) as triggers
+         from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = 'scheduler' and not t.tgisinternal group by 1 order by 1`,
+    );
+    expect(triggers.rows).toEqual([
+      { table: 'runs', triggers: ['runs_status_transition', 'runs_tenant_tag_fill', 'runs_tenant_tag_plan', 'runs_tenant_tag_retag'] },
+      { table: 'schedules', triggers: ['schedules_tenant_tag_fill', 'schedules_tenant_tag_retag'] },
+    ]);
   });
 
   it('ignores a tenant set by SQL alone (no proof): neither app nor worker tenant sessions see or write its rows', async () => {
@@ -122,13 +146,14 @@ describe('scheduler schema', () => {
     expect(await table(WORKER_ROLE, 'scheduler.schedules', 'delete')).toBe(false);
     expect(await table(WORKER_ROLE, 'scheduler.runs', 'delete')).toBe(false);
     expect(await column(WORKER_ROLE, 'scheduler.schedules', 'next_fire_at', 'update')).toBe(true);
-    for (const c of ['cron', 'time_zone', 'enabled', 'payload', 'tenant_id', 'name'])
+    for (const c of ['cron', 'time_zone', 'enabled', 'payload', 'tenant_id', 'tenant_tag', 'name'])
       expect(await column(WORKER_ROLE, 'scheduler.schedules', c, 'update'), c).toBe(false);
     for (const c of ['status', 'locked_by', 'lease_expires_at', 'attempts', 'finished_at', 'error'])
       expect(await column(WORKER_ROLE, 'scheduler.runs', c, 'update'), c).toBe(true);
-    for (const c of ['tenant_id', 'schedule_id', 'scheduled_for', 'id'])
+    for (const c of ['tenant_id', 'tenant_tag', 'schedule_id', 'scheduled_for', 'id'])
       expect(await column(WORKER_ROLE, 'scheduler.runs', c, 'update'), c).toBe(false);
-    for (const c of ['status', 'locked_by', 'attempts']) expect(await column(WORKER_ROLE, 'scheduler.runs', c, 'insert'), c).toBe(false);
+    for (const c of ['status', 'locked_by', 'attempts', 'tenant_tag'])
+      expect(await column(WORKER_ROLE, 'scheduler.runs', c, 'insert'), c).toBe(false);
   });
 
   it("keeps the worker role to its policies: no finished run changes, no non-queued inserts, no disabled schedule advanced, no tenant's schedule rewritten", async () => {

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { Client, DB } from '../generated/db.js';
+import type { DB } from '../generated/db.js';
+import type { Client } from '../database/rows.js';
 import { generateSecret, hashSecret, secretMatches } from '../secrets/secret-hash.js';
 
 /** An OAuth client as returned to callers: everything but the secret hash. */

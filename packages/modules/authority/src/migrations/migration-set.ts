@@ -4,6 +4,7 @@ import { v001TenantsAndUsers } from './v001-tenants-and-users.js';
 import { v002ClientsAndTokens } from './v002-clients-and-tokens.js';
 import { v003RolesAndGrants } from './v003-roles-and-grants.js';
 import { v004VerifiedTenant } from './v004-verified-tenant.js';
+import { v005RowTenantTags } from './v005-row-tenant-tags.js';
 
 /**
  * Authority's migration set (schema `authority`, tracking table
@@ -12,5 +13,5 @@ import { v004VerifiedTenant } from './v004-verified-tenant.js';
  */
 export const migrations = defineMigrationSet({
   schema: AUTHORITY_SCHEMA,
-  migrations: [v001TenantsAndUsers, v002ClientsAndTokens, v003RolesAndGrants, v004VerifiedTenant],
+  migrations: [v001TenantsAndUsers, v002ClientsAndTokens, v003RolesAndGrants, v004VerifiedTenant, v005RowTenantTags],
 });

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB, Role } from '../generated/db.js';
+import type { DB } from '../generated/db.js';
+import { qualified, ROLE_COLUMNS, type Role } from '../database/rows.js';
 
 /** What {@link RoleRepository.create} takes. */
 export interface CreateRoleInput {
@@ -36,7 +37,7 @@ export class RoleRepository {
     return this.db
       .insertInto('authority.roles')
       .values({ name: input.name, description: input.description ?? null, permissions: input.permissions ?? [] })
-      .returningAll()
+      .returning(ROLE_COLUMNS)
       .executeTakeFirstOrThrow();
   }
 
@@ -44,14 +45,14 @@ export class RoleRepository {
   async findByName(name: string): Promise<Role | undefined> {
     return this.db
       .selectFrom('authority.roles')
-      .selectAll()
+      .select(ROLE_COLUMNS)
       .where((eb) => eb(eb.fn<string>('lower', ['name']), '=', eb.fn<string>('lower', [eb.val(name)])))
       .executeTakeFirst();
   }
 
   /** All roles of the tenant, by name. */
   async list(): Promise<Role[]> {
-    return this.db.selectFrom('authority.roles').selectAll().orderBy('name').execute();
+    return this.db.selectFrom('authority.roles').select(ROLE_COLUMNS).orderBy('name').execute();
   }
 
   /** Replaces a role's permissions; returns the updated role. */
@@ -60,7 +61,7 @@ export class RoleRepository {
       .updateTable('authority.roles')
       .set({ permissions, updated_at: sql<Date>`now()` })
       .where('id', '=', id)
-      .returningAll()
+      .returning(ROLE_COLUMNS)
       .executeTakeFirst();
   }
 
@@ -99,7 +100,7 @@ export class RoleRepository {
     return this.db
       .selectFrom('authority.roles as r')
       .innerJoin('authority.user_roles as ur', (j) => j.onRef('ur.tenant_id', '=', 'r.tenant_id').onRef('ur.role_id', '=', 'r.id'))
-      .selectAll('r')
+      .select(qualified('r', ROLE_COLUMNS))
       .where('ur.user_id', '=', userId)
       .orderBy('r.name')
       .execute();

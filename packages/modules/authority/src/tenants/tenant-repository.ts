@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB, Tenant } from '../generated/db.js';
+import type { DB } from '../generated/db.js';
+import { TENANT_COLUMNS, type Tenant } from '../database/rows.js';
 
 /** Status of a tenant. */
 export type TenantStatus = 'active' | 'suspended';
@@ -25,12 +26,16 @@ export class TenantRepository {
    * @throws `UniqueViolationError` when it exists already
    */
   async create(input: { displayName: string }): Promise<Tenant> {
-    return this.db.insertInto('authority.tenants').values({ display_name: input.displayName }).returningAll().executeTakeFirstOrThrow();
+    return this.db
+      .insertInto('authority.tenants')
+      .values({ display_name: input.displayName })
+      .returning(TENANT_COLUMNS)
+      .executeTakeFirstOrThrow();
   }
 
   /** The session tenant's record, if created. */
   async current(): Promise<Tenant | undefined> {
-    return this.db.selectFrom('authority.tenants').selectAll().executeTakeFirst();
+    return this.db.selectFrom('authority.tenants').select(TENANT_COLUMNS).executeTakeFirst();
   }
 
   /** Renames the tenant; returns the updated record (undefined when it does not exist). */
@@ -38,7 +43,7 @@ export class TenantRepository {
     return this.db
       .updateTable('authority.tenants')
       .set({ display_name: displayName, updated_at: sql<Date>`now()` })
-      .returningAll()
+      .returning(TENANT_COLUMNS)
       .executeTakeFirst();
   }
 
@@ -47,7 +52,7 @@ export class TenantRepository {
     return this.db
       .updateTable('authority.tenants')
       .set({ status, updated_at: sql<Date>`now()` })
-      .returningAll()
+      .returning(TENANT_COLUMNS)
       .executeTakeFirst();
   }
 }

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB, Token } from '../generated/db.js';
+import type { DB } from '../generated/db.js';
+import type { Token } from '../database/rows.js';
 import { generateSecret, hashSecret } from '../secrets/secret-hash.js';
 
 /** Kind of an issued token. */

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB, User } from '../generated/db.js';
+import type { DB } from '../generated/db.js';
+import { USER_COLUMNS, type User } from '../database/rows.js';
 
 /** Status of a user. */
 export type UserStatus = 'active' | 'disabled';
@@ -40,20 +41,20 @@ export class UserRepository {
     return this.db
       .insertInto('authority.users')
       .values({ login: input.login, display_name: input.displayName ?? null, email: input.email ?? null })
-      .returningAll()
+      .returning(USER_COLUMNS)
       .executeTakeFirstOrThrow();
   }
 
   /** The user with this id, if any. */
   async findById(id: string): Promise<User | undefined> {
-    return this.db.selectFrom('authority.users').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.db.selectFrom('authority.users').select(USER_COLUMNS).where('id', '=', id).executeTakeFirst();
   }
 
   /** The user whose login equals `login` ignoring case, if any. */
   async findByLogin(login: string): Promise<User | undefined> {
     return this.db
       .selectFrom('authority.users')
-      .selectAll()
+      .select(USER_COLUMNS)
       .where((eb) => eb(eb.fn<string>('lower', ['login']), '=', eb.fn<string>('lower', [eb.val(login)])))
       .executeTakeFirst();
   }
@@ -62,7 +63,7 @@ export class UserRepository {
   async list(page: { limit?: number; offset?: number } = {}): Promise<User[]> {
     return this.db
       .selectFrom('authority.users')
-      .selectAll()
+      .select(USER_COLUMNS)
       .orderBy((eb) => eb.fn('lower', ['login']))
       .orderBy('id')
       .limit(page.limit ?? 100)
@@ -76,7 +77,7 @@ export class UserRepository {
       .updateTable('authority.users')
       .set({ status, updated_at: sql<Date>`now()` })
       .where('id', '=', id)
-      .returningAll()
+      .returning(USER_COLUMNS)
       .executeTakeFirst();
   }
 

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { Channel, DB, JsonObject } from '../generated/db.js';
+import type { DB, JsonObject } from '../generated/db.js';
+import { CHANNEL_COLUMNS, type Channel } from '../database/rows.js';
 
 /** Kinds of channel. */
 export type ChannelKind = 'email' | 'webhook' | 'slack' | 'teams';
@@ -37,18 +38,18 @@ export class ChannelRepository {
     return this.db
       .insertInto('notify.channels')
       .values({ name: input.name, kind: input.kind, config: JSON.stringify(input.config ?? {}), enabled: input.enabled ?? true })
-      .returningAll()
+      .returning(CHANNEL_COLUMNS)
       .executeTakeFirstOrThrow();
   }
 
   /** The channel with this id, if any. */
   async findById(id: string): Promise<Channel | undefined> {
-    return this.db.selectFrom('notify.channels').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.db.selectFrom('notify.channels').select(CHANNEL_COLUMNS).where('id', '=', id).executeTakeFirst();
   }
 
   /** All channels of the tenant, by name. */
   async list(): Promise<Channel[]> {
-    return this.db.selectFrom('notify.channels').selectAll().orderBy('name').orderBy('id').execute();
+    return this.db.selectFrom('notify.channels').select(CHANNEL_COLUMNS).orderBy('name').orderBy('id').execute();
   }
 
   /** Replaces a channel's settings; returns the updated channel. */
@@ -57,7 +58,7 @@ export class ChannelRepository {
       .updateTable('notify.channels')
       .set({ config: JSON.stringify(config), updated_at: sql<Date>`now()` })
       .where('id', '=', id)
-      .returningAll()
+      .returning(CHANNEL_COLUMNS)
       .executeTakeFirst();
   }
 
@@ -67,7 +68,7 @@ export class ChannelRepository {
       .updateTable('notify.channels')
       .set({ enabled, updated_at: sql<Date>`now()` })
       .where('id', '=', id)
-      .returningAll()
+      .returning(CHANNEL_COLUMNS)
       .executeTakeFirst();
   }
 

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB, Delivery } from '../generated/db.js';
+import type { DB } from '../generated/db.js';
+import { DELIVERY_COLUMNS, qualified, type Delivery } from '../database/rows.js';
 
 /** Exponential backoff after a failed attempt: `min(maxSeconds, baseSeconds · 2^(attempts − 1))`. */
 export interface BackoffPolicy {
@@ -109,7 +110,7 @@ export class DeliveryQueue {
       }))
       .whereRef('d.tenant_id', '=', 'c.tenant_id')
       .whereRef('d.id', '=', 'c.id')
-      .returningAll('d')
+      .returning(qualified('d', DELIVERY_COLUMNS))
       .execute();
   }
 
@@ -129,7 +130,7 @@ export class DeliveryQueue {
       .where('id', '=', delivery.id)
       .where('status', '=', 'processing')
       .where('locked_by', '=', workerId)
-      .returningAll()
+      .returning(DELIVERY_COLUMNS)
       .executeTakeFirst();
   }
 
@@ -156,7 +157,7 @@ export class DeliveryQueue {
       .where('id', '=', delivery.id)
       .where('status', '=', 'processing')
       .where('locked_by', '=', options.workerId)
-      .returningAll()
+      .returning(DELIVERY_COLUMNS)
       .executeTakeFirst();
   }
 
@@ -186,7 +187,7 @@ export class DeliveryQueue {
       .where('id', '=', delivery.id)
       .where('status', '=', 'processing')
       .where('locked_by', '=', workerId)
-      .returningAll()
+      .returning(DELIVERY_COLUMNS)
       .executeTakeFirst();
   }
 

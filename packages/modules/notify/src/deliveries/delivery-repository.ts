@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB, Delivery, JsonValue } from '../generated/db.js';
+import type { DB, JsonValue } from '../generated/db.js';
+import { DELIVERY_COLUMNS, type Delivery } from '../database/rows.js';
 import { DEFAULT_MAX_ATTEMPTS } from './delivery-status.js';
 
 /** What {@link DeliveryRepository.enqueue} takes. */
@@ -63,7 +64,7 @@ export class DeliveryRepository {
       .onConflict((oc) =>
         oc.columns(['tenant_id', 'idempotency_key']).doUpdateSet({ idempotency_key: (eb) => eb.ref('excluded.idempotency_key') }),
       )
-      .returningAll()
+      .returning(DELIVERY_COLUMNS)
       .returning(sql<boolean>`xmax = 0`.as('created'))
       .executeTakeFirstOrThrow();
     const { created, ...delivery } = row;
@@ -72,19 +73,23 @@ export class DeliveryRepository {
 
   /** The delivery with this id, if any. */
   async findById(id: string): Promise<Delivery | undefined> {
-    return this.db.selectFrom('notify.deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.db.selectFrom('notify.deliveries').select(DELIVERY_COLUMNS).where('id', '=', id).executeTakeFirst();
   }
 
   /** The delivery with this idempotency key, if any. */
   async findByIdempotencyKey(idempotencyKey: string): Promise<Delivery | undefined> {
-    return this.db.selectFrom('notify.deliveries').selectAll().where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
+    return this.db
+      .selectFrom('notify.deliveries')
+      .select(DELIVERY_COLUMNS)
+      .where('idempotency_key', '=', idempotencyKey)
+      .executeTakeFirst();
   }
 
   /** Dead letters, most recently dead first. */
   async listDeadLetters(page: { limit?: number; offset?: number } = {}): Promise<Delivery[]> {
     return this.db
       .selectFrom('notify.deliveries')
-      .selectAll()
+      .select(DELIVERY_COLUMNS)
       .where('status', '=', 'dead')
       .orderBy('updated_at', 'desc')
       .orderBy('id')
@@ -100,7 +105,7 @@ export class DeliveryRepository {
       .set({ status: 'pending', attempts: 0, next_attempt_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
       .where('id', '=', id)
       .where('status', '=', 'dead')
-      .returningAll()
+      .returning(DELIVERY_COLUMNS)
       .executeTakeFirst();
   }
 }

@@ -4,6 +4,7 @@ import { v001ChannelsAndRules } from './v001-channels-and-rules.js';
 import { v002Deliveries } from './v002-deliveries.js';
 import { v003WorkerReadsMigrations } from './v003-worker-reads-migrations.js';
 import { v004VerifiedTenant } from './v004-verified-tenant.js';
+import { v005RowTenantTags } from './v005-row-tenant-tags.js';
 
 /**
  * Notify's migration set (schema `notify`, tracking table `notify._migrations`),
@@ -12,5 +13,5 @@ import { v004VerifiedTenant } from './v004-verified-tenant.js';
  */
 export const migrations = defineMigrationSet({
   schema: NOTIFY_SCHEMA,
-  migrations: [v001ChannelsAndRules, v002Deliveries, v003WorkerReadsMigrations, v004VerifiedTenant],
+  migrations: [v001ChannelsAndRules, v002Deliveries, v003WorkerReadsMigrations, v004VerifiedTenant, v005RowTenantTags],
 });

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB, JsonObject, Rule } from '../generated/db.js';
+import type { DB, JsonObject } from '../generated/db.js';
+import { qualified, RULE_COLUMNS, type Rule } from '../database/rows.js';
 
 /** What {@link RuleRepository.create} takes. */
 export interface CreateRuleInput {
@@ -45,18 +46,18 @@ export class RuleRepository {
         filter: JSON.stringify(input.filter ?? {}),
         enabled: input.enabled ?? true,
       })
-      .returningAll()
+      .returning(RULE_COLUMNS)
       .executeTakeFirstOrThrow();
   }
 
   /** The rule with this id, if any. */
   async findById(id: string): Promise<Rule | undefined> {
-    return this.db.selectFrom('notify.rules').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.db.selectFrom('notify.rules').select(RULE_COLUMNS).where('id', '=', id).executeTakeFirst();
   }
 
   /** All rules of the tenant, by name. */
   async list(): Promise<Rule[]> {
-    return this.db.selectFrom('notify.rules').selectAll().orderBy('name').orderBy('id').execute();
+    return this.db.selectFrom('notify.rules').select(RULE_COLUMNS).orderBy('name').orderBy('id').execute();
   }
 
   /** The enabled rules for `eventKind` whose channel is enabled, by name. */
@@ -64,7 +65,7 @@ export class RuleRepository {
     return this.db
       .selectFrom('notify.rules as r')
       .innerJoin('notify.channels as c', (j) => j.onRef('c.tenant_id', '=', 'r.tenant_id').onRef('c.id', '=', 'r.channel_id'))
-      .selectAll('r')
+      .select(qualified('r', RULE_COLUMNS))
       .where('r.event_kind', '=', eventKind)
       .where('r.enabled', '=', true)
       .where('c.enabled', '=', true)
@@ -78,7 +79,7 @@ export class RuleRepository {
       .updateTable('notify.rules')
       .set({ enabled, updated_at: sql<Date>`now()` })
       .where('id', '=', id)
-      .returningAll()
+      .returning(RULE_COLUMNS)
       .executeTakeFirst();
   }
 

@@ -3,6 +3,7 @@ import { SCHEDULER_SCHEMA } from '../database/roles.js';
 import { v001Schedules } from './v001-schedules.js';
 import { v002CronAndRuns } from './v002-cron-and-runs.js';
 import { v003VerifiedTenant } from './v003-verified-tenant.js';
+import { v004RowTenantTags } from './v004-row-tenant-tags.js';
 
 /**
  * Scheduler's migration set (schema `scheduler`, tracking table `scheduler._migrations`),
@@ -11,5 +12,5 @@ import { v003VerifiedTenant } from './v003-verified-tenant.js';
  */
 export const migrations = defineMigrationSet({
   schema: SCHEDULER_SCHEMA,
-  migrations: [v001Schedules, v002CronAndRuns, v003VerifiedTenant],
+  migrations: [v001Schedules, v002CronAndRuns, v003VerifiedTenant, v004RowTenantTags],
 });

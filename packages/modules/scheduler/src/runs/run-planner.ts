@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB, Run } from '../generated/db.js';
+import type { DB } from '../generated/db.js';
+import { RUN_COLUMNS, type Run } from '../database/rows.js';
 import { SchedulerError } from '../errors/scheduler-error.js';
 import { CronSchedule } from '../schedules/cron.js';
 
@@ -77,7 +78,7 @@ export class RunPlanner {
             .insertInto('scheduler.runs')
             .values(ticks.map((t) => ({ tenant_id: s.tenant_id, schedule_id: s.id, scheduled_for: t })))
             .onConflict((oc) => oc.columns(['tenant_id', 'schedule_id', 'scheduled_for']).doNothing())
-            .returningAll()
+            .returning(RUN_COLUMNS)
             .execute();
     await this.#db
       .updateTable('scheduler.schedules')

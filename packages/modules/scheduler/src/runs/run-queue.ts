@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB, Run } from '../generated/db.js';
+import type { DB } from '../generated/db.js';
+import { qualified, RUN_COLUMNS, type Run } from '../database/rows.js';
 import { SchedulerError } from '../errors/scheduler-error.js';
 
 /** What {@link RunQueue.claim} takes. */
@@ -75,7 +76,7 @@ export class RunQueue {
       })
       .whereRef('r.tenant_id', '=', 'due.tenant_id')
       .whereRef('r.id', '=', 'due.id')
-      .returningAll('r')
+      .returning(qualified('r', RUN_COLUMNS))
       .execute();
     return rows.sort((a, b) => a.scheduled_for.getTime() - b.scheduled_for.getTime());
   }
@@ -109,7 +110,7 @@ export class RunQueue {
       .where('id', '=', run.id)
       .where('status', '=', 'running')
       .where('locked_by', '=', nonEmpty(workerId))
-      .returningAll()
+      .returning(RUN_COLUMNS)
       .executeTakeFirst();
   }
 }

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB, Run } from '../generated/db.js';
+import type { DB } from '../generated/db.js';
+import { RUN_COLUMNS, type Run } from '../database/rows.js';
 import type { RunStatus } from './run-status.js';
 
 /**
@@ -22,12 +23,12 @@ export class RunRepository {
 
   /** The run with this id, if the session tenant has it. */
   async findById(id: string): Promise<Run | undefined> {
-    return this.#db.selectFrom('scheduler.runs').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.#db.selectFrom('scheduler.runs').select(RUN_COLUMNS).where('id', '=', id).executeTakeFirst();
   }
 
   /** A schedule's runs, newest tick first, optionally of some states only. */
   async listForSchedule(scheduleId: string, options: { status?: RunStatus[]; limit?: number } = {}): Promise<Run[]> {
-    let q = this.#db.selectFrom('scheduler.runs').selectAll().where('schedule_id', '=', scheduleId);
+    let q = this.#db.selectFrom('scheduler.runs').select(RUN_COLUMNS).where('schedule_id', '=', scheduleId);
     if (options.status && options.status.length > 0) q = q.where('status', 'in', options.status);
     return q
       .orderBy('scheduled_for', 'desc')
@@ -46,7 +47,7 @@ export class RunRepository {
       .set({ status: 'cancelled', finished_at: sql<Date>`now()`, locked_by: null, lease_expires_at: null, updated_at: sql<Date>`now()` })
       .where('id', '=', id)
       .where('status', 'in', ['queued', 'running'])
-      .returningAll()
+      .returning(RUN_COLUMNS)
       .executeTakeFirst();
   }
 }

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { DB, JsonObject, Schedule } from '../generated/db.js';
+import type { DB, JsonObject } from '../generated/db.js';
+import { SCHEDULE_COLUMNS, type Schedule } from '../database/rows.js';
 import { CronSchedule } from './cron.js';
 
 /** What {@link ScheduleRepository.create} takes. */
@@ -55,18 +56,18 @@ export class ScheduleRepository {
         payload: JSON.stringify(input.payload ?? {}),
         next_fire_at: enabled ? cron.nextAfter(input.from ?? new Date()) : null,
       })
-      .returningAll()
+      .returning(SCHEDULE_COLUMNS)
       .executeTakeFirstOrThrow();
   }
 
   /** The schedule with this id, if the session tenant has it. */
   async findById(id: string): Promise<Schedule | undefined> {
-    return this.#db.selectFrom('scheduler.schedules').selectAll().where('id', '=', id).executeTakeFirst();
+    return this.#db.selectFrom('scheduler.schedules').select(SCHEDULE_COLUMNS).where('id', '=', id).executeTakeFirst();
   }
 
   /** All schedules of the session tenant, by name. */
   async list(): Promise<Schedule[]> {
-    return this.#db.selectFrom('scheduler.schedules').selectAll().orderBy('name').orderBy('id').execute();
+    return this.#db.selectFrom('scheduler.schedules').select(SCHEDULE_COLUMNS).orderBy('name').orderBy('id').execute();
   }
 
   /** Renames a schedule; returns it, or `undefined` when the session tenant has no such schedule. */
@@ -75,7 +76,7 @@ export class ScheduleRepository {
       .updateTable('scheduler.schedules')
       .set({ name, updated_at: sql<Date>`now()` })
       .where('id', '=', id)
-      .returningAll()
+      .returning(SCHEDULE_COLUMNS)
       .executeTakeFirst();
   }
 
@@ -97,7 +98,7 @@ export class ScheduleRepository {
         updated_at: sql<Date>`now()`,
       })
       .where('id', '=', id)
-      .returningAll()
+      .returning(SCHEDULE_COLUMNS)
       .executeTakeFirst();
   }
 
@@ -119,7 +120,7 @@ export class ScheduleRepository {
           updated_at: sql<Date>`now()`,
         })
         .where('id', '=', id)
-        .returningAll()
+        .returning(SCHEDULE_COLUMNS)
         .executeTakeFirst()
     );
   }
