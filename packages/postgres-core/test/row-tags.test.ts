@@ -87,6 +87,26 @@ describe('row tenant tags', () => {
     expect(await ids(ds, 'b')).toEqual([11]);
   });
 
+  it("rows written for a tenant other than the session's, or with an empty proof, get their own tenant's tag", async () => {
+    const c = await db.pool.connect();
+    try {
+      // a connection a tenant session left '' on (transaction-local settings read back as '' afterwards)
+      await c.query(`begin; select set_config('app.tenant_proof', 'x', true); commit`);
+      await c.query(`insert into items (id, tenant_id, name) values (20, 'b', 'after a session')`);
+      // a session bound to a (a role whose own policy lets it write for other tenants, like a worker) writing b's row
+      await c.query(`select set_config('app.tenant_id', 'a', false), set_config('app.tenant_proof', $1, false)`, [
+        fixtureKey().proofFor('a'),
+      ]);
+      await c.query(`insert into items (id, tenant_id, name) values (21, 'b', 'for another tenant')`);
+      await c.query('reset all');
+    } finally {
+      c.release();
+    }
+    const ds = open({ tenantKey: fixtureKey() });
+    expect(await ids(ds, 'b')).toEqual([11, 20, 21]);
+    expect(await ids(ds, 'a')).toEqual([1, 2]);
+  });
+
   it('an owner moving a row to another tenant re-tags it (the old tenant loses it, the new one reads it)', async () => {
     await db.pool.query(`update items set tenant_id = 'b' where id = 2`);
     const ds = open({ tenantKey: fixtureKey() });

@@ -20,12 +20,12 @@ const VERIFIED = /stellaops_security\s*\.\s*current_tenant\s*\(\s*\)/i;
 /**
  * The session's tag, as the function or as its body written out (what
  * `tenantIsolationSql` emits, so that planning parses no inlined function):
- * `sha256(convert_to(current_setting('app.tenant_proof', true), 'UTF8'))`, with
+ * `sha256(convert_to(nullif(current_setting('app.tenant_proof', true), ''), 'UTF8'))`, with
  * or without `pg_catalog.`, in a migration's text or `pg_get_expr` output. A
  * pattern both JavaScript and PostgreSQL (`~*`) understand.
  */
 export const SESSION_TAG_PATTERN =
-  "stellaops_security\\s*\\.\\s*session_tag\\s*\\(\\s*\\)|sha256\\s*\\(\\s*(pg_catalog\\s*\\.\\s*)?convert_to\\s*\\(\\s*(pg_catalog\\s*\\.\\s*)?current_setting\\s*\\(\\s*'app\\.tenant_proof'";
+  "stellaops_security\\s*\\.\\s*session_tag\\s*\\(\\s*\\)|sha256\\s*\\(\\s*(pg_catalog\\s*\\.\\s*)?convert_to\\s*\\(\\s*(nullif\\s*\\(\\s*)?(pg_catalog\\s*\\.\\s*)?current_setting\\s*\\(\\s*'app\\.tenant_proof'";
 
 const SESSION_TAG = new RegExp(SESSION_TAG_PATTERN, 'i');
 const TAG_COLUMN = /\btenant_tag\b/i;

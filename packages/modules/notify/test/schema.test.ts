@@ -8,9 +8,9 @@ const db = useTestDatabase({ migrations: await templateMigrations(migrations), s
 // pg_policies' text of tenantIsolationSql's policy (V005_RowTenantTags): reads compare the row's tag with the session's,
 // writes need the verified tenant and the session's tag
 const TAGGED_USING =
-  "((tenant_id = NULLIF(current_setting('app.tenant_id'::text, true), ''::text)) AND ((tenant_tag = ( SELECT stellaops_security.session_tag() AS session_tag)) OR (tenant_tag = ( SELECT stellaops_security.previous_session_tag() AS previous_session_tag))))";
+  "((tenant_id = NULLIF(current_setting('app.tenant_id'::text, true), ''::text)) AND ((tenant_tag = ( SELECT sha256(convert_to(NULLIF(current_setting('app.tenant_proof'::text, true), ''::text), 'UTF8'::name)) AS sha256)) OR (tenant_tag = ( SELECT sha256(convert_to(NULLIF(current_setting('app.tenant_proof_previous'::text, true), ''::text), 'UTF8'::name)) AS sha256))))";
 const TAGGED_CHECK =
-  '((tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant)) AND (tenant_tag = ( SELECT stellaops_security.session_tag() AS session_tag)))';
+  "((tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant)) AND (tenant_tag = ( SELECT sha256(convert_to(NULLIF(current_setting('app.tenant_proof'::text, true), ''::text), 'UTF8'::name)) AS sha256)))";
 const TABLES = ['channels', 'deliveries', 'rules'];
 
 beforeAll(() => enableRoleLogins(db.server.adminConnectionString, [APP_ROLE, WORKER_ROLE]));
@@ -60,7 +60,12 @@ describe('notify schema', () => {
          from information_schema.columns where table_schema = 'notify' and column_name = 'tenant_tag' order by 1`,
     );
     expect(columns.rows).toEqual(
-      TABLES.map((table) => ({ table, type: 'bytea', nullable: 'NO', default: 'stellaops_security.session_tag()' })),
+      TABLES.map((table) => ({
+        table,
+        type: 'bytea',
+        nullable: 'NO',
+        default: "sha256(convert_to(NULLIF(current_setting('app.tenant_proof'::text, true), ''::text), 'UTF8'::name))",
+      })),
     );
     const triggers = await db.pool.query<{ table: string; triggers: string[] }>(
       `select c.relname as table, array_agg(t.tgname::text order by t.tgname) as triggers

@@ -10,9 +10,9 @@ const sources = useModuleRoles<DB>(db, { module: 'Scheduler', roles: [APP_ROLE, 
 // pg_policies' text of tenantIsolationSql's policy (V004_RowTenantTags): reads compare the row's tag with the session's,
 // writes need the verified tenant and the session's tag
 const TAGGED_USING =
-  "((tenant_id = NULLIF(current_setting('app.tenant_id'::text, true), ''::text)) AND ((tenant_tag = ( SELECT stellaops_security.session_tag() AS session_tag)) OR (tenant_tag = ( SELECT stellaops_security.previous_session_tag() AS previous_session_tag))))";
+  "((tenant_id = NULLIF(current_setting('app.tenant_id'::text, true), ''::text)) AND ((tenant_tag = ( SELECT sha256(convert_to(NULLIF(current_setting('app.tenant_proof'::text, true), ''::text), 'UTF8'::name)) AS sha256)) OR (tenant_tag = ( SELECT sha256(convert_to(NULLIF(current_setting('app.tenant_proof_previous'::text, true), ''::text), 'UTF8'::name)) AS sha256))))";
 const TAGGED_CHECK =
-  '((tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant)) AND (tenant_tag = ( SELECT stellaops_security.session_tag() AS session_tag)))';
+  "((tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant)) AND (tenant_tag = ( SELECT sha256(convert_to(NULLIF(current_setting('app.tenant_proof'::text, true), ''::text), 'UTF8'::name)) AS sha256)))";
 
 describe('scheduler schema', () => {
   it('has both tables with ENABLE and FORCE row level security, the tenant policy, and the worker policies', async () => {
@@ -69,13 +69,18 @@ describe('scheduler schema', () => {
     expect(f.rows[0]?.ok).toBe(true);
   });
 
-  it('gives both tables a tenant_tag (bytea, not null, the session tag by default), the fill and retag triggers, and runs the planning one', async () => {
+  it('gives both tables a tenant_tag (bytea, not null, the session tag by default), and the fill and retag triggers', async () => {
     const columns = await db.pool.query(
       `select table_name as table, data_type as type, is_nullable as nullable, column_default as default
          from information_schema.columns where table_schema = 'scheduler' and column_name = 'tenant_tag' order by 1`,
     );
     expect(columns.rows).toEqual(
-      ['runs', 'schedules'].map((table) => ({ table, type: 'bytea', nullable: 'NO', default: 'stellaops_security.session_tag()' })),
+      ['runs', 'schedules'].map((table) => ({
+        table,
+        type: 'bytea',
+        nullable: 'NO',
+        default: "sha256(convert_to(NULLIF(current_setting('app.tenant_proof'::text, true), ''::text), 'UTF8'::name))",
+      })),
     );
     const triggers = await db.pool.query(
       `select c.relname as table, array_agg(t.tgname::text order by t.tgname) as triggers
@@ -83,7 +88,7 @@ describe('scheduler schema', () => {
         where n.nspname = 'scheduler' and not t.tgisinternal group by 1 order by 1`,
     );
     expect(triggers.rows).toEqual([
-      { table: 'runs', triggers: ['runs_status_transition', 'runs_tenant_tag_fill', 'runs_tenant_tag_plan', 'runs_tenant_tag_retag'] },
+      { table: 'runs', triggers: ['runs_status_transition', 'runs_tenant_tag_fill', 'runs_tenant_tag_retag'] },
       { table: 'schedules', triggers: ['schedules_tenant_tag_fill', 'schedules_tenant_tag_retag'] },
     ]);
   });

@@ -28,8 +28,11 @@ export interface TenantIsolationArgs {
  *   backfilled for existing rows with the newest installed key (FORCE is
  *   lifted for the backfill, inside the migration's transaction), defaulting
  *   to the session's tag, `NOT NULL`;
- * - triggers that fill the tag of a row written without one (an owner's
- *   insert) and re-tag a row whose tenant changes;
+ * - triggers that tag a row written without a tag or for a tenant other than
+ *   the session's (an owner's insert, a worker role writing for a tenant) from
+ *   its tenant column, and re-tag a row whose tenant changes (the trigger's
+ *   `WHEN` keeps it from firing on a tenant session's own rows, which carry
+ *   the session's tag by default);
  * - `ENABLE` + `FORCE ROW LEVEL SECURITY` (the owner is subject to it too) and
  *   one policy for all commands. `USING` (what a statement may see, update or
  *   delete): the tenant column equals `app.tenant_id` AND the row's tag is
@@ -75,7 +78,7 @@ export function tenantIsolationSql(args: TenantIsolationArgs): string[] {
     `alter table ${table} alter column ${tag} set default ${SESSION_TAG_SQL}`,
     `alter table ${table} alter column ${tag} set not null`,
     `drop trigger if exists ${fillTrigger} on ${table}`,
-    `create trigger ${fillTrigger} before insert on ${table} for each row when (new.${tag} is null) execute function stellaops_security.fill_tenant_tag(${columnLiteral})`,
+    `create trigger ${fillTrigger} before insert on ${table} for each row when (new.${tag} is null or new.${column}::text is distinct from nullif(current_setting('app.tenant_id', true), '')) execute function stellaops_security.fill_tenant_tag(${columnLiteral})`,
     `drop trigger if exists ${retagTrigger} on ${table}`,
     `create trigger ${retagTrigger} before update of ${column} on ${table} for each row when (new.${column} is distinct from old.${column}) execute function stellaops_security.fill_tenant_tag(${columnLiteral})`,
     `alter table ${table} enable row level security`,

@@ -20,11 +20,12 @@ export const SESSION_TAG_FUNCTION = 'stellaops_security.session_tag()';
  * function by parsing its body again at every planning, and behind PgBouncer
  * every statement is planned.
  */
-export const SESSION_TAG_SQL = "pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.current_setting('app.tenant_proof', true), 'UTF8'))";
+export const SESSION_TAG_SQL =
+  "pg_catalog.sha256(pg_catalog.convert_to(nullif(pg_catalog.current_setting('app.tenant_proof', true), ''), 'UTF8'))";
 
 /** The body of `previous_session_tag()`, written out (see {@link SESSION_TAG_SQL}). */
 export const PREVIOUS_SESSION_TAG_SQL =
-  "pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.current_setting('app.tenant_proof_previous', true), 'UTF8'))";
+  "pg_catalog.sha256(pg_catalog.convert_to(nullif(pg_catalog.current_setting('app.tenant_proof_previous', true), ''), 'UTF8'))";
 
 /** The column holding each tenant row's tag. */
 export const TENANT_TAG_COLUMN = 'tenant_tag';
@@ -138,12 +139,12 @@ revoke all on schema stellaops_security from stellaops_app`,
     up: `create function stellaops_security.session_tag() returns bytea
   language sql stable parallel safe
 as $fn$
-  select pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.current_setting('app.tenant_proof', true), 'UTF8'))
+  select pg_catalog.sha256(pg_catalog.convert_to(nullif(pg_catalog.current_setting('app.tenant_proof', true), ''), 'UTF8'))
 $fn$;
 create function stellaops_security.previous_session_tag() returns bytea
   language sql stable parallel safe
 as $fn$
-  select pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.current_setting('app.tenant_proof_previous', true), 'UTF8'))
+  select pg_catalog.sha256(pg_catalog.convert_to(nullif(pg_catalog.current_setting('app.tenant_proof_previous', true), ''), 'UTF8'))
 $fn$;
 revoke all on function stellaops_security.session_tag() from public;
 revoke all on function stellaops_security.previous_session_tag() from public;
