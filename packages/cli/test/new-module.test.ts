@@ -95,7 +95,7 @@ describe('stella-db new module: names and files', () => {
     // the tag column, its default and the triggers that tag an owner's rows and re-tag a moved row
     expect(migration).toContain(`alter table "jobs"."job_definitions" alter column tenant_tag set default ${SESSION_TAG_SQL};`);
     expect(migration).toContain(
-      'create trigger "job_definitions_tenant_tag_fill" before insert on "jobs"."job_definitions" for each row when (new.tenant_tag is null) execute function stellaops_security.fill_tenant_tag(\'tenant_id\');',
+      `create trigger "job_definitions_tenant_tag_fill" before insert on "jobs"."job_definitions" for each row when (new.tenant_tag is null or new."tenant_id"::text is distinct from nullif(current_setting('app.tenant_id', true), '')) execute function stellaops_security.fill_tenant_tag('tenant_id');`,
     );
     expect(migration).toContain('create trigger "job_definitions_tenant_tag_retag" before update of "tenant_id"');
     // the tests connect as the app role through module-testkit's helper, not a copied support file
