@@ -20,3 +20,11 @@ export {
   type ModuleRoles,
   type ModuleRolesOptions,
 } from './module-roles.js';
+export {
+  expectedTenantTagTable,
+  tenantTagSchema,
+  TAGGED_POLICY_CHECK,
+  TAGGED_POLICY_USING,
+  TENANT_TAG_DEFAULT,
+  type TenantTagTable,
+} from './tenant-tag-schema.js';

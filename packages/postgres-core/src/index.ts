@@ -123,3 +123,4 @@ export { withRetry, backoffDelayMs, isSerializationOrDeadlock, type RetryOptions
 export { checkHealth, type HealthCheckResult, type HealthTarget } from './health/health-check.js';
 export { registerPoolMetrics, type PoolMetrics, type PoolMetricsOptions } from './metrics/pool-metrics.js';
 export { PersistenceRegistry } from './persistence/persistence-registry.js';
+export { qualifiedColumns } from './sql/qualified-columns.js';

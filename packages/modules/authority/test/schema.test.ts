@@ -1,4 +1,11 @@
-import { enableRoleLogins, templateMigrations } from '@stellaops/module-testkit';
+import {
+  enableRoleLogins,
+  expectedTenantTagTable,
+  TAGGED_POLICY_CHECK,
+  TAGGED_POLICY_USING,
+  templateMigrations,
+  tenantTagSchema,
+} from '@stellaops/module-testkit';
 import { checkAppRole } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,11 +14,6 @@ import { APP_ROLE, migrations } from '../src/index.js';
 const db = useTestDatabase({ migrations: await templateMigrations(migrations), scope: 'file' });
 
 const TABLES = ['clients', 'roles', 'tenants', 'tokens', 'user_roles', 'users'];
-// pg_policies' text of tenantIsolationSql's policy (V005_RowTenantTags)
-const TAGGED_USING =
-  "((tenant_id = NULLIF(current_setting('app.tenant_id'::text, true), ''::text)) AND ((tenant_tag = ( SELECT sha256(convert_to(NULLIF(current_setting('app.tenant_proof'::text, true), ''::text), 'UTF8'::name)) AS sha256)) OR (tenant_tag = ( SELECT sha256(convert_to(NULLIF(current_setting('app.tenant_proof_previous'::text, true), ''::text), 'UTF8'::name)) AS sha256))))";
-const TAGGED_CHECK =
-  "((tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant)) AND (tenant_tag = ( SELECT sha256(convert_to(NULLIF(current_setting('app.tenant_proof'::text, true), ''::text), 'UTF8'::name)) AS sha256)))";
 
 beforeAll(() => enableRoleLogins(db.server.adminConnectionString, [APP_ROLE]));
 
@@ -35,29 +37,14 @@ describe('authority schema', () => {
       expect(row, row.table).toMatchObject({ rls: true, force: true });
       // reads compare the row's tag with the session's (an inlined expression, once per statement);
       // writes need the verified tenant (HMAC proof checked by stellaops_security.current_tenant()) and the session's tag
-      expect(row.policies, row.table).toEqual([{ name: `${row.table}_tenant_isolation`, using: TAGGED_USING, check: TAGGED_CHECK }]);
+      expect(row.policies, row.table).toEqual([
+        { name: `${row.table}_tenant_isolation`, using: TAGGED_POLICY_USING, check: TAGGED_POLICY_CHECK },
+      ]);
     }
   });
 
   it('gives every table a tenant_tag (bytea, not null, the session tag by default) and the fill and retag triggers', async () => {
-    const columns = await db.pool.query<{ table: string; type: string; nullable: string; default: string }>(
-      `select table_name as table, data_type as type, is_nullable as nullable, column_default as default
-         from information_schema.columns where table_schema = 'authority' and column_name = 'tenant_tag' order by 1`,
-    );
-    expect(columns.rows).toEqual(
-      TABLES.map((table) => ({
-        table,
-        type: 'bytea',
-        nullable: 'NO',
-        default: "sha256(convert_to(NULLIF(current_setting('app.tenant_proof'::text, true), ''::text), 'UTF8'::name))",
-      })),
-    );
-    const triggers = await db.pool.query<{ table: string; triggers: string[] }>(
-      `select c.relname as table, array_agg(t.tgname::text order by t.tgname) as triggers
-         from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = 'authority' and not t.tgisinternal group by 1 order by 1`,
-    );
-    expect(triggers.rows).toEqual(TABLES.map((table) => ({ table, triggers: [`${table}_tenant_tag_fill`, `${table}_tenant_tag_retag`] })));
+    expect(await tenantTagSchema(db.pool, 'authority')).toEqual(TABLES.map((table) => expectedTenantTagTable(table)));
   });
 
   it('leads every primary key and index with tenant_id', async () => {

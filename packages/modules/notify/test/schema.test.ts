@@ -1,16 +1,17 @@
-import { enableRoleLogins, templateMigrations } from '@stellaops/module-testkit';
+import {
+  enableRoleLogins,
+  expectedTenantTagTable,
+  TAGGED_POLICY_CHECK,
+  TAGGED_POLICY_USING,
+  templateMigrations,
+  tenantTagSchema,
+} from '@stellaops/module-testkit';
 import { checkAppRole } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE, migrations, WORKER_ROLE } from '../src/index.js';
 
 const db = useTestDatabase({ migrations: await templateMigrations(migrations), scope: 'file' });
-// pg_policies' text of tenantIsolationSql's policy (V005_RowTenantTags): reads compare the row's tag with the session's,
-// writes need the verified tenant and the session's tag
-const TAGGED_USING =
-  "((tenant_id = NULLIF(current_setting('app.tenant_id'::text, true), ''::text)) AND ((tenant_tag = ( SELECT sha256(convert_to(NULLIF(current_setting('app.tenant_proof'::text, true), ''::text), 'UTF8'::name)) AS sha256)) OR (tenant_tag = ( SELECT sha256(convert_to(NULLIF(current_setting('app.tenant_proof_previous'::text, true), ''::text), 'UTF8'::name)) AS sha256))))";
-const TAGGED_CHECK =
-  "((tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant)) AND (tenant_tag = ( SELECT sha256(convert_to(NULLIF(current_setting('app.tenant_proof'::text, true), ''::text), 'UTF8'::name)) AS sha256)))";
 const TABLES = ['channels', 'deliveries', 'rules'];
 
 beforeAll(() => enableRoleLogins(db.server.adminConnectionString, [APP_ROLE, WORKER_ROLE]));
@@ -32,14 +33,21 @@ describe('notify schema', () => {
          from pg_policies where schemaname = 'notify' order by 1, 2`,
     );
     expect(p.rows).toEqual([
-      { table: 'channels', policy: 'channels_tenant_isolation', cmd: 'ALL', roles: ['public'], qual: TAGGED_USING, check: TAGGED_CHECK },
+      {
+        table: 'channels',
+        policy: 'channels_tenant_isolation',
+        cmd: 'ALL',
+        roles: ['public'],
+        qual: TAGGED_POLICY_USING,
+        check: TAGGED_POLICY_CHECK,
+      },
       {
         table: 'deliveries',
         policy: 'deliveries_tenant_isolation',
         cmd: 'ALL',
         roles: ['public'],
-        qual: TAGGED_USING,
-        check: TAGGED_CHECK,
+        qual: TAGGED_POLICY_USING,
+        check: TAGGED_POLICY_CHECK,
       },
       { table: 'deliveries', policy: 'deliveries_worker_read', cmd: 'SELECT', roles: [WORKER_ROLE], qual: 'true', check: null },
       {
@@ -50,29 +58,19 @@ describe('notify schema', () => {
         qual: "(status = ANY (ARRAY['pending'::text, 'processing'::text]))",
         check: 'true',
       },
-      { table: 'rules', policy: 'rules_tenant_isolation', cmd: 'ALL', roles: ['public'], qual: TAGGED_USING, check: TAGGED_CHECK },
+      {
+        table: 'rules',
+        policy: 'rules_tenant_isolation',
+        cmd: 'ALL',
+        roles: ['public'],
+        qual: TAGGED_POLICY_USING,
+        check: TAGGED_POLICY_CHECK,
+      },
     ]);
   });
 
   it('gives every table a tenant_tag (bytea, not null, the session tag by default) and the fill and retag triggers', async () => {
-    const columns = await db.pool.query<{ table: string; type: string; nullable: string; default: string }>(
-      `select table_name as table, data_type as type, is_nullable as nullable, column_default as default
-         from information_schema.columns where table_schema = 'notify' and column_name = 'tenant_tag' order by 1`,
-    );
-    expect(columns.rows).toEqual(
-      TABLES.map((table) => ({
-        table,
-        type: 'bytea',
-        nullable: 'NO',
-        default: "sha256(convert_to(NULLIF(current_setting('app.tenant_proof'::text, true), ''::text), 'UTF8'::name))",
-      })),
-    );
-    const triggers = await db.pool.query<{ table: string; triggers: string[] }>(
-      `select c.relname as table, array_agg(t.tgname::text order by t.tgname) as triggers
-         from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = 'notify' and not t.tgisinternal group by 1 order by 1`,
-    );
-    expect(triggers.rows).toEqual(TABLES.map((table) => ({ table, triggers: [`${table}_tenant_tag_fill`, `${table}_tenant_tag_retag`] })));
+    expect(await tenantTagSchema(db.pool, 'notify')).toEqual(TABLES.map((table) => expectedTenantTagTable(table)));
   });
 
   it('leads every primary key and index with tenant_id', async () => {

@@ -1,4 +1,11 @@
-import { templateMigrations, useModuleRoles } from '@stellaops/module-testkit';
+import {
+  expectedTenantTagTable,
+  TAGGED_POLICY_CHECK,
+  TAGGED_POLICY_USING,
+  templateMigrations,
+  tenantTagSchema,
+  useModuleRoles,
+} from '@stellaops/module-testkit';
 import { checkAppRole } from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import pg from 'pg';
@@ -7,12 +14,6 @@ import { APP_ROLE, migrations, RunPlanner, RunQueue, ScheduleRepository, WORKER_
 
 const db = useTestDatabase({ migrations: await templateMigrations(migrations) });
 const sources = useModuleRoles<DB>(db, { module: 'Scheduler', roles: [APP_ROLE, WORKER_ROLE] });
-// pg_policies' text of tenantIsolationSql's policy (V004_RowTenantTags): reads compare the row's tag with the session's,
-// writes need the verified tenant and the session's tag
-const TAGGED_USING =
-  "((tenant_id = NULLIF(current_setting('app.tenant_id'::text, true), ''::text)) AND ((tenant_tag = ( SELECT sha256(convert_to(NULLIF(current_setting('app.tenant_proof'::text, true), ''::text), 'UTF8'::name)) AS sha256)) OR (tenant_tag = ( SELECT sha256(convert_to(NULLIF(current_setting('app.tenant_proof_previous'::text, true), ''::text), 'UTF8'::name)) AS sha256))))";
-const TAGGED_CHECK =
-  "((tenant_id = ( SELECT stellaops_security.current_tenant() AS current_tenant)) AND (tenant_tag = ( SELECT sha256(convert_to(NULLIF(current_setting('app.tenant_proof'::text, true), ''::text), 'UTF8'::name)) AS sha256)))";
 
 describe('scheduler schema', () => {
   it('has both tables with ENABLE and FORCE row level security, the tenant policy, and the worker policies', async () => {
@@ -29,7 +30,14 @@ describe('scheduler schema', () => {
       `select tablename as table, policyname as policy, cmd, roles::text[] as roles, qual, with_check as check from pg_policies where schemaname = 'scheduler' order by 1, 2`,
     );
     expect(p.rows).toEqual([
-      { table: 'runs', policy: 'runs_tenant_isolation', cmd: 'ALL', roles: ['public'], qual: TAGGED_USING, check: TAGGED_CHECK },
+      {
+        table: 'runs',
+        policy: 'runs_tenant_isolation',
+        cmd: 'ALL',
+        roles: ['public'],
+        qual: TAGGED_POLICY_USING,
+        check: TAGGED_POLICY_CHECK,
+      },
       { table: 'runs', policy: 'runs_worker_plan', cmd: 'INSERT', roles: [WORKER_ROLE], qual: null, check: "(status = 'queued'::text)" },
       { table: 'runs', policy: 'runs_worker_read', cmd: 'SELECT', roles: [WORKER_ROLE], qual: 'true', check: null },
       {
@@ -45,8 +53,8 @@ describe('scheduler schema', () => {
         policy: 'schedules_tenant_isolation',
         cmd: 'ALL',
         roles: ['public'],
-        qual: TAGGED_USING,
-        check: TAGGED_CHECK,
+        qual: TAGGED_POLICY_USING,
+        check: TAGGED_POLICY_CHECK,
       },
       { table: 'schedules', policy: 'schedules_worker_advance', cmd: 'UPDATE', roles: [WORKER_ROLE], qual: 'enabled', check: 'enabled' },
       { table: 'schedules', policy: 'schedules_worker_read', cmd: 'SELECT', roles: [WORKER_ROLE], qual: 'true', check: null },
@@ -70,26 +78,9 @@ describe('scheduler schema', () => {
   });
 
   it('gives both tables a tenant_tag (bytea, not null, the session tag by default), and the fill and retag triggers', async () => {
-    const columns = await db.pool.query(
-      `select table_name as table, data_type as type, is_nullable as nullable, column_default as default
-         from information_schema.columns where table_schema = 'scheduler' and column_name = 'tenant_tag' order by 1`,
-    );
-    expect(columns.rows).toEqual(
-      ['runs', 'schedules'].map((table) => ({
-        table,
-        type: 'bytea',
-        nullable: 'NO',
-        default: "sha256(convert_to(NULLIF(current_setting('app.tenant_proof'::text, true), ''::text), 'UTF8'::name))",
-      })),
-    );
-    const triggers = await db.pool.query(
-      `select c.relname as table, array_agg(t.tgname::text order by t.tgname) as triggers
-         from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
-        where n.nspname = 'scheduler' and not t.tgisinternal group by 1 order by 1`,
-    );
-    expect(triggers.rows).toEqual([
-      { table: 'runs', triggers: ['runs_status_transition', 'runs_tenant_tag_fill', 'runs_tenant_tag_retag'] },
-      { table: 'schedules', triggers: ['schedules_tenant_tag_fill', 'schedules_tenant_tag_retag'] },
+    expect(await tenantTagSchema(db.pool, 'scheduler')).toEqual([
+      expectedTenantTagTable('runs', ['runs_status_transition']),
+      expectedTenantTagTable('schedules'),
     ]);
   });
 

@@ -5,11 +5,10 @@
  * migrations-hash: 28206e93d9d699c48973d1b4f8cf3d90ba028a30af6652405e8be63858eda0e2
  */
 
-import type { ColumnType, Insertable, Selectable, Updateable } from "kysely";
+import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely';
 
-export type Generated<T> = T extends ColumnType<infer S, infer I, infer U>
-  ? ColumnType<S, I | undefined, U>
-  : ColumnType<T, T | undefined, T>;
+export type Generated<T> =
+  T extends ColumnType<infer S, infer I, infer U> ? ColumnType<S, I | undefined, U> : ColumnType<T, T | undefined, T>;
 
 export type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
@@ -85,12 +84,12 @@ export interface AuthorityUsers {
 }
 
 export interface DB {
-  "authority.clients": AuthorityClients;
-  "authority.roles": AuthorityRoles;
-  "authority.tenants": AuthorityTenants;
-  "authority.tokens": AuthorityTokens;
-  "authority.user_roles": AuthorityUserRoles;
-  "authority.users": AuthorityUsers;
+  'authority.clients': AuthorityClients;
+  'authority.roles': AuthorityRoles;
+  'authority.tenants': AuthorityTenants;
+  'authority.tokens': AuthorityTokens;
+  'authority.user_roles': AuthorityUserRoles;
+  'authority.users': AuthorityUsers;
 }
 
 /** A row of `authority.clients` as selected. */

@@ -1,6 +1,7 @@
+import { qualifiedColumns } from '@stellaops/postgres-core';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../generated/db.js';
-import { qualified, ROLE_COLUMNS, type Role } from '../database/rows.js';
+import { ROLE_COLUMNS, type Role } from '../database/rows.js';
 
 /** What {@link RoleRepository.create} takes. */
 export interface CreateRoleInput {
@@ -100,7 +101,7 @@ export class RoleRepository {
     return this.db
       .selectFrom('authority.roles as r')
       .innerJoin('authority.user_roles as ur', (j) => j.onRef('ur.tenant_id', '=', 'r.tenant_id').onRef('ur.role_id', '=', 'r.id'))
-      .select(qualified('r', ROLE_COLUMNS))
+      .select(qualifiedColumns('r', ROLE_COLUMNS))
       .where('ur.user_id', '=', userId)
       .orderBy('r.name')
       .execute();

@@ -62,15 +62,3 @@ export const DELIVERY_COLUMNS = [
   'updated_at',
   'delivered_at',
 ] as const satisfies ReadonlyArray<keyof Delivery>;
-
-/**
- * `columns` qualified with a table alias, for joins and `update … from`.
- *
- * @example
- * ```ts
- * qualified('d', DELIVERY_COLUMNS); // ['d.tenant_id', 'd.id', …]
- * ```
- */
-export function qualified<const A extends string, const C extends string>(alias: A, columns: readonly C[]): Array<`${A}.${C}`> {
-  return columns.map((c): `${A}.${C}` => `${alias}.${c}`);
-}

@@ -1,6 +1,7 @@
+import { qualifiedColumns } from '@stellaops/postgres-core';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../generated/db.js';
-import { DELIVERY_COLUMNS, qualified, type Delivery } from '../database/rows.js';
+import { DELIVERY_COLUMNS, type Delivery } from '../database/rows.js';
 
 /** Exponential backoff after a failed attempt: `min(maxSeconds, baseSeconds · 2^(attempts − 1))`. */
 export interface BackoffPolicy {
@@ -110,7 +111,7 @@ export class DeliveryQueue {
       }))
       .whereRef('d.tenant_id', '=', 'c.tenant_id')
       .whereRef('d.id', '=', 'c.id')
-      .returning(qualified('d', DELIVERY_COLUMNS))
+      .returning(qualifiedColumns('d', DELIVERY_COLUMNS))
       .execute();
   }
 

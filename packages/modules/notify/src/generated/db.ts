@@ -5,11 +5,10 @@
  * migrations-hash: 3d621ae374b5c5dd0b73797e2e9c1e167dcdc2290c0f992c47a3a37d18f73158
  */
 
-import type { ColumnType, Insertable, Selectable, Updateable } from "kysely";
+import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely';
 
-export type Generated<T> = T extends ColumnType<infer S, infer I, infer U>
-  ? ColumnType<S, I | undefined, U>
-  : ColumnType<T, T | undefined, T>;
+export type Generated<T> =
+  T extends ColumnType<infer S, infer I, infer U> ? ColumnType<S, I | undefined, U> : ColumnType<T, T | undefined, T>;
 
 export type Json = JsonValue;
 
@@ -70,9 +69,9 @@ export interface NotifyRules {
 }
 
 export interface DB {
-  "notify.channels": NotifyChannels;
-  "notify.deliveries": NotifyDeliveries;
-  "notify.rules": NotifyRules;
+  'notify.channels': NotifyChannels;
+  'notify.deliveries': NotifyDeliveries;
+  'notify.rules': NotifyRules;
 }
 
 /** A row of `notify.channels` as selected. */

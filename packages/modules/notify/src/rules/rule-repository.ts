@@ -1,6 +1,7 @@
+import { qualifiedColumns } from '@stellaops/postgres-core';
 import { sql, type Kysely } from 'kysely';
 import type { DB, JsonObject } from '../generated/db.js';
-import { qualified, RULE_COLUMNS, type Rule } from '../database/rows.js';
+import { RULE_COLUMNS, type Rule } from '../database/rows.js';
 
 /** What {@link RuleRepository.create} takes. */
 export interface CreateRuleInput {
@@ -65,7 +66,7 @@ export class RuleRepository {
     return this.db
       .selectFrom('notify.rules as r')
       .innerJoin('notify.channels as c', (j) => j.onRef('c.tenant_id', '=', 'r.tenant_id').onRef('c.id', '=', 'r.channel_id'))
-      .select(qualified('r', RULE_COLUMNS))
+      .select(qualifiedColumns('r', RULE_COLUMNS))
       .where('r.event_kind', '=', eventKind)
       .where('r.enabled', '=', true)
       .where('c.enabled', '=', true)

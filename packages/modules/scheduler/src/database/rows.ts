@@ -47,15 +47,3 @@ export const RUN_COLUMNS = [
   'created_at',
   'updated_at',
 ] as const satisfies ReadonlyArray<keyof Run>;
-
-/**
- * `columns` qualified with a table alias, for joins and `update … from`.
- *
- * @example
- * ```ts
- * qualified('r', RUN_COLUMNS); // ['r.tenant_id', 'r.id', …]
- * ```
- */
-export function qualified<const A extends string, const C extends string>(alias: A, columns: readonly C[]): Array<`${A}.${C}`> {
-  return columns.map((c): `${A}.${C}` => `${alias}.${c}`);
-}

@@ -5,11 +5,10 @@
  * migrations-hash: ec826872fdd97dd3ca730477fcd3d331a9aa43e832db01399321ada0dfe5d886
  */
 
-import type { ColumnType, Insertable, Selectable, Updateable } from "kysely";
+import type { ColumnType, Insertable, Selectable, Updateable } from 'kysely';
 
-export type Generated<T> = T extends ColumnType<infer S, infer I, infer U>
-  ? ColumnType<S, I | undefined, U>
-  : ColumnType<T, T | undefined, T>;
+export type Generated<T> =
+  T extends ColumnType<infer S, infer I, infer U> ? ColumnType<S, I | undefined, U> : ColumnType<T, T | undefined, T>;
 
 export type Json = JsonValue;
 
@@ -57,8 +56,8 @@ export interface SchedulerSchedules {
 }
 
 export interface DB {
-  "scheduler.runs": SchedulerRuns;
-  "scheduler.schedules": SchedulerSchedules;
+  'scheduler.runs': SchedulerRuns;
+  'scheduler.schedules': SchedulerSchedules;
 }
 
 /** A row of `scheduler.runs` as selected. */

@@ -1,6 +1,7 @@
+import { qualifiedColumns } from '@stellaops/postgres-core';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../generated/db.js';
-import { qualified, RUN_COLUMNS, type Run } from '../database/rows.js';
+import { RUN_COLUMNS, type Run } from '../database/rows.js';
 import { SchedulerError } from '../errors/scheduler-error.js';
 
 /** What {@link RunQueue.claim} takes. */
@@ -76,7 +77,7 @@ export class RunQueue {
       })
       .whereRef('r.tenant_id', '=', 'due.tenant_id')
       .whereRef('r.id', '=', 'due.id')
-      .returning(qualified('r', RUN_COLUMNS))
+      .returning(qualifiedColumns('r', RUN_COLUMNS))
       .execute();
     return rows.sort((a, b) => a.scheduled_for.getTime() - b.scheduled_for.getTime());
   }
