@@ -206,6 +206,8 @@ describe('row tenant tag attacks (tenant a, raw app-role client)', () => {
     await attacker(async (c) => {
       await beginAsA(c);
       for (const s of statements) expect(await outcome(c, s), s).toBe('42501');
+      // COPY FROM bypasses no policy: PostgreSQL refuses it on a table with row level security for a role subject to it
+      expect(await outcome(c, `copy items (id, tenant_id, name, tenant_tag) from stdin`)).toBe('0A000');
       // an explicit NULL tag on a's own row is filled by the trigger with a's tag (not refused, not b's)
       const filled = await c.query(`insert into items (id, tenant_id, name, tenant_tag) values (905, 'a', 'x', null) returning tenant_tag`);
       expect((filled.rows[0]?.tenant_tag as Buffer).equals(tagOf('a'))).toBe(true);
