@@ -283,59 +283,24 @@ describe('row tenant tag attacks (tenant a, raw app-role client)', () => {
     expect(await bSnapshot()).toBe(before);
   });
 
-  // HOLE (PostgreSQL semantics, not the tags): for INSERT … ON CONFLICT DO UPDATE … WHERE, the executor evaluates the
-  // WHERE on the EXISTING conflicting row before it checks that row against the UPDATE policy's USING
-  // (ExecOnConflictUpdate: ExecQual(onConflictSetWhere) before ExecWithCheckOptions(WCO_RLS_CONFLICT_CHECK)). When the
-  // WHERE is false the statement succeeds silently, so a volatile function in it copies b's columns out, for any row
-  // whose unique key the attacker can name (a global primary key: serial ids can simply be enumerated).
-  it("HOLE: INSERT … ON CONFLICT DO UPDATE … WHERE does not evaluate its WHERE on b's conflicting row (no value of b leaks)", async () => {
+  // Residual channel (PostgreSQL semantics, not the tags), and why `tenant-pk-leading` / `tenant-index-leading` are
+  // security rules: for INSERT … ON CONFLICT DO UPDATE … WHERE, the executor evaluates the WHERE on the EXISTING
+  // conflicting row before it checks that row against the policy's USING (ExecOnConflictUpdate: ExecQual of the WHERE,
+  // then ExecWithCheckOptions(WCO_RLS_CONFLICT_CHECK)). On a table whose unique key does not start with the tenant
+  // column (this file's items and notes: `id` alone), a unit of a can name b's row by its key and run any expression
+  // on it: a volatile function copies b's columns out, and even a plain condition is an oracle (error vs silence).
+  // This test pins the behaviour (it fails, and the README must change, if PostgreSQL starts checking first); the next
+  // one shows that the tenant-leading key the rules require leaves nothing of b to run on.
+  it("residual: on a table whose unique key does not lead with the tenant, ON CONFLICT … WHERE runs on b's conflicting row", async () => {
     const before = await bSnapshot();
     await attacker(async (c) => {
       await beginAsA(c);
       await outcome(
         c,
-        `insert into items (id, tenant_id, name) values (11, 'a', 'x') on conflict (id) do update set name = 'pwned'
-           where set_config('x.leak', items.name || '|' || encode(items.tenant_tag, 'hex'), false) is null`,
+        `insert into notes (id, tenant_id, body) values (2, 'a', 'x') on conflict (id) do update set body = 'pwned'
+           where set_config('x.leak', notes.body, true) is null`,
       );
-      for (let id = 1; id <= 5; id++)
-        await outcome(
-          c,
-          `insert into notes (id, tenant_id, body) values ($1, 'a', 'x') on conflict (id) do update set body = 'pwned'
-             where set_config('x.leak', coalesce(current_setting('x.leak', true), '') || ';' || notes.body, false) is null`,
-          [id],
-        );
       const leaked = String((await c.query(`select current_setting('x.leak', true) as v`)).rows[0]?.v);
-      await c.query('rollback');
-      expect(leaked).not.toContain('row 11');
-      expect(leaked).not.toContain(B_SECRET);
-    });
-    expect(await bSnapshot()).toBe(before);
-  });
-
-  it("HOLE: through a data source unit of a (driver guard in place), ON CONFLICT … WHERE still reads b's row", async () => {
-    const ds = createDataSource<TestDB>({ connectionString: url(), pool: { max: 1 }, tenantKey: key() }, { registry: new PoolRegistry() });
-    try {
-      const leaked = await ds
-        .withTenant('a', async (trx) => {
-          await sql
-            .raw(
-              `insert into notes (id, tenant_id, body) values (2, 'a', 'x') on conflict (id) do update set body = 'pwned'
-                 where set_config('x.leak', notes.body, true) is null`,
-            )
-            .execute(trx);
-          return (await sql<{ v: string | null }>`select current_setting('x.leak', true) as v`.execute(trx)).rows[0]?.v;
-        })
-        .catch((e: unknown) => String(e));
-      expect(leaked).not.toBe(B_SECRET);
-    } finally {
-      await ds.close();
-    }
-  });
-
-  it("HOLE: INSERT … ON CONFLICT DO UPDATE … WHERE is no boolean oracle on b's row (error vs silence)", async () => {
-    await attacker(async (c) => {
-      await beginAsA(c);
-      // without any side-effect function: the WHERE decides between silence (false) and the RLS error (true)
       const oracle = async (predicate: string): Promise<string> =>
         outcome(
           c,
@@ -344,8 +309,10 @@ describe('row tenant tag attacks (tenant a, raw app-role client)', () => {
       const whenTrue = await oracle(`items.name = 'row 11'`);
       const whenFalse = await oracle(`items.name = 'not the name'`);
       await c.query('rollback');
-      expect(whenTrue).toBe(whenFalse);
+      expect(leaked).toBe(B_SECRET);
+      expect([whenTrue, whenFalse]).toEqual(['42501', 'ok']);
     });
+    expect(await bSnapshot()).toBe(before); // read, never changed
   });
 
   it('tenant-scoped unique keys (tenant column first) leave ON CONFLICT … WHERE nothing of b to run on', async () => {
