@@ -54,8 +54,16 @@ export const LINT_CASES: Record<LintRuleId, LintCase> = {
   },
   'tenant-pk-leading': { bad: [v1(items('payload jsonb', { pk: 'id, tenant_id' }))], good: [base] },
   'tenant-index-leading': {
-    bad: [v1(`${items()}\ncreate index items_created_idx on app.items (created_at);`)],
-    good: [v1(`${items()}\ncreate index items_tenant_created_idx on app.items (tenant_id, created_at);`)],
+    bad: [
+      v1(`${items()}\ncreate index items_created_idx on app.items (created_at);`),
+      // UNIQUE constraints too: ON CONFLICT … WHERE on a key without the tenant first runs on another tenant's row
+      v1(items('email text not null unique')),
+      v1(items('email text not null, unique (email)')),
+    ],
+    good: [
+      v1(`${items()}\ncreate index items_tenant_created_idx on app.items (tenant_id, created_at);`),
+      v1(items('email text not null, unique (tenant_id, email)')),
+    ],
   },
   'rls-enable-force': { bad: [v1(items('payload jsonb', { force: false }))], good: [base] },
   'rls-policy': {

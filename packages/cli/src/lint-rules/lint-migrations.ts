@@ -371,6 +371,7 @@ class MigrationLinter {
     this.#tables.set(key, state);
     this.#createWaivers.set(key, this.#current.waivers);
     const body = balanced(s, open).inner;
+    const uniqueFirsts: string[] = [];
     for (const element of splitTopLevel(body)) {
       const head = /^(constraint (\S+) )?(.*)$/.exec(element) as RegExpExecArray;
       const rest = head[3] as string;
@@ -378,6 +379,8 @@ class MigrationLinter {
         if (head[2] !== undefined) this.#constraintName(head[2], rest, key);
         const pk = /^primary key \((.*?)\)/.exec(rest);
         if (pk) state.pkFirst = splitTopLevel(pk[1] as string)[0];
+        const unique = /^unique (?:nulls (?:not )?distinct )?\((.*?)\)/.exec(rest);
+        if (unique) uniqueFirsts.push(splitTopLevel(unique[1] as string)[0] ?? '');
         continue;
       }
       const col = new RegExp(`^(${IDENT}) (.*)$`).exec(element);
@@ -387,9 +390,21 @@ class MigrationLinter {
       if (column === 'tenant_id') state.tenant = true;
       if (column === 'tenant_tag') this.#tagColumn(state, col[2] as string);
       if (/\bprimary key\b/.test(col[2] as string)) state.pkFirst = column;
+      if (/\bunique\b/.test(col[2] as string)) uniqueFirsts.push(column);
       const cc = new RegExp(`\\bconstraint (${IDENT}) (primary key|unique|check|references)`).exec(col[2] as string);
       if (cc) this.#constraintName(cc[1] as string, cc[2] as string, key);
     }
+    if (state.tenant) for (const first of uniqueFirsts) this.#uniqueLeading(key, first);
+  }
+
+  /** A UNIQUE constraint of a tenant table must start with tenant_id, like every index (and for security, see RULES.md). */
+  #uniqueLeading(key: string, first: string | undefined): void {
+    if (first === undefined || /^tenant_id\b/.test(first)) return;
+    this.#push({
+      rule: 'tenant-index-leading',
+      object: `${key}.unique(${first})`,
+      message: `UNIQUE constraint on tenant table ${key} starts with ${first}: put tenant_id first (its index serves no tenant query otherwise, and INSERT … ON CONFLICT DO UPDATE … WHERE would run its WHERE on another tenant's conflicting row)`,
+    });
   }
 
   #column(table: string, column: string, def: string): void {
@@ -574,6 +589,8 @@ class MigrationLinter {
       const kind = r[2] as string;
       const rest = r[3] as string;
       if (kind === 'primary key' && t) t.pkFirst = /\((.*?)\)/.exec(rest)?.[1]?.split(',')[0]?.trim();
+      if (kind === 'unique' && t?.tenant && !/^ using index\b/.test(rest))
+        this.#uniqueLeading(key, /\((.*?)\)/.exec(rest)?.[1]?.split(',')[0]?.trim());
       if (!existing) return;
       if ((kind === 'foreign key' || kind === 'check') && !/\bnot valid\b/.test(rest)) {
         this.#push({
