@@ -4,7 +4,6 @@
 // role (no driver guard at all) with a's legitimate proof; each test compares a superuser snapshot before and after.
 import { createHash } from 'node:crypto';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
-import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataSource, ensureAppRole, PoolRegistry, TenantKey, tenantIsolationSql, type PostgresDataSource } from '../../src/index.js';
