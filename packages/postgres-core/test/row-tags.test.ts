@@ -17,6 +17,7 @@ import {
   TenantKey,
   type PostgresDataSource,
   type RetagProgress,
+  tenantIsolationSql,
 } from '../src/index.js';
 import { APP_PASSWORD, APP_ROLE, coreRlsMigrations, type TestDB } from './support/schema.js';
 
@@ -105,6 +106,25 @@ describe('row tenant tags', () => {
     const ds = open({ tenantKey: fixtureKey() });
     expect(await ids(ds, 'b')).toEqual([11, 20, 21]);
     expect(await ids(ds, 'a')).toEqual([1, 2]);
+  });
+
+  it('a uuid tenant column: a unit writes and reads its rows, an owner insert is tagged for that tenant', async () => {
+    const tenant = '6f1c0f7e-3c1a-4f7e-9b1a-2f6d3c8e9a10';
+    await db.pool.query('create table things (tenant_id uuid not null, id int not null, primary key (tenant_id, id))');
+    for (const s of tenantIsolationSql({ table: 'things', columnType: 'uuid' })) await db.pool.query(s);
+    await db.pool.query(`grant select, insert on things to ${APP_ROLE}`);
+    await db.pool.query('insert into things (tenant_id, id) values ($1, 1)', [tenant]);
+    const ds = open({ tenantKey: fixtureKey() });
+    await sql`insert into things (tenant_id, id) values (${tenant}::uuid, 2)`.execute(ds.forTenant(tenant));
+    const seen = await sql<{ id: number }>`select id from things order by id`.execute(ds.forTenant(tenant));
+    expect(seen.rows.map((r) => r.id)).toEqual([1, 2]);
+    // an upper-case id is the same uuid: its unit's write keeps the session's tag (the fill trigger compares as uuid)
+    const upper = open({ tenantKey: fixtureKey() }).forTenant(tenant.toUpperCase());
+    await sql`insert into things (tenant_id, id) values (${tenant}::uuid, 3)`.execute(upper);
+    expect((await sql<{ id: number }>`select id from things order by id`.execute(upper)).rows.map((r) => r.id)).toEqual([3]);
+    expect((await sql<{ id: number }>`select id from things`.execute(ds.forTenant('0a1b2c3d-0000-4000-8000-000000000001'))).rows).toEqual(
+      [],
+    );
   });
 
   it('an owner moving a row to another tenant re-tags it (the old tenant loses it, the new one reads it)', async () => {

@@ -47,6 +47,10 @@ export interface TenantIsolationArgs {
  *   session's. A tenant set without a valid proof, or none, means no row
  *   visible and none writable.
  *
+ * A `uuid` tenant column compares as `uuid`, but tags hash the tenant id as
+ * text: use the canonical (lower-case) form as the tenant id, or rows an
+ * owner writes get a tag the tenant's sessions do not match.
+ *
  * Identifiers are validated and quoted. Applied migrations must keep their
  * literal text: paste the output into a new migration rather than calling this
  * at run time.
@@ -78,7 +82,7 @@ export function tenantIsolationSql(args: TenantIsolationArgs): string[] {
     `alter table ${table} alter column ${tag} set default ${SESSION_TAG_SQL}`,
     `alter table ${table} alter column ${tag} set not null`,
     `drop trigger if exists ${fillTrigger} on ${table}`,
-    `create trigger ${fillTrigger} before insert on ${table} for each row when (new.${tag} is null or new.${column}::text is distinct from nullif(current_setting('app.tenant_id', true), '')) execute function stellaops_security.fill_tenant_tag(${columnLiteral})`,
+    `create trigger ${fillTrigger} before insert on ${table} for each row when (new.${tag} is null or ${type === 'text' ? `new.${column}::text` : `new.${column}`} is distinct from nullif(current_setting('app.tenant_id', true), '')${cast}) execute function stellaops_security.fill_tenant_tag(${columnLiteral})`,
     `drop trigger if exists ${retagTrigger} on ${table}`,
     `create trigger ${retagTrigger} before update of ${column} on ${table} for each row when (new.${column} is distinct from old.${column}) execute function stellaops_security.fill_tenant_tag(${columnLiteral})`,
     `alter table ${table} enable row level security`,
