@@ -12,6 +12,8 @@ const PGBOUNCER = findPgBouncer();
 // needs Debian's pgbouncer (scripts/bootstrap.sh installs it): skipped without it here, a failure in CI
 const skip = skipUnlessInstalled(PGBOUNCER ? [] : ['pgbouncer'], "the migrator's PgBouncer tests");
 
+// Skipped only when a Debian package this suite drives is missing (`skip` above names it; scripts/bootstrap.sh
+// installs it): skipUnlessInstalled warns on a developer machine and throws under CI, so CI never skips it.
 describe.skipIf(skip)('through PgBouncer transaction pooling', () => {
   const db = useTestDatabase({ scope: 'file' });
   let bouncer: PgBouncerHandle | undefined;
