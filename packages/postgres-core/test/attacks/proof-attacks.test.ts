@@ -10,7 +10,6 @@ import {
   checkAppRole,
   createDataSource,
   DatabaseError,
-  ensureAppRole,
   installTenantKey,
   PoolRegistry,
   removeTenantKey,
@@ -21,14 +20,13 @@ import {
   type PostgresDataSource,
 } from '../../src/index.js';
 import { findPgBouncer, PgBouncer } from '../support/embedded-pg.js';
+import { A_IDS, B_IDS, prepareAttackRole } from '../support/attack-fixture.js';
 import { coreRlsMigrations, type TestDB } from '../support/schema.js';
 import { skipUnlessInstalled } from '@stellaops/vitest-config';
 
 /** This file's own app role: role-level settings are cluster-wide, so the attacks never touch other files' role. */
 const ROLE = 'pgcore_attack_app';
 const PASSWORD = 'pgcore-attack-app-pw';
-const A_IDS = [1, 2, 3];
-const B_IDS = [11, 12];
 
 const db = useTestDatabase({ migrations: coreRlsMigrations, scope: 'file' });
 const bin = findPgBouncer();
@@ -37,17 +35,7 @@ const noBouncer = skipUnlessInstalled(bin ? [] : ['pgbouncer'], 'the PgBouncer h
 let bouncer: PgBouncer | undefined;
 
 beforeAll(async () => {
-  await ensureAppRole(db.pool, { role: ROLE, password: PASSWORD });
-  await db.pool.query(`alter role ${ROLE} reset all`);
-  await db.pool.query(`grant select, insert, update, delete on items, notes, plain to ${ROLE}`);
-  await db.pool.query(`grant usage, select on all sequences in schema public to ${ROLE}`);
-  await db.pool.query(`grant usage on schema stellaops_security to ${ROLE}`);
-  await db.pool.query(`grant execute on function stellaops_security.current_tenant() to ${ROLE}`);
-  await db.pool.query(
-    `insert into items (id, tenant_id, name) select id, case when id < 10 then 'a' else 'b' end, 'row ' || id from unnest($1::int[]) id`,
-    [[...A_IDS, ...B_IDS]],
-  );
-  await db.pool.query(`insert into notes (tenant_id, body) values ('a', 'a note'), ('b', 'b secret')`);
+  await prepareAttackRole(db.pool, ROLE, PASSWORD);
   if (bin) bouncer = await new PgBouncer(bin, { port: db.server.port, host: db.server.host }, { [ROLE]: PASSWORD }, 4).start();
 });
 

@@ -6,15 +6,13 @@ import { createHash } from 'node:crypto';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDataSource, ensureAppRole, PoolRegistry, TenantKey, tenantIsolationSql, type PostgresDataSource } from '../../src/index.js';
+import { createDataSource, PoolRegistry, TenantKey, tenantIsolationSql, type PostgresDataSource } from '../../src/index.js';
+import { B_IDS, B_SECRET, prepareAttackRole } from '../support/attack-fixture.js';
 import { coreRlsMigrations, type TestDB } from '../support/schema.js';
 
 /** This file's own app role (role-level settings are cluster-wide). */
 const ROLE = 'pgcore_tag_attack_app';
 const PASSWORD = 'pgcore-tag-attack-app-pw';
-const A_IDS = [1, 2, 3];
-const B_IDS = [11, 12];
-const B_SECRET = 'b secret';
 
 const db = useTestDatabase({ migrations: coreRlsMigrations, scope: 'file' });
 
@@ -24,17 +22,7 @@ const tagOf = (tenant: string): Buffer => createHash('sha256').update(key().proo
 const bTagLiteral = (): string => `'\\x${tagOf('b').toString('hex')}'::bytea`;
 
 beforeAll(async () => {
-  await ensureAppRole(db.pool, { role: ROLE, password: PASSWORD });
-  await db.pool.query(`alter role ${ROLE} reset all`);
-  await db.pool.query(`grant select, insert, update, delete on items, notes, plain to ${ROLE}`);
-  await db.pool.query(`grant usage, select on all sequences in schema public to ${ROLE}`);
-  await db.pool.query(`grant usage on schema stellaops_security to ${ROLE}`);
-  await db.pool.query(`grant execute on function stellaops_security.current_tenant() to ${ROLE}`);
-  await db.pool.query(
-    `insert into items (id, tenant_id, name) select id, case when id < 10 then 'a' else 'b' end, 'row ' || id from unnest($1::int[]) id`,
-    [[...A_IDS, ...B_IDS]],
-  );
-  await db.pool.query(`insert into notes (tenant_id, body) values ('a', 'a note'), ('b', $1)`, [B_SECRET]);
+  await prepareAttackRole(db.pool, ROLE, PASSWORD);
 });
 
 afterAll(async () => {
