@@ -88,6 +88,7 @@ export interface RetagProgress {
  * with k1 even after k1 is removed: re-tag before you rely on the removal.
  *
  * @returns the tables with the number of rows re-tagged in each
+ * @throws {@link PostgresCoreError} `TENANT_KEY_NOT_INSTALLED` when `keyId` is not installed (nothing changed)
  * @example
  * ```ts
  * await retagTenantRows(ownerClient, 'k2', (p) => console.log(`${p.done}/${p.total} ${p.table}: ${p.rows} rows`));
@@ -102,9 +103,12 @@ export async function retagTenantRows(
     throw new PostgresCoreError('INVALID_ARGUMENT', 'tenant key id must be 1-32 letters, digits, "_" or "-"');
   const installed = await db.query('select 1 from stellaops_security.tenant_keys where key_id = $1', [keyId]);
   if (installed.rows.length === 0)
-    throw new PostgresCoreError('INVALID_ARGUMENT', `tenant key "${keyId}" is not installed. Fix: installTenantKey first, then re-tag.`);
+    throw new PostgresCoreError(
+      'TENANT_KEY_NOT_INSTALLED',
+      `tenant key "${keyId}" is not installed. Fix: installTenantKey first, then re-tag.`,
+    );
   const tables = await db.query(
-    `select format('%I.%I', n.nspname, c.relname) as name, (pg_catalog.string_to_array(pg_catalog.encode(t.tgargs, 'escape'), '\\000'))[1] as col
+    `select format('%I.%I', n.nspname, c.relname) as name, pg_catalog.quote_ident((pg_catalog.string_to_array(pg_catalog.encode(t.tgargs, 'escape'), '\\000'))[1]) as col
        from pg_catalog.pg_trigger t
        join pg_catalog.pg_class c on c.oid = t.tgrelid
        join pg_catalog.pg_namespace n on n.oid = c.relnamespace
@@ -114,7 +118,7 @@ export async function retagTenantRows(
   const done: RetagProgress[] = [];
   for (const row of tables.rows) {
     const table = String(row.name);
-    const column = (await db.query('select pg_catalog.quote_ident($1) as q', [String(row.col)])).rows[0]?.q as string;
+    const column = String(row.col);
     await db.query('begin');
     try {
       await db.query(`alter table ${table} no force row level security`);

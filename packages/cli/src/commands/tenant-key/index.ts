@@ -1,6 +1,12 @@
 import { Command } from 'commander';
 import pg from 'pg';
-import { listTenantKeyIds, redactConnectionString, retagTenantRows, TENANT_KEY_ID_PATTERN } from '@stellaops/postgres-core';
+import {
+  listTenantKeyIds,
+  PostgresCoreError,
+  redactConnectionString,
+  retagTenantRows,
+  TENANT_KEY_ID_PATTERN,
+} from '@stellaops/postgres-core';
 import { runCommand } from '../../command/run-command.js';
 import { resolveConnection } from '../../config/resolve-connection.js';
 import type { CliContext } from '../../context.js';
@@ -71,10 +77,14 @@ function retagCommand(ctx: CliContext): Command {
       const to = opts.to ?? '';
       if (!TENANT_KEY_ID_PATTERN.test(to)) throw new UsageError(`--to ${to}: a key id is 1-32 letters, digits, "_" or "-"`);
       return withOwner(opts, ctx, async (client, target) => {
-        if (!(await listTenantKeyIds(client)).includes(to))
-          throw new UsageError(`tenant key "${to}" is not installed in ${target}: install it first (installTenantKey, as the owner)`);
         const tables = await retagTenantRows(client, to, (p) => {
           if (opts.progress !== false && !opts.json) ctx.stderr.write(`[${p.done}/${p.total}] ${p.table}: ${p.rows} row(s) re-tagged\n`);
+        }).catch((e: unknown) => {
+          if (e instanceof PostgresCoreError && e.code === 'TENANT_KEY_NOT_INSTALLED')
+            throw new UsageError(`tenant key "${to}" is not installed in ${target}: install it first (installTenantKey, as the owner)`, {
+              cause: e,
+            });
+          throw e;
         });
         const rows = tables.reduce((n, t) => n + t.rows, 0);
         const human =
