@@ -305,8 +305,8 @@ export function appRoleHardeningSql(args: AppRoleHardeningArgs): string[] {
  * `CREATE` on the database, `CREATE` on any schema, `USAGE` on plpgsql,
  * `EXECUTE` on a dynamic-SQL built-in, role-level settings (`ALTER ROLE … SET`,
  * which a role may always do to itself), no `EXECUTE` on
- * `stellaops_security.current_tenant()` or on the tag functions
- * (`session_tag()`, `previous_session_tag()`) when they exist.
+ * `stellaops_security.current_tenant()` when that schema exists (the read
+ * policies need nothing more: they carry the session tag expression itself).
  *
  * @example
  * ```ts
@@ -329,10 +329,7 @@ export async function checkAppRole(db: Queryable, role: string): Promise<string[
                      and s.setdatabase in (0, (select oid from pg_catalog.pg_database where datname = pg_catalog.current_database()))
                    order by 1) as settings,
             case when pg_catalog.to_regprocedure('stellaops_security.current_tenant()') is null then null
-                 else pg_catalog.has_function_privilege(r.oid, 'stellaops_security.current_tenant()', 'EXECUTE') end as verify,
-            case when pg_catalog.to_regprocedure('stellaops_security.session_tag()') is null then null
-                 else pg_catalog.has_function_privilege(r.oid, 'stellaops_security.session_tag()', 'EXECUTE')
-                  and pg_catalog.has_function_privilege(r.oid, 'stellaops_security.previous_session_tag()', 'EXECUTE') end as tags
+                 else pg_catalog.has_function_privilege(r.oid, 'stellaops_security.current_tenant()', 'EXECUTE') end as verify
        from pg_catalog.pg_roles r where r.rolname = $1`,
     [role, DYNAMIC_SQL_FUNCTIONS],
   );
@@ -352,7 +349,5 @@ export async function checkAppRole(db: Queryable, role: string): Promise<string[
   if (list(row.dynamic).length > 0) problems.push(`may execute dynamic-SQL built-ins ${list(row.dynamic).join(', ')} (revoke from PUBLIC)`);
   if (list(row.settings).length > 0) problems.push(`has role-level settings (ALTER ROLE … SET): ${list(row.settings).join(', ')}`);
   if (row.verify === false) problems.push('may not execute stellaops_security.current_tenant() (tenant policies would deny everything)');
-  if (row.tags === false)
-    problems.push('may not execute stellaops_security.session_tag() and previous_session_tag() (tenant read policies would fail)');
   return problems;
 }
