@@ -214,11 +214,11 @@ function labelField(label: string, field: string): string {
 
 /** Waits until every segment up to `last` is in the archive folder. */
 async function waitForArchive(source: SourceCluster, last: string, timeoutMs: number, onWait: () => void): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
     const segs = readWalArchive(source.archiveDir).segments;
     if (segs.includes(last)) return;
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       const st = await archiveStatus(source.connection, source.archiveDir).catch(() => undefined);
       throw new ArchivingFailedError(
         `WAL segment ${last}, which this backup needs, was not archived into ${source.archiveDir} within ${Math.round(timeoutMs / 1000)} s` +

@@ -580,7 +580,7 @@ async function waitForPromotion(
   timeoutMs: number,
   say: (m: string) => void,
 ): Promise<Lsn | null> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   let lastReport = 0;
   for (;;) {
     if (!alive(pid) && !cluster.runningPid()) {
@@ -608,7 +608,7 @@ async function waitForPromotion(
       if (e instanceof RestoreFailedError) throw e;
       // not accepting connections yet (before consistency): keep waiting
     }
-    if (Date.now() > deadline)
+    if (performance.now() > deadline)
       throw new RestoreFailedError(`Recovery did not finish within ${Math.round(timeoutMs / 1000)} s.`, cluster.logTail(30));
     await sleep(50);
   }

@@ -79,7 +79,7 @@ const PER_LOCK_MS = 50;
  * deadlock victim because of a backup.
  */
 async function pauseWrites(lockers: pg.Client[], tablesByDb: string[][], databases: string[], lockTimeoutMs: number): Promise<void> {
-  const deadline = Date.now() + lockTimeoutMs;
+  const deadline = performance.now() + lockTimeoutMs;
   let lastError: unknown;
   for (let attempt = 0; ; attempt++) {
     const t0 = Date.now();
@@ -105,7 +105,7 @@ async function pauseWrites(lockers: pg.Client[], tablesByDb: string[][], databas
     }
     if (ok) return;
     for (const c of lockers) await c.query('rollback').catch(() => undefined);
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       throw new BackupError(
         'BACKUP_STATS_LOCK',
         `Could not find a moment without writes in flight on the tables of ${databases.join(', ')} within ${lockTimeoutMs} ms (${attempt + 1} attempts) ` +

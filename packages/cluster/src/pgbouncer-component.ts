@@ -161,9 +161,9 @@ export class PgBouncerComponent implements ClusterComponent {
     } finally {
       closeQuietly(fd);
     }
-    const deadline = Date.now() + 20_000;
+    const deadline = performance.now() + 20_000;
     while (!(await acceptsConnections(port))) {
-      if (exited !== undefined || Date.now() > deadline) {
+      if (exited !== undefined || performance.now() > deadline) {
         throw new ComponentError(
           this.name,
           `PgBouncer did not start on port ${port} (${exited !== undefined ? `exited with code ${exited}` : 'not listening after 20 s'}).`,
@@ -179,8 +179,8 @@ export class PgBouncerComponent implements ClusterComponent {
     const pid = this.#pid(ctx);
     if (pid === undefined) return;
     process.kill(pid, 'SIGTERM');
-    const deadline = Date.now() + 20_000;
-    while (alive(pid) && Date.now() < deadline) await sleep(20);
+    const deadline = performance.now() + 20_000;
+    while (alive(pid) && performance.now() < deadline) await sleep(20);
     if (alive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(join(ctx.layout.socketDir, 'pgbouncer.pid'), { force: true });
   }

@@ -277,10 +277,10 @@ export class EmbeddedCluster {
     } finally {
       closeSync(fd);
     }
-    const deadline = Date.now() + 60_000;
+    const deadline = performance.now() + 60_000;
     for (;;) {
       if (this.#readyPid() !== undefined) return;
-      if (exited !== undefined || Date.now() > deadline) {
+      if (exited !== undefined || performance.now() > deadline) {
         const tail = this.logTail();
         if (/could not bind|Address already in use/i.test(tail)) throw new PortInUseError(port);
         throw new ServerStartError(
@@ -301,9 +301,9 @@ export class EmbeddedCluster {
     const pid = this.runningPid();
     if (!pid) return;
     process.kill(pid, options.mode === 'immediate' ? 'SIGQUIT' : 'SIGINT');
-    const deadline = Date.now() + 60_000;
+    const deadline = performance.now() + 60_000;
     while (this.runningPid() === pid) {
-      if (Date.now() > deadline) {
+      if (performance.now() > deadline) {
         process.kill(pid, 'SIGQUIT');
         break;
       }

@@ -139,9 +139,9 @@ export async function startPgBouncer(o: PgBouncerOptions): Promise<PgBouncerHand
   let ended: { why: string; cause?: Error } | undefined;
   child.once('exit', (code, signal) => (ended ??= { why: `exited (${code ?? signal})` }));
   child.once('error', (cause) => (ended ??= { why: `could not run (${cause.message})`, cause }));
-  const deadline = Date.now() + (o.startTimeoutMs ?? 10_000);
+  const deadline = performance.now() + (o.startTimeoutMs ?? 10_000);
   while (!(await acceptsConnections(port))) {
-    if (ended || Date.now() > deadline) {
+    if (ended || performance.now() > deadline) {
       await stopChild(child);
       const why = ended ? `PgBouncer ${ended.why} before it accepted connections` : `PgBouncer did not listen on port ${port} in time`;
       throw new ServerStartError(why, logTail(logFile), { cause: ended?.cause });

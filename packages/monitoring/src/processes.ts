@@ -15,6 +15,17 @@ export interface ProcessRecord {
   logFile: string;
 }
 
+/** How children spawned by this process ended, by PID (`exit code 1`, `killed by SIGKILL`). */
+const exits = new Map<number, string>();
+
+/**
+ * How a process spawned by {@link spawnDetached} in this process ended, or
+ * `undefined` while it runs (or when another process started it).
+ */
+export function exitStatus(pid: number): string | undefined {
+  return exits.get(pid);
+}
+
 /** Spawns `command` detached (it outlives this process), output appended to `logFile`. */
 export function spawnDetached(command: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): number {
   const fd = openSync(logFile, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
@@ -22,8 +33,11 @@ export function spawnDetached(command: string, args: string[], env: NodeJS.Proce
     const child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd], env });
     child.on('error', () => undefined); // reported through the readiness check
     child.unref();
-    if (child.pid === undefined) throw new Error(`could not spawn ${command}`);
-    return child.pid;
+    const pid = child.pid;
+    if (pid === undefined) throw new Error(`could not spawn ${command}`);
+    exits.delete(pid); // a reused PID
+    child.once('exit', (code, signal) => exits.set(pid, signal ? `killed by ${signal}` : `exit code ${code}`));
+    return pid;
   } finally {
     closeSync(fd);
   }
@@ -49,9 +63,9 @@ export function isRunning(record: ProcessRecord): boolean {
 export async function stopProcess(record: ProcessRecord, graceMs = 10_000): Promise<boolean> {
   if (!isRunning(record)) return false;
   process.kill(record.pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
+  const deadline = performance.now() + graceMs;
   while (isRunning(record)) {
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       process.kill(record.pid, 'SIGKILL');
       await sleep(50);
       break;
@@ -60,8 +74,8 @@ export async function stopProcess(record: ProcessRecord, graceMs = 10_000): Prom
   }
   // a child of this process stays a zombie until Node reaps it: wait for that too, so
   // "stopped" means the PID is gone (an orphan is reaped by init; give up after 2 s)
-  const reapDeadline = Date.now() + 2000;
-  while (Date.now() < reapDeadline && pidExists(record.pid)) await sleep(20);
+  const reapDeadline = performance.now() + 2000;
+  while (performance.now() < reapDeadline && pidExists(record.pid)) await sleep(20);
   return true;
 }
 

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import { MONITORING_ASSETS } from './assets.js';
 import { MonitoringConfigError, MonitoringError, MonitoringStartError } from './errors.js';
-import { isRunning, logTail, type ProcessRecord, spawnDetached, stopProcess } from './processes.js';
+import { exitStatus, isRunning, logTail, type ProcessRecord, spawnDetached, stopProcess } from './processes.js';
 import { JOBS, renderPrometheusConfig, type ScrapeTarget } from './prometheus-config.js';
 
 /** How the postgres_exporter reaches PostgreSQL (use the monitoring role, see `monitoringSetupStatements`). */
@@ -443,7 +443,7 @@ async function waitReady(
   ready: () => Promise<boolean>,
   hint: string,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
     let failure: unknown;
     try {
@@ -452,9 +452,14 @@ async function waitReady(
       failure = e;
     }
     const alive = isRunning(p);
-    if (failure || !alive || Date.now() > deadline) {
-      const why = failure ? (failure as Error).message : alive ? `not ready after ${Math.round(timeoutMs / 1000)} s` : 'exited';
-      await sleep(100); // let it flush its last log line
+    if (failure || !alive || performance.now() > deadline) {
+      await sleep(100); // let it flush its last log line (and Node see its exit)
+      if (!failure && !alive && exitStatus(p.pid) === undefined && isRunning(p)) continue; // a passing misreading of /proc
+      const why = failure
+        ? (failure as Error).message
+        : alive
+          ? `not ready after ${Math.round(timeoutMs / 1000)} s`
+          : `exited: ${exitStatus(p.pid) ?? 'no exit status seen, the process is gone or no longer has its command line'}`;
       throw new MonitoringStartError(p.name, `${p.name} did not start (${why}). ${hint}`, logTail(p.logFile, secrets), { cause: failure });
     }
     await sleep(100);

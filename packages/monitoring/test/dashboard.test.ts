@@ -4,7 +4,7 @@
  * Chromium after a short workload. Saves reports/monitoring/stellaops-postgres.png
  * at the repository root (git-ignored; CI keeps it as an artifact).
  */
-import { existsSync, mkdirSync, mkdtempSync, chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -239,6 +239,19 @@ describe.skipIf(skip)('monitoring stack', () => {
       expect((err as Error).message).toMatch(/password authentication failed/);
       expect((err as Error).message).not.toContain(wrong);
       expect(monitoringStatus(badDir).components).toEqual([]);
+
+      // a component that dies on start: the error says how it ended
+      const dies = join(badDir, 'dies.sh');
+      writeFileSync(dies, '#!/bin/sh\necho "no config for you" >&2\nexit 3\n', { mode: 0o700 });
+      const died = await startMonitoring({
+        dir: join(badDir, 'dies'),
+        ...monitoringTargets(cluster),
+        binaries: { postgresExporter: dies },
+        startTimeoutMs: 8000,
+      }).catch((e: unknown) => e);
+      expect(died).toBeInstanceOf(MonitoringStartError);
+      expect((died as Error).message).toMatch(/postgres-exporter did not start \(exited: exit code 3\)/);
+      expect((died as Error).message).toContain('no config for you');
     } finally {
       rmSync(badDir, { recursive: true, force: true });
     }

@@ -73,9 +73,9 @@ export class TemplateBuilder {
   }
 
   async #lock(client: pg.PoolClient, name: string): Promise<void> {
-    const deadline = Date.now() + (this.#ctx.lockTimeoutMs ?? 600_000);
+    const deadline = performance.now() + (this.#ctx.lockTimeoutMs ?? 600_000);
     while (!(await tryAdvisoryLock(client, name))) {
-      if (Date.now() > deadline) {
+      if (performance.now() > deadline) {
         throw new TemplateBuildError(
           name,
           `Timed out waiting for another process to build template ${name}. Fix: look for a hung migration in another test run.`,
