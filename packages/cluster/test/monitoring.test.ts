@@ -40,10 +40,10 @@ async function waitSeries(
   expr: string,
   timeoutMs = 60_000,
 ): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   for (;;) {
     const r = await promQuery(base, expr);
-    if (r.length > 0 || Date.now() > deadline) return r;
+    if (r.length > 0 || performance.now() > deadline) return r;
     await sleep(500);
   }
 }
