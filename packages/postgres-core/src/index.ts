@@ -70,6 +70,7 @@ export { quoteIdentifier, quoteQualifiedName, IDENTIFIER_PATTERN } from './sql/i
 export { validateTenantId, TENANT_ID_PATTERN, TENANT_ID_MAX_LENGTH } from './tenant/tenant-id.js';
 export {
   tenantIsolationSql,
+  tenantTagRotationSql,
   appRoleGrantsSql,
   createRoleIfMissingSql,
   DEFAULT_APP_ROLE,

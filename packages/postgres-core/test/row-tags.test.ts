@@ -147,6 +147,7 @@ describe('row tenant tags', () => {
   });
 
   it('key rotation: previousTenantKey keeps untagged-yet rows readable, retagTenantRows moves them, the old key then opens nothing', async () => {
+    await db.pool.query(`insert into items (id, tenant_id, name) values (12, 'b', 'b2')`); // tagged with the old key
     await installTenantKey(db.pool, NEXT);
     const during = open({ tenantKey: NEXT, previousTenantKey: fixtureKey() });
     const nextOnly = open({ tenantKey: NEXT });
@@ -156,7 +157,26 @@ describe('row tenant tags', () => {
     expect(await ids(nextOnly, 'a')).toEqual([]);
     await during.forTenant('a').insertInto('items').values({ id: 5, tenant_id: 'a', name: 'written during the rotation' }).execute();
     expect(await ids(nextOnly, 'a')).toEqual([5]); // written with the current key
-    expect(await ids(during, 'b')).toEqual([11]); // and never another tenant's rows
+    expect(await ids(nextOnly, 'b')).toEqual([]); // and never another tenant's rows
+    // a row still tagged with the old key can be updated; the rotation trigger moves it to the current key
+    await during.forTenant('a').updateTable('items').set({ name: 'updated during the rotation' }).where('id', '=', 2).execute();
+    expect(await ids(nextOnly, 'a')).toEqual([2, 5]);
+    await during
+      .forTenant('a')
+      .insertInto('items')
+      .values({ id: 1, tenant_id: 'a', name: 'upserted during the rotation' })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ name: 'upserted during the rotation' }))
+      .execute();
+    expect(await ids(nextOnly, 'a')).toEqual([1, 2, 5]);
+    const names = await db.pool.query(`select id, name from items where id in (1, 2) order by id`);
+    expect(names.rows).toEqual([
+      { id: 1, name: 'upserted during the rotation' },
+      { id: 2, name: 'updated during the rotation' },
+    ]);
+    // and deleted as usual
+    expect(await ids(during, 'b')).toEqual([11, 12]);
+    await during.forTenant('b').deleteFrom('items').where('id', '=', 12).execute();
+    expect(await ids(during, 'b')).toEqual([11]);
     // step 2: re-tag (idempotent), one transaction per table, with progress
     const client = new pg.Client(db.server.urlFor(db.database));
     await client.connect();
@@ -165,7 +185,7 @@ describe('row tenant tags', () => {
       const result = await retagTenantRows(client, NEXT.keyId, (p) => progress.push(p));
       expect(result).toEqual(progress);
       expect(result).toEqual([
-        { table: 'public.items', rows: 3, done: 1, total: 2 },
+        { table: 'public.items', rows: 1, done: 1, total: 2 },
         { table: 'public.notes', rows: 0, done: 2, total: 2 },
       ]);
       expect((await retagTenantRows(client, NEXT.keyId)).map((p) => p.rows)).toEqual([0, 0]);

@@ -32,7 +32,8 @@ export interface TenantIsolationArgs {
  *   the session's (an owner's insert, a worker role writing for a tenant) from
  *   its tenant column, and re-tag a row whose tenant changes (the trigger's
  *   `WHEN` keeps it from firing on a tenant session's own rows, which carry
- *   the session's tag by default);
+ *   the session's tag by default); and the rotation trigger
+ *   (`<table>_tenant_tag_rotate`, see {@link tenantTagRotationSql});
  * - `ENABLE` + `FORCE ROW LEVEL SECURITY` (the owner is subject to it too) and
  *   one policy for all commands. `USING` (what a statement may see, update or
  *   delete): the tenant column equals `app.tenant_id` AND the row's tag is
@@ -85,10 +86,39 @@ export function tenantIsolationSql(args: TenantIsolationArgs): string[] {
     `create trigger ${fillTrigger} before insert on ${table} for each row when (new.${tag} is null or ${type === 'text' ? `new.${column}::text` : `new.${column}`} is distinct from nullif(current_setting('app.tenant_id', true), '')${cast}) execute function stellaops_security.fill_tenant_tag(${columnLiteral})`,
     `drop trigger if exists ${retagTrigger} on ${table}`,
     `create trigger ${retagTrigger} before update of ${column} on ${table} for each row when (new.${column} is distinct from old.${column}) execute function stellaops_security.fill_tenant_tag(${columnLiteral})`,
+    ...tenantTagRotationSql(args),
     `alter table ${table} enable row level security`,
     `alter table ${table} force row level security`,
     `drop policy if exists ${policy} on ${table}`,
     `create policy ${policy} on ${table} as permissive for all using (${using}) with check (${check})`,
+  ];
+}
+
+/**
+ * The rotation trigger of {@link tenantIsolationSql} alone (drop if exists,
+ * create), for a NEW migration on a table made tenant-isolated before it
+ * existed. `<table>_tenant_tag_rotate` fires before an update of a row whose
+ * tag is the session's previous-key tag (`app.tenant_proof_previous`, sent
+ * only during a key rotation) and sets the session's tag
+ * (`stellaops_security.rotate_tenant_tag()`, security migration V003). Without
+ * it, a unit could not update a row not yet re-tagged: `WITH CHECK` requires
+ * the session's tag, and the row keeps its old one. It never fires outside a
+ * rotation (the previous tag is then NULL), and the tag it sets is the one
+ * `WITH CHECK` demands anyway, with the tenant HMAC-verified.
+ *
+ * @example
+ * ```ts
+ * tenantTagRotationSql({ schema: 'notify', table: 'channels' });
+ * // ['drop trigger if exists "channels_tenant_tag_rotate" on "notify"."channels"', 'create trigger … execute function stellaops_security.rotate_tenant_tag()']
+ * ```
+ */
+export function tenantTagRotationSql(args: Pick<TenantIsolationArgs, 'table' | 'schema'>): string[] {
+  const table = quoteQualifiedName(args.schema, args.table);
+  const trigger = quoteIdentifier(`${args.table}_tenant_tag_rotate`);
+  const tag = TENANT_TAG_COLUMN;
+  return [
+    `drop trigger if exists ${trigger} on ${table}`,
+    `create trigger ${trigger} before update on ${table} for each row when (new.${tag} = ${PREVIOUS_SESSION_TAG_SQL}) execute function stellaops_security.rotate_tenant_tag()`,
   ];
 }
 

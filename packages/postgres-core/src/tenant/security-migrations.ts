@@ -63,6 +63,14 @@ export interface SecurityMigration {
  *   computes a tag for backfills and re-tagging, and the trigger function
  *   `fill_tenant_tag()` fills it on rows written without one (an owner's
  *   insert, or a row moved to another tenant).
+ * - Rotation re-tag (V003): the trigger function `rotate_tenant_tag()` sets a
+ *   row's tag to the session's tag. `tenantIsolationSql`'s
+ *   `<table>_tenant_tag_rotate` trigger calls it before an update of a row
+ *   that still carries the session's previous-key tag, so that during a key
+ *   rotation a unit can update rows not yet re-tagged (writes require the
+ *   session's tag) and each updated row moves to the new key. Not `SECURITY
+ *   DEFINER`: it only hashes the session's own proof, and `WITH CHECK` still
+ *   verifies the tenant.
  *
  * @example
  * ```ts
@@ -190,5 +198,21 @@ revoke all on function stellaops_security.fill_tenant_tag() from public`,
 drop function stellaops_security.tenant_tag(text, text);
 drop function stellaops_security.previous_session_tag();
 drop function stellaops_security.session_tag()`,
+  },
+  {
+    id: 'V003_RotationRetag',
+    description:
+      "rotate_tenant_tag(): re-tags a row still carrying the session's previous-key tag with the session's tag when a unit updates it",
+    up: `create function stellaops_security.rotate_tenant_tag() returns trigger
+  language plpgsql
+  set search_path = pg_catalog, pg_temp
+as $fn$
+begin
+  new.tenant_tag := pg_catalog.sha256(pg_catalog.convert_to(nullif(pg_catalog.current_setting('app.tenant_proof', true), ''), 'UTF8'));
+  return new;
+end
+$fn$;
+revoke all on function stellaops_security.rotate_tenant_tag() from public`,
+    down: `drop function stellaops_security.rotate_tenant_tag()`,
   },
 ];

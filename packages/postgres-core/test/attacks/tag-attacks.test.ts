@@ -7,7 +7,7 @@ import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDataSource, PoolRegistry, TenantKey, tenantIsolationSql, type PostgresDataSource } from '../../src/index.js';
-import { B_IDS, B_SECRET, prepareAttackRole } from '../support/attack-fixture.js';
+import { A_IDS, B_IDS, B_SECRET, prepareAttackRole } from '../support/attack-fixture.js';
 import { coreRlsMigrations, type TestDB } from '../support/schema.js';
 
 /** This file's own app role (role-level settings are cluster-wide). */
@@ -480,6 +480,16 @@ describe('row tenant tag attacks (tenant a, raw app-role client)', () => {
       expect(await outcome(c, `insert into items (id, tenant_id, name, tenant_tag) values (970, 'a', 'x', sha256('junk-previous'))`)).toBe(
         '42501',
       );
+      await c.query('rollback');
+      // an update giving a's own row the previous slot's tag: the rotation trigger (V003) replaces it with a's session tag
+      await beginAsA(c, { 'app.tenant_proof_previous': 'junk-previous' });
+      const retagged = await c.query(`update items set tenant_tag = sha256('junk-previous') where id = ${A_IDS[0]} returning tenant_tag`);
+      expect(retagged.rows.map((r) => (r.tenant_tag as Buffer).equals(tagOf('a')))).toEqual([true]);
+      // and aimed at b's rows with b's tag as the previous tag: nothing of b to update, nothing moved
+      expect(
+        (await c.query(`update items set name = 'x', tenant_tag = ${bTagLiteral()} where id = any($1::int[]) returning id`, [[...B_IDS]]))
+          .rows,
+      ).toEqual([]);
       await c.query('rollback');
     });
     expect(await snapshot()).toBe(before);
