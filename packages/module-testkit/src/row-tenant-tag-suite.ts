@@ -39,6 +39,9 @@ const OTHER_TENANT = 'globex';
  *   none — while the tenant's own proof, or its proof given as the previous
  *   key's (`app.tenant_proof_previous`, a key rotation), sees it;
  * - a tenant session may not change a row's tag (`WITH CHECK`);
+ * - during a key rotation a session that sends the tenant's old proof as the
+ *   previous one can update rows still tagged with it, which then carry the
+ *   session's tag (the rotation trigger);
  * - an owner's insert that names no tag gets the tenant's tag from the fill
  *   trigger and is readable in the tenant's session;
  * - what the repositories returned for the write holds no `tenant_tag`.
@@ -70,20 +73,23 @@ export function rowTenantTagSuite<DB>(o: RowTenantTagSuiteOptions<DB>): void {
     const r = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(o.table)} where tenant_id = ${OWNER_TENANT}`.execute(db);
     return r.rows[0]!.n;
   };
-  /** Rows of the owner tenant a raw app-role session sees with these settings (any tenant, any proof). */
-  const seenWith = async (settings: Record<string, string>): Promise<number> => {
+  /** Runs one statement in a raw app-role session with these settings (any tenant, any proof) and commits. */
+  const asSession = async (settings: Record<string, string>, text: string, values: unknown[]): Promise<pg.QueryResult> => {
     const c = new pg.Client(o.roles.url());
     await c.connect();
     try {
       await c.query('begin');
       for (const [name, value] of Object.entries(settings)) await c.query('select set_config($1, $2, true)', [name, value]);
-      const r = await c.query<{ n: number }>(`select count(*)::int as n from ${o.table} where tenant_id = $1`, [OWNER_TENANT]);
+      const r = await c.query(text, values);
       await c.query('commit');
-      return r.rows[0]!.n;
+      return r;
     } finally {
       await c.end();
     }
   };
+  /** Rows of the owner tenant a raw app-role session sees with these settings. */
+  const seenWith = async (settings: Record<string, string>): Promise<number> =>
+    Number((await asSession(settings, `select count(*)::int as n from ${o.table} where tenant_id = $1`, [OWNER_TENANT])).rows[0].n);
 
   describe(`row tenant tags on ${o.table}`, () => {
     it("tags a row written in a tenant session with that session's tag, the sha256 of the tenant's proof", async () => {
@@ -122,6 +128,24 @@ export function rowTenantTagSuite<DB>(o: RowTenantTagSuiteOptions<DB>): void {
       await expect(update.execute(ds.forTenant(OWNER_TENANT))).rejects.toMatchObject({ sqlState: '42501' });
       const { rows, tagged } = await stored(OWNER_TENANT, tagOf(OWNER_TENANT));
       expect(tagged).toBe(rows);
+    });
+
+    it('during a key rotation, a unit updates rows not yet re-tagged (the previous-key proof) and they move to its tag', async () => {
+      const ds = o.roles.open();
+      await o.write(ds, OWNER_TENANT);
+      // the rows as an older key left them: their tag is the sha256 of the tenant's old proof
+      const old = 'k0.an-older-proof-of-this-tenant';
+      await o.db.pool.query(`update ${o.table} set tenant_tag = sha256(convert_to($2, 'UTF8')) where tenant_id = $1`, [OWNER_TENANT, old]);
+      const { rows, tagged } = await stored(OWNER_TENANT, tagOf(OWNER_TENANT));
+      expect(tagged).toBe(0);
+      const own = { 'app.tenant_id': OWNER_TENANT, 'app.tenant_proof': key().proofFor(OWNER_TENANT) };
+      expect(await seenWith(own)).toBe(0);
+      const rotating = { ...own, 'app.tenant_proof_previous': old };
+      expect(await seenWith(rotating)).toBe(rows);
+      const updated = await asSession(rotating, `update ${o.table} set tenant_id = tenant_id where tenant_id = $1`, [OWNER_TENANT]);
+      expect(updated.rowCount).toBe(rows);
+      expect(await stored(OWNER_TENANT, tagOf(OWNER_TENANT))).toEqual({ rows, tagged: rows });
+      expect(await seenWith(own)).toBe(rows);
     });
 
     it("fills the tag of an owner's insert that names none; the tenant's session reads the row", async () => {

@@ -48,7 +48,7 @@ export async function tenantTagSchema(db: Queryable, schema: string): Promise<Te
 /**
  * What {@link tenantTagSchema} shows for a table `tenantIsolationSql` made
  * tenant-isolated: `bytea`, `NOT NULL`, the session's tag by default, the
- * fill and retag triggers (plus the table's `otherTriggers`).
+ * fill, retag and rotation triggers (plus the table's `otherTriggers`).
  *
  * @example
  * ```ts
@@ -61,6 +61,6 @@ export function expectedTenantTagTable(table: string, otherTriggers: readonly st
     type: 'bytea',
     nullable: 'NO',
     default: TENANT_TAG_DEFAULT,
-    triggers: [...otherTriggers, `${table}_tenant_tag_fill`, `${table}_tenant_tag_retag`].sort(),
+    triggers: [...otherTriggers, `${table}_tenant_tag_fill`, `${table}_tenant_tag_retag`, `${table}_tenant_tag_rotate`].sort(),
   };
 }

@@ -19,6 +19,6 @@ describe('tenantTagSchema and the tagged policy texts', () => {
     expect(policy.rows).toEqual([{ qual: TAGGED_POLICY_USING, with_check: TAGGED_POLICY_CHECK }]);
     // a table without the tag has no entry; a missing trigger shows
     await db.pool.query('drop trigger items_tenant_tag_retag on kit.items');
-    expect((await tenantTagSchema(db.pool, 'kit'))[0]?.triggers).toEqual(['items_tenant_tag_fill']);
+    expect((await tenantTagSchema(db.pool, 'kit'))[0]?.triggers).toEqual(['items_tenant_tag_fill', 'items_tenant_tag_rotate']);
   });
 });
