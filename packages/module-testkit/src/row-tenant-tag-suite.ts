@@ -74,13 +74,17 @@ export function rowTenantTagSuite<DB>(o: RowTenantTagSuiteOptions<DB>): void {
     return r.rows[0]!.n;
   };
   /** Runs one statement in a raw app-role session with these settings (any tenant, any proof) and commits. */
-  const asSession = async (settings: Record<string, string>, text: string, values: unknown[]): Promise<pg.QueryResult> => {
+  const asSession = async (
+    settings: Record<string, string>,
+    text: string,
+    values: unknown[],
+  ): Promise<pg.QueryResult<Record<string, unknown>>> => {
     const c = new pg.Client(o.roles.url());
     await c.connect();
     try {
       await c.query('begin');
       for (const [name, value] of Object.entries(settings)) await c.query('select set_config($1, $2, true)', [name, value]);
-      const r = await c.query(text, values);
+      const r = await c.query<Record<string, unknown>>(text, values);
       await c.query('commit');
       return r;
     } finally {
@@ -89,7 +93,7 @@ export function rowTenantTagSuite<DB>(o: RowTenantTagSuiteOptions<DB>): void {
   };
   /** Rows of the owner tenant a raw app-role session sees with these settings. */
   const seenWith = async (settings: Record<string, string>): Promise<number> =>
-    Number((await asSession(settings, `select count(*)::int as n from ${o.table} where tenant_id = $1`, [OWNER_TENANT])).rows[0].n);
+    Number((await asSession(settings, `select count(*)::int as n from ${o.table} where tenant_id = $1`, [OWNER_TENANT])).rows[0]?.n);
 
   describe(`row tenant tags on ${o.table}`, () => {
     it("tags a row written in a tenant session with that session's tag, the sha256 of the tenant's proof", async () => {

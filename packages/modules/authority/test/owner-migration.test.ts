@@ -6,7 +6,14 @@ import { migrations, REQUIRED_ROLES } from '../src/index.js';
 ownerMigrationSuite({
   migrations,
   requiredRoles: REQUIRED_ROLES,
-  migrationIds: ['V001_TenantsAndUsers', 'V002_ClientsAndTokens', 'V003_RolesAndGrants', 'V004_VerifiedTenant', 'V005_RowTenantTags'],
+  migrationIds: [
+    'V001_TenantsAndUsers',
+    'V002_ClientsAndTokens',
+    'V003_RolesAndGrants',
+    'V004_VerifiedTenant',
+    'V005_RowTenantTags',
+    'V006_TenantTagRotation',
+  ],
   tables: ['clients', 'roles', 'tenants', 'tokens', 'user_roles', 'users'],
   tenantRow: { table: 'authority.tenants', insert: "insert into authority.tenants (tenant_id, display_name) values ('acme', 'Acme')" },
   tagMigration: 'V005_RowTenantTags',

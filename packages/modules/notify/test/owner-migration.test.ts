@@ -6,7 +6,14 @@ import { migrations, REQUIRED_ROLES } from '../src/index.js';
 ownerMigrationSuite({
   migrations,
   requiredRoles: REQUIRED_ROLES,
-  migrationIds: ['V001_ChannelsAndRules', 'V002_Deliveries', 'V003_WorkerReadsMigrations', 'V004_VerifiedTenant', 'V005_RowTenantTags'],
+  migrationIds: [
+    'V001_ChannelsAndRules',
+    'V002_Deliveries',
+    'V003_WorkerReadsMigrations',
+    'V004_VerifiedTenant',
+    'V005_RowTenantTags',
+    'V006_TenantTagRotation',
+  ],
   tables: ['channels', 'deliveries', 'rules'],
   tenantRow: { table: 'notify.channels', insert: "insert into notify.channels (tenant_id, name, kind) values ('acme', 'mail', 'email')" },
   tagMigration: 'V005_RowTenantTags',

@@ -171,6 +171,7 @@ describe('the worker role', () => {
       'V003_WorkerReadsMigrations',
       'V004_VerifiedTenant',
       'V005_RowTenantTags',
+      'V006_TenantTagRotation',
     ]);
     await expect(sql`delete from notify._migrations`.execute(w)).rejects.toMatchObject({ sqlState: '42501' });
     await expect(sql`update notify._migrations set checksum = 'x'`.execute(w)).rejects.toMatchObject({ sqlState: '42501' });

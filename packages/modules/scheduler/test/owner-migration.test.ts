@@ -6,7 +6,7 @@ import { migrations, REQUIRED_ROLES } from '../src/index.js';
 ownerMigrationSuite({
   migrations,
   requiredRoles: REQUIRED_ROLES,
-  migrationIds: ['V001_Schedules', 'V002_CronAndRuns', 'V003_VerifiedTenant', 'V004_RowTenantTags'],
+  migrationIds: ['V001_Schedules', 'V002_CronAndRuns', 'V003_VerifiedTenant', 'V004_RowTenantTags', 'V005_TenantTagRotation'],
   tables: ['runs', 'schedules'],
   tenantRow: {
     table: 'scheduler.schedules',

@@ -5,6 +5,7 @@ import { v002Deliveries } from './v002-deliveries.js';
 import { v003WorkerReadsMigrations } from './v003-worker-reads-migrations.js';
 import { v004VerifiedTenant } from './v004-verified-tenant.js';
 import { v005RowTenantTags } from './v005-row-tenant-tags.js';
+import { v006TenantTagRotation } from './v006-tenant-tag-rotation.js';
 
 /**
  * Notify's migration set (schema `notify`, tracking table `notify._migrations`),
@@ -13,5 +14,12 @@ import { v005RowTenantTags } from './v005-row-tenant-tags.js';
  */
 export const migrations = defineMigrationSet({
   schema: NOTIFY_SCHEMA,
-  migrations: [v001ChannelsAndRules, v002Deliveries, v003WorkerReadsMigrations, v004VerifiedTenant, v005RowTenantTags],
+  migrations: [
+    v001ChannelsAndRules,
+    v002Deliveries,
+    v003WorkerReadsMigrations,
+    v004VerifiedTenant,
+    v005RowTenantTags,
+    v006TenantTagRotation,
+  ],
 });
