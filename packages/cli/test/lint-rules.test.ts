@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LINT_RULES, applyWaivers, lintMigrations, type LintRuleId } from '../src/lint-rules/index.js';
-import { SESSION_TAG_SQL, tenantIsolationSql } from '@stellaops/postgres-core';
+import { SESSION_TAG_SQL, tenantIsolationSql, tenantTagRotationSql } from '@stellaops/postgres-core';
 import { ISOLATION, LINT_CASES, SETTING_POLICY, VERIFIED_POLICY, policyOnly } from './lint-cases.js';
 
 const lint = (migrations: Parameters<typeof lintMigrations>[0]['migrations']) => lintMigrations({ schema: 'app', migrations });
@@ -140,14 +140,24 @@ describe('stella-db lint: tenant policies and the row tag', () => {
     ]);
   });
 
-  it('a tag policy needs the column, NOT NULL, the session_tag() default and both triggers; the finding lists what is missing', () => {
+  it('a tag policy needs the column, NOT NULL, the session_tag() default and the three triggers; the finding lists what is missing', () => {
     const bare = lint([
       v('V001_Items', `${table}\nalter table app.items add column tenant_tag bytea;\n${policyOnly(ISOLATION.at(-1)!)}`),
     ]).filter((f) => f.rule === 'tenant-tag-column');
     expect(bare.map((f) => [f.severity, f.object])).toEqual([['error', 'app.items']]);
-    for (const part of ['NOT NULL on tenant_tag', 'DEFAULT stellaops_security.session_tag()', 'the fill trigger', 'the retag trigger'])
+    for (const part of [
+      'NOT NULL on tenant_tag',
+      'DEFAULT stellaops_security.session_tag()',
+      'the fill trigger',
+      'the retag trigger',
+      'the rotation trigger (items_tenant_tag_rotate',
+    ])
       expect(bare[0]?.message).toContain(part);
     expect(bare[0]?.message).not.toContain('the tenant_tag bytea column');
+    // more than the rotation trigger missing: the whole of tenantIsolationSql is the fix, both reasons are given
+    expect(bare[0]?.message).toContain("tenantIsolationSql({ schema: 'app', table: 'items' })");
+    expect(bare[0]?.message).toContain('would fail or vanish');
+    expect(bare[0]?.message).toContain('during a tenant-key rotation');
     // dropping or disabling a trigger later is found too, and only that trigger is named
     const dropped = lint([
       v('V001_Items', `${table}\n${ISOLATION.join('\n')}`),
@@ -156,6 +166,8 @@ describe('stella-db lint: tenant policies and the row tag', () => {
     expect(dropped).toHaveLength(1);
     expect(dropped[0]?.message).toContain('lacks the retag trigger');
     expect(dropped[0]?.message).not.toContain('fill trigger');
+    expect(dropped[0]?.message).not.toContain('the rotation trigger (');
+    expect(dropped[0]?.message).not.toContain('tenant-key rotation');
     const disabled = lint([
       v('V001_Items', `${table}\n${ISOLATION.join('\n')}`),
       v('V002_Oops', 'alter table app.items disable trigger items_tenant_tag_fill'),
@@ -167,6 +179,78 @@ describe('stella-db lint: tenant policies and the row tag', () => {
     // the tag column declared in CREATE TABLE with its constraint and default counts as well
     const inline = `create table app.items (tenant_id text not null, id uuid not null, tenant_tag bytea not null default stellaops_security.session_tag(), primary key (tenant_id, id));`;
     expect(unwaived([v('V001_Items', `${inline}\n${ISOLATION.slice(5).join('\n')}`)])).toEqual([]);
+  });
+
+  it('a tag policy needs the rotation trigger (BEFORE UPDATE, any column, enabled); alone missing, the fix is tenantTagRotationSql', () => {
+    const rotation = tenantTagRotationSql({ schema: 'app', table: 'items' }).map((st) => `${st};`);
+    const withoutRotation = ISOLATION.filter((st) => !rotation.includes(st));
+    expect(withoutRotation).toHaveLength(ISOLATION.length - 2);
+    const rotationFindings = (migrations: Parameters<typeof lint>[0]) =>
+      lint(migrations)
+        .filter((f) => f.waived === undefined)
+        .map((f) => [f.migration, f.rule, f.severity, f.object]);
+    // a table made tenant-isolated before the trigger existed: an error at its CREATE TABLE naming the trigger and the fix
+    const missing = lint([v('V001_Items', `${table}\n${withoutRotation.join('\n')}`)]);
+    expect(missing.map((f) => [f.migration, f.rule, f.severity, f.object])).toEqual([
+      ['V001_Items', 'tenant-tag-column', 'error', 'app.items'],
+    ]);
+    const message = missing[0]!.message;
+    expect(message).toContain(
+      'lacks the rotation trigger (items_tenant_tag_rotate: BEFORE UPDATE … FOR EACH ROW … EXECUTE FUNCTION stellaops_security.rotate_tenant_tag())',
+    );
+    expect(message).toContain("during a tenant-key rotation every UPDATE of a row still carrying the old key's tag would fail");
+    expect(message).toContain("tenantTagRotationSql({ schema: 'app', table: 'items' }) as literal SQL");
+    expect(message).toContain(rotation[1]!.replace(/;$/, ''));
+    expect(message).not.toContain('tenantIsolationSql');
+    expect(message).not.toMatch(/fill trigger|retag trigger|NOT NULL|fail or vanish/);
+    // the way out: a new migration with tenantTagRotationSql's output
+    expect(rotationFindings([v('V001_Items', `${table}\n${withoutRotation.join('\n')}`), v('V002_Rotate', rotation.join('\n'))])).toEqual(
+      [],
+    );
+    // dropped, or disabled (by name or as all user triggers), in a later migration
+    const full = v('V001_Items', `${table}\n${ISOLATION.join('\n')}`);
+    for (const oops of [
+      'drop trigger if exists items_tenant_tag_rotate on app.items',
+      'alter table app.items disable trigger items_tenant_tag_rotate',
+      'alter table app.items disable trigger user',
+    ]) {
+      const found = lint([full, v('V002_Oops', oops)]).filter((f) => f.rule === 'tenant-tag-column');
+      expect(
+        found.map((f) => [f.migration, f.severity]),
+        oops,
+      ).toEqual([['V001_Items', 'error']]);
+      expect(found[0]?.message, oops).toContain('the rotation trigger (items_tenant_tag_rotate');
+    }
+    // enabled again in a later migration: clean
+    expect(
+      rotationFindings([
+        full,
+        v('V002_Oops', 'alter table app.items disable trigger items_tenant_tag_rotate'),
+        v('V003_Fix', 'alter table app.items enable trigger items_tenant_tag_rotate'),
+      ]),
+    ).toEqual([]);
+    // an AFTER trigger, one on an UPDATE OF list (a rotation updates any column), per statement, or another function does not count
+    for (const [from, to] of [
+      ['before update on', 'after update on'],
+      ['before update on', 'before update of tenant_id on'],
+      ['for each row', 'for each statement'],
+      ['rotate_tenant_tag()', 'fill_tenant_tag()'],
+    ] as const) {
+      const wrong = ISOLATION.map((st) => (rotation.includes(st) && st.startsWith('create trigger') ? st.replace(from, to) : st));
+      expect(wrong.join('\n'), to).toContain(to);
+      const found = lint([v('V001_Items', `${table}\n${wrong.join('\n')}`)]);
+      expect(
+        found.map((f) => f.rule),
+        to,
+      ).toEqual(['tenant-tag-column']);
+      expect(found[0]?.message, to).toContain('the rotation trigger');
+    }
+    // a trigger on INSERT OR UPDATE runs it on every update too
+    const both = ISOLATION.map((st) =>
+      st.replace('items_tenant_tag_rotate" before update on', 'items_tenant_tag_rotate" before insert or update on'),
+    );
+    expect(both.join('\n')).toContain('before insert or update on');
+    expect(rotationFindings([v('V001_Items', `${table}\n${both.join('\n')}`)])).toEqual([]);
   });
 
   it('FORCE may be lifted only inside one transactional migration that forces again; SET NOT NULL on tenant_tag only where it was added', () => {

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SchemaMigrator } from '@stellaops/migrator';
-import { installTenantKey, SECURITY_SCHEMA, securityMigrations, TenantKey, tenantIsolationSql } from '@stellaops/postgres-core';
+import {
+  installTenantKey,
+  SECURITY_SCHEMA,
+  securityMigrations,
+  TenantKey,
+  tenantIsolationSql,
+  tenantTagRotationSql,
+} from '@stellaops/postgres-core';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { runCli } from './helpers.js';
 
@@ -143,7 +150,13 @@ describe('stella-db lint', () => {
     const bare = await lint();
     expect(bare.run.code).toBe(3);
     expect(bare.findings).toEqual([['tenant-tag-column', 'error', 'live.items']]);
-    for (const part of ['NOT NULL on tenant_tag', 'DEFAULT stellaops_security.session_tag()', 'the fill trigger', 'the retag trigger'])
+    for (const part of [
+      'NOT NULL on tenant_tag',
+      'DEFAULT stellaops_security.session_tag()',
+      'the fill trigger',
+      'the retag trigger',
+      'the rotation trigger (items_tenant_tag_rotate',
+    ])
       expect(bare.messages[0]).toContain(part);
 
     // postgres-core's statements (the table has rows: they are backfilled with the installed key): clean
@@ -164,6 +177,60 @@ describe('stella-db lint', () => {
     expect(triggers.messages[0]).toContain('lacks the fill trigger');
     expect(triggers.messages[0]).toContain('the retag trigger');
     expect(triggers.messages[0]).not.toContain('NOT NULL');
+    expect(triggers.messages[0]).not.toContain('the rotation trigger (');
+  });
+
+  it('with --url a tag policy needs the enabled rotation trigger (BEFORE UPDATE of any column, rotate_tenant_tag())', async () => {
+    const dir = migrationsDir({ 'V001__noop.sql': 'select 1;\n' });
+    await new SchemaMigrator({ connectionString: db.connectionString, schema: SECURITY_SCHEMA, migrations: securityMigrations }).up();
+    await installTenantKey(db.pool, new TenantKey('k1', 'a-test-tenant-key-of-at-least-32-chars'));
+    const rotation = tenantTagRotationSql({ schema: 'rot', table: 'items' });
+    const isolation = tenantIsolationSql({ schema: 'rot', table: 'items' });
+    await db.pool.query(`create schema rot;
+      create table rot.items (tenant_id text not null, id uuid not null, primary key (tenant_id, id))`);
+    // a table made tenant-isolated before the rotation trigger existed
+    for (const statement of isolation.filter((st) => !rotation.includes(st))) await db.pool.query(statement);
+    const lint = async () => {
+      const run = await runCli(['lint', '--dir', dir, '--schema', 'rot', '--url', db.connectionString, '--json'], {}, REPO_ROOT);
+      return { run, findings: findingsOf(run.json) };
+    };
+    const expectMissing = async (why: string) => {
+      const { run, findings } = await lint();
+      expect(run.code, why).toBe(3);
+      expect(
+        findings.map((f) => [f.migration, f.rule, f.severity, f.object]),
+        why,
+      ).toEqual([['schema', 'tenant-tag-column', 'error', 'rot.items']]);
+      const message = findings[0]!.message;
+      expect(message, why).toContain('lacks the rotation trigger (items_tenant_tag_rotate: BEFORE UPDATE … FOR EACH ROW');
+      expect(message, why).toContain('during a tenant-key rotation');
+      expect(message, why).toContain(
+        `tenantTagRotationSql({ schema: 'rot', table: 'items' }) as literal SQL (drop trigger if exists, create trigger: ${rotation[1]})`,
+      );
+      expect(message, why).not.toMatch(/fill trigger|retag trigger|NOT NULL/);
+    };
+    await expectMissing('never created');
+
+    // tenantTagRotationSql's statements: clean
+    for (const statement of rotation) await db.pool.query(statement);
+    const clean = await lint();
+    expect(clean.run.json).toMatchObject({ ok: true, exitCode: 0, errors: 0 });
+    expect(clean.findings).toEqual([]);
+
+    await db.pool.query('alter table rot.items disable trigger items_tenant_tag_rotate');
+    await expectMissing('disabled');
+    await db.pool.query('alter table rot.items enable trigger items_tenant_tag_rotate');
+    expect((await lint()).findings).toEqual([]);
+    // only on an UPDATE OF list (a rotation updates any column), or AFTER the check
+    for (const [from, to] of [
+      ['before update on', 'before update of tenant_id on'],
+      ['before update on', 'after update on'],
+    ] as const) {
+      await db.pool.query(`drop trigger items_tenant_tag_rotate on rot.items; ${rotation[1]!.replace(from, to)}`);
+      await expectMissing(to);
+    }
+    await db.pool.query('drop trigger items_tenant_tag_rotate on rot.items');
+    await expectMissing('dropped');
   });
 
   it('with --url it flags what the app role owns and may do beyond DML', async () => {

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PREVIOUS_SESSION_TAG_SQL, SESSION_TAG_SQL } from '@stellaops/postgres-core';
+import { PREVIOUS_SESSION_TAG_SQL, SESSION_TAG_SQL, tenantTagRotationSql } from '@stellaops/postgres-core';
 import { catalogEntries } from '../src/commands/new/generate-module.js';
 import { registerPersistenceModule } from '../src/commands/new/persistence-registration.js';
 import { runCli } from './helpers.js';
@@ -92,12 +92,17 @@ describe('stella-db new module: names and files', () => {
       `using ("tenant_id" = nullif(current_setting('app.tenant_id', true), '') and (tenant_tag = (select ${SESSION_TAG_SQL}) or tenant_tag = (select ${PREVIOUS_SESSION_TAG_SQL})))`,
     );
     expect(migration).not.toMatch(/using \((?:(?!with check)[^;])*current_tenant/);
-    // the tag column, its default and the triggers that tag an owner's rows and re-tag a moved row
+    // the tag column, its default and the triggers that tag an owner's rows, re-tag a moved row and move an old-key row to the session's key
     expect(migration).toContain(`alter table "jobs"."job_definitions" alter column tenant_tag set default ${SESSION_TAG_SQL};`);
     expect(migration).toContain(
       `create trigger "job_definitions_tenant_tag_fill" before insert on "jobs"."job_definitions" for each row when (new.tenant_tag is null or new."tenant_id"::text is distinct from nullif(current_setting('app.tenant_id', true), '')) execute function stellaops_security.fill_tenant_tag('tenant_id');`,
     );
     expect(migration).toContain('create trigger "job_definitions_tenant_tag_retag" before update of "tenant_id"');
+    const [dropRotate, createRotate] = tenantTagRotationSql({ schema: 'jobs', table: 'job_definitions' });
+    expect(createRotate).toMatch(
+      /^create trigger "job_definitions_tenant_tag_rotate" before update on "jobs"\."job_definitions" for each row when \(new\.tenant_tag = .*'app\.tenant_proof_previous'.*\) execute function stellaops_security\.rotate_tenant_tag\(\)$/,
+    );
+    expect(migration).toContain(`${dropRotate};\n${createRotate};`);
     // the tests connect as the app role through module-testkit's helper, not a copied support file
     expect(readFileSync(join(dir, 'test', 'job-definition-repository.test.ts'), 'utf8')).toContain(
       "useModuleRoles<DB>(db, { module: 'Jobs', roles: [APP_ROLE] })",
@@ -187,6 +192,13 @@ describe('stella-db new module in a throwaway copy of the workspace', () => {
       expect(tests).toMatch(/Tests\s+8 passed/);
       await sh('pnpm', ['--filter', '@stellaops/module-widgets', '--filter', '@stellaops/postgres-core', 'typecheck'], copy);
       await sh('pnpm', ['--filter', '@stellaops/module-widgets', 'lint'], copy);
+      // stella-db lint (docs/RULES.md): the generated migration has no finding, waived or not (tag column, all three triggers, policy)
+      const lint = JSON.parse(await sh(process.execPath, [cli, 'lint', '--module', 'widgets', '--json'], copy)) as {
+        ok: boolean;
+        modules: Array<{ module: string; migrations: number; findings: unknown[] }>;
+      };
+      expect(lint.ok).toBe(true);
+      expect(lint.modules).toEqual([{ module: 'widgets', schema: 'widgets', migrations: 1, findings: [] }]);
       const up = JSON.parse(await sh(process.execPath, [cli, 'up', '--all', '--no-codegen', '--json'], copy)) as {
         modules: Array<Record<string, unknown>>;
       };

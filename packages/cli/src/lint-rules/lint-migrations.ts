@@ -54,8 +54,11 @@ interface TableState {
   policies: Map<string, string>;
   /** The row tag column `tenant_tag`. */
   tag: { column: boolean; notNull: boolean; defaulted: boolean };
-  /** Triggers by name: whether each fills the tag on insert / re-tags on a tenant change, and is enabled. */
-  triggers: Map<string, { fill: boolean; retag: boolean; enabled: boolean }>;
+  /**
+   * Triggers by name: whether each fills the tag on insert / re-tags on a tenant change / re-tags an old-key row on
+   * any update (key rotation), and is enabled.
+   */
+  triggers: Map<string, { fill: boolean; retag: boolean; rotate: boolean; enabled: boolean }>;
 }
 
 /** A `NO FORCE ROW LEVEL SECURITY` waiting for the end of its migration: re-forced there, it never committed. */
@@ -75,6 +78,7 @@ interface InlineWaiver {
 
 const SESSION_TAG_DEFAULT = new RegExp(SESSION_TAG_PATTERN, 'i');
 const FILL_TAG_FUNCTION = /\bexecute (?:function|procedure) stellaops_security\.fill_tenant_tag \('tenant_id'\)/;
+const ROTATE_TAG_FUNCTION = /\bexecute (?:function|procedure) stellaops_security\.rotate_tenant_tag \(\)/;
 const VOLATILE = /\b(gen_random_uuid|uuid_generate_v[14]|random|clock_timestamp|timeofday|nextval|txid_current)\s*\(/;
 const NAME_OK = /^[a-z_][a-z0-9_]*$/;
 
@@ -680,7 +684,12 @@ class MigrationLinter {
         });
       const standard = [...t.policies.values()].map(standardPolicy).filter((p): p is TenantPolicyShape => p !== undefined);
       const triggers = [...t.triggers.values()].filter((x) => x.enabled);
-      const tag = { ...t.tag, fill: triggers.some((x) => x.fill), retag: triggers.some((x) => x.retag) };
+      const tag = {
+        ...t.tag,
+        fill: triggers.some((x) => x.fill),
+        retag: triggers.some((x) => x.retag),
+        rotate: triggers.some((x) => x.rotate),
+      };
       for (const f of tenantTableFindings(t.schema, t.name, standard, tag)) this.#push({ rule: f.rule, object: key, message: f.message });
     }
   }
@@ -696,12 +705,15 @@ class MigrationLinter {
   #createTrigger(name: string, timing: string, events: string, table: string, rest: string): void {
     const t = this.#table(table);
     if (!t) return;
-    const runsFill = timing === 'before' && /\bfor each row\b/.test(rest) && FILL_TAG_FUNCTION.test(rest);
+    const beforeRow = timing === 'before' && /\bfor each row\b/.test(rest);
+    const runsFill = beforeRow && FILL_TAG_FUNCTION.test(rest);
     const list = events.split(' or ').map((e) => e.trim());
     const update = list.map((e) => /^update(?: of (.*))?$/.exec(e)).find((m) => m !== null);
     t.triggers.set(name, {
       fill: runsFill && list.includes('insert'),
       retag: runsFill && update !== undefined && (update[1] === undefined || splitTopLevel(update[1]).includes('tenant_id')),
+      // a rotation updates any column: an UPDATE OF list would let an old-key row's update through untouched
+      rotate: beforeRow && ROTATE_TAG_FUNCTION.test(rest) && update !== undefined && update[1] === undefined,
       enabled: true,
     });
   }

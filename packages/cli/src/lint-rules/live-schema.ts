@@ -30,10 +30,17 @@ interface TenantTableRow {
   tag_not_null: boolean;
   tag_default: boolean;
   /**
-   * The enabled BEFORE … FOR EACH ROW triggers on `stellaops_security.fill_tenant_tag()`: on insert, on an update of
-   * `tenant_id` (or of any column), whose one argument is `'tenant_id'`.
+   * The enabled BEFORE … FOR EACH ROW triggers on `stellaops_security.fill_tenant_tag()` or `rotate_tenant_tag()`:
+   * which function, on insert, on an update of `tenant_id` (or of any column), on an update of any column (no
+   * `OF` list), whose one argument is `'tenant_id'`.
    */
-  tag_triggers: Array<{ insert: boolean; update: boolean; tenant_argument: boolean }>;
+  tag_triggers: Array<{
+    function: 'fill_tenant_tag' | 'rotate_tenant_tag';
+    insert: boolean;
+    update: boolean;
+    update_any: boolean;
+    tenant_argument: boolean;
+  }>;
 }
 
 /**
@@ -41,8 +48,8 @@ interface TenantTableRow {
  * (those with `tenant_id`) have a `tenant_id`-leading primary key and indexes,
  * ENABLE + FORCE RLS and a standard policy that reads through the row tag (or,
  * slower, `current_tenant()`) and writes through `current_tenant()`, and a
- * policy comparing `tenant_tag` has the tag column, its default and triggers
- * (the same findings as the migration lint); the app role owns nothing in the
+ * policy comparing `tenant_tag` has the tag column, its default and the fill,
+ * retag and rotation triggers (the same findings as the migration lint); the app role owns nothing in the
  * schema and has no CREATE on it, no TRUNCATE/REFERENCES/TRIGGER on its
  * tables, and no SUPERUSER/BYPASSRLS/CREATEROLE/CREATEDB. Findings have
  * migration `schema` (waivable in `lint-waivers.json`).
@@ -166,15 +173,17 @@ export async function lintLiveSchema(options: LiveSchemaOptions): Promise<LintFi
               coalesce((select pg_catalog.pg_get_expr(d.adbin, d.adrelid) from pg_catalog.pg_attrdef d
                           where d.adrelid = t.oid and d.adnum = tag.attnum) ~* '${SESSION_TAG_PATTERN.replaceAll("'", "''")}', false) as tag_default,
               coalesce((select json_agg(json_build_object(
+                                 'function', f.proname,
                                  'insert', (g.tgtype & 4) <> 0,
                                  'update', (g.tgtype & 16) <> 0 and (pg_catalog.cardinality(g.tgattr::int2[]) = 0
                                    or (select a.attnum from pg_catalog.pg_attribute a where a.attrelid = t.oid and a.attname = 'tenant_id') = any (g.tgattr::int2[])),
+                                 'update_any', (g.tgtype & 16) <> 0 and pg_catalog.cardinality(g.tgattr::int2[]) = 0,
                                  'tenant_argument', pg_catalog.encode(g.tgargs, 'escape') = 'tenant_id\\000') order by g.tgname)
                           from pg_catalog.pg_trigger g
                           join pg_catalog.pg_proc f on f.oid = g.tgfoid
                           join pg_catalog.pg_namespace fn on fn.oid = f.pronamespace
                          where g.tgrelid = t.oid and not g.tgisinternal and g.tgenabled <> 'D'
-                           and fn.nspname = 'stellaops_security' and f.proname = 'fill_tenant_tag'
+                           and fn.nspname = 'stellaops_security' and f.proname in ('fill_tenant_tag', 'rotate_tenant_tag')
                            and (g.tgtype & 3) = 3), '[]') as tag_triggers -- (tgtype & 3) = 3: FOR EACH ROW, BEFORE
          from pg_catalog.pg_class t join pg_catalog.pg_namespace n on n.oid = t.relnamespace
          left join pg_catalog.pg_policy p on p.polrelid = t.oid
@@ -186,14 +195,16 @@ export async function lintLiveSchema(options: LiveSchemaOptions): Promise<LintFi
     );
     for (const row of tenantTables.rows) {
       const shapes = row.policies.map((p) => classifyTenantPolicy(p.using, p.check));
-      // the trigger's one argument names the column the tag is computed from
-      const triggers = row.tag_triggers.filter((g) => g.tenant_argument);
+      // the fill trigger's one argument names the column the tag is computed from
+      const fills = row.tag_triggers.filter((g) => g.function === 'fill_tenant_tag' && g.tenant_argument);
       const tag = {
         column: row.tag_column,
         notNull: row.tag_not_null,
         defaulted: row.tag_default,
-        fill: triggers.some((g) => g.insert),
-        retag: triggers.some((g) => g.update),
+        fill: fills.some((g) => g.insert),
+        retag: fills.some((g) => g.update),
+        // a rotation updates any column: the trigger must fire on every update, not on an OF list
+        rotate: row.tag_triggers.some((g) => g.function === 'rotate_tenant_tag' && g.update_any),
       };
       for (const f of tenantTableFindings(schema, row.table, shapes, tag)) push(f.rule, `${schema}.${row.table}`, f.message);
     }

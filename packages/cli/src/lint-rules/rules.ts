@@ -70,7 +70,7 @@ export const LINT_RULES = {
     'tenant-tag-column',
     'error',
     'both',
-    'a tenant table whose policy compares tenant_tag has tenant_tag bytea NOT NULL DEFAULT stellaops_security.session_tag() and the fill (BEFORE INSERT) and retag (BEFORE UPDATE OF tenant_id) triggers on stellaops_security.fill_tenant_tag()',
+    'a tenant table whose policy compares tenant_tag has tenant_tag bytea NOT NULL DEFAULT stellaops_security.session_tag(), the fill (BEFORE INSERT) and retag (BEFORE UPDATE OF tenant_id) triggers on stellaops_security.fill_tenant_tag() and the rotation trigger (BEFORE UPDATE) on stellaops_security.rotate_tenant_tag()',
   ),
   'app-role-privileges': rule(
     'app-role-privileges',

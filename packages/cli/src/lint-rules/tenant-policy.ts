@@ -1,4 +1,4 @@
-import { tenantIsolationSql } from '@stellaops/postgres-core';
+import { tenantIsolationSql, tenantTagRotationSql } from '@stellaops/postgres-core';
 
 /**
  * What one tenant policy's expressions compare with, read from its text (a
@@ -70,7 +70,28 @@ export function tenantIsolationFix(schema: string, table: string): string {
   }
   return (
     `write a new migration with the output of postgres-core's tenantIsolationSql({ schema: '${schema}', table: '${table}' }) as literal SQL ` +
-    `(tenant_tag column, backfill, default, fill and retag triggers, ENABLE + FORCE, policy${policy ? `: ${policy}` : ''})`
+    `(tenant_tag column, backfill, default, fill, retag and rotation triggers, ENABLE + FORCE, policy${policy ? `: ${policy}` : ''})`
+  );
+}
+
+/**
+ * The fix for a tagged table that lacks only the rotation trigger: a NEW
+ * migration holding postgres-core's `tenantTagRotationSql` output as literal
+ * SQL, with the trigger it creates for this table as the example.
+ *
+ * @example
+ * tenantTagRotationFix('notify', 'channels'); // "write a new migration with … tenantTagRotationSql({ schema: 'notify', table: 'channels' }) …"
+ */
+export function tenantTagRotationFix(schema: string, table: string): string {
+  let trigger: string | undefined;
+  try {
+    trigger = tenantTagRotationSql({ schema, table }).find((s) => s.startsWith('create trigger '));
+  } catch {
+    trigger = undefined; // a name postgres-core's helper refuses: the generic advice still holds
+  }
+  return (
+    `write a new migration with the output of postgres-core's tenantTagRotationSql({ schema: '${schema}', table: '${table}' }) as literal SQL ` +
+    `(drop trigger if exists, create trigger${trigger ? `: ${trigger}` : ''})`
   );
 }
 
@@ -86,6 +107,11 @@ export interface TenantTagFacts {
   fill: boolean;
   /** An enabled `BEFORE UPDATE [OF tenant_id] … FOR EACH ROW` trigger runs it too. */
   retag: boolean;
+  /**
+   * An enabled `BEFORE UPDATE … FOR EACH ROW` trigger (on any column: no `OF` list) runs
+   * `stellaops_security.rotate_tenant_tag()` (postgres-core's `<table>_tenant_tag_rotate`).
+   */
+  rotate: boolean;
 }
 
 /** A tenant-rule finding before it gets its migration, line and severity. */
@@ -105,10 +131,12 @@ export interface TenantRuleFinding {
  *   policies are OR-ed: one forgeable policy opens the table) → `rls-policy-verified-tenant`;
  * - else a read side that calls `current_tenant()` per statement → `rls-policy-tenant-tag` (a warning: secure, slower);
  * - a policy comparing `tenant_tag` on a table without the column, its
- *   `NOT NULL` and default, or the fill and retag triggers → `tenant-tag-column`.
+ *   `NOT NULL` and default, or the fill, retag and rotation triggers →
+ *   `tenant-tag-column` (when only the rotation trigger is missing, the fix
+ *   is `tenantTagRotationSql` alone).
  *
  * @example
- * tenantTableFindings('notify', 'channels', [], undefined); // [{ rule: 'rls-policy', … }]
+ * tenantTableFindings('notify', 'channels', [], { column: false, notNull: false, defaulted: false, fill: false, retag: false, rotate: false }); // [{ rule: 'rls-policy', … }]
  */
 export function tenantTableFindings(
   schema: string,
@@ -151,11 +179,20 @@ export function tenantTableFindings(
       !tag.fill && "the fill trigger (BEFORE INSERT … FOR EACH ROW … EXECUTE FUNCTION stellaops_security.fill_tenant_tag('tenant_id'))",
       !tag.retag &&
         "the retag trigger (BEFORE UPDATE OF tenant_id … FOR EACH ROW … EXECUTE FUNCTION stellaops_security.fill_tenant_tag('tenant_id'))",
+      !tag.rotate &&
+        `the rotation trigger (${table}_tenant_tag_rotate: BEFORE UPDATE … FOR EACH ROW … EXECUTE FUNCTION stellaops_security.rotate_tenant_tag())`,
     ].filter((m): m is string => typeof m === 'string');
+    const others = missing.length - (tag.rotate ? 0 : 1); // missing facts besides the rotation trigger
+    const rotationOnly = !tag.rotate && others === 0;
+    const why = [
+      others > 0 && 'rows written without a tag, or moved to another tenant, would fail or vanish',
+      !tag.rotate &&
+        "during a tenant-key rotation every UPDATE of a row still carrying the old key's tag would fail, since WITH CHECK requires the session's tag",
+    ].filter(Boolean);
     if (missing.length > 0)
       out.push({
         rule: 'tenant-tag-column',
-        message: `the tenant policy of ${key} compares tenant_tag, but ${key} lacks ${missing.join(', ')} (rows written without a tag, or moved to another tenant, would fail or vanish): ${fix}`,
+        message: `the tenant policy of ${key} compares tenant_tag, but ${key} lacks ${missing.join(', ')} (${why.join('; ')}): ${rotationOnly ? tenantTagRotationFix(schema, table) : fix}`,
       });
   }
   return out;

@@ -129,8 +129,8 @@ async function moduleSpec(root: string, name: string, table: string): Promise<Mo
  * The first migration's SQL, produced once by postgres-core's helpers and then
  * frozen in the generated file. `tenant_id` defaults to the verified tenant
  * (`CURRENT_TENANT_FUNCTION`) that the policy's `WITH CHECK` compares with;
- * `tenantIsolationSql` adds the row tag (`tenant_tag`, its default, the fill and
- * retag triggers) and the tag policy (reads compare `tenant_tag` with
+ * `tenantIsolationSql` adds the row tag (`tenant_tag`, its default, the fill,
+ * retag and key-rotation triggers) and the tag policy (reads compare `tenant_tag` with
  * `stellaops_security.session_tag()`). postgres-core's security migrations,
  * which define those functions, run before the module's as the same owner
  * (`stella-db up`, module-testkit's `templateMigrations`, the owner-migration

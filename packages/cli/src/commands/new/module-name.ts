@@ -3,7 +3,7 @@ import { UsageError } from '../../usage-error.js';
 /** The rule a module name follows, as printed when a name breaks it. */
 export const MODULE_NAME_RULE = 'a lowercase letter, then lowercase letters and digits ([a-z][a-z0-9]*), at most 30 characters';
 
-/** Longest module name: leaves room for `<table>_tenant_isolation`/`<table>_tenant_tag_retag`-style identifiers (63 bytes) and role names. */
+/** Longest module name: leaves room for `<table>_tenant_isolation`/`<table>_tenant_tag_rotate`-style identifiers (63 bytes) and role names. */
 export const MODULE_NAME_MAX_LENGTH = 30;
 
 /**

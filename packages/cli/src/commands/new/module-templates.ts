@@ -331,7 +331,9 @@ change is a new migration (\`V002_…\`, appended in \`migration-set.ts\`), pinn
 
 - Every table: \`ENABLE\` + \`FORCE ROW LEVEL SECURITY\`, the row tag
   \`tenant_tag\` (sha256 of the tenant's proof; filled by a trigger when an owner
-  writes a row without one) and the standard tenant policy (the text
+  writes a row without one, moved to the session's key by the rotation trigger
+  when a unit updates a row still tagged with the previous key) and the
+  standard tenant policy (the text
   postgres-core's \`tenantIsolationSql\` produced when the migration was
   written), on postgres-core's security migrations (applied before this
   module's): reads compare \`tenant_id\` with \`app.tenant_id\` and the row's
