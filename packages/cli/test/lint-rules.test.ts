@@ -140,7 +140,7 @@ describe('stella-db lint: tenant policies and the row tag', () => {
     ]);
   });
 
-  it('a tag policy needs the column, NOT NULL, the session_tag() default and the three triggers; the finding lists what is missing', () => {
+  it('a tag policy needs the column, NOT NULL, the session_tag() default and both triggers; the finding lists what is missing', () => {
     const bare = lint([
       v('V001_Items', `${table}\nalter table app.items add column tenant_tag bytea;\n${policyOnly(ISOLATION.at(-1)!)}`),
     ]).filter((f) => f.rule === 'tenant-tag-column');
