@@ -36,6 +36,9 @@ describe('stella-db tenant-key (real PostgreSQL)', () => {
     const retag = await runCli(['tenant-key', 'retag', '--to', 'k2', '--url', db.connectionString]);
     expect(retag.code).toBe(0);
     expect(retag.stderr).toContain('[1/1] public.items: 3 row(s) re-tagged');
+    // batch progress: pass 1 re-tags, pass 2 verifies
+    expect(retag.stderr).toMatch(/^ {2}public\.items pass 1: 1\/1 pages, 3 row\(s\) re-tagged$/m);
+    expect(retag.stderr).toMatch(/^ {2}public\.items pass 2: \d+\/\d+ pages, 3 row\(s\) re-tagged$/m);
     expect(retag.stdout).toMatch(/TABLE\s+ROWS RE-TAGGED/);
     expect(retag.stdout).toContain('3 row(s) in 1 table(s) now tagged with key k2');
     expect(await taggedWith('k2')).toBe(true);
@@ -52,6 +55,9 @@ describe('stella-db tenant-key (real PostgreSQL)', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('tenant key "k9" is not installed');
     expect(missing.stderr).toContain('install it first');
+    const badBatch = await runCli(['tenant-key', 'retag', '--to', 'k2', '--batch-pages', '0', '--url', db.connectionString]);
+    expect(badBatch.code).not.toBe(0);
+    expect(badBatch.stderr).toMatch(/--batch-pages.*expected a positive integer/);
     const bad = await runCli(['tenant-key', 'retag', '--to', 'no.dots', '--url', db.connectionString]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('a key id is 1-32 letters');

@@ -93,6 +93,8 @@ export {
   retagTenantRows,
   TenantKeyConflictError,
   type RetagProgress,
+  type RetagBatchProgress,
+  type RetagTenantRowsOptions,
 } from './tenant/tenant-keys.js';
 export {
   SECURITY_SCHEMA,

@@ -16,6 +16,7 @@ import {
   retagTenantRows,
   TenantKey,
   type PostgresDataSource,
+  type RetagBatchProgress,
   type RetagProgress,
   tenantIsolationSql,
 } from '../src/index.js';
@@ -204,6 +205,74 @@ describe('row tenant tags', () => {
     expect(await ids(nextOnly, 'b')).toEqual([11]);
     expect(await ids(oldOnly, 'a')).toEqual([]);
     await removeTenantKey(db.pool, NEXT.keyId);
+  });
+
+  it('re-tagging runs in page batches, each its own short transaction, then a verifying pass; a busy table lock is waited out or named', async () => {
+    // about 3000 rows of ~500 bytes: some 200 pages, tagged with the fixture key by the fill trigger
+    await db.pool.query(
+      `insert into items (id, tenant_id, name) select 1000 + g, 't' || (g % 7), repeat('x', 500) from generate_series(1, 3000) g`,
+    );
+    await installTenantKey(db.pool, NEXT);
+    const owner = new pg.Client(db.server.urlFor(db.database));
+    const blocker = new pg.Client(db.server.urlFor(db.database));
+    await Promise.all([owner.connect(), blocker.connect()]);
+    try {
+      // a long transaction holds a lock on items: the batch never queues behind it for longer than lockTimeoutMs
+      await blocker.query('begin');
+      await blocker.query('select count(*) from items');
+      const busy = await retagTenantRows(owner, NEXT.keyId, { lockTimeoutMs: 50, lockAttempts: 2 }).catch((e: unknown) => e);
+      expect(busy).toMatchObject({ code: 'RETAG_LOCK_TIMEOUT' });
+      expect((busy as Error).message).toMatch(/could not lock public\.items .* end the long transaction/);
+      // nothing half-done: FORCE is still on and no row moved
+      const state = await owner.query(`select relforcerowsecurity as forced from pg_class where oid = 'items'::regclass`);
+      expect(state.rows).toEqual([{ forced: true }]);
+      expect(
+        (
+          await db.pool.query('select count(*)::int as n from items where tenant_tag = stellaops_security.tenant_tag(tenant_id, $1)', [
+            NEXT.keyId,
+          ])
+        ).rows,
+      ).toEqual([{ n: 0 }]);
+
+      // the blocker ends while the batch backs off: the re-tag goes through
+      const batches: RetagBatchProgress[] = [];
+      const run = retagTenantRows(owner, NEXT.keyId, {
+        batchPages: 50,
+        lockTimeoutMs: 100,
+        lockAttempts: 50,
+        onBatch: (b) => batches.push(b),
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      await blocker.query('commit');
+      const result = await run;
+      expect(result.map((p) => [p.table, p.rows])).toEqual([
+        ['public.items', 3003],
+        ['public.notes', 0],
+      ]);
+      const itemBatches = batches.filter((b) => b.table === 'public.items');
+      expect(itemBatches[0]!.pages).toBeGreaterThan(150);
+      // pass 1 re-tags batch by batch up to the table's end (which the new row versions push out as it goes),
+      // pass 2 reads it all again, finds nothing left and ends the table
+      const pass1 = itemBatches.filter((b) => b.pass === 1);
+      const pass2 = itemBatches.filter((b) => b.pass === 2);
+      expect(pass1.map((b) => b.pagesDone)).toEqual(pass1.map((b, i) => Math.min((i + 1) * 50, b.pages)));
+      expect(pass1.at(-1)!.pagesDone).toBe(pass1.at(-1)!.pages);
+      expect(pass1.at(-1)!.rows).toBe(3003);
+      expect(pass2.length).toBe(Math.ceil(pass2[0]!.pages / 50));
+      expect(itemBatches.at(-1)).toMatchObject({ pass: 2, pagesDone: pass2[0]!.pages, rows: 3003 });
+      expect(
+        (
+          await db.pool.query('select count(*)::int as n from items where tenant_tag <> stellaops_security.tenant_tag(tenant_id, $1)', [
+            NEXT.keyId,
+          ])
+        ).rows,
+      ).toEqual([{ n: 0 }]);
+      await expect(retagTenantRows(owner, NEXT.keyId, { batchPages: 0 })).rejects.toThrow(/batchPages must be a positive integer/);
+    } finally {
+      await blocker.query('rollback').catch(() => undefined);
+      await Promise.all([owner.end(), blocker.end()]);
+      await removeTenantKey(db.pool, NEXT.keyId);
+    }
   });
 
   it('reads need no privilege on the tag functions: the policies carry the session tag expression itself', async () => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PostgresCoreError } from '../errors/postgres-core-error.js';
 import type { Queryable } from './rls-sql.js';
 import type { TenantKey } from './tenant-key.js';
@@ -71,15 +72,55 @@ export interface RetagProgress {
   readonly total: number;
 }
 
+/** One batch of {@link retagTenantRows}: a range of a table's pages, re-tagged in its own short transaction. */
+export interface RetagBatchProgress {
+  /** `schema.table`. */
+  readonly table: string;
+  /** Pass over the table (1, then 2 to verify; more when rows moved behind the pass meanwhile). */
+  readonly pass: number;
+  /** Pages of the table done in this pass, and its size in pages when the batch ran. */
+  readonly pagesDone: number;
+  readonly pages: number;
+  /** Rows re-tagged in this table so far. */
+  readonly rows: number;
+}
+
+/** Options of {@link retagTenantRows}. */
+export interface RetagTenantRowsOptions {
+  /** Called after each table. */
+  onProgress?: (progress: RetagProgress) => void;
+  /** Called after each batch (a long table reports while it runs). */
+  onBatch?: (batch: RetagBatchProgress) => void;
+  /** Pages (8 KiB) per batch, one transaction each (default 1000, about 8 MB). */
+  batchPages?: number;
+  /** How long a batch waits for its table lock before it backs off and tries again (default 2000 ms). */
+  lockTimeoutMs?: number;
+  /** Tries per batch before it gives up with `RETAG_LOCK_TIMEOUT` (default 30). */
+  lockAttempts?: number;
+}
+
+/** Passes over one table at most: the first re-tags, the next verify (rows moved behind a pass meanwhile). */
+const MAX_PASSES = 5;
+
 /**
  * Key rotation, step 2 of 3: re-tags every tenant row of every table made
  * tenant-isolated by `tenantIsolationSql` (found by its fill trigger) with the
  * key `keyId`, which must be installed. Run as the tables' owner on ONE
- * connection (`pg.Client`), never a pool: each table is one transaction
- * (`FORCE ROW LEVEL SECURITY` is lifted for its update and restored before
- * commit, so the table is locked while its rows change; readers wait, they
- * never see a half-tagged tenant). Tags are computed once per tenant, not per
- * row. Idempotent: rows already tagged with `keyId` are left alone.
+ * connection (`pg.Client`), never a pool.
+ *
+ * Online: each table is re-tagged in batches of `batchPages` pages (a TID
+ * range), each its own short transaction. The owner is subject to `FORCE ROW
+ * LEVEL SECURITY`, so a batch lifts FORCE and restores it before it commits;
+ * that takes the table's `ACCESS EXCLUSIVE` lock for the batch alone
+ * (readers and writers wait milliseconds, not for the whole table). A batch
+ * waits at most `lockTimeoutMs` for the lock (so that it never queues other
+ * sessions behind a long transaction), then backs off and tries again. Tags
+ * are computed once per tenant of a batch. A table is passed over again until
+ * a pass changes nothing (a row not yet re-tagged can move behind the pass
+ * when a session without the rotation's previous proof updates it).
+ * Services in step 1 keep working throughout: they read rows of either key,
+ * and write (or update, through the rotation trigger) the new one.
+ * Idempotent: rows already tagged with `keyId` are left alone.
  *
  * Rotation: (1) `installTenantKey(k2)` and deploy services with `tenantKey`
  * k2 and `previousTenantKey` k1 (they read rows tagged with either, write k2);
@@ -87,18 +128,35 @@ export interface RetagProgress {
  * then `removeTenantKey(…, 'k1')`. A proof under k1 opens rows still tagged
  * with k1 even after k1 is removed: re-tag before you rely on the removal.
  *
+ * @param options `onProgress` per table, `onBatch` per batch, or (the older
+ *   form) the per-table callback itself
  * @returns the tables with the number of rows re-tagged in each
- * @throws {@link PostgresCoreError} `TENANT_KEY_NOT_INSTALLED` when `keyId` is not installed (nothing changed)
+ * @throws {@link PostgresCoreError} `TENANT_KEY_NOT_INSTALLED` when `keyId` is not installed (nothing changed);
+ *   `RETAG_LOCK_TIMEOUT` when a batch could not lock its table in `lockAttempts` tries (batches done stay done;
+ *   run it again)
  * @example
  * ```ts
- * await retagTenantRows(ownerClient, 'k2', (p) => console.log(`${p.done}/${p.total} ${p.table}: ${p.rows} rows`));
+ * await retagTenantRows(ownerClient, 'k2', {
+ *   onProgress: (p) => console.log(`${p.done}/${p.total} ${p.table}: ${p.rows} rows`),
+ *   onBatch: (b) => console.log(`${b.table}: ${b.pagesDone}/${b.pages} pages`),
+ * });
  * ```
  */
 export async function retagTenantRows(
   db: Queryable,
   keyId: string,
-  onProgress?: (progress: RetagProgress) => void,
+  options: RetagTenantRowsOptions | ((progress: RetagProgress) => void) = {},
 ): Promise<RetagProgress[]> {
+  const o: RetagTenantRowsOptions = typeof options === 'function' ? { onProgress: options } : options;
+  const batchPages = o.batchPages ?? 1000;
+  const lockTimeoutMs = o.lockTimeoutMs ?? 2000;
+  const lockAttempts = o.lockAttempts ?? 30;
+  if (!Number.isInteger(batchPages) || batchPages < 1)
+    throw new PostgresCoreError('INVALID_ARGUMENT', 'batchPages must be a positive integer');
+  if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 1)
+    throw new PostgresCoreError('INVALID_ARGUMENT', 'lockTimeoutMs must be a positive integer');
+  if (!Number.isInteger(lockAttempts) || lockAttempts < 1)
+    throw new PostgresCoreError('INVALID_ARGUMENT', 'lockAttempts must be a positive integer');
   if (!TENANT_KEY_ID_PATTERN.test(keyId))
     throw new PostgresCoreError('INVALID_ARGUMENT', 'tenant key id must be 1-32 letters, digits, "_" or "-"');
   const installed = await db.query('select 1 from stellaops_security.tenant_keys where key_id = $1', [keyId]);
@@ -118,30 +176,90 @@ export async function retagTenantRows(
   const done: RetagProgress[] = [];
   for (const row of tables.rows) {
     const table = String(row.name);
-    const column = String(row.col);
+    const rows = await retagTable(db, {
+      table,
+      column: String(row.col),
+      keyId,
+      batchPages,
+      lockTimeoutMs,
+      lockAttempts,
+      onBatch: o.onBatch,
+    });
+    const progress: RetagProgress = { table, rows, done: done.length + 1, total: tables.rows.length };
+    done.push(progress);
+    o.onProgress?.(progress);
+  }
+  return done;
+}
+
+interface RetagTableArgs {
+  table: string;
+  column: string;
+  keyId: string;
+  batchPages: number;
+  lockTimeoutMs: number;
+  lockAttempts: number;
+  onBatch?: (batch: RetagBatchProgress) => void;
+}
+
+/** Passes over one table in page batches until a pass changes nothing; returns the rows re-tagged. */
+async function retagTable(db: Queryable, a: RetagTableArgs): Promise<number> {
+  let rows = 0;
+  for (let pass = 1; pass <= MAX_PASSES; pass++) {
+    let changed = 0;
+    for (let first = 0; ; first += a.batchPages) {
+      const pages = await tablePages(db, a.table);
+      if (first >= pages) break;
+      const n = await retagBatch(db, a, first, first + a.batchPages);
+      changed += n;
+      rows += n;
+      a.onBatch?.({ table: a.table, pass, pagesDone: Math.min(first + a.batchPages, pages), pages, rows });
+    }
+    if (changed === 0) break;
+  }
+  return rows;
+}
+
+async function tablePages(db: Queryable, table: string): Promise<number> {
+  const r = await db.query(
+    `select (pg_catalog.pg_relation_size($1::regclass) / pg_catalog.current_setting('block_size')::int)::int as pages`,
+    [table],
+  );
+  return Number(r.rows[0]?.pages ?? 0);
+}
+
+/** Re-tags the rows on pages [first, end) in one transaction; retries (backing off) while the table lock is busy. */
+async function retagBatch(db: Queryable, a: RetagTableArgs, first: number, end: number): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
     await db.query('begin');
     try {
-      await db.query(`alter table ${table} no force row level security`);
+      await db.query(`select pg_catalog.set_config('lock_timeout', $1, true)`, [`${a.lockTimeoutMs}ms`]);
+      await db.query(`alter table ${a.table} no force row level security`);
       const r = await db.query(
         `with tags as (
            select d.tenant, stellaops_security.tenant_tag(d.tenant, $1) as tag
-             from (select distinct ${column}::text as tenant from ${table}) d)
-         , changed as (
-           update ${table} t set tenant_tag = tags.tag from tags
-            where t.${column}::text = tags.tenant and t.tenant_tag is distinct from tags.tag
+             from (select distinct ${a.column}::text as tenant from ${a.table} where ctid >= $2::tid and ctid < $3::tid) d),
+         changed as (
+           update ${a.table} t set tenant_tag = tags.tag from tags
+            where t.ctid >= $2::tid and t.ctid < $3::tid
+              and t.${a.column}::text = tags.tenant and t.tenant_tag is distinct from tags.tag
            returning 1)
          select count(*)::int as n from changed`,
-        [keyId],
+        [a.keyId, `(${first},0)`, `(${end},0)`],
       );
-      await db.query(`alter table ${table} force row level security`);
+      await db.query(`alter table ${a.table} force row level security`);
       await db.query('commit');
-      const progress: RetagProgress = { table, rows: Number(r.rows[0]?.n ?? 0), done: done.length + 1, total: tables.rows.length };
-      done.push(progress);
-      onProgress?.(progress);
+      return Number(r.rows[0]?.n ?? 0);
     } catch (e) {
       await db.query('rollback').catch(() => undefined);
-      throw e;
+      if ((e as { code?: string }).code !== '55P03') throw e;
+      if (attempt >= a.lockAttempts)
+        throw new PostgresCoreError(
+          'RETAG_LOCK_TIMEOUT',
+          `could not lock ${a.table} to re-tag it: ${a.lockAttempts} tries of ${a.lockTimeoutMs} ms each found it busy (a long transaction holds a lock on it). Batches done stay done. Fix: end the long transaction (pg_stat_activity shows it), then run the re-tag again.`,
+          { cause: e },
+        );
+      await sleep(Math.min(a.lockTimeoutMs, 1000) * Math.min(attempt, 5) * (0.5 + Math.random() / 2));
     }
   }
-  return done;
 }

@@ -1,3 +1,4 @@
+import { parsePositiveInt } from '../backup/options.js';
 import { Command } from 'commander';
 import pg from 'pg';
 import {
@@ -23,6 +24,8 @@ interface KeyOptions {
 
 interface RetagOptions extends KeyOptions {
   to?: string;
+  batchPages?: number;
+  lockTimeout?: number;
 }
 
 function connectionOptions(cmd: Command): Command {
@@ -68,17 +71,32 @@ function retagCommand(ctx: CliContext): Command {
   return connectionOptions(
     new Command('retag')
       .description(
-        'key rotation, step 2: re-tag every tenant row with the installed key <id> (one transaction per table; run as the owner, after the services sign with <id> and keep the old key as Postgres__PreviousTenantKey)',
+        'key rotation, step 2: re-tag every tenant row with the installed key <id>, online (batches of pages, each a short transaction that waits at most --lock-timeout for its table lock); run as the owner, after the services sign with <id> and keep the old key as Postgres__PreviousTenantKey',
       )
       .requiredOption('--to <key-id>', 'the key id the rows move to (installed already)')
+      .option('--batch-pages <n>', 'pages (8 KiB) per batch transaction', parsePositiveInt, 1000)
+      .option(
+        '--lock-timeout <ms>',
+        'how long a batch waits for its table lock before it backs off and tries again',
+        parsePositiveInt,
+        2000,
+      )
       .option('--no-progress', 'no progress lines on stderr (none with --json either)'),
   ).action(async (opts: RetagOptions) =>
     runCommand('tenant-key retag', opts, ctx, async () => {
       const to = opts.to ?? '';
       if (!TENANT_KEY_ID_PATTERN.test(to)) throw new UsageError(`--to ${to}: a key id is 1-32 letters, digits, "_" or "-"`);
       return withOwner(opts, ctx, async (client, target) => {
-        const tables = await retagTenantRows(client, to, (p) => {
-          if (opts.progress !== false && !opts.json) ctx.stderr.write(`[${p.done}/${p.total}] ${p.table}: ${p.rows} row(s) re-tagged\n`);
+        const show = opts.progress !== false && !opts.json;
+        const tables = await retagTenantRows(client, to, {
+          batchPages: opts.batchPages,
+          lockTimeoutMs: opts.lockTimeout,
+          onBatch: (b) => {
+            if (show) ctx.stderr.write(`  ${b.table} pass ${b.pass}: ${b.pagesDone}/${b.pages} pages, ${b.rows} row(s) re-tagged\n`);
+          },
+          onProgress: (p) => {
+            if (show) ctx.stderr.write(`[${p.done}/${p.total}] ${p.table}: ${p.rows} row(s) re-tagged\n`);
+          },
         }).catch((e: unknown) => {
           if (e instanceof PostgresCoreError && e.code === 'TENANT_KEY_NOT_INSTALLED')
             throw new UsageError(`tenant key "${to}" is not installed in ${target}: install it first (installTenantKey, as the owner)`, {
