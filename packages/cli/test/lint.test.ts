@@ -202,7 +202,7 @@ describe('stella-db lint', () => {
         why,
       ).toEqual([['schema', 'tenant-tag-column', 'error', 'rot.items']]);
       const message = findings[0]!.message;
-      expect(message, why).toContain('lacks the rotation trigger (items_tenant_tag_rotate: BEFORE UPDATE … FOR EACH ROW');
+      expect(message, why).toContain('lacks the rotation trigger (items_tenant_tag_rotate: BEFORE UPDATE … FOR EACH ROW WHEN');
       expect(message, why).toContain('during a tenant-key rotation');
       expect(message, why).toContain(
         `tenantTagRotationSql({ schema: 'rot', table: 'items' }) as literal SQL (drop trigger if exists, create trigger: ${rotation[1]})`,
@@ -222,12 +222,17 @@ describe('stella-db lint', () => {
     await db.pool.query('alter table rot.items enable trigger items_tenant_tag_rotate');
     expect((await lint()).findings).toEqual([]);
     // only on an UPDATE OF list (a rotation updates any column), or AFTER the check
+    // or without its WHEN on the previous-key tag (it would set the owner's NULL session tag on every update)
     for (const [from, to] of [
       ['before update on', 'before update of tenant_id on'],
       ['before update on', 'after update on'],
+      [/ when \(.*\) execute/, ' execute'],
+      ["'app.tenant_proof_previous'", "'app.tenant_proof'"],
     ] as const) {
-      await db.pool.query(`drop trigger items_tenant_tag_rotate on rot.items; ${rotation[1]!.replace(from, to)}`);
-      await expectMissing(to);
+      const changed = rotation[1]!.replace(from, to);
+      expect(changed).not.toBe(rotation[1]);
+      await db.pool.query(`drop trigger items_tenant_tag_rotate on rot.items; ${changed}`);
+      await expectMissing(String(to));
     }
     await db.pool.query('drop trigger items_tenant_tag_rotate on rot.items');
     await expectMissing('dropped');

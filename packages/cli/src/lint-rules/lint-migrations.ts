@@ -1,7 +1,13 @@
 import { splitSqlStatements } from '@stellaops/migrator';
 import { LINT_RULES, isLintRuleId, type LintFinding, type LintRuleId } from './rules.js';
 import { IDENT, QNAME, balanced, lineOf, normalizeStatement, splitQualified, splitTopLevel } from './sql-scan.js';
-import { classifyTenantPolicy, SESSION_TAG_PATTERN, tenantTableFindings, type TenantPolicyShape } from './tenant-policy.js';
+import {
+  classifyTenantPolicy,
+  ROTATION_WHEN_PATTERN,
+  SESSION_TAG_PATTERN,
+  tenantTableFindings,
+  type TenantPolicyShape,
+} from './tenant-policy.js';
 
 /** One migration to lint: its id and the SQL its `up` runs. */
 export interface LintMigration {
@@ -79,6 +85,7 @@ interface InlineWaiver {
 const SESSION_TAG_DEFAULT = new RegExp(SESSION_TAG_PATTERN, 'i');
 const FILL_TAG_FUNCTION = /\bexecute (?:function|procedure) stellaops_security\.fill_tenant_tag \('tenant_id'\)/;
 const ROTATE_TAG_FUNCTION = /\bexecute (?:function|procedure) stellaops_security\.rotate_tenant_tag \(\)/;
+const ROTATION_WHEN = new RegExp(ROTATION_WHEN_PATTERN, 'i');
 const VOLATILE = /\b(gen_random_uuid|uuid_generate_v[14]|random|clock_timestamp|timeofday|nextval|txid_current)\s*\(/;
 const NAME_OK = /^[a-z_][a-z0-9_]*$/;
 
@@ -713,7 +720,7 @@ class MigrationLinter {
       fill: runsFill && list.includes('insert'),
       retag: runsFill && update !== undefined && (update[1] === undefined || splitTopLevel(update[1]).includes('tenant_id')),
       // a rotation updates any column: an UPDATE OF list would let an old-key row's update through untouched
-      rotate: beforeRow && ROTATE_TAG_FUNCTION.test(rest) && update !== undefined && update[1] === undefined,
+      rotate: beforeRow && ROTATE_TAG_FUNCTION.test(rest) && ROTATION_WHEN.test(rest) && update !== undefined && update[1] === undefined,
       enabled: true,
     });
   }

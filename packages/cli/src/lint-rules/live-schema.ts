@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { LINT_RULES, type LintFinding, type LintRuleId } from './rules.js';
-import { classifyTenantPolicy, SESSION_TAG_PATTERN, tenantTableFindings } from './tenant-policy.js';
+import { classifyTenantPolicy, ROTATION_WHEN_PATTERN, SESSION_TAG_PATTERN, tenantTableFindings } from './tenant-policy.js';
 
 /** What `lintLiveSchema` checks. */
 export interface LiveSchemaOptions {
@@ -39,6 +39,8 @@ interface TenantTableRow {
     insert: boolean;
     update: boolean;
     update_any: boolean;
+    /** Its `WHEN` compares the row's tag with the session's previous-key tag (the rotation trigger's). */
+    when_previous: boolean;
     tenant_argument: boolean;
   }>;
 }
@@ -178,6 +180,7 @@ export async function lintLiveSchema(options: LiveSchemaOptions): Promise<LintFi
                                  'update', (g.tgtype & 16) <> 0 and (pg_catalog.cardinality(g.tgattr::int2[]) = 0
                                    or (select a.attnum from pg_catalog.pg_attribute a where a.attrelid = t.oid and a.attname = 'tenant_id') = any (g.tgattr::int2[])),
                                  'update_any', (g.tgtype & 16) <> 0 and pg_catalog.cardinality(g.tgattr::int2[]) = 0,
+                                 'when_previous', pg_catalog.pg_get_triggerdef(g.oid) ~* '${ROTATION_WHEN_PATTERN.replaceAll("'", "''")}',
                                  'tenant_argument', pg_catalog.encode(g.tgargs, 'escape') = 'tenant_id\\000') order by g.tgname)
                           from pg_catalog.pg_trigger g
                           join pg_catalog.pg_proc f on f.oid = g.tgfoid
@@ -204,7 +207,7 @@ export async function lintLiveSchema(options: LiveSchemaOptions): Promise<LintFi
         fill: fills.some((g) => g.insert),
         retag: fills.some((g) => g.update),
         // a rotation updates any column: the trigger must fire on every update, not on an OF list
-        rotate: row.tag_triggers.some((g) => g.function === 'rotate_tenant_tag' && g.update_any),
+        rotate: row.tag_triggers.some((g) => g.function === 'rotate_tenant_tag' && g.update_any && g.when_previous),
       };
       for (const f of tenantTableFindings(schema, row.table, shapes, tag)) push(f.rule, `${schema}.${row.table}`, f.message);
     }

@@ -28,6 +28,17 @@ export const SESSION_TAG_PATTERN =
   "stellaops_security\\s*\\.\\s*session_tag\\s*\\(\\s*\\)|sha256\\s*\\(\\s*(pg_catalog\\s*\\.\\s*)?convert_to\\s*\\(\\s*(nullif\\s*\\(\\s*)?(pg_catalog\\s*\\.\\s*)?current_setting\\s*\\(\\s*'app\\.tenant_proof'";
 
 const SESSION_TAG = new RegExp(SESSION_TAG_PATTERN, 'i');
+
+/**
+ * The rotation trigger's `WHEN`: the row's tag equals the session's
+ * previous-key tag, `new.tenant_tag = sha256(convert_to(nullif(current_setting('app.tenant_proof_previous', true), ''), 'UTF8'))`
+ * (with or without `pg_catalog.`, in a migration's text or `pg_get_triggerdef`
+ * output). Without it the trigger would set the session's tag on every update,
+ * which is NULL in an owner's session (the update then fails). A pattern both
+ * JavaScript and PostgreSQL (`~*`) understand.
+ */
+export const ROTATION_WHEN_PATTERN =
+  "when\\s*\\(\\s*\\(?\\s*new\\s*\\.\\s*tenant_tag\\s*=\\s*(pg_catalog\\s*\\.\\s*)?sha256\\s*\\(\\s*(pg_catalog\\s*\\.\\s*)?convert_to\\s*\\(\\s*(nullif\\s*\\(\\s*)?(pg_catalog\\s*\\.\\s*)?current_setting\\s*\\(\\s*'app\\.tenant_proof_previous'";
 const TAG_COLUMN = /\btenant_tag\b/i;
 
 /**
@@ -180,7 +191,7 @@ export function tenantTableFindings(
       !tag.retag &&
         "the retag trigger (BEFORE UPDATE OF tenant_id … FOR EACH ROW … EXECUTE FUNCTION stellaops_security.fill_tenant_tag('tenant_id'))",
       !tag.rotate &&
-        `the rotation trigger (${table}_tenant_tag_rotate: BEFORE UPDATE … FOR EACH ROW … EXECUTE FUNCTION stellaops_security.rotate_tenant_tag())`,
+        `the rotation trigger (${table}_tenant_tag_rotate: BEFORE UPDATE … FOR EACH ROW WHEN (new.tenant_tag = <the session's previous-key tag>) EXECUTE FUNCTION stellaops_security.rotate_tenant_tag())`,
     ].filter((m): m is string => typeof m === 'string');
     const others = missing.length - (tag.rotate ? 0 : 1); // missing facts besides the rotation trigger
     const rotationOnly = !tag.rotate && others === 0;
