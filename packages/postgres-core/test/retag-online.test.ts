@@ -1,0 +1,467 @@
+// Key rotation steps 1 and 2 under load: services signing with the new key (and the previous one to read) keep
+// inserting, updating, upserting, deleting and reading rows of random tenants on several pools while
+// retagTenantRows re-tags the tables online in small page batches. Every acknowledged write must survive with its
+// last value, every row must end up tagged with its tenant's new-key tag, no unit may fail, and FORCE must be back on.
+import { useTestDatabase } from '@stellaops/test-fixture/vitest';
+import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createDataSource,
+  installTenantKey,
+  PoolRegistry,
+  retagTenantRows,
+  TenantKey,
+  type PostgresDataSource,
+  type RetagBatchProgress,
+  type RetagProgress,
+} from '../src/index.js';
+import { APP_PASSWORD, APP_ROLE, coreRlsMigrations, type TestDB } from './support/schema.js';
+
+const db = useTestDatabase({ migrations: coreRlsMigrations });
+const opened: Array<PostgresDataSource<TestDB>> = [];
+const K2 = new TenantKey('k2', 'the-rotated-tenant-key-for-the-online-retag-0123456789');
+const fixtureKey = (): TenantKey => new TenantKey(db.server.tenantKey.tenantKeyId, db.server.tenantKey.tenantKey);
+
+const TENANTS = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'];
+const SEED_ROWS = 3000;
+/** Rows every lane may increment (`qty + 1`, commutative): they get row-lock contention between units. */
+const COUNTERS = 60;
+const SEED_NOTES = 300;
+const SERVICES = 4;
+const LANES_PER_SERVICE = 3;
+const LANES = SERVICES * LANES_PER_SERVICE;
+/** Units each lane runs after the re-tag resolved (the run ends by work done, never by wall time). */
+const EXTRA_UNITS = 25;
+/** Lanes stop anyway after this many units (a re-tag that never resolves then fails the test, it does not hang it). */
+const MAX_UNITS = 4000;
+const PAD = 'x'.repeat(420);
+
+/** A small seeded PRNG (mulberry32): a failing run names its seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Row {
+  tenant: string;
+  name: string;
+}
+
+/** What one lane (a sequence of units on one service) committed: rows it owns, by id. */
+interface Lane {
+  readonly index: number;
+  readonly rows: Map<number, Row>;
+  readonly deleted: Set<number>;
+  readonly notes: Map<string, string>;
+  nextId: number;
+  version: number;
+  units: number;
+}
+
+interface Shared {
+  readonly counters: Map<number, number>;
+  readonly failures: string[];
+  readonly violations: string[];
+  retagDone: boolean;
+}
+
+const seedTenant = (id: number): string => TENANTS[id % TENANTS.length]!;
+const ownerLane = (id: number): number => id % LANES;
+const nameOf = (lane: number, id: number, version: number): string => `L${lane}:${id}:v${version}|${PAD}`;
+
+function openService(keys: { tenantKey: TenantKey; previousTenantKey?: TenantKey }, max = 4): PostgresDataSource<TestDB> {
+  const ds = createDataSource<TestDB>(
+    { connectionString: db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD }), pool: { max }, ...keys },
+    { registry: new PoolRegistry() },
+  );
+  opened.push(ds);
+  return ds;
+}
+
+const codeOf = (e: unknown): string => {
+  const x = e as { sqlState?: string; code?: string; cause?: { code?: string } };
+  return x.sqlState ?? x.cause?.code ?? x.code ?? (e instanceof Error ? e.name : 'unknown');
+};
+
+/** One random unit of a lane; returns once it committed (its effects recorded) or failed (recorded). */
+async function unit(ds: PostgresDataSource<TestDB>, lane: Lane, shared: Shared, rnd: () => number): Promise<void> {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const live = [...lane.rows.keys()];
+  const anyLive = (): number => pick(live);
+  const newId = (): number => {
+    const id = lane.nextId;
+    lane.nextId += LANES;
+    return id;
+  };
+  const kind = Math.floor(rnd() * 8);
+  const what = `lane ${lane.index} unit ${lane.units} kind ${kind}`;
+  try {
+    switch (kind) {
+      case 0: {
+        // insert a new row for a random tenant
+        const id = newId();
+        const row = { tenant: pick(TENANTS), name: nameOf(lane.index, id, ++lane.version) };
+        await ds.forTenant(row.tenant).insertInto('items').values({ id, tenant_id: row.tenant, name: row.name }).execute();
+        lane.rows.set(id, row);
+        break;
+      }
+      case 1: {
+        // update a row of the lane (tagged with either key)
+        const id = anyLive();
+        const row = lane.rows.get(id)!;
+        const name = nameOf(lane.index, id, ++lane.version);
+        const r = await ds.forTenant(row.tenant).updateTable('items').set({ name }).where('id', '=', id).executeTakeFirst();
+        if (r.numUpdatedRows !== 1n) shared.violations.push(`${what}: update of ${id} (${row.tenant}) changed ${r.numUpdatedRows} rows`);
+        else row.name = name;
+        break;
+      }
+      case 2: {
+        // upsert: an existing row of the lane (conflict, update) or a new one
+        const existing = rnd() < 0.6;
+        const id = existing ? anyLive() : newId();
+        const tenant = existing ? lane.rows.get(id)!.tenant : pick(TENANTS);
+        const name = nameOf(lane.index, id, ++lane.version);
+        const r = await ds
+          .forTenant(tenant)
+          .insertInto('items')
+          .values({ id, tenant_id: tenant, name })
+          .onConflict((oc) => oc.column('id').doUpdateSet({ name }))
+          .executeTakeFirst();
+        if (r.numInsertedOrUpdatedRows !== 1n)
+          shared.violations.push(`${what}: upsert of ${id} (${tenant}) wrote ${r.numInsertedOrUpdatedRows}`);
+        else lane.rows.set(id, { tenant, name });
+        break;
+      }
+      case 3: {
+        // delete a row of the lane
+        if (live.length < 50) break;
+        const id = anyLive();
+        const row = lane.rows.get(id)!;
+        const r = await ds.forTenant(row.tenant).deleteFrom('items').where('id', '=', id).executeTakeFirst();
+        if (r.numDeletedRows !== 1n) shared.violations.push(`${what}: delete of ${id} (${row.tenant}) removed ${r.numDeletedRows} rows`);
+        lane.rows.delete(id);
+        lane.deleted.add(id);
+        break;
+      }
+      case 4: {
+        // read the lane's rows of a tenant: exactly what the lane last committed (nobody else writes them)
+        const tenant = pick(TENANTS);
+        const mine = [...lane.rows].filter(([, r]) => r.tenant === tenant).map(([id]) => id);
+        const gone = [...lane.deleted].slice(-20);
+        const seen = await ds
+          .forTenant(tenant)
+          .selectFrom('items')
+          .select(['id', 'tenant_id', 'name'])
+          .where('id', 'in', [...mine, ...gone, -1])
+          .orderBy('id')
+          .execute();
+        // ids are never reused: a deleted row must stay gone
+        const expected = mine.sort((a, b) => a - b).map((id) => ({ id, tenant_id: tenant, name: lane.rows.get(id)!.name }));
+        if (JSON.stringify(seen) !== JSON.stringify(expected)) {
+          const seenIds = seen.map((r) => r.id);
+          const missing = expected.filter((r) => !seenIds.includes(r.id)).map((r) => r.id);
+          const extra = seenIds.filter((id) => !lane.rows.has(id));
+          shared.violations.push(`${what}: read of ${tenant}: missing ${missing.join(',')} extra ${extra.join(',')} (or stale values)`);
+        }
+        break;
+      }
+      case 5: {
+        // increment a shared counter (row-lock contention with other lanes and the owner)
+        const id = 1 + Math.floor(rnd() * COUNTERS);
+        const r = await ds
+          .forTenant(seedTenant(id))
+          .updateTable('items')
+          .set((eb) => ({ qty: eb('qty', '+', 1) }))
+          .where('id', '=', id)
+          .executeTakeFirst();
+        if (r.numUpdatedRows !== 1n) shared.violations.push(`${what}: counter ${id} increment changed ${r.numUpdatedRows} rows`);
+        else shared.counters.set(id, (shared.counters.get(id) ?? 0) + 1);
+        break;
+      }
+      default: {
+        // a unit of several statements: read a row, update it, bump a counter, insert a row and a note, maybe delete one
+        const tenant = pick(TENANTS);
+        const mine = [...lane.rows].filter(([, r]) => r.tenant === tenant).map(([id]) => id);
+        if (mine.length < 2) break;
+        const target = pick(mine);
+        let victim: number | undefined = pick(mine);
+        if (victim === target || rnd() < 0.5) victim = undefined;
+        // one of the tenant's counters (id % tenants = the tenant's index; ids start at 1)
+        const k = Math.floor(rnd() * (COUNTERS / TENANTS.length));
+        const t = TENANTS.indexOf(tenant);
+        const counterId = t === 0 ? TENANTS.length * (k + 1) : t + TENANTS.length * k;
+        const insertId = newId();
+        const version = ++lane.version;
+        const updated = nameOf(lane.index, target, version);
+        const inserted = nameOf(lane.index, insertId, version);
+        const note = `L${lane.index}:note:${version}`;
+        const problems = await ds.withTenant(tenant, async (trx) => {
+          const out: string[] = [];
+          const before = await trx.selectFrom('items').select(['name']).where('id', '=', target).executeTakeFirst();
+          if (before?.name !== lane.rows.get(target)!.name) out.push(`read ${target} gave ${before?.name.slice(0, 30) ?? 'nothing'}`);
+          const u = await trx.updateTable('items').set({ name: updated }).where('id', '=', target).executeTakeFirst();
+          if (u.numUpdatedRows !== 1n) out.push(`update ${target} changed ${u.numUpdatedRows}`);
+          const c = await trx
+            .updateTable('items')
+            .set((eb) => ({ qty: eb('qty', '+', 1) }))
+            .where('id', '=', counterId)
+            .executeTakeFirst();
+          if (c.numUpdatedRows !== 1n) out.push(`counter ${counterId} changed ${c.numUpdatedRows}`);
+          await trx.insertInto('items').values({ id: insertId, tenant_id: tenant, name: inserted }).execute();
+          await trx.insertInto('notes').values({ tenant_id: tenant, body: note }).execute();
+          if (victim !== undefined) {
+            const d = await trx.deleteFrom('items').where('id', '=', victim).executeTakeFirst();
+            if (d.numDeletedRows !== 1n) out.push(`delete ${victim} removed ${d.numDeletedRows}`);
+          }
+          return out;
+        });
+        // committed: record every effect, then report what the unit saw wrong
+        lane.rows.get(target)!.name = updated;
+        shared.counters.set(counterId, (shared.counters.get(counterId) ?? 0) + 1);
+        lane.rows.set(insertId, { tenant, name: inserted });
+        lane.notes.set(note, tenant);
+        if (victim !== undefined) {
+          lane.rows.delete(victim);
+          lane.deleted.add(victim);
+        }
+        for (const p of problems) shared.violations.push(`${what} (${tenant}): ${p}`);
+      }
+    }
+  } catch (e) {
+    shared.failures.push(`${what}: ${codeOf(e)} ${e instanceof Error ? e.message.slice(0, 200) : String(e)}`);
+  }
+}
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((ds) => ds.close()));
+});
+
+describe('online re-tagging under load (key rotation steps 1 and 2)', () => {
+  it('services keep writing and reading every tenant while retagTenantRows moves the rows: no unit fails, no write is lost, every row ends on the new key', async () => {
+    const seed = Number(process.env.RETAG_STRESS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    const ctx = `seed ${seed}`;
+    // ~3000 rows of ~450 bytes (some 200 pages) and a few notes, tagged with the fixture key by the fill trigger
+    await db.pool.query(
+      `insert into items (id, tenant_id, name)
+       select g, 'r' || (g % ${TENANTS.length}), 'L' || (g % ${LANES}) || ':' || g || ':v0|' || repeat('x', ${PAD.length})
+         from generate_series(1, ${SEED_ROWS}) g`,
+    );
+    await db.pool.query(
+      `insert into notes (tenant_id, body) select 'r' || (g % ${TENANTS.length}), 'seed note ' || g from generate_series(1, ${SEED_NOTES}) g`,
+    );
+    await installTenantKey(db.pool, K2);
+    const pagesBefore = (await db.pool.query(`select pg_relation_size('items') / 8192 as pages`)).rows[0]?.pages as string;
+    expect(Number(pagesBefore), ctx).toBeGreaterThan(100);
+
+    const shared: Shared = { counters: new Map(), failures: [], violations: [], retagDone: false };
+    const lanes: Lane[] = Array.from({ length: LANES }, (_, index) => ({
+      index,
+      rows: new Map(),
+      deleted: new Set(),
+      notes: new Map(),
+      nextId: 100_000 + index,
+      version: 0,
+      units: 0,
+    }));
+    for (let id = 1; id <= SEED_ROWS; id++)
+      if (id > COUNTERS) lanes[ownerLane(id)]!.rows.set(id, { tenant: seedTenant(id), name: `L${ownerLane(id)}:${id}:v0|${PAD}` });
+
+    const services = Array.from({ length: SERVICES }, () => openService({ tenantKey: K2, previousTenantKey: fixtureKey() }));
+    const runLane = async (lane: Lane): Promise<void> => {
+      const rnd = prng(seed + lane.index * 7919);
+      const ds = services[Math.floor(lane.index / LANES_PER_SERVICE)]!;
+      let extra = 0;
+      while (extra < EXTRA_UNITS && lane.units < MAX_UNITS) {
+        if (shared.retagDone) extra++;
+        await unit(ds, lane, shared, rnd);
+        lane.units++;
+      }
+    };
+
+    // the owner (a superuser session, no tenant context) increments counters too: an old-key row it updates keeps
+    // its old tag and may land behind the re-tag's pass
+    const ownerWrites = { acknowledged: 0, extra: 0 };
+    const ownerPool = new pg.Pool({ connectionString: db.server.urlFor(db.database), max: 1 });
+    const runOwner = async (): Promise<void> => {
+      const rnd = prng(seed ^ 0x5eed);
+      while (ownerWrites.extra < EXTRA_UNITS && ownerWrites.acknowledged < MAX_UNITS) {
+        if (shared.retagDone) ownerWrites.extra++;
+        const id = 1 + Math.floor(rnd() * COUNTERS);
+        try {
+          const r = await ownerPool.query('update items set qty = qty + 1 where id = $1', [id]);
+          if (r.rowCount !== 1) shared.violations.push(`owner: counter ${id} increment changed ${r.rowCount} rows`);
+          else shared.counters.set(id, (shared.counters.get(id) ?? 0) + 1);
+        } catch (e) {
+          shared.failures.push(`owner counter ${id}: ${codeOf(e)} ${(e as Error).message}`);
+        }
+        ownerWrites.acknowledged++;
+        await new Promise((r) => setTimeout(r, 5)); // a few rows, not a second hot loop
+      }
+    };
+
+    const retagClient = new pg.Client(db.server.urlFor(db.database));
+    await retagClient.connect();
+    const batches: RetagBatchProgress[] = [];
+    const progress: RetagProgress[] = [];
+    let retagOutcome: { result?: RetagProgress[]; error?: unknown };
+    try {
+      const retag = (async () => {
+        // let the services get going first
+        while (lanes.reduce((n, l) => n + l.units, 0) < LANES * 5) await new Promise((r) => setTimeout(r, 5));
+        try {
+          return {
+            result: await retagTenantRows(retagClient, K2.keyId, {
+              batchPages: 8,
+              lockTimeoutMs: 100,
+              onBatch: (b) => batches.push(b),
+              onProgress: (p) => progress.push(p),
+            }),
+          };
+        } catch (error) {
+          return { error };
+        } finally {
+          shared.retagDone = true;
+        }
+      })();
+      await Promise.all([...lanes.map(runLane), runOwner(), retag]);
+      retagOutcome = await retag;
+    } finally {
+      await retagClient.end();
+      await ownerPool.end();
+    }
+
+    // the re-tag resolved, through more than one batch per pass, and moved the seed rows
+    expect(retagOutcome.error, ctx).toBeUndefined();
+    expect(retagOutcome.result, ctx).toEqual(progress);
+    expect(
+      progress.map((p) => p.table),
+      ctx,
+    ).toEqual(['public.items', 'public.notes']);
+    expect(progress[0]!.rows, ctx).toBeGreaterThan(0);
+    expect(batches.filter((b) => b.table === 'public.items' && b.pass === 1).length, ctx).toBeGreaterThan(10);
+    // the services ran throughout, and past the re-tag's end
+    for (const lane of lanes) expect(lane.units, `${ctx} lane ${lane.index}`).toBeGreaterThanOrEqual(EXTRA_UNITS + 5);
+    expect(Math.min(...lanes.map((l) => l.units)), ctx).toBeLessThan(MAX_UNITS);
+
+    // no unit failed (a lock wait is fine, an error is not: 42501 would be the policy rejecting a rotation write)
+    expect(shared.failures, ctx).toEqual([]);
+    expect(shared.violations, ctx).toEqual([]);
+
+    // FORCE is back on every tenant table
+    const forced = await db.pool.query(`select relname, relforcerowsecurity from pg_class where relname in ('items', 'notes') order by 1`);
+    expect(forced.rows, ctx).toEqual([
+      { relname: 'items', relforcerowsecurity: true },
+      { relname: 'notes', relforcerowsecurity: true },
+    ]);
+
+    // every row is tagged with its own tenant's new-key tag
+    for (const table of ['items', 'notes']) {
+      const wrong = await db.pool.query(
+        `select id, tenant_id from ${table} where tenant_tag is distinct from stellaops_security.tenant_tag(tenant_id, $1) order by id limit 20`,
+        [K2.keyId],
+      );
+      expect(wrong.rows, `${ctx} ${table} rows not on ${K2.keyId}`).toEqual([]);
+    }
+
+    // every acknowledged write is there with its last value; no deleted row came back; no row nobody wrote
+    const all = await db.pool.query<{ id: number; tenant_id: string; name: string; qty: number }>(
+      'select id, tenant_id, name, qty from items order by id',
+    );
+    const actual = new Map(all.rows.map((r) => [r.id, r]));
+    const expected = new Map<number, Row>();
+    for (const lane of lanes) for (const [id, row] of lane.rows) expected.set(id, row);
+    const lost: string[] = [];
+    for (const [id, row] of expected) {
+      const got = actual.get(id);
+      if (got?.tenant_id !== row.tenant || got.name !== row.name)
+        lost.push(
+          `${id}: expected ${row.tenant} ${row.name.slice(0, 24)}, found ${got ? `${got.tenant_id} ${got.name.slice(0, 24)}` : 'nothing'}`,
+        );
+    }
+    expect(lost.slice(0, 20), ctx).toEqual([]);
+    const resurrected = lanes.flatMap((l) => [...l.deleted].filter((id) => !l.rows.has(id) && actual.has(id)));
+    expect(resurrected, ctx).toEqual([]);
+    const unknown = all.rows.filter((r) => r.id > COUNTERS && !expected.has(r.id)).map((r) => r.id);
+    expect(unknown, ctx).toEqual([]);
+    const counters = all.rows.filter((r) => r.id <= COUNTERS).map((r) => [r.id, r.qty]);
+    expect(counters, ctx).toEqual(Array.from({ length: COUNTERS }, (_, i) => [i + 1, shared.counters.get(i + 1) ?? 0]));
+    const notes = await db.pool.query<{ body: string; tenant_id: string }>(`select body, tenant_id from notes where body like 'L%'`);
+    const expectedNotes = new Map(lanes.flatMap((l) => [...l.notes]));
+    expect(new Map(notes.rows.map((r) => [r.body, r.tenant_id])), ctx).toEqual(expectedNotes);
+    expect(expectedNotes.size, ctx).toBeGreaterThan(0);
+
+    // step 3: the new key alone reads every row of each tenant, the old key alone none
+    const nextOnly = openService({ tenantKey: K2 }, 2);
+    const oldOnly = openService({ tenantKey: fixtureKey() }, 2);
+    for (const tenant of TENANTS) {
+      const ids = all.rows.filter((r) => r.tenant_id === tenant).map((r) => r.id);
+      const seen = await nextOnly.forTenant(tenant).selectFrom('items').select('id').orderBy('id').execute();
+      expect(
+        seen.map((r) => r.id),
+        `${ctx} ${tenant}`,
+      ).toEqual(ids);
+      expect(ids.length, ctx).toBeGreaterThan(SEED_ROWS / TENANTS.length / 2);
+      const seenNotes = await nextOnly.forTenant(tenant).selectFrom('notes').select('id').execute();
+      expect(seenNotes.length, ctx).toBe(
+        Number((await db.pool.query('select count(*) from notes where tenant_id = $1', [tenant])).rows[0]?.count),
+      );
+      expect(await oldOnly.forTenant(tenant).selectFrom('items').select('id').execute(), `${ctx} ${tenant}`).toEqual([]);
+      expect(await oldOnly.forTenant(tenant).selectFrom('notes').select('id').execute(), `${ctx} ${tenant}`).toEqual([]);
+    }
+  });
+
+  // BUG (reported, not fixed here): retagTable stops after MAX_PASSES (5) passes even when its last pass still
+  // changed rows, and retagTenantRows then returns as if the table were done. Rows that keep arriving behind the pass
+  // with the old tag (here a service instance still signing with the old key only, as during an unfinished step-1
+  // deploy; the same holds for the owner's updates the docs name) are left on the old key, and nothing tells the
+  // operator: after step 3 their tenant no longer sees them. Expected: a typed error (the table did not converge)
+  // instead of a normal return. `it.fails` until retagTenantRows reports it; drop `.fails` with the fix.
+  it.fails('a re-tag whose last pass still changed rows does not return as done (it reports the unconverged table)', async () => {
+    await db.pool.query(
+      `insert into items (id, tenant_id, name) select g, 'r' || (g % 3), repeat('x', 400) from generate_series(1, 200) g`,
+    );
+    await installTenantKey(db.pool, K2);
+    const lagging = openService({ tenantKey: fixtureKey() }, 1);
+    const owner = new pg.Client(db.server.urlFor(db.database));
+    await owner.connect();
+    let next = 10_000;
+    let passes = 0;
+    try {
+      // the lagging instance writes one row (old key) each time the re-tag looks up the table's size: before each
+      // batch and when a pass ends, so the last such row of every pass lands on a page the pass already covered
+      const interleaved = {
+        query: async (text: string, values?: unknown[]) => {
+          if (text.includes('pg_relation_size') && values?.[0] === 'public.items')
+            await lagging
+              .forTenant('r0')
+              .insertInto('items')
+              .values({ id: next, tenant_id: 'r0', name: `late ${next++}` })
+              .execute();
+          return owner.query(text, values);
+        },
+      };
+      const result = await retagTenantRows(interleaved, K2.keyId, {
+        batchPages: 4,
+        onBatch: (b) => {
+          if (b.table === 'public.items') passes = Math.max(passes, b.pass);
+        },
+      });
+      expect(result.map((p) => p.table)).toEqual(['public.items', 'public.notes']);
+      expect(passes).toBe(5); // every pass found rows to move, the fifth too
+      // it returned: then no row may be left on the old key
+      const left = await db.pool.query(
+        'select id from items where tenant_tag is distinct from stellaops_security.tenant_tag(tenant_id, $1) order by id',
+        [K2.keyId],
+      );
+      expect(left.rows).toEqual([]);
+    } finally {
+      await owner.end();
+    }
+  });
+});
