@@ -416,13 +416,9 @@ describe('online re-tagging under load (key rotation steps 1 and 2)', () => {
     }
   });
 
-  // BUG (reported, not fixed here): retagTable stops after MAX_PASSES (5) passes even when its last pass still
-  // changed rows, and retagTenantRows then returns as if the table were done. Rows that keep arriving behind the pass
-  // with the old tag (here a service instance still signing with the old key only, as during an unfinished step-1
-  // deploy; the same holds for the owner's updates the docs name) are left on the old key, and nothing tells the
-  // operator: after step 3 their tenant no longer sees them. Expected: a typed error (the table did not converge)
-  // instead of a normal return. `it.fails` until retagTenantRows reports it; drop `.fails` with the fix.
-  it.fails('a re-tag whose last pass still changed rows does not return as done (it reports the unconverged table)', async () => {
+  // A writer still tagging with the old key (here a service instance signing with the old key only, as during an
+  // unfinished step-1 deploy) puts rows behind every pass: the re-tag must not return as done, it names the table.
+  it('a re-tag whose last pass still changed rows does not return as done: RETAG_NOT_SETTLED names the table and the fix', async () => {
     await db.pool.query(
       `insert into items (id, tenant_id, name) select g, 'r' || (g % 3), repeat('x', 400) from generate_series(1, 200) g`,
     );
@@ -433,8 +429,8 @@ describe('online re-tagging under load (key rotation steps 1 and 2)', () => {
     let next = 10_000;
     let passes = 0;
     try {
-      // the lagging instance writes one row (old key) each time the re-tag looks up the table's size: before each
-      // batch and when a pass ends, so the last such row of every pass lands on a page the pass already covered
+      // the lagging instance writes one row (old key) each time the re-tag looks up the table's size: when each pass
+      // begins, so every pass finds one more row to move
       const interleaved = {
         query: async (text: string, values?: unknown[]) => {
           if (text.includes('pg_relation_size') && values?.[0] === 'public.items')
@@ -446,20 +442,21 @@ describe('online re-tagging under load (key rotation steps 1 and 2)', () => {
           return owner.query(text, values);
         },
       };
-      const result = await retagTenantRows(interleaved, K2.keyId, {
+      const err = await retagTenantRows(interleaved, K2.keyId, {
         batchPages: 4,
         onBatch: (b) => {
           if (b.table === 'public.items') passes = Math.max(passes, b.pass);
         },
-      });
-      expect(result.map((p) => p.table)).toEqual(['public.items', 'public.notes']);
+      }).catch((e: unknown) => e);
       expect(passes).toBe(5); // every pass found rows to move, the fifth too
-      // it returned: then no row may be left on the old key
-      const left = await db.pool.query(
-        'select id from items where tenant_tag is distinct from stellaops_security.tenant_tag(tenant_id, $1) order by id',
-        [K2.keyId],
-      );
-      expect(left.rows).toEqual([]);
+      expect(err).toMatchObject({ code: 'RETAG_NOT_SETTLED' });
+      expect((err as Error).message).toMatch(/^public\.items still had rows with another key's tag after 5 passes \(1 in the last/);
+      expect((err as Error).message).toMatch(/Fix: deploy every service with the new key .* then run the re-tag again\./);
+      // one old-key row came in at the start of each pass, and FORCE is back on
+      expect(next).toBe(10_005);
+      expect((await db.pool.query(`select relforcerowsecurity as forced from pg_class where oid = 'items'::regclass`)).rows).toEqual([
+        { forced: true },
+      ]);
     } finally {
       await owner.end();
     }

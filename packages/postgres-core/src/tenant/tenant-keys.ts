@@ -133,7 +133,8 @@ const MAX_PASSES = 5;
  * @returns the tables with the number of rows re-tagged in each
  * @throws {@link PostgresCoreError} `TENANT_KEY_NOT_INSTALLED` when `keyId` is not installed (nothing changed);
  *   `RETAG_LOCK_TIMEOUT` when a batch could not lock its table in `lockAttempts` tries (batches done stay done;
- *   run it again)
+ *   run it again); `RETAG_NOT_SETTLED` when a table's fifth pass still found rows to re-tag (a writer still
+ *   tags with another key)
  * @example
  * ```ts
  * await retagTenantRows(ownerClient, 'k2', {
@@ -202,22 +203,30 @@ interface RetagTableArgs {
   onBatch?: (batch: RetagBatchProgress) => void;
 }
 
-/** Passes over one table in page batches until a pass changes nothing; returns the rows re-tagged. */
+/**
+ * Passes over one table in page batches until a pass changes nothing; returns
+ * the rows re-tagged. A pass covers the pages the table had when it began (so
+ * it ends however fast the table grows); what was appended meanwhile is read
+ * by the next pass.
+ */
 async function retagTable(db: Queryable, a: RetagTableArgs): Promise<number> {
   let rows = 0;
+  let changed = 0;
   for (let pass = 1; pass <= MAX_PASSES; pass++) {
-    let changed = 0;
-    for (let first = 0; ; first += a.batchPages) {
-      const pages = await tablePages(db, a.table);
-      if (first >= pages) break;
+    changed = 0;
+    const pages = await tablePages(db, a.table);
+    for (let first = 0; first < pages; first += a.batchPages) {
       const n = await retagBatch(db, a, first, first + a.batchPages);
       changed += n;
       rows += n;
       a.onBatch?.({ table: a.table, pass, pagesDone: Math.min(first + a.batchPages, pages), pages, rows });
     }
-    if (changed === 0) break;
+    if (changed === 0) return rows;
   }
-  return rows;
+  throw new PostgresCoreError(
+    'RETAG_NOT_SETTLED',
+    `${a.table} still had rows with another key's tag after ${MAX_PASSES} passes (${changed} in the last; ${rows} re-tagged in all): something keeps writing them — a service instance not yet running with key "${a.keyId}", or sessions without the rotation's previous proof updating rows not yet re-tagged. Fix: deploy every service with the new key (and the old one as the previous key), then run the re-tag again.`,
+  );
 }
 
 async function tablePages(db: Queryable, table: string): Promise<number> {
