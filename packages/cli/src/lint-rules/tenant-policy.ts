@@ -73,15 +73,12 @@ export function isSecureTenantPolicy(shape: TenantPolicyShape): boolean {
  * tenantIsolationFix('notify', 'channels'); // "write a new migration with … tenantIsolationSql({ schema: 'notify', table: 'channels' }) …"
  */
 export function tenantIsolationFix(schema: string, table: string): string {
-  let policy: string | undefined;
-  try {
-    policy = tenantIsolationSql({ schema, table }).find((s) => s.startsWith('create policy '));
-  } catch {
-    policy = undefined; // a name postgres-core's helper refuses: the generic advice still holds
-  }
-  return (
-    `write a new migration with the output of postgres-core's tenantIsolationSql({ schema: '${schema}', table: '${table}' }) as literal SQL ` +
-    `(tenant_tag column, backfill, default, fill, retag and rotation triggers, ENABLE + FORCE, policy${policy ? `: ${policy}` : ''})`
+  return newMigrationFix(
+    'tenantIsolationSql',
+    tenantIsolationSql,
+    { schema, table },
+    'create policy ',
+    'tenant_tag column, backfill, default, fill, retag and rotation triggers, ENABLE + FORCE, policy',
   );
 }
 
@@ -94,15 +91,32 @@ export function tenantIsolationFix(schema: string, table: string): string {
  * tenantTagRotationFix('notify', 'channels'); // "write a new migration with … tenantTagRotationSql({ schema: 'notify', table: 'channels' }) …"
  */
 export function tenantTagRotationFix(schema: string, table: string): string {
-  let trigger: string | undefined;
+  return newMigrationFix(
+    'tenantTagRotationSql',
+    tenantTagRotationSql,
+    { schema, table },
+    'create trigger ',
+    'drop trigger if exists, create trigger',
+  );
+}
+
+/** "Write a new migration with the output of postgres-core's `<name>(…)`", with the statement starting `example` for this table. */
+function newMigrationFix(
+  name: string,
+  helper: (args: { schema: string; table: string }) => string[],
+  args: { schema: string; table: string },
+  example: string,
+  contents: string,
+): string {
+  let statement: string | undefined;
   try {
-    trigger = tenantTagRotationSql({ schema, table }).find((s) => s.startsWith('create trigger '));
+    statement = helper(args).find((s) => s.startsWith(example));
   } catch {
-    trigger = undefined; // a name postgres-core's helper refuses: the generic advice still holds
+    statement = undefined; // a name postgres-core's helper refuses: the generic advice still holds
   }
   return (
-    `write a new migration with the output of postgres-core's tenantTagRotationSql({ schema: '${schema}', table: '${table}' }) as literal SQL ` +
-    `(drop trigger if exists, create trigger${trigger ? `: ${trigger}` : ''})`
+    `write a new migration with the output of postgres-core's ${name}({ schema: '${args.schema}', table: '${args.table}' }) as literal SQL ` +
+    `(${contents}${statement ? `: ${statement}` : ''})`
   );
 }
 
