@@ -454,7 +454,8 @@ async function waitReady(
     const alive = isRunning(p);
     if (failure || !alive || performance.now() > deadline) {
       await sleep(100); // let it flush its last log line (and Node see its exit)
-      if (!failure && !alive && exitStatus(p.pid) === undefined && isRunning(p)) continue; // a passing misreading of /proc
+      // a passing misreading of /proc (within the deadline)
+      if (!failure && !alive && exitStatus(p.pid) === undefined && performance.now() <= deadline && isRunning(p)) continue;
       const why = failure
         ? (failure as Error).message
         : alive
