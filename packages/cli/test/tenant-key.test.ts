@@ -36,9 +36,9 @@ describe('stella-db tenant-key (real PostgreSQL)', () => {
     const retag = await runCli(['tenant-key', 'retag', '--to', 'k2', '--url', db.connectionString]);
     expect(retag.code).toBe(0);
     expect(retag.stderr).toContain('[1/1] public.items: 3 row(s) re-tagged');
-    // batch progress: pass 1 re-tags, pass 2 verifies
-    expect(retag.stderr).toMatch(/^ {2}public\.items pass 1: 1\/1 pages, 3 row\(s\) re-tagged$/m);
-    expect(retag.stderr).toMatch(/^ {2}public\.items pass 2: \d+\/\d+ pages, 3 row\(s\) re-tagged$/m);
+    // batch progress: the batched pass re-tags, the sweep finds nothing more
+    expect(retag.stderr).toMatch(/^ {2}public\.items batches: 1\/1 pages, 3 row\(s\) re-tagged$/m);
+    expect(retag.stderr).toMatch(/^ {2}public\.items sweep: \d+\/\d+ pages, 3 row\(s\) re-tagged$/m);
     expect(retag.stdout).toMatch(/TABLE\s+ROWS RE-TAGGED/);
     expect(retag.stdout).toContain('3 row(s) in 1 table(s) now tagged with key k2');
     expect(await taggedWith('k2')).toBe(true);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { TenantKey, type PostgresDataSource } from '@stellaops/postgres-core';
+import { installTenantKey, TenantKey, type PostgresDataSource } from '@stellaops/postgres-core';
 import type { TestDatabaseHandle } from '@stellaops/test-fixture/vitest';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
@@ -39,9 +39,10 @@ const OTHER_TENANT = 'globex';
  *   none — while the tenant's own proof, or its proof given as the previous
  *   key's (`app.tenant_proof_previous`, a key rotation), sees it;
  * - a tenant session may not change a row's tag (`WITH CHECK`);
- * - during a key rotation a session that sends the tenant's old proof as the
- *   previous one can update rows still tagged with it, which then carry the
- *   session's tag (the rotation trigger);
+ * - during a key rotation (a second key installed) a session that signs with
+ *   the new key and sends the old proof as the previous one can update rows
+ *   still tagged with the old key, which then carry the new key's tag (the
+ *   rotation trigger);
  * - an owner's insert that names no tag gets the tenant's tag from the fill
  *   trigger and is readable in the tenant's session;
  * - what the repositories returned for the write holds no `tenant_tag`.
@@ -137,19 +138,20 @@ export function rowTenantTagSuite<DB>(o: RowTenantTagSuiteOptions<DB>): void {
     it('during a key rotation, a unit updates rows not yet re-tagged (the previous-key proof) and they move to its tag', async () => {
       const ds = o.roles.open();
       await o.write(ds, OWNER_TENANT);
-      // the rows as an older key left them: their tag is the sha256 of the tenant's old proof
-      const old = 'k0.an-older-proof-of-this-tenant';
-      await o.db.pool.query(`update ${o.table} set tenant_tag = sha256(convert_to($2, 'UTF8')) where tenant_id = $1`, [OWNER_TENANT, old]);
+      // a new key is installed; the rows still carry the fixture key's tag
+      const next = new TenantKey('rotation', 'module-testkit-rotation-key-0123456789-abcdef');
+      await installTenantKey(o.db.pool, next);
+      const nextTag = createHash('sha256').update(next.proofFor(OWNER_TENANT), 'utf8').digest();
       const { rows, tagged } = await stored(OWNER_TENANT, tagOf(OWNER_TENANT));
-      expect(tagged).toBe(0);
-      const own = { 'app.tenant_id': OWNER_TENANT, 'app.tenant_proof': key().proofFor(OWNER_TENANT) };
-      expect(await seenWith(own)).toBe(0);
-      const rotating = { ...own, 'app.tenant_proof_previous': old };
+      expect(tagged).toBe(rows);
+      const nextOnly = { 'app.tenant_id': OWNER_TENANT, 'app.tenant_proof': next.proofFor(OWNER_TENANT) };
+      expect(await seenWith(nextOnly)).toBe(0);
+      const rotating = { ...nextOnly, 'app.tenant_proof_previous': key().proofFor(OWNER_TENANT) };
       expect(await seenWith(rotating)).toBe(rows);
       const updated = await asSession(rotating, `update ${o.table} set tenant_id = tenant_id where tenant_id = $1`, [OWNER_TENANT]);
       expect(updated.rowCount).toBe(rows);
-      expect(await stored(OWNER_TENANT, tagOf(OWNER_TENANT))).toEqual({ rows, tagged: rows });
-      expect(await seenWith(own)).toBe(rows);
+      expect(await stored(OWNER_TENANT, nextTag)).toEqual({ rows, tagged: rows });
+      expect(await seenWith(nextOnly)).toBe(rows);
     });
 
     it("fills the tag of an owner's insert that names none; the tenant's session reads the row", async () => {

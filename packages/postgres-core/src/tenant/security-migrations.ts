@@ -63,14 +63,18 @@ export interface SecurityMigration {
  *   computes a tag for backfills and re-tagging, and the trigger function
  *   `fill_tenant_tag()` fills it on rows written without one (an owner's
  *   insert, or a row moved to another tenant).
- * - Rotation re-tag (V003): the trigger function `rotate_tenant_tag()` sets a
- *   row's tag to the session's tag. `tenantIsolationSql`'s
- *   `<table>_tenant_tag_rotate` trigger calls it before an update of a row
- *   that still carries the session's previous-key tag, so that during a key
- *   rotation a unit can update rows not yet re-tagged (writes require the
- *   session's tag) and each updated row moves to the new key. Not `SECURITY
- *   DEFINER`: it only hashes the session's own proof, and `WITH CHECK` still
- *   verifies the tenant.
+ * - Rotation re-tag (V003, made safe by V004): the trigger function
+ *   `rotate_tenant_tag()`. `tenantIsolationSql`'s `<table>_tenant_tag_rotate`
+ *   trigger calls it before an update of a row that still carries the
+ *   session's previous-key tag, so that during a key rotation a unit can
+ *   update rows not yet re-tagged (writes require the session's tag) and each
+ *   updated row moves to the new key. Since V004 it is `SECURITY DEFINER`
+ *   and re-tags only when the session is HMAC-verified for a tenant T
+ *   (`current_tenant()`) and the row carries T's canonical tag under the
+ *   previous key; the new tag is T's canonical tag under the current key
+ *   (`tenant_tag(T, key)`). V003 set the session's tag unchecked, which a
+ *   role whose own policy checks no tag (the worker roles) could use to give
+ *   a row any tag.
  *
  * @example
  * ```ts
@@ -214,5 +218,40 @@ end
 $fn$;
 revoke all on function stellaops_security.rotate_tenant_tag() from public`,
     down: `drop function stellaops_security.rotate_tenant_tag()`,
+  },
+  {
+    id: 'V004_RotationRetagVerified',
+    description:
+      "rotate_tenant_tag() re-tags only a row carrying the verified tenant's canonical previous-key tag, with that tenant's canonical current-key tag",
+    up: `create or replace function stellaops_security.rotate_tenant_tag() returns trigger
+  language plpgsql security definer
+  set search_path = pg_catalog, pg_temp
+as $fn$
+declare
+  tenant text := stellaops_security.current_tenant();
+  previous_key text := pg_catalog.split_part(coalesce(pg_catalog.current_setting('app.tenant_proof_previous', true), ''), '.', 1);
+  current_key text := pg_catalog.split_part(coalesce(pg_catalog.current_setting('app.tenant_proof', true), ''), '.', 1);
+begin
+  -- a session verified for tenant T (HMAC) moves a row tagged with T's canonical tag under the previous key to T's
+  -- canonical tag under its current key: tags never change tenant, whatever the session put in its settings
+  if tenant is not null and previous_key <> current_key
+     and exists (select from stellaops_security.tenant_keys k where k.key_id = previous_key)
+     and new.tenant_tag = stellaops_security.tenant_tag(tenant, previous_key) then
+    new.tenant_tag := stellaops_security.tenant_tag(tenant, current_key);
+  end if;
+  return new;
+end
+$fn$;
+revoke all on function stellaops_security.rotate_tenant_tag() from public`,
+    down: `create or replace function stellaops_security.rotate_tenant_tag() returns trigger
+  language plpgsql security invoker
+  set search_path = pg_catalog, pg_temp
+as $fn$
+begin
+  new.tenant_tag := pg_catalog.sha256(pg_catalog.convert_to(nullif(pg_catalog.current_setting('app.tenant_proof', true), ''), 'UTF8'));
+  return new;
+end
+$fn$;
+revoke all on function stellaops_security.rotate_tenant_tag() from public`,
   },
 ];

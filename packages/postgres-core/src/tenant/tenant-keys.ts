@@ -76,7 +76,7 @@ export interface RetagProgress {
 export interface RetagBatchProgress {
   /** `schema.table`. */
   readonly table: string;
-  /** Pass over the table (1, then 2 to verify; more when rows moved behind the pass meanwhile). */
+  /** 1: a batch of the pass over the table's pages; 2: the final sweep of the whole table (one transaction). */
   readonly pass: number;
   /** Pages of the table done in this pass, and its size in pages when the batch ran. */
   readonly pagesDone: number;
@@ -99,9 +99,6 @@ export interface RetagTenantRowsOptions {
   lockAttempts?: number;
 }
 
-/** Passes over one table at most: the first re-tags, the next verify (rows moved behind a pass meanwhile). */
-const MAX_PASSES = 5;
-
 /**
  * Key rotation, step 2 of 3: re-tags every tenant row of every table made
  * tenant-isolated by `tenantIsolationSql` (found by its fill trigger) with the
@@ -112,12 +109,14 @@ const MAX_PASSES = 5;
  * range), each its own short transaction. The owner is subject to `FORCE ROW
  * LEVEL SECURITY`, so a batch lifts FORCE and restores it before it commits;
  * that takes the table's `ACCESS EXCLUSIVE` lock for the batch alone
- * (readers and writers wait milliseconds, not for the whole table). A batch
- * waits at most `lockTimeoutMs` for the lock (so that it never queues other
- * sessions behind a long transaction), then backs off and tries again. Tags
- * are computed once per tenant of a batch. A table is passed over again until
- * a pass changes nothing (a row not yet re-tagged can move behind the pass
- * when a session without the rotation's previous proof updates it).
+ * (readers and writers wait for one batch, not for the whole update). A
+ * batch waits at most `lockTimeoutMs` for the lock (so that it never queues
+ * other sessions behind a long transaction for longer), then backs off and
+ * tries again. Tags are computed once per tenant of a batch. The pass ends
+ * with one sweep of the whole table in a single transaction (one snapshot:
+ * it catches rows that moved behind the pass, e.g. a row not yet re-tagged
+ * that a session without the rotation's previous proof updated); the sweep
+ * holds the lock for one read of the table, and writes little.
  * Services in step 1 keep working throughout: they read rows of either key,
  * and write (or update, through the rotation trigger) the new one.
  * Idempotent: rows already tagged with `keyId` are left alone.
@@ -133,8 +132,7 @@ const MAX_PASSES = 5;
  * @returns the tables with the number of rows re-tagged in each
  * @throws {@link PostgresCoreError} `TENANT_KEY_NOT_INSTALLED` when `keyId` is not installed (nothing changed);
  *   `RETAG_LOCK_TIMEOUT` when a batch could not lock its table in `lockAttempts` tries (batches done stay done;
- *   run it again); `RETAG_NOT_SETTLED` when a table's fifth pass still found rows to re-tag (a writer still
- *   tags with another key)
+ *   run it again)
  * @example
  * ```ts
  * await retagTenantRows(ownerClient, 'k2', {
@@ -204,29 +202,23 @@ interface RetagTableArgs {
 }
 
 /**
- * Passes over one table in page batches until a pass changes nothing; returns
- * the rows re-tagged. A pass covers the pages the table had when it began (so
- * it ends however fast the table grows); what was appended meanwhile is read
- * by the next pass.
+ * Re-tags one table: a pass in page batches (what the table had when it
+ * began; the bulk of the work, short locks), then one sweep of the whole
+ * table in a single transaction — one snapshot, so it also catches rows that
+ * moved behind the pass meanwhile (a session without the rotation's previous
+ * proof updating a row not yet re-tagged). Returns the rows re-tagged.
  */
 async function retagTable(db: Queryable, a: RetagTableArgs): Promise<number> {
   let rows = 0;
-  let changed = 0;
-  for (let pass = 1; pass <= MAX_PASSES; pass++) {
-    changed = 0;
-    const pages = await tablePages(db, a.table);
-    for (let first = 0; first < pages; first += a.batchPages) {
-      const n = await retagBatch(db, a, first, first + a.batchPages);
-      changed += n;
-      rows += n;
-      a.onBatch?.({ table: a.table, pass, pagesDone: Math.min(first + a.batchPages, pages), pages, rows });
-    }
-    if (changed === 0) return rows;
+  const pages = await tablePages(db, a.table);
+  for (let first = 0; first < pages; first += a.batchPages) {
+    rows += await retagBatch(db, a, [first, first + a.batchPages]);
+    a.onBatch?.({ table: a.table, pass: 1, pagesDone: Math.min(first + a.batchPages, pages), pages, rows });
   }
-  throw new PostgresCoreError(
-    'RETAG_NOT_SETTLED',
-    `${a.table} still had rows with another key's tag after ${MAX_PASSES} passes (${changed} in the last; ${rows} re-tagged in all): something keeps writing them — a service instance not yet running with key "${a.keyId}", or sessions without the rotation's previous proof updating rows not yet re-tagged. Fix: deploy every service with the new key (and the old one as the previous key), then run the re-tag again.`,
-  );
+  const total = await tablePages(db, a.table);
+  rows += await retagBatch(db, a, undefined);
+  a.onBatch?.({ table: a.table, pass: 2, pagesDone: total, pages: total, rows });
+  return rows;
 }
 
 async function tablePages(db: Queryable, table: string): Promise<number> {
@@ -237,24 +229,26 @@ async function tablePages(db: Queryable, table: string): Promise<number> {
   return Number(r.rows[0]?.pages ?? 0);
 }
 
-/** Re-tags the rows on pages [first, end) in one transaction; retries (backing off) while the table lock is busy. */
-async function retagBatch(db: Queryable, a: RetagTableArgs, first: number, end: number): Promise<number> {
+/** Re-tags the rows on pages [first, end) (or the whole table) in one transaction; retries (backing off) while the table lock is busy. */
+async function retagBatch(db: Queryable, a: RetagTableArgs, range: readonly [number, number] | undefined): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     await db.query('begin');
     try {
       await db.query(`select pg_catalog.set_config('lock_timeout', $1, true)`, [`${a.lockTimeoutMs}ms`]);
       await db.query(`alter table ${a.table} no force row level security`);
+      const inRange = range ? 'ctid >= $2::tid and ctid < $3::tid' : 'true';
+      const targetInRange = range ? 't.ctid >= $2::tid and t.ctid < $3::tid' : 'true';
       const r = await db.query(
         `with tags as (
            select d.tenant, stellaops_security.tenant_tag(d.tenant, $1) as tag
-             from (select distinct ${a.column}::text as tenant from ${a.table} where ctid >= $2::tid and ctid < $3::tid) d),
+             from (select distinct ${a.column}::text as tenant from ${a.table} where ${inRange}) d),
          changed as (
            update ${a.table} t set tenant_tag = tags.tag from tags
-            where t.ctid >= $2::tid and t.ctid < $3::tid
+            where ${targetInRange}
               and t.${a.column}::text = tags.tenant and t.tenant_tag is distinct from tags.tag
            returning 1)
          select count(*)::int as n from changed`,
-        [a.keyId, `(${first},0)`, `(${end},0)`],
+        range ? [a.keyId, `(${range[0]},0)`, `(${range[1]},0)`] : [a.keyId],
       );
       await db.query(`alter table ${a.table} force row level security`);
       await db.query('commit');

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDataSource, PoolRegistry, TenantKey, tenantIsolationSql, type PostgresDataSource } from '../../src/index.js';
+import { createDataSource, ensureAppRole, PoolRegistry, TenantKey, tenantIsolationSql, type PostgresDataSource } from '../../src/index.js';
 import { A_IDS, B_IDS, B_SECRET, prepareAttackRole } from '../support/attack-fixture.js';
 import { coreRlsMigrations, type TestDB } from '../support/schema.js';
 
@@ -481,10 +481,10 @@ describe('row tenant tag attacks (tenant a, raw app-role client)', () => {
         '42501',
       );
       await c.query('rollback');
-      // an update giving a's own row the previous slot's tag: the rotation trigger (V003) replaces it with a's session tag
+      // an update giving a's own row the previous slot's tag: not a's canonical tag under an installed key, so the
+      // rotation trigger (V004) leaves it and WITH CHECK refuses it
       await beginAsA(c, { 'app.tenant_proof_previous': 'junk-previous' });
-      const retagged = await c.query(`update items set tenant_tag = sha256('junk-previous') where id = ${A_IDS[0]} returning tenant_tag`);
-      expect(retagged.rows.map((r) => (r.tenant_tag as Buffer).equals(tagOf('a')))).toEqual([true]);
+      expect(await outcome(c, `update items set tenant_tag = sha256('junk-previous') where id = ${A_IDS[0]}`)).toBe('42501');
       // and aimed at b's rows with b's tag as the previous tag: nothing of b to update, nothing moved
       expect(
         (await c.query(`update items set name = 'x', tenant_tag = ${bTagLiteral()} where id = any($1::int[]) returning id`, [[...B_IDS]]))
@@ -494,6 +494,50 @@ describe('row tenant tag attacks (tenant a, raw app-role client)', () => {
     });
     expect(await snapshot()).toBe(before);
     expect(await mismatchedRows()).toEqual([]);
+  });
+
+  it("a role whose own policy checks no tag (a worker's) cannot re-tag rows through the rotation trigger", async () => {
+    // like the notify and scheduler worker roles: UPDATE on some columns (not tenant_tag), a policy of its own with
+    // WITH CHECK (true), and it may know every tenant's proof (it holds the tenant key)
+    const worker = 'pgcore_tag_attack_worker';
+    await ensureAppRole(db.pool, { role: worker, password: PASSWORD });
+    await db.pool.query(`grant select, update (name) on items to ${worker}`);
+    await db.pool.query(`grant usage on schema stellaops_security to ${worker}`);
+    await db.pool.query(`grant execute on function stellaops_security.current_tenant() to ${worker}`);
+    await db.pool.query(`create policy items_worker on items for all to ${worker} using (true) with check (true)`);
+    const before = await snapshot();
+    const c = new pg.Client({ connectionString: db.server.urlFor(db.database, { user: worker, password: PASSWORD }) });
+    await c.connect();
+    try {
+      // the previous slot holds b's real proof (the row's tag), the current one a string of the worker's choosing,
+      // with or without b's id or a's verified proof: the tag never changes
+      for (const settings of [
+        { 'app.tenant_proof_previous': key().proofFor('b'), 'app.tenant_proof': 'public' },
+        { 'app.tenant_id': 'b', 'app.tenant_proof_previous': key().proofFor('b'), 'app.tenant_proof': 'public' },
+        { 'app.tenant_id': 'a', 'app.tenant_proof_previous': key().proofFor('b'), 'app.tenant_proof': key().proofFor('a') },
+        { 'app.tenant_id': 'b', 'app.tenant_proof_previous': key().proofFor('b'), 'app.tenant_proof': key().proofFor('b') },
+      ]) {
+        await c.query('begin');
+        for (const [name, value] of Object.entries(settings)) await c.query('select set_config($1, $2, true)', [name, value]);
+        const r = await c.query(`update items set name = name where id = any($1::int[]) returning id`, [[...B_IDS]]);
+        expect(r.rowCount, JSON.stringify(settings)).toBe(B_IDS.length); // its policy lets it update b's rows
+        await c.query('commit');
+        expect(await mismatchedRows(), JSON.stringify(settings)).toEqual([]);
+      }
+    } finally {
+      await c.end();
+      await db.pool.query(`drop policy items_worker on items`);
+      await db.pool.query(`drop owned by ${worker}`);
+      await db.pool.query(`drop role ${worker}`);
+    }
+    expect(await snapshot()).toBe(before);
+    // and nobody reads b's rows with the worker's string as a proof
+    await attacker(async (c2) => {
+      await c2.query('begin');
+      await c2.query(`select set_config('app.tenant_id', 'b', true), set_config('app.tenant_proof', 'public', true)`);
+      expect(await seenOfB(c2)).toEqual([]);
+      await c2.query('rollback');
+    });
   });
 
   it('the SECURITY DEFINER tag functions cannot be called for the attacker, nor the triggers disabled', async () => {

@@ -71,7 +71,7 @@ function retagCommand(ctx: CliContext): Command {
   return connectionOptions(
     new Command('retag')
       .description(
-        'key rotation, step 2: re-tag every tenant row with the installed key <id>, online (batches of pages, each a short transaction that waits at most --lock-timeout for its table lock); run as the owner, after the services sign with <id> and keep the old key as Postgres__PreviousTenantKey',
+        'key rotation, step 2: re-tag every tenant row with the installed key <id>, online (batches of pages, each a short transaction that waits at most --lock-timeout for its table lock, then one sweep in a single transaction); run as the owner, after the services sign with <id> and keep the old key as Postgres__PreviousTenantKey',
       )
       .requiredOption('--to <key-id>', 'the key id the rows move to (installed already)')
       .option('--batch-pages <n>', 'pages (8 KiB) per batch transaction', parsePositiveInt, 1000)
@@ -92,7 +92,10 @@ function retagCommand(ctx: CliContext): Command {
           batchPages: opts.batchPages,
           lockTimeoutMs: opts.lockTimeout,
           onBatch: (b) => {
-            if (show) ctx.stderr.write(`  ${b.table} pass ${b.pass}: ${b.pagesDone}/${b.pages} pages, ${b.rows} row(s) re-tagged\n`);
+            if (show)
+              ctx.stderr.write(
+                `  ${b.table} ${b.pass === 1 ? 'batches' : 'sweep'}: ${b.pagesDone}/${b.pages} pages, ${b.rows} row(s) re-tagged\n`,
+              );
           },
           onProgress: (p) => {
             if (show) ctx.stderr.write(`[${p.done}/${p.total}] ${p.table}: ${p.rows} row(s) re-tagged\n`);
