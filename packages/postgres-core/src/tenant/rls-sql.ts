@@ -99,12 +99,14 @@ export function tenantIsolationSql(args: TenantIsolationArgs): string[] {
  * create), for a NEW migration on a table made tenant-isolated before it
  * existed. `<table>_tenant_tag_rotate` fires before an update of a row whose
  * tag is the session's previous-key tag (`app.tenant_proof_previous`, sent
- * only during a key rotation) and sets the session's tag
- * (`stellaops_security.rotate_tenant_tag()`, security migration V003). Without
- * it, a unit could not update a row not yet re-tagged: `WITH CHECK` requires
- * the session's tag, and the row keeps its old one. It never fires outside a
- * rotation (the previous tag is then NULL), and the tag it sets is the one
- * `WITH CHECK` demands anyway, with the tenant HMAC-verified.
+ * only during a key rotation) and calls `stellaops_security.rotate_tenant_tag()`
+ * (security migrations V003/V004): when the session is HMAC-verified for a
+ * tenant T and the row carries T's canonical previous-key tag, it sets T's
+ * canonical current-key tag — the one `WITH CHECK` demands. Without it, a
+ * unit could not update a row not yet re-tagged: `WITH CHECK` requires the
+ * session's tag, and the row keeps its old one. It never fires outside a
+ * rotation (the previous tag is then NULL), and never moves a tag to another
+ * tenant.
  *
  * @example
  * ```ts
