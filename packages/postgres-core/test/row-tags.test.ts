@@ -183,7 +183,7 @@ describe('row tenant tags', () => {
     await client.connect();
     try {
       const progress: RetagProgress[] = [];
-      const result = await retagTenantRows(client, NEXT.keyId, (p) => progress.push(p));
+      const result = await retagTenantRows(client, NEXT.keyId, { onProgress: (p) => progress.push(p) });
       expect(result).toEqual(progress);
       expect(result).toEqual([
         { table: 'public.items', rows: 1, done: 1, total: 2 },
@@ -253,8 +253,8 @@ describe('row tenant tags', () => {
       expect(itemBatches[0]!.pages).toBeGreaterThan(150);
       // the pass re-tags batch by batch over the pages the table had, then one sweep of the whole table (grown by
       // the new row versions) finds nothing left
-      const pass1 = itemBatches.filter((b) => b.pass === 1);
-      const sweep = itemBatches.filter((b) => b.pass === 2);
+      const pass1 = itemBatches.filter((b) => b.phase === 'batch');
+      const sweep = itemBatches.filter((b) => b.phase === 'sweep');
       expect(pass1.map((b) => b.pagesDone)).toEqual(
         Array.from({ length: Math.ceil(pass1[0]!.pages / 50) }, (_, i) => Math.min((i + 1) * 50, pass1[0]!.pages)),
       );

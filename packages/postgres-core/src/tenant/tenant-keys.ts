@@ -76,9 +76,9 @@ export interface RetagProgress {
 export interface RetagBatchProgress {
   /** `schema.table`. */
   readonly table: string;
-  /** 1: a batch of the pass over the table's pages; 2: the final sweep of the whole table (one transaction). */
-  readonly pass: number;
-  /** Pages of the table done in this pass, and its size in pages when the batch ran. */
+  /** `batch`: one batch of the pass over the table's pages; `sweep`: the final sweep of the whole table (one transaction). */
+  readonly phase: 'batch' | 'sweep';
+  /** Pages of the table done, and its size in pages (when the pass began; for the sweep, when it began). */
   readonly pagesDone: number;
   readonly pages: number;
   /** Rows re-tagged in this table so far. */
@@ -127,8 +127,7 @@ export interface RetagTenantRowsOptions {
  * then `removeTenantKey(…, 'k1')`. A proof under k1 opens rows still tagged
  * with k1 even after k1 is removed: re-tag before you rely on the removal.
  *
- * @param options `onProgress` per table, `onBatch` per batch, or (the older
- *   form) the per-table callback itself
+ * @param options `onProgress` per table, `onBatch` per batch and sweep, batch size and lock waits
  * @returns the tables with the number of rows re-tagged in each
  * @throws {@link PostgresCoreError} `TENANT_KEY_NOT_INSTALLED` when `keyId` is not installed (nothing changed);
  *   `RETAG_LOCK_TIMEOUT` when a batch could not lock its table in `lockAttempts` tries (batches done stay done;
@@ -141,12 +140,7 @@ export interface RetagTenantRowsOptions {
  * });
  * ```
  */
-export async function retagTenantRows(
-  db: Queryable,
-  keyId: string,
-  options: RetagTenantRowsOptions | ((progress: RetagProgress) => void) = {},
-): Promise<RetagProgress[]> {
-  const o: RetagTenantRowsOptions = typeof options === 'function' ? { onProgress: options } : options;
+export async function retagTenantRows(db: Queryable, keyId: string, o: RetagTenantRowsOptions = {}): Promise<RetagProgress[]> {
   const batchPages = o.batchPages ?? 1000;
   const lockTimeoutMs = o.lockTimeoutMs ?? 2000;
   const lockAttempts = o.lockAttempts ?? 30;
@@ -213,11 +207,11 @@ async function retagTable(db: Queryable, a: RetagTableArgs): Promise<number> {
   const pages = await tablePages(db, a.table);
   for (let first = 0; first < pages; first += a.batchPages) {
     rows += await retagBatch(db, a, [first, first + a.batchPages]);
-    a.onBatch?.({ table: a.table, pass: 1, pagesDone: Math.min(first + a.batchPages, pages), pages, rows });
+    a.onBatch?.({ table: a.table, phase: 'batch', pagesDone: Math.min(first + a.batchPages, pages), pages, rows });
   }
   const total = await tablePages(db, a.table);
   rows += await retagBatch(db, a, undefined);
-  a.onBatch?.({ table: a.table, pass: 2, pagesDone: total, pages: total, rows });
+  a.onBatch?.({ table: a.table, phase: 'sweep', pagesDone: total, pages: total, rows });
   return rows;
 }
 

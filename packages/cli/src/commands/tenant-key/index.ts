@@ -94,7 +94,7 @@ function retagCommand(ctx: CliContext): Command {
           onBatch: (b) => {
             if (show)
               ctx.stderr.write(
-                `  ${b.table} ${b.pass === 1 ? 'batches' : 'sweep'}: ${b.pagesDone}/${b.pages} pages, ${b.rows} row(s) re-tagged\n`,
+                `  ${b.table} ${b.phase === 'batch' ? 'batches' : 'sweep'}: ${b.pagesDone}/${b.pages} pages, ${b.rows} row(s) re-tagged\n`,
               );
           },
           onProgress: (p) => {
