@@ -72,6 +72,18 @@ export function parseNonNegativeInt(value: string): number {
 }
 
 /**
+ * Parses a positive integer option (a commander usage error otherwise).
+ *
+ * @example
+ * new Command('x').option('--keep <n>', 'how many', parsePositiveInt);
+ */
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+/**
  * A duration for people: `12 ms`, `1.2 s`, `-` when unknown.
  *
  * @example

@@ -3,13 +3,12 @@ import { applyRetention, archiveStatus, BackupRepository, listBackups, restoreBa
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
 import { renderTable } from '../../output/table.js';
-import { runCommand } from '../../command/run-command.js';
+import { parsePositiveInt, runCommand } from '../../command/run-command.js';
 import {
   addRepoOptions,
   addSourceOptions,
   asUsage,
   parsePort,
-  parsePositiveInt,
   repoPaths,
   serverBinaries,
   sourceCluster,

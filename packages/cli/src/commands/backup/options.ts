@@ -26,13 +26,6 @@ export function parsePort(value: string): number {
   return n;
 }
 
-/** Parses a positive integer. */
-export function parsePositiveInt(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
 /** Adds --repo and --archive-dir. */
 export function addRepoOptions(cmd: Command): Command {
   return cmd

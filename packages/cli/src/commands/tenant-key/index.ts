@@ -1,4 +1,3 @@
-import { parsePositiveInt } from '../backup/options.js';
 import { Command } from 'commander';
 import pg from 'pg';
 import {
@@ -8,7 +7,7 @@ import {
   retagTenantRows,
   TENANT_KEY_ID_PATTERN,
 } from '@stellaops/postgres-core';
-import { runCommand } from '../../command/run-command.js';
+import { parsePositiveInt, runCommand } from '../../command/run-command.js';
 import { resolveConnection } from '../../config/resolve-connection.js';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
