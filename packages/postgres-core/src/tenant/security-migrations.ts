@@ -50,7 +50,7 @@ export interface SecurityMigration {
  *   PostgreSQL 16, measured ~5× dearer), `SECURITY DEFINER`, `STABLE`,
  *   `search_path = pg_catalog, pg_temp`, EXECUTE for `stellaops_app` only:
  *   returns `app.tenant_id` when `app.tenant_proof` is `<key id>.<hex
- *   HMAC-SHA256(key, tenant id)>` for a stored key, else NULL. Tenant
+ *   HMAC-SHA256(key, tenant id)>` for a stored key (exactly, since V005), else NULL. Tenant
  *   write policies (`WITH CHECK`) compare `tenant_id = (select stellaops_security.current_tenant())`.
  * - Row tenant tags (V002): every tenant row carries `tenant_tag =
  *   sha256(<its tenant's proof>)`. The read policies (`USING`) compare it with
@@ -75,6 +75,11 @@ export interface SecurityMigration {
  *   (`tenant_tag(T, key)`). V003 set the session's tag unchecked, which a
  *   role whose own policy checks no tag (the worker roles) could use to give
  *   a row any tag.
+ * - Canonical proof (V005): `current_tenant()` verifies the whole proof,
+ *   not its first two `.`-separated parts, so a session verified for T
+ *   always carries T's canonical tag. V001 ignored anything after the MAC
+ *   (`<key id>.<mac>.junk` verified), which let a unit write its own rows
+ *   with a tag no read of its tenant matches.
  *
  * @example
  * ```ts
@@ -253,5 +258,70 @@ begin
 end
 $fn$;
 revoke all on function stellaops_security.rotate_tenant_tag() from public`,
+  },
+  {
+    id: 'V005_CanonicalProof',
+    description: "current_tenant() accepts only the whole canonical proof '<key id>.<hex mac>' (V001 ignored anything after the MAC)",
+    up: `create or replace function stellaops_security.current_tenant() returns text
+  language plpgsql stable security definer parallel safe
+  set search_path = pg_catalog, pg_temp
+as $fn$
+declare
+  tenant text := nullif(pg_catalog.current_setting('app.tenant_id', true), '');
+  proof text := coalesce(pg_catalog.current_setting('app.tenant_proof', true), '');
+  k record;
+begin
+  if tenant is null then
+    return null;
+  end if;
+  select t.key_id, t.inner_pad, t.outer_pad into k
+    from stellaops_security.tenant_keys t
+   where t.key_id = pg_catalog.split_part(proof, '.', 1);
+  if not found then
+    return null;
+  end if;
+  -- the whole proof must be the canonical '<key id>.<lower-case hex HMAC-SHA256(key, tenant)>': nothing before, after
+  -- or inside it may differ, so a verified session's tag (sha256 of its proof) is always its tenant's canonical tag.
+  -- Compared through sha256, so the comparison's timing says nothing about how much of a guess was right.
+  if pg_catalog.sha256(pg_catalog.convert_to(proof, 'UTF8'))
+     = pg_catalog.sha256(pg_catalog.convert_to(k.key_id || '.' || pg_catalog.encode(pg_catalog.sha256(
+         k.outer_pad || pg_catalog.sha256(k.inner_pad || pg_catalog.convert_to(tenant, 'UTF8'))), 'hex'), 'UTF8')) then
+    return tenant;
+  end if;
+  return null;
+end
+$fn$;
+revoke all on function stellaops_security.current_tenant() from public;
+grant execute on function stellaops_security.current_tenant() to stellaops_app`,
+    down: `create or replace function stellaops_security.current_tenant() returns text
+  language plpgsql stable security definer parallel safe
+  set search_path = pg_catalog, pg_temp
+as $fn$
+declare
+  tenant text := nullif(pg_catalog.current_setting('app.tenant_id', true), '');
+  proof text := coalesce(pg_catalog.current_setting('app.tenant_proof', true), '');
+  k record;
+begin
+  if tenant is null then
+    return null;
+  end if;
+  select t.inner_pad, t.outer_pad into k
+    from stellaops_security.tenant_keys t
+   where t.key_id = pg_catalog.split_part(proof, '.', 1);
+  if not found then
+    return null;
+  end if;
+  -- HMAC-SHA256 (RFC 2104) with the stored padded keys; the hex MACs are compared through one more sha256 so that
+  -- the comparison's timing says nothing about how many leading characters of a guess were right
+  if pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.split_part(proof, '.', 2), 'UTF8'))
+     = pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.encode(pg_catalog.sha256(
+         k.outer_pad || pg_catalog.sha256(k.inner_pad || pg_catalog.convert_to(tenant, 'UTF8'))), 'hex'), 'UTF8')) then
+    return tenant;
+  end if;
+  return null;
+end
+$fn$;
+revoke all on function stellaops_security.current_tenant() from public;
+grant execute on function stellaops_security.current_tenant() to stellaops_app`,
   },
 ];

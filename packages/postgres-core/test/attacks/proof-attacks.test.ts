@@ -192,12 +192,18 @@ describe.each(MODES)('attacks $name', (mode) => {
       'truncated proof': ['b', key.proofFor('b').slice(0, 40)],
       'no key id': ['b', key.proofFor('b').split('.')[1]!],
       'tenant with trailing space': ['b ', key.proofFor('b')],
+      // V001 verified only the first two '.'-parts: these passed as b (a write was accepted, with a tag no read matches)
+      'real proof of b with junk after the MAC': ['b', `${key.proofFor('b')}.junk`],
+      'real proof of b with a trailing dot': ['b', `${key.proofFor('b')}.`],
+      'real proof of b with a trailing newline': ['b', `${key.proofFor('b')}\n`],
+      'real proof of b with a leading space': ['b', ` ${key.proofFor('b')}`],
     };
     await attacker(mode, async (c) => {
       for (const [label, [tenant, proof]] of Object.entries(proofs)) {
         await c.query('begin');
         await c.query(`select set_config('app.tenant_id', $1, true), set_config('app.tenant_proof', $2, true)`, [tenant, proof]);
         expect(await probe(c), label).toEqual(NOTHING);
+        expect((await c.query('select stellaops_security.current_tenant() as t')).rows[0].t, label).toBeNull();
         await c.query('rollback');
       }
       // control: the real proof of b opens b's rows (so the refusals above are the proof check, not a broken policy)
