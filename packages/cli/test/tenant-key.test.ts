@@ -63,4 +63,37 @@ describe('stella-db tenant-key (real PostgreSQL)', () => {
     expect(bad.stderr).toContain('a key id is 1-32 letters');
     expect(await taggedWith('k1')).toBe(true);
   });
+
+  it('retire removes the old key and moves rows still on it; refuses to remove the last key', async () => {
+    await taggedDatabase();
+    const last = await runCli(['tenant-key', 'retire', 'k1', '--url', db.connectionString]);
+    expect(last.code).not.toBe(0);
+    expect(last.stderr).toContain('"k1" is the only key installed');
+    expect(last.stderr).toContain('Nothing was changed');
+    await installTenantKey(db.pool, K2);
+    const retag = await runCli(['tenant-key', 'retag', '--to', 'k2', '--url', db.connectionString, '--no-progress']);
+    expect(retag.code).toBe(0);
+    // a row written under k1 after the re-tag (a service that still signed with k1 alone)
+    await db.pool.query(`update items set tenant_tag = stellaops_security.tenant_tag(tenant_id, 'k1') where tenant_id = 'a' and id = 2`);
+    expect(await taggedWith('k2')).toBe(false);
+
+    const retire = await runCli(['tenant-key', 'retire', 'k1', '--url', db.connectionString]);
+    expect(retire.code).toBe(0);
+    expect(retire.stdout).toContain('key k1 removed; waited for');
+    expect(retire.stdout).toContain('1 row(s) still on key k1 moved to key k2');
+    expect(retire.stderr).toContain('[1/1] public.items: 1 row(s) re-tagged');
+    expect(await taggedWith('k2')).toBe(true);
+    const list = await runCli(['tenant-key', 'list', '--url', db.connectionString, '--json']);
+    expect(list.json).toMatchObject({ keyIds: ['k2'] });
+
+    const again = await runCli(['tenant-key', 'retire', 'k1', '--url', db.connectionString, '--json']);
+    expect(again.code).toBe(0);
+    expect(again.json).toMatchObject({ ok: true, command: 'retire', keyId: 'k1', removed: false, to: 'k2', rows: 0 });
+    const badTo = await runCli(['tenant-key', 'retire', 'k2', '--to', 'k9', '--url', db.connectionString]);
+    expect(badTo.code).toBe(2);
+    expect(badTo.stderr).toContain('tenant key "k9" is not installed');
+    const badWait = await runCli(['tenant-key', 'retire', 'k2', '--wait-timeout', 'soon', '--url', db.connectionString]);
+    expect(badWait.code).not.toBe(0);
+    expect(await runCli(['tenant-key', 'list', '--url', db.connectionString, '--json'])).toMatchObject({ json: { keyIds: ['k2'] } });
+  });
 });

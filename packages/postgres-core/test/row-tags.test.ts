@@ -14,6 +14,7 @@ import {
   PoolRegistry,
   removeTenantKey,
   retagTenantRows,
+  retireTenantKey,
   TenantKey,
   type PostgresDataSource,
   type RetagBatchProgress,
@@ -274,6 +275,79 @@ describe('row tenant tags', () => {
       await blocker.query('rollback').catch(() => undefined);
       await Promise.all([owner.end(), blocker.end()]);
       await removeTenantKey(db.pool, NEXT.keyId);
+    }
+  });
+
+  it('retiring the old key (step 3) refuses to leave no key, then removes it, waits for the transactions open at the removal and moves the rows a lagging service wrote under it', async () => {
+    const owner = new pg.Client(db.server.urlFor(db.database));
+    const lagging = new pg.Client(db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD }));
+    await Promise.all([owner.connect(), lagging.connect()]);
+    const old = fixtureKey();
+    const keys = async (): Promise<string[]> =>
+      (await owner.query('select key_id from stellaops_security.tenant_keys order by key_id')).rows.map((r) => String(r.key_id));
+    try {
+      // the only key: refused, nothing changed
+      await expect(retireTenantKey(owner, old.keyId)).rejects.toMatchObject({ code: 'TENANT_KEY_LAST' });
+      await expect(retireTenantKey(owner, old.keyId)).rejects.toThrow(
+        /only key installed.*Nothing was changed\. Fix: install the successor/,
+      );
+      expect(await keys()).toEqual([old.keyId]);
+
+      await installTenantKey(db.pool, NEXT);
+      await expect(retireTenantKey(owner, old.keyId, { to: 'nosuchkey' })).rejects.toMatchObject({ code: 'TENANT_KEY_NOT_INSTALLED' });
+      await expect(retireTenantKey(owner, old.keyId, { to: old.keyId })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(retireTenantKey(owner, old.keyId, { batchPages: 0 })).rejects.toThrow(/batchPages must be a positive integer/);
+      expect(await keys()).toEqual([NEXT.keyId, old.keyId].sort());
+
+      // step 2 ran; then a service that still signs with the old key alone writes a row behind it
+      expect((await retagTenantRows(owner, NEXT.keyId)).map((p) => p.rows)).toEqual([3, 0]);
+      const oldOnly = open({ tenantKey: old });
+      await oldOnly.forTenant('a').insertInto('items').values({ id: 7, tenant_id: 'a', name: 'lagging, before the retire' }).execute();
+      // and one of its transactions is open when the key is removed, with a snapshot that still has the key
+      await lagging.query('begin isolation level repeatable read');
+      await lagging.query(`select set_config('app.tenant_id', 'a', true), set_config('app.tenant_proof', $1, true)`, [old.proofFor('a')]);
+      const waits: number[] = [];
+      const retire = retireTenantKey(owner, old.keyId, { onWait: (n) => waits.push(n) });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await keys()).toEqual([NEXT.keyId]); // removed: the waiting has begun
+      await lagging.query(`insert into items (id, tenant_id, name) values (8, 'a', 'lagging, racing the retire')`);
+      await lagging.query('commit');
+      const result = await retire;
+      expect(result).toMatchObject({ removed: true, to: NEXT.keyId });
+      expect(result.waitedFor).toBeGreaterThanOrEqual(1);
+      expect(waits.length).toBeGreaterThanOrEqual(1);
+      expect(result.tables.map((t) => [t.table, t.rows])).toEqual([
+        ['public.items', 2],
+        ['public.notes', 0],
+      ]);
+      // every row now carries its tenant's tag under the key that remains; the new key reads them all
+      const stale = await db.pool.query(
+        'select count(*)::int as n from items where tenant_tag <> stellaops_security.tenant_tag(tenant_id, $1)',
+        [NEXT.keyId],
+      );
+      expect(stale.rows).toEqual([{ n: 0 }]);
+      expect(await ids(open({ tenantKey: NEXT }), 'a')).toEqual([1, 2, 7, 8]);
+      // the lagging service now fails closed: it reads nothing and cannot write
+      expect(await ids(oldOnly, 'a')).toEqual([]);
+      await expect(
+        oldOnly.forTenant('a').insertInto('items').values({ id: 9, tenant_id: 'a', name: 'after the retire' }).execute(),
+      ).rejects.toMatchObject({ sqlState: '42501' });
+
+      // a transaction that stays open: the retire names it and times out; the key stays removed, a second run finishes
+      await installTenantKey(db.pool, old);
+      await lagging.query('begin');
+      await lagging.query('select 1');
+      const pid = (await lagging.query('select pg_backend_pid() as pid')).rows[0].pid as number;
+      const timedOut = await retireTenantKey(owner, old.keyId, { waitTimeoutMs: 200 }).catch((e: unknown) => e);
+      expect(timedOut).toMatchObject({ code: 'RETIRE_WAIT_TIMEOUT' });
+      expect((timedOut as Error).message).toContain(`(pid ${pid})`);
+      expect((timedOut as Error).message).toMatch(/end them .* then run the retire again/);
+      expect(await keys()).toEqual([NEXT.keyId]);
+      await lagging.query('rollback');
+      expect(await retireTenantKey(owner, old.keyId, { waitTimeoutMs: 200 })).toMatchObject({ removed: false, to: NEXT.keyId });
+    } finally {
+      await lagging.query('rollback').catch(() => undefined);
+      await Promise.all([owner.end(), lagging.end()]);
     }
   });
 

@@ -46,9 +46,11 @@ export async function installTenantKey(db: Queryable, key: TenantKey): Promise<b
 }
 
 /**
- * Removes a key id (after every service signs with its successor and
- * {@link retagTenantRows} moved the rows to it: a removed key's proofs still
- * open rows tagged with it). Returns whether it existed.
+ * Removes a key id, and nothing more (after every service signs with its
+ * successor and {@link retagTenantRows} moved the rows to it: a removed
+ * key's proofs still open rows tagged with it). Returns whether it existed.
+ * For rotation step 3 use {@link retireTenantKey}, which also refuses to
+ * remove the last key and moves rows written under the key meanwhile.
  */
 export async function removeTenantKey(db: Queryable, keyId: string): Promise<boolean> {
   const r = await db.query('delete from stellaops_security.tenant_keys where key_id = $1 returning 1', [keyId]);
@@ -124,8 +126,10 @@ export interface RetagTenantRowsOptions {
  * Rotation: (1) `installTenantKey(k2)` and deploy services with `tenantKey`
  * k2 and `previousTenantKey` k1 (they read rows tagged with either, write k2);
  * (2) `retagTenantRows(owner, 'k2')`; (3) deploy without `previousTenantKey`,
- * then `removeTenantKey(…, 'k1')`. A proof under k1 opens rows still tagged
- * with k1 even after k1 is removed: re-tag before you rely on the removal.
+ * then {@link retireTenantKey}`(owner, 'k1')`, which removes k1 and moves the
+ * rows a service still signing with k1 wrote after step 2. A proof under k1
+ * opens rows still tagged with k1 even after k1 is removed: that is why
+ * step 3 re-tags once more after the removal.
  *
  * @param options `onProgress` per table, `onBatch` per batch and sweep, batch size and lock waits
  * @returns the tables with the number of rows re-tagged in each
@@ -141,17 +145,7 @@ export interface RetagTenantRowsOptions {
  * ```
  */
 export async function retagTenantRows(db: Queryable, keyId: string, o: RetagTenantRowsOptions = {}): Promise<RetagProgress[]> {
-  const batchPages = o.batchPages ?? 1000;
-  const lockTimeoutMs = o.lockTimeoutMs ?? 2000;
-  const lockAttempts = o.lockAttempts ?? 30;
-  if (!Number.isInteger(batchPages) || batchPages < 1)
-    throw new PostgresCoreError('INVALID_ARGUMENT', 'batchPages must be a positive integer');
-  if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 1)
-    throw new PostgresCoreError('INVALID_ARGUMENT', 'lockTimeoutMs must be a positive integer');
-  if (!Number.isInteger(lockAttempts) || lockAttempts < 1)
-    throw new PostgresCoreError('INVALID_ARGUMENT', 'lockAttempts must be a positive integer');
-  if (!TENANT_KEY_ID_PATTERN.test(keyId))
-    throw new PostgresCoreError('INVALID_ARGUMENT', 'tenant key id must be 1-32 letters, digits, "_" or "-"');
+  const { batchPages, lockTimeoutMs, lockAttempts } = retagSettings(keyId, o);
   const installed = await db.query('select 1 from stellaops_security.tenant_keys where key_id = $1', [keyId]);
   if (installed.rows.length === 0)
     throw new PostgresCoreError(
@@ -183,6 +177,136 @@ export async function retagTenantRows(db: Queryable, keyId: string, o: RetagTena
     o.onProgress?.(progress);
   }
   return done;
+}
+
+/** The batch settings of {@link RetagTenantRowsOptions} with their defaults; throws `INVALID_ARGUMENT` on a bad one (or a bad key id). */
+function retagSettings(keyId: string, o: RetagTenantRowsOptions): { batchPages: number; lockTimeoutMs: number; lockAttempts: number } {
+  const settings = { batchPages: o.batchPages ?? 1000, lockTimeoutMs: o.lockTimeoutMs ?? 2000, lockAttempts: o.lockAttempts ?? 30 };
+  for (const [name, value] of Object.entries(settings)) {
+    if (!Number.isInteger(value) || value < 1) throw new PostgresCoreError('INVALID_ARGUMENT', `${name} must be a positive integer`);
+  }
+  if (!TENANT_KEY_ID_PATTERN.test(keyId))
+    throw new PostgresCoreError('INVALID_ARGUMENT', 'tenant key id must be 1-32 letters, digits, "_" or "-"');
+  return settings;
+}
+
+/** Options of {@link retireTenantKey}: the re-tag's, plus how long to wait for transactions older than the removal. */
+export interface RetireTenantKeyOptions extends RetagTenantRowsOptions {
+  /** The key the rows move to (installed); default: the newest installed key other than the one retired. */
+  to?: string;
+  /** How long to wait for the transactions open when the key was removed (default 60 000 ms), then `RETIRE_WAIT_TIMEOUT`. */
+  waitTimeoutMs?: number;
+  /** Called while waiting, with the number of those transactions still open. */
+  onWait?: (open: number) => void;
+}
+
+/** What {@link retireTenantKey} did. */
+export interface RetireResult {
+  /** Whether this call removed the key (false: it was removed already, by an earlier call that did not finish). */
+  readonly removed: boolean;
+  /** The key the rows now carry. */
+  readonly to: string;
+  /** How many transactions open at the removal it waited for. */
+  readonly waitedFor: number;
+  /** The final re-tag: rows still on the retired key (written by a service that still signed with it) moved to `to`. */
+  readonly tables: RetagProgress[];
+}
+
+/**
+ * Key rotation, step 3 of 3: removes the key `keyId` and makes sure no row
+ * is left behind on it. In order: refuses when no other key is installed (or
+ * `to` is not); removes the key, so from the next statement on no proof under
+ * it verifies and nothing can be written with its tag; waits (like `CREATE
+ * INDEX CONCURRENTLY`, on their virtual transaction ids in `pg_locks`) for the
+ * transactions that were open at the removal, since one of them may have
+ * verified a proof under the key already; then re-tags with `to`
+ * ({@link retagTenantRows}), which moves every row a lagging service wrote
+ * under the key after step 2. After it returns, every tenant row carries its
+ * tenant's tag under an installed key. Idempotent: when the key is gone
+ * already (an earlier call that timed out), it waits and re-tags again.
+ * Run as the tables' owner on ONE connection (`pg.Client`), never a pool.
+ *
+ * @returns whether the key was removed now, the key the rows carry, and the rows the final re-tag moved
+ * @throws {@link PostgresCoreError} `TENANT_KEY_LAST` (nothing changed) when no other key would remain;
+ *   `TENANT_KEY_NOT_INSTALLED` (nothing changed) when `to` is not installed; `RETIRE_WAIT_TIMEOUT` when
+ *   transactions open at the removal are still open after `waitTimeoutMs` (the key stays removed: end them,
+ *   run it again); `RETAG_LOCK_TIMEOUT` as {@link retagTenantRows}
+ * @example
+ * ```ts
+ * // services deployed with tenantKey k2 and no previousTenantKey
+ * const { tables } = await retireTenantKey(ownerClient, 'k1');
+ * ```
+ */
+export async function retireTenantKey(db: Queryable, keyId: string, o: RetireTenantKeyOptions = {}): Promise<RetireResult> {
+  retagSettings(keyId, o);
+  const waitTimeoutMs = o.waitTimeoutMs ?? 60_000;
+  if (!Number.isInteger(waitTimeoutMs) || waitTimeoutMs < 0)
+    throw new PostgresCoreError('INVALID_ARGUMENT', 'waitTimeoutMs must be a non-negative integer');
+  const to = await retireTarget(db, keyId, o.to);
+  const removed = await removeTenantKey(db, keyId);
+  const waitedFor = await waitForOpenTransactions(db, waitTimeoutMs, keyId, o.onWait);
+  const tables = await retagTenantRows(db, to, o);
+  return { removed, to, waitedFor, tables };
+}
+
+/** The installed key rows move to when `keyId` is retired; refuses (nothing changed) when there is none. */
+async function retireTarget(db: Queryable, keyId: string, to: string | undefined): Promise<string> {
+  if (to !== undefined) {
+    if (to === keyId) throw new PostgresCoreError('INVALID_ARGUMENT', `retiring key "${keyId}" cannot move rows to itself`);
+    retagSettings(to, {});
+  }
+  const r = await db.query(
+    `select key_id from stellaops_security.tenant_keys
+      where key_id <> $1 and ($2::text is null or key_id = $2)
+      order by created_at desc, key_id desc limit 1`,
+    [keyId, to ?? null],
+  );
+  const target = r.rows[0]?.key_id as string | undefined;
+  if (target !== undefined) return target;
+  if (to !== undefined)
+    throw new PostgresCoreError(
+      'TENANT_KEY_NOT_INSTALLED',
+      `tenant key "${to}" is not installed. Fix: installTenantKey first, then retire.`,
+    );
+  throw new PostgresCoreError(
+    'TENANT_KEY_LAST',
+    `tenant key "${keyId}" is the only key installed: without it no proof verifies and every tenant row is unreadable. Nothing was changed. Fix: install the successor (installTenantKey), deploy the services with it, re-tag (retagTenantRows), then retire "${keyId}".`,
+  );
+}
+
+/**
+ * Waits until every transaction open now (other than this session's) has
+ * ended: their virtual transaction ids, from `pg_locks` (which any role may
+ * read, unlike other roles' `pg_stat_activity` rows). Returns how many there were.
+ */
+async function waitForOpenTransactions(db: Queryable, timeoutMs: number, keyId: string, onWait?: (open: number) => void): Promise<number> {
+  const open = await db.query(
+    `select pg_catalog.array_agg(virtualxid) as ids from pg_catalog.pg_locks
+      where locktype = 'virtualxid' and granted and pid <> pg_catalog.pg_backend_pid()`,
+  );
+  const ids = (open.rows[0]?.ids ?? []) as string[];
+  const deadline = performance.now() + timeoutMs;
+  for (let remaining = ids.length; remaining > 0;) {
+    onWait?.(remaining);
+    if (performance.now() >= deadline) {
+      const pids = await db.query(
+        `select pg_catalog.array_agg(pid order by pid) as pids from pg_catalog.pg_locks
+          where locktype = 'virtualxid' and granted and virtualxid = any($1::text[])`,
+        [ids],
+      );
+      throw new PostgresCoreError(
+        'RETIRE_WAIT_TIMEOUT',
+        `tenant key "${keyId}" is removed, but ${remaining} transaction(s) open at its removal are still open after ${timeoutMs} ms (pid ${((pids.rows[0]?.pids ?? []) as number[]).join(', ')}); one of them may still write a row under it. Fix: end them (pg_stat_activity shows them), then run the retire again (it waits and re-tags).`,
+      );
+    }
+    await sleep(100);
+    const r = await db.query(
+      `select count(*)::int as n from pg_catalog.pg_locks where locktype = 'virtualxid' and granted and virtualxid = any($1::text[])`,
+      [ids],
+    );
+    remaining = Number(r.rows[0]?.n ?? 0);
+  }
+  return ids.length;
 }
 
 interface RetagTableArgs {

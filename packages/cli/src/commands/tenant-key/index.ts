@@ -5,9 +5,12 @@ import {
   PostgresCoreError,
   redactConnectionString,
   retagTenantRows,
+  retireTenantKey,
   TENANT_KEY_ID_PATTERN,
+  type RetagBatchProgress,
+  type RetagProgress,
 } from '@stellaops/postgres-core';
-import { parsePositiveInt, runCommand } from '../../command/run-command.js';
+import { parseNonNegativeInt, parsePositiveInt, runCommand } from '../../command/run-command.js';
 import { resolveConnection } from '../../config/resolve-connection.js';
 import type { CliContext } from '../../context.js';
 import { ExitCode } from '../../exit-codes.js';
@@ -25,6 +28,10 @@ interface RetagOptions extends KeyOptions {
   to?: string;
   batchPages?: number;
   lockTimeout?: number;
+}
+
+interface RetireOptions extends RetagOptions {
+  waitTimeout?: number;
 }
 
 function connectionOptions(cmd: Command): Command {
@@ -65,56 +72,122 @@ function listCommand(ctx: CliContext): Command {
   );
 }
 
+/** The options `retag` and `retire` share: batch size, lock wait and progress. */
+function retagOptions(cmd: Command): Command {
+  return cmd
+    .option('--batch-pages <n>', 'pages (8 KiB) per batch transaction', parsePositiveInt, 1000)
+    .option('--lock-timeout <ms>', 'how long a batch waits for its table lock before it backs off and tries again', parsePositiveInt, 2000)
+    .option('--no-progress', 'no progress lines on stderr (none with --json either)');
+}
+
+/** The re-tag settings and progress printers of `opts` (progress on stderr unless `--json` or `--no-progress`). */
+function retagRun(opts: RetagOptions, ctx: CliContext) {
+  const show = opts.progress !== false && !opts.json;
+  return {
+    batchPages: opts.batchPages,
+    lockTimeoutMs: opts.lockTimeout,
+    onBatch: (b: RetagBatchProgress) => {
+      if (show)
+        ctx.stderr.write(
+          `  ${b.table} ${b.phase === 'batch' ? 'batches' : 'sweep'}: ${b.pagesDone}/${b.pages} pages, ${b.rows} row(s) re-tagged\n`,
+        );
+    },
+    onProgress: (p: RetagProgress) => {
+      if (show) ctx.stderr.write(`[${p.done}/${p.total}] ${p.table}: ${p.rows} row(s) re-tagged\n`);
+    },
+  };
+}
+
+/** A key id from the command line, or a usage error naming the option. */
+function keyIdArgument(option: string, value: string | undefined): string {
+  const id = value ?? '';
+  if (!TENANT_KEY_ID_PATTERN.test(id)) throw new UsageError(`${option} ${id}: a key id is 1-32 letters, digits, "_" or "-"`);
+  return id;
+}
+
+/** `TENANT_KEY_NOT_INSTALLED` as a usage error (the operator named a key the database does not have). */
+function notInstalledAsUsage(id: string, target: string, then: string): (e: unknown) => never {
+  return (e: unknown) => {
+    if (e instanceof PostgresCoreError && e.code === 'TENANT_KEY_NOT_INSTALLED')
+      throw new UsageError(
+        `tenant key "${id}" is not installed in ${target}: install it first (installTenantKey, as the owner), then ${then}`,
+        {
+          cause: e,
+        },
+      );
+    throw e;
+  };
+}
+
+/** The per-table re-tag counts as a table, or a line when no table is tagged. */
+function renderRetagged(tables: readonly RetagProgress[]): string {
+  return tables.length === 0
+    ? 'no tagged table found\n'
+    : renderTable(
+        ['TABLE', 'ROWS RE-TAGGED'],
+        tables.map((t) => [t.table, String(t.rows)]),
+      );
+}
+
 /** `stella-db tenant-key retag --to <id>`: key rotation step 2 (postgres-core's `retagTenantRows`). */
 function retagCommand(ctx: CliContext): Command {
-  return connectionOptions(
-    new Command('retag')
-      .description(
-        'key rotation, step 2: re-tag every tenant row with the installed key <id>, online (batches of pages, each a short transaction that waits at most --lock-timeout for its table lock, then one sweep in a single transaction); run as the owner, after the services sign with <id> and keep the old key as Postgres__PreviousTenantKey',
-      )
-      .requiredOption('--to <key-id>', 'the key id the rows move to (installed already)')
-      .option('--batch-pages <n>', 'pages (8 KiB) per batch transaction', parsePositiveInt, 1000)
-      .option(
-        '--lock-timeout <ms>',
-        'how long a batch waits for its table lock before it backs off and tries again',
-        parsePositiveInt,
-        2000,
-      )
-      .option('--no-progress', 'no progress lines on stderr (none with --json either)'),
+  return retagOptions(
+    connectionOptions(
+      new Command('retag')
+        .description(
+          'key rotation, step 2: re-tag every tenant row with the installed key <id>, online (batches of pages, each a short transaction that waits at most --lock-timeout for its table lock, then one sweep in a single transaction); run as the owner, after the services sign with <id> and keep the old key as Postgres__PreviousTenantKey',
+        )
+        .requiredOption('--to <key-id>', 'the key id the rows move to (installed already)'),
+    ),
   ).action(async (opts: RetagOptions) =>
     runCommand('tenant-key retag', opts, ctx, async () => {
-      const to = opts.to ?? '';
-      if (!TENANT_KEY_ID_PATTERN.test(to)) throw new UsageError(`--to ${to}: a key id is 1-32 letters, digits, "_" or "-"`);
+      const to = keyIdArgument('--to', opts.to);
+      return withOwner(opts, ctx, async (client, target) => {
+        const tables = await retagTenantRows(client, to, retagRun(opts, ctx)).catch(notInstalledAsUsage(to, target, 're-tag'));
+        const rows = tables.reduce((n, t) => n + t.rows, 0);
+        const human = `${renderRetagged(tables)}\n${rows} row(s) in ${tables.length} table(s) now tagged with key ${to} (${target})\n`;
+        return { doc: { keyId: to, tables, rows }, human, exitCode: ExitCode.Ok };
+      });
+    }),
+  );
+}
+
+/** `stella-db tenant-key retire <id>`: key rotation step 3 (postgres-core's `retireTenantKey`). */
+function retireCommand(ctx: CliContext): Command {
+  return retagOptions(
+    connectionOptions(
+      new Command('retire')
+        .description(
+          'key rotation, step 3: remove the key <id>, wait for the transactions open at its removal, then re-tag the rows a service still signing with it wrote after step 2; refuses to remove the last key. Run as the owner, after the services are deployed without Postgres__PreviousTenantKey',
+        )
+        .argument('<key-id>', 'the key to retire')
+        .option('--to <key-id>', 'the key the rows move to (default: the newest other installed key)')
+        .option(
+          '--wait-timeout <ms>',
+          'how long to wait for the transactions open at the removal (then it stops; run it again once they ended)',
+          parseNonNegativeInt,
+          60000,
+        ),
+    ),
+  ).action(async (keyArg: string, opts: RetireOptions) =>
+    runCommand('tenant-key retire', opts, ctx, async () => {
+      const keyId = keyIdArgument('key', keyArg);
+      const to = opts.to === undefined ? undefined : keyIdArgument('--to', opts.to);
       return withOwner(opts, ctx, async (client, target) => {
         const show = opts.progress !== false && !opts.json;
-        const tables = await retagTenantRows(client, to, {
-          batchPages: opts.batchPages,
-          lockTimeoutMs: opts.lockTimeout,
-          onBatch: (b) => {
-            if (show)
-              ctx.stderr.write(
-                `  ${b.table} ${b.phase === 'batch' ? 'batches' : 'sweep'}: ${b.pagesDone}/${b.pages} pages, ${b.rows} row(s) re-tagged\n`,
-              );
+        const r = await retireTenantKey(client, keyId, {
+          ...retagRun(opts, ctx),
+          ...(to === undefined ? {} : { to }),
+          waitTimeoutMs: opts.waitTimeout,
+          onWait: (open) => {
+            if (show) ctx.stderr.write(`waiting for ${open} transaction(s) open when key ${keyId} was removed\n`);
           },
-          onProgress: (p) => {
-            if (show) ctx.stderr.write(`[${p.done}/${p.total}] ${p.table}: ${p.rows} row(s) re-tagged\n`);
-          },
-        }).catch((e: unknown) => {
-          if (e instanceof PostgresCoreError && e.code === 'TENANT_KEY_NOT_INSTALLED')
-            throw new UsageError(`tenant key "${to}" is not installed in ${target}: install it first (installTenantKey, as the owner)`, {
-              cause: e,
-            });
-          throw e;
-        });
-        const rows = tables.reduce((n, t) => n + t.rows, 0);
+        }).catch(notInstalledAsUsage(to ?? '', target, 'retire'));
+        const rows = r.tables.reduce((n, t) => n + t.rows, 0);
         const human =
-          (tables.length === 0
-            ? 'no tagged table found\n'
-            : renderTable(
-                ['TABLE', 'ROWS RE-TAGGED'],
-                tables.map((t) => [t.table, String(t.rows)]),
-              )) + `\n${rows} row(s) in ${tables.length} table(s) now tagged with key ${to} (${target})\n`;
-        return { doc: { keyId: to, tables, rows }, human, exitCode: ExitCode.Ok };
+          `key ${keyId} ${r.removed ? 'removed' : 'was not installed (removed by an earlier run, or never was)'}; waited for ${r.waitedFor} transaction(s) open at the removal\n` +
+          `${renderRetagged(r.tables)}\n${rows} row(s) still on key ${keyId} moved to key ${r.to}; every tenant row now carries a tag of an installed key (${target})\n`;
+        return { doc: { keyId, ...r, rows }, human, exitCode: ExitCode.Ok };
       });
     }),
   );
@@ -122,7 +195,8 @@ function retagCommand(ctx: CliContext): Command {
 
 /**
  * `stella-db tenant-key …`: the tenant keys the database verifies proofs
- * with — `list` (ids only) and `retag --to <id>` (key rotation step 2).
+ * with — `list` (ids only), `retag --to <id>` (key rotation step 2) and
+ * `retire <id>` (step 3).
  * Installing a key stays with `stella-db up` / `cluster up` and
  * postgres-core's `installTenantKey`, so a secret never passes on a command line.
  *
@@ -133,7 +207,8 @@ function retagCommand(ctx: CliContext): Command {
  */
 export function tenantKeyCommand(ctx: CliContext): Command {
   return new Command('tenant-key')
-    .description('tenant keys: list the installed ids, re-tag tenant rows for a key rotation')
+    .description('tenant keys: list the installed ids, re-tag tenant rows and retire the old key for a key rotation')
     .addCommand(listCommand(ctx))
-    .addCommand(retagCommand(ctx));
+    .addCommand(retagCommand(ctx))
+    .addCommand(retireCommand(ctx));
 }
