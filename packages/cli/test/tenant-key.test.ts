@@ -64,13 +64,19 @@ describe('stella-db tenant-key (real PostgreSQL)', () => {
     expect(await taggedWith('k1')).toBe(true);
   });
 
-  it('retire removes the old key and moves rows still on it; refuses to remove the last key', async () => {
+  it('retire removes the old key and moves rows still on it; refuses, changing nothing, the last key, the newest key, a typo', async () => {
     await taggedDatabase();
     const last = await runCli(['tenant-key', 'retire', 'k1', '--url', db.connectionString]);
-    expect(last.code).not.toBe(0);
+    expect(last.code).toBe(2);
     expect(last.stderr).toContain('"k1" is the only key installed');
     expect(last.stderr).toContain('Nothing was changed');
     await installTenantKey(db.pool, K2);
+    const newest = await runCli(['tenant-key', 'retire', 'k2', '--url', db.connectionString]);
+    expect(newest.code).toBe(2);
+    expect(newest.stderr).toContain('"k2" is the newest key installed');
+    const typo = await runCli(['tenant-key', 'retire', 'k3', '--url', db.connectionString]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('"k3" is not installed (installed: k2, k1)');
     const retag = await runCli(['tenant-key', 'retag', '--to', 'k2', '--url', db.connectionString, '--no-progress']);
     expect(retag.code).toBe(0);
     // a row written under k1 after the re-tag (a service that still signed with k1 alone)
@@ -80,13 +86,17 @@ describe('stella-db tenant-key (real PostgreSQL)', () => {
     const retire = await runCli(['tenant-key', 'retire', 'k1', '--url', db.connectionString]);
     expect(retire.code).toBe(0);
     expect(retire.stdout).toContain('key k1 removed; waited for');
-    expect(retire.stdout).toContain('1 row(s) still on key k1 moved to key k2');
+    expect(retire.stdout).toContain('1 row(s) not yet on key k2 moved to it');
     expect(retire.stderr).toContain('[1/1] public.items: 1 row(s) re-tagged');
     expect(await taggedWith('k2')).toBe(true);
     const list = await runCli(['tenant-key', 'list', '--url', db.connectionString, '--json']);
     expect(list.json).toMatchObject({ keyIds: ['k2'] });
 
-    const again = await runCli(['tenant-key', 'retire', 'k1', '--url', db.connectionString, '--json']);
+    // again: k1 is gone; only with --to does it resume (wait and re-tag)
+    const gone = await runCli(['tenant-key', 'retire', 'k1', '--url', db.connectionString]);
+    expect(gone.code).toBe(2);
+    expect(gone.stderr).toContain('run it again with the key the rows move to');
+    const again = await runCli(['tenant-key', 'retire', 'k1', '--to', 'k2', '--url', db.connectionString, '--json']);
     expect(again.code).toBe(0);
     expect(again.json).toMatchObject({ ok: true, command: 'retire', keyId: 'k1', removed: false, to: 'k2', rows: 0 });
     const badTo = await runCli(['tenant-key', 'retire', 'k2', '--to', 'k9', '--url', db.connectionString]);
@@ -94,6 +104,31 @@ describe('stella-db tenant-key (real PostgreSQL)', () => {
     expect(badTo.stderr).toContain('tenant key "k9" is not installed');
     const badWait = await runCli(['tenant-key', 'retire', 'k2', '--wait-timeout', 'soon', '--url', db.connectionString]);
     expect(badWait.code).not.toBe(0);
+    expect(badWait.stderr).toMatch(/--wait-timeout/);
     expect(await runCli(['tenant-key', 'list', '--url', db.connectionString, '--json'])).toMatchObject({ json: { keyIds: ['k2'] } });
+  });
+
+  it('retire stops with exit 1 when a transaction open at the removal stays open, naming it and the way to finish', async () => {
+    await taggedDatabase();
+    await installTenantKey(db.pool, K2);
+    const open = await db.pool.connect();
+    try {
+      await open.query('begin');
+      await open.query('select 1');
+      const pid = (await open.query('select pg_backend_pid() as pid')).rows[0].pid as number;
+      const stuck = await runCli(['tenant-key', 'retire', 'k1', '--wait-timeout', '300', '--url', db.connectionString]);
+      expect(stuck.code).toBe(1);
+      expect(stuck.stderr).toContain(`(pid ${pid})`);
+      expect(stuck.stderr).toContain('tenant key "k1" is removed');
+      expect(stuck.stderr).toContain('stella-db tenant-key retire k1 --to k2');
+      expect(stuck.stderr).toMatch(/waiting for 1 transaction\(s\) open when key k1 was removed/);
+      await open.query('rollback');
+      const done = await runCli(['tenant-key', 'retire', 'k1', '--to', 'k2', '--url', db.connectionString]);
+      expect(done.code).toBe(0);
+      expect(await taggedWith('k2')).toBe(true);
+    } finally {
+      await open.query('rollback').catch(() => undefined);
+      open.release();
+    }
   });
 });

@@ -294,10 +294,36 @@ describe('row tenant tags', () => {
       expect(await keys()).toEqual([old.keyId]);
 
       await installTenantKey(db.pool, NEXT);
+      // refused, nothing changed: a target that is not installed or is the key itself, a bad option, the newest key
+      // (the services sign with it) without an explicit target, a key id that is not installed (a typo) without one
       await expect(retireTenantKey(owner, old.keyId, { to: 'nosuchkey' })).rejects.toMatchObject({ code: 'TENANT_KEY_NOT_INSTALLED' });
       await expect(retireTenantKey(owner, old.keyId, { to: old.keyId })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       await expect(retireTenantKey(owner, old.keyId, { batchPages: 0 })).rejects.toThrow(/batchPages must be a positive integer/);
+      await expect(retireTenantKey(owner, NEXT.keyId)).rejects.toMatchObject({ code: 'TENANT_KEY_NEWEST' });
+      await expect(retireTenantKey(owner, NEXT.keyId)).rejects.toThrow(/newest key installed.*retire the older key/);
+      await expect(retireTenantKey(owner, 'typo')).rejects.toThrow(/"typo" is not installed \(installed: .*\)\. Nothing was changed/);
       expect(await keys()).toEqual([NEXT.keyId, old.keyId].sort());
+      // two retires at once (each key, the second backing out of the rotation): the key table lock lets one through
+      const other = new pg.Client(db.server.urlFor(db.database));
+      await other.connect();
+      try {
+        const both = await Promise.allSettled([
+          retireTenantKey(owner, old.keyId, { waitTimeoutMs: 5000 }),
+          retireTenantKey(other, NEXT.keyId, { to: old.keyId, waitTimeoutMs: 5000 }),
+        ]);
+        expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        // the loser finds its target gone (or its key the last one), whichever ran first
+        const loser = both.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        expect(['TENANT_KEY_NOT_INSTALLED', 'TENANT_KEY_LAST']).toContain((loser?.reason as { code?: string }).code);
+        expect(await keys()).toHaveLength(1);
+      } finally {
+        await other.end();
+      }
+      // back to both keys, rows on the old one, for the rotation below
+      await db.pool.query('delete from stellaops_security.tenant_keys');
+      await installTenantKey(db.pool, old);
+      await installTenantKey(db.pool, NEXT);
+      await retagTenantRows(owner, old.keyId);
 
       // step 2 ran; then a service that still signs with the old key alone writes a row behind it
       expect((await retagTenantRows(owner, NEXT.keyId)).map((p) => p.rows)).toEqual([3, 0]);
@@ -333,18 +359,38 @@ describe('row tenant tags', () => {
         oldOnly.forTenant('a').insertInto('items').values({ id: 9, tenant_id: 'a', name: 'after the retire' }).execute(),
       ).rejects.toMatchObject({ sqlState: '42501' });
 
-      // a transaction that stays open: the retire names it and times out; the key stays removed, a second run finishes
+      // a transaction open in another database is not waited for; one in this database that stays open is named,
+      // and the key stays removed; a second run with the target finishes
+      const elsewhere = new pg.Client(db.server.urlFor('postgres'));
+      await elsewhere.connect();
+      try {
+        await elsewhere.query('begin');
+        await elsewhere.query('select 1');
+        await installTenantKey(db.pool, old);
+        // (re-installed, the old key is the newest now: name the target)
+        expect(await retireTenantKey(owner, old.keyId, { to: NEXT.keyId, waitTimeoutMs: 0 })).toMatchObject({
+          removed: true,
+          waitedFor: 0,
+        });
+      } finally {
+        await elsewhere.query('rollback').catch(() => undefined);
+        await elsewhere.end();
+      }
       await installTenantKey(db.pool, old);
       await lagging.query('begin');
       await lagging.query('select 1');
       const pid = (await lagging.query('select pg_backend_pid() as pid')).rows[0].pid as number;
-      const timedOut = await retireTenantKey(owner, old.keyId, { waitTimeoutMs: 200 }).catch((e: unknown) => e);
-      expect(timedOut).toMatchObject({ code: 'RETIRE_WAIT_TIMEOUT' });
+      const timedOut = await retireTenantKey(owner, old.keyId, { to: NEXT.keyId, waitTimeoutMs: 200 }).catch((e: unknown) => e);
+      expect(timedOut).toMatchObject({ code: 'RETIRE_INCOMPLETE', cause: { code: 'RETIRE_WAIT_TIMEOUT' } });
       expect((timedOut as Error).message).toContain(`(pid ${pid})`);
-      expect((timedOut as Error).message).toMatch(/end them .* then run the retire again/);
+      expect((timedOut as Error).message).toMatch(/is removed, .* Fix: run the retire again with to "next"/);
       expect(await keys()).toEqual([NEXT.keyId]);
       await lagging.query('rollback');
-      expect(await retireTenantKey(owner, old.keyId, { waitTimeoutMs: 200 })).toMatchObject({ removed: false, to: NEXT.keyId });
+      await expect(retireTenantKey(owner, old.keyId)).rejects.toMatchObject({ code: 'TENANT_KEY_NOT_INSTALLED' });
+      expect(await retireTenantKey(owner, old.keyId, { to: NEXT.keyId, waitTimeoutMs: 200 })).toMatchObject({
+        removed: false,
+        to: NEXT.keyId,
+      });
     } finally {
       await lagging.query('rollback').catch(() => undefined);
       await Promise.all([owner.end(), lagging.end()]);

@@ -190,9 +190,14 @@ function retagSettings(keyId: string, o: RetagTenantRowsOptions): { batchPages: 
   return settings;
 }
 
-/** Options of {@link retireTenantKey}: the re-tag's, plus how long to wait for transactions older than the removal. */
+/** Options of {@link retireTenantKey}: the re-tag's, plus the key rows move to and how long to wait. */
 export interface RetireTenantKeyOptions extends RetagTenantRowsOptions {
-  /** The key the rows move to (installed); default: the newest installed key other than the one retired. */
+  /**
+   * The key the rows move to (installed). Default: the newest installed key,
+   * which must not be the one retired. Give it to back out of a rotation
+   * (retire the newer key, rows back to the older one) or to finish a retire
+   * that stopped after removing the key.
+   */
   to?: string;
   /** How long to wait for the transactions open when the key was removed (default 60 000 ms), then `RETIRE_WAIT_TIMEOUT`. */
   waitTimeoutMs?: number;
@@ -202,35 +207,45 @@ export interface RetireTenantKeyOptions extends RetagTenantRowsOptions {
 
 /** What {@link retireTenantKey} did. */
 export interface RetireResult {
-  /** Whether this call removed the key (false: it was removed already, by an earlier call that did not finish). */
+  /** Whether this call removed the key (false: an earlier call removed it and stopped; this one finished its work). */
   readonly removed: boolean;
   /** The key the rows now carry. */
   readonly to: string;
-  /** How many transactions open at the removal it waited for. */
+  /** How many transactions (and prepared transactions) of this database open at the removal it waited for. */
   readonly waitedFor: number;
-  /** The final re-tag: rows still on the retired key (written by a service that still signed with it) moved to `to`. */
+  /** The final re-tag: rows not yet on `to` (e.g. written by a service that still signed with the retired key) moved to it. */
   readonly tables: RetagProgress[];
 }
 
 /**
  * Key rotation, step 3 of 3: removes the key `keyId` and makes sure no row
- * is left behind on it. In order: refuses when no other key is installed (or
- * `to` is not); removes the key, so from the next statement on no proof under
- * it verifies and nothing can be written with its tag; waits (like `CREATE
- * INDEX CONCURRENTLY`, on their virtual transaction ids in `pg_locks`) for the
- * transactions that were open at the removal, since one of them may have
- * verified a proof under the key already; then re-tags with `to`
- * ({@link retagTenantRows}), which moves every row a lagging service wrote
- * under the key after step 2. After it returns, every tenant row carries its
- * tenant's tag under an installed key. Idempotent: when the key is gone
- * already (an earlier call that timed out), it waits and re-tags again.
+ * is left behind on it. In order:
+ *
+ * 1. Picks the key rows move to (`to`, or the newest installed key) and
+ *    removes `keyId`, in one transaction that locks the key table, so two
+ *    retires at once can never remove every key. It refuses, with nothing
+ *    changed, to remove the last key, to remove the newest key without an
+ *    explicit `to` (the services sign with the newest key), and a key that is
+ *    not installed unless `to` is given (resuming a retire that stopped).
+ * 2. From the next statement on no proof under `keyId` verifies, so nothing
+ *    new can be written with its tag. Waits for the transactions of this
+ *    database that were open at the removal (their virtual transaction ids
+ *    in `pg_locks`, and prepared transactions), since one of them may have
+ *    verified a proof under the key already.
+ * 3. Re-tags with `to` ({@link retagTenantRows}): this moves every row a
+ *    lagging service wrote under `keyId` after step 2.
+ *
+ * After it returns, every tenant row carries its tenant's tag under an
+ * installed key. When step 2 or 3 fails, the key stays removed and the error
+ * (`RETIRE_INCOMPLETE`, the cause attached) says to run it again with `to`.
  * Run as the tables' owner on ONE connection (`pg.Client`), never a pool.
  *
  * @returns whether the key was removed now, the key the rows carry, and the rows the final re-tag moved
- * @throws {@link PostgresCoreError} `TENANT_KEY_LAST` (nothing changed) when no other key would remain;
- *   `TENANT_KEY_NOT_INSTALLED` (nothing changed) when `to` is not installed; `RETIRE_WAIT_TIMEOUT` when
- *   transactions open at the removal are still open after `waitTimeoutMs` (the key stays removed: end them,
- *   run it again); `RETAG_LOCK_TIMEOUT` as {@link retagTenantRows}
+ * @throws {@link PostgresCoreError}, nothing changed: `TENANT_KEY_LAST` (no other key would remain),
+ *   `TENANT_KEY_NEWEST` (`keyId` is the newest key and no `to` was given), `TENANT_KEY_NOT_INSTALLED`
+ *   (`to` is not installed, or `keyId` is not and no `to` was given), `INVALID_ARGUMENT`;
+ *   after the removal: `RETIRE_INCOMPLETE` (its cause `RETIRE_WAIT_TIMEOUT` when transactions open at the
+ *   removal stayed open for `waitTimeoutMs`, or the re-tag's error)
  * @example
  * ```ts
  * // services deployed with tenantKey k2 and no previousTenantKey
@@ -242,71 +257,129 @@ export async function retireTenantKey(db: Queryable, keyId: string, o: RetireTen
   const waitTimeoutMs = o.waitTimeoutMs ?? 60_000;
   if (!Number.isInteger(waitTimeoutMs) || waitTimeoutMs < 0)
     throw new PostgresCoreError('INVALID_ARGUMENT', 'waitTimeoutMs must be a non-negative integer');
-  const to = await retireTarget(db, keyId, o.to);
-  const removed = await removeTenantKey(db, keyId);
-  const waitedFor = await waitForOpenTransactions(db, waitTimeoutMs, keyId, o.onWait);
-  const tables = await retagTenantRows(db, to, o);
-  return { removed, to, waitedFor, tables };
+  if (o.to !== undefined) {
+    if (o.to === keyId) throw new PostgresCoreError('INVALID_ARGUMENT', `retiring key "${keyId}" cannot move rows to itself`);
+    retagSettings(o.to, {});
+  }
+  await checkWaitPrivileges(db);
+  const { to, removed } = await removeRetiredKey(db, keyId, o.to);
+  try {
+    const waitedFor = await waitForOpenTransactions(db, waitTimeoutMs, keyId, o.onWait);
+    const tables = await retagTenantRows(db, to, o);
+    return { removed, to, waitedFor, tables };
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    throw new PostgresCoreError(
+      'RETIRE_INCOMPLETE',
+      `tenant key "${keyId}" is removed, but rows written under it may not be on key "${to}" yet: ${reason} Fix: run the retire again with to "${to}" (stella-db tenant-key retire ${keyId} --to ${to}); it waits and re-tags.`,
+      { cause: e },
+    );
+  }
 }
 
-/** The installed key rows move to when `keyId` is retired; refuses (nothing changed) when there is none. */
-async function retireTarget(db: Queryable, keyId: string, to: string | undefined): Promise<string> {
-  if (to !== undefined) {
-    if (to === keyId) throw new PostgresCoreError('INVALID_ARGUMENT', `retiring key "${keyId}" cannot move rows to itself`);
-    retagSettings(to, {});
-  }
+/** Refuses (before anything changes) when this role cannot see the transactions it has to wait for. */
+async function checkWaitPrivileges(db: Queryable): Promise<void> {
   const r = await db.query(
-    `select key_id from stellaops_security.tenant_keys
-      where key_id <> $1 and ($2::text is null or key_id = $2)
-      order by created_at desc, key_id desc limit 1`,
-    [keyId, to ?? null],
+    `select pg_catalog.has_table_privilege('pg_catalog.pg_locks', 'select')
+        and pg_catalog.has_table_privilege('pg_catalog.pg_stat_activity', 'select')
+        and pg_catalog.has_table_privilege('pg_catalog.pg_prepared_xacts', 'select') as ok`,
   );
-  const target = r.rows[0]?.key_id as string | undefined;
-  if (target !== undefined) return target;
-  if (to !== undefined)
+  if (r.rows[0]?.ok !== true)
     throw new PostgresCoreError(
-      'TENANT_KEY_NOT_INSTALLED',
-      `tenant key "${to}" is not installed. Fix: installTenantKey first, then retire.`,
+      'INVALID_ARGUMENT',
+      'retiring a tenant key waits for the open transactions, which needs SELECT on pg_catalog.pg_locks, pg_stat_activity and pg_prepared_xacts (PUBLIC has it by default). Nothing was changed. Fix: grant it to the owner role, or run the retire as a role that has it.',
     );
-  throw new PostgresCoreError(
-    'TENANT_KEY_LAST',
-    `tenant key "${keyId}" is the only key installed: without it no proof verifies and every tenant row is unreadable. Nothing was changed. Fix: install the successor (installTenantKey), deploy the services with it, re-tag (retagTenantRows), then retire "${keyId}".`,
-  );
 }
 
 /**
- * Waits until every transaction open now (other than this session's) has
- * ended: their virtual transaction ids, from `pg_locks` (which any role may
- * read, unlike other roles' `pg_stat_activity` rows). Returns how many there were.
+ * Picks the key rows move to and removes `keyId`, in one transaction holding
+ * the key table's lock (no concurrent retire or install between the check
+ * and the removal). Refuses, with nothing changed, when that would leave no
+ * key, remove the newest key without an explicit `to`, or when `keyId` is
+ * not installed and no `to` says this resumes an earlier retire.
+ */
+async function removeRetiredKey(db: Queryable, keyId: string, to: string | undefined): Promise<{ to: string; removed: boolean }> {
+  await db.query('begin');
+  try {
+    await db.query('lock table stellaops_security.tenant_keys in share row exclusive mode');
+    const keys = (await db.query('select key_id from stellaops_security.tenant_keys order by created_at desc, key_id desc')).rows.map((r) =>
+      String(r.key_id),
+    );
+    const installed = keys.includes(keyId);
+    const target = to ?? keys[0];
+    if (to !== undefined && !keys.includes(to))
+      throw new PostgresCoreError(
+        'TENANT_KEY_NOT_INSTALLED',
+        `tenant key "${to}" is not installed. Nothing was changed. Fix: installTenantKey first, then retire.`,
+      );
+    if (!installed && to === undefined)
+      throw new PostgresCoreError(
+        'TENANT_KEY_NOT_INSTALLED',
+        `tenant key "${keyId}" is not installed (installed: ${keys.join(', ') || 'none'}). Nothing was changed. Fix: check the key id; to finish a retire that removed it and then stopped, run it again with the key the rows move to (to, --to).`,
+      );
+    if (installed && keys.length === 1)
+      throw new PostgresCoreError(
+        'TENANT_KEY_LAST',
+        `tenant key "${keyId}" is the only key installed: without it no proof verifies and every tenant row is unreadable. Nothing was changed. Fix: install the successor (installTenantKey), deploy the services with it, re-tag (retagTenantRows), then retire "${keyId}".`,
+      );
+    if (installed && to === undefined && target === keyId)
+      throw new PostgresCoreError(
+        'TENANT_KEY_NEWEST',
+        `tenant key "${keyId}" is the newest key installed, the one the services sign with after a rotation. Nothing was changed. Fix: retire the older key (${keys.slice(1).join(', ')}); to back out of a rotation instead, name the key the rows move back to (to, --to).`,
+      );
+    if (installed) await db.query('delete from stellaops_security.tenant_keys where key_id = $1', [keyId]);
+    await db.query('commit');
+    return { to: target!, removed: installed };
+  } catch (e) {
+    await db.query('rollback').catch(() => undefined);
+    throw e;
+  }
+}
+
+/**
+ * Waits until every transaction of this database open now (other than this
+ * session's) has ended, like `CREATE INDEX CONCURRENTLY` does: their virtual
+ * transaction ids in `pg_locks` (sessions of this database, by
+ * `pg_stat_activity.datid`, which any role may read), and this database's
+ * prepared transactions (which hold no virtual id). Returns how many there were.
  */
 async function waitForOpenTransactions(db: Queryable, timeoutMs: number, keyId: string, onWait?: (open: number) => void): Promise<number> {
   const open = await db.query(
-    `select pg_catalog.array_agg(virtualxid) as ids from pg_catalog.pg_locks
-      where locktype = 'virtualxid' and granted and pid <> pg_catalog.pg_backend_pid()`,
+    `select coalesce((select pg_catalog.array_agg(l.virtualxid) from pg_catalog.pg_locks l
+                      join pg_catalog.pg_stat_activity a on a.pid = l.pid
+                     where l.locktype = 'virtualxid' and l.granted and l.pid <> pg_catalog.pg_backend_pid()
+                       and a.datid = (select oid from pg_catalog.pg_database where datname = pg_catalog.current_database())), '{}') as ids,
+            coalesce((select pg_catalog.array_agg(gid) from pg_catalog.pg_prepared_xacts
+                     where database = pg_catalog.current_database()), '{}') as gids`,
   );
-  const ids = (open.rows[0]?.ids ?? []) as string[];
+  const { ids, gids } = open.rows[0] as { ids: string[]; gids: string[] };
+  const still = async () =>
+    (
+      await db.query(
+        `select coalesce((select pg_catalog.array_agg(pid order by pid) from pg_catalog.pg_locks
+                           where locktype = 'virtualxid' and granted and virtualxid = any($1::text[])), '{}') as pids,
+                coalesce((select pg_catalog.array_agg(gid) from pg_catalog.pg_prepared_xacts where gid = any($2::text[])), '{}') as gids`,
+        [ids, gids],
+      )
+    ).rows[0] as { pids: number[]; gids: string[] };
   const deadline = performance.now() + timeoutMs;
-  for (let remaining = ids.length; remaining > 0;) {
-    onWait?.(remaining);
+  for (let left = await still(); left.pids.length + left.gids.length > 0; left = await still()) {
+    onWait?.(left.pids.length + left.gids.length);
     if (performance.now() >= deadline) {
-      const pids = await db.query(
-        `select pg_catalog.array_agg(pid order by pid) as pids from pg_catalog.pg_locks
-          where locktype = 'virtualxid' and granted and virtualxid = any($1::text[])`,
-        [ids],
-      );
+      const what = [
+        left.pids.length > 0 ? `pid ${left.pids.join(', ')}` : '',
+        left.gids.length > 0 ? `prepared ${left.gids.join(', ')}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
       throw new PostgresCoreError(
         'RETIRE_WAIT_TIMEOUT',
-        `tenant key "${keyId}" is removed, but ${remaining} transaction(s) open at its removal are still open after ${timeoutMs} ms (pid ${((pids.rows[0]?.pids ?? []) as number[]).join(', ')}); one of them may still write a row under it. Fix: end them (pg_stat_activity shows them), then run the retire again (it waits and re-tags).`,
+        `${left.pids.length + left.gids.length} transaction(s) open when key "${keyId}" was removed are still open after ${timeoutMs} ms (${what}); one of them may still write a row under it. End them first (pg_stat_activity, pg_prepared_xacts show them).`,
       );
     }
     await sleep(100);
-    const r = await db.query(
-      `select count(*)::int as n from pg_catalog.pg_locks where locktype = 'virtualxid' and granted and virtualxid = any($1::text[])`,
-      [ids],
-    );
-    remaining = Number(r.rows[0]?.n ?? 0);
   }
-  return ids.length;
+  return ids.length + gids.length;
 }
 
 interface RetagTableArgs {

@@ -119,6 +119,19 @@ function notInstalledAsUsage(id: string, target: string, then: string): (e: unkn
   };
 }
 
+/** The retire's refusals (nothing changed: a wrong key id or target) as usage errors; anything else as it is. */
+function refusalAsUsage(e: unknown): never {
+  if (
+    e instanceof PostgresCoreError &&
+    (e.code === 'TENANT_KEY_NOT_INSTALLED' ||
+      e.code === 'TENANT_KEY_LAST' ||
+      e.code === 'TENANT_KEY_NEWEST' ||
+      e.code === 'INVALID_ARGUMENT')
+  )
+    throw new UsageError(e.message, { cause: e });
+  throw e;
+}
+
 /** The per-table re-tag counts as a table, or a line when no table is tagged. */
 function renderRetagged(tables: readonly RetagProgress[]): string {
   return tables.length === 0
@@ -158,10 +171,13 @@ function retireCommand(ctx: CliContext): Command {
     connectionOptions(
       new Command('retire')
         .description(
-          'key rotation, step 3: remove the key <id>, wait for the transactions open at its removal, then re-tag the rows a service still signing with it wrote after step 2; refuses to remove the last key. Run as the owner, after the services are deployed without Postgres__PreviousTenantKey',
+          'key rotation, step 3: remove the key <id>, wait for the transactions of this database open at its removal, then re-tag the rows a service still signing with it wrote after step 2; refuses (changing nothing) to remove the last key, the newest key without --to, or a key that is not installed without --to. Run as the owner, after the services are deployed without Postgres__PreviousTenantKey',
         )
         .argument('<key-id>', 'the key to retire')
-        .option('--to <key-id>', 'the key the rows move to (default: the newest other installed key)')
+        .option(
+          '--to <key-id>',
+          'the key the rows move to (default: the newest installed key); needed to back out of a rotation (retire the newer key) or to finish a retire that stopped after removing the key',
+        )
         .option(
           '--wait-timeout <ms>',
           'how long to wait for the transactions open at the removal (then it stops; run it again once they ended)',
@@ -182,11 +198,11 @@ function retireCommand(ctx: CliContext): Command {
           onWait: (open) => {
             if (show) ctx.stderr.write(`waiting for ${open} transaction(s) open when key ${keyId} was removed\n`);
           },
-        }).catch(notInstalledAsUsage(to ?? '', target, 'retire'));
+        }).catch(refusalAsUsage);
         const rows = r.tables.reduce((n, t) => n + t.rows, 0);
         const human =
-          `key ${keyId} ${r.removed ? 'removed' : 'was not installed (removed by an earlier run, or never was)'}; waited for ${r.waitedFor} transaction(s) open at the removal\n` +
-          `${renderRetagged(r.tables)}\n${rows} row(s) still on key ${keyId} moved to key ${r.to}; every tenant row now carries a tag of an installed key (${target})\n`;
+          `key ${keyId} ${r.removed ? 'removed' : 'was removed by an earlier run'}; waited for ${r.waitedFor} transaction(s) open at the removal\n` +
+          `${renderRetagged(r.tables)}\n${rows} row(s) not yet on key ${r.to} moved to it; every tenant row now carries a tag of an installed key (${target})\n`;
         return { doc: { keyId, ...r, rows }, human, exitCode: ExitCode.Ok };
       });
     }),
