@@ -15,7 +15,7 @@ import {
   type RetagBatchProgress,
   type RetagProgress,
 } from '../src/index.js';
-import { APP_PASSWORD, APP_ROLE, coreRlsMigrations, type TestDB } from './support/schema.js';
+import { APP_PASSWORD, APP_ROLE, coreRlsMigrations, OWNER_PASSWORD, tableOwner, type TestDB } from './support/schema.js';
 
 const db = useTestDatabase({ migrations: coreRlsMigrations });
 const opened: Array<PostgresDataSource<TestDB>> = [];
@@ -243,178 +243,193 @@ afterEach(async () => {
 });
 
 describe('online re-tagging under load (key rotation steps 1 and 2)', () => {
-  it('services keep writing and reading every tenant while retagTenantRows moves the rows: no unit fails, no write is lost, every row ends on the new key', async () => {
-    const seed = Number(process.env.RETAG_STRESS_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    const ctx = `seed ${seed}`;
-    // ~3000 rows of ~450 bytes (some 200 pages) and a few notes, tagged with the fixture key by the fill trigger
-    await db.pool.query(
-      `insert into items (id, tenant_id, name)
+  // as the tables' owner (subject to FORCE: each batch lifts it under the table lock) and as a superuser (bypasses row
+  // security: row locks only)
+  it.each(['owner', 'superuser'] as const)(
+    'as %s: services keep writing and reading every tenant while retagTenantRows moves the rows: no unit fails, no write is lost, every row ends on the new key',
+    async (as) => {
+      const seed = Number(process.env.RETAG_STRESS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+      const ctx = `seed ${seed}`;
+      // ~3000 rows of ~450 bytes (some 200 pages) and a few notes, tagged with the fixture key by the fill trigger
+      await db.pool.query(
+        `insert into items (id, tenant_id, name)
        select g, 'r' || (g % ${TENANTS.length}), 'L' || (g % ${LANES}) || ':' || g || ':v0|' || repeat('x', ${PAD.length})
          from generate_series(1, ${SEED_ROWS}) g`,
-    );
-    await db.pool.query(
-      `insert into notes (tenant_id, body) select 'r' || (g % ${TENANTS.length}), 'seed note ' || g from generate_series(1, ${SEED_NOTES}) g`,
-    );
-    await installTenantKey(db.pool, K2);
-    const pagesBefore = (await db.pool.query(`select pg_relation_size('items') / 8192 as pages`)).rows[0]?.pages as string;
-    expect(Number(pagesBefore), ctx).toBeGreaterThan(100);
-
-    const shared: Shared = { counters: new Map(), failures: [], violations: [], retagDone: false };
-    const lanes: Lane[] = Array.from({ length: LANES }, (_, index) => ({
-      index,
-      rows: new Map(),
-      deleted: new Set(),
-      notes: new Map(),
-      nextId: 100_000 + index,
-      version: 0,
-      units: 0,
-    }));
-    for (let id = 1; id <= SEED_ROWS; id++)
-      if (id > COUNTERS) lanes[ownerLane(id)]!.rows.set(id, { tenant: seedTenant(id), name: `L${ownerLane(id)}:${id}:v0|${PAD}` });
-
-    const services = Array.from({ length: SERVICES }, () => openService({ tenantKey: K2, previousTenantKey: fixtureKey() }));
-    const runLane = async (lane: Lane): Promise<void> => {
-      const rnd = prng(seed + lane.index * 7919);
-      const ds = services[Math.floor(lane.index / LANES_PER_SERVICE)]!;
-      let extra = 0;
-      while (extra < EXTRA_UNITS && lane.units < MAX_UNITS) {
-        if (shared.retagDone) extra++;
-        await unit(ds, lane, shared, rnd);
-        lane.units++;
-      }
-    };
-
-    // the owner (a superuser session, no tenant context) increments counters too: an old-key row it updates keeps
-    // its old tag and may land behind the re-tag's pass
-    const ownerWrites = { acknowledged: 0, extra: 0 };
-    const ownerPool = new pg.Pool({ connectionString: db.server.urlFor(db.database), max: 1 });
-    const runOwner = async (): Promise<void> => {
-      const rnd = prng(seed ^ 0x5eed);
-      while (ownerWrites.extra < EXTRA_UNITS && ownerWrites.acknowledged < MAX_UNITS) {
-        if (shared.retagDone) ownerWrites.extra++;
-        const id = 1 + Math.floor(rnd() * COUNTERS);
-        try {
-          const r = await ownerPool.query('update items set qty = qty + 1 where id = $1', [id]);
-          if (r.rowCount !== 1) shared.violations.push(`owner: counter ${id} increment changed ${r.rowCount} rows`);
-          else shared.counters.set(id, (shared.counters.get(id) ?? 0) + 1);
-        } catch (e) {
-          shared.failures.push(`owner counter ${id}: ${codeOf(e)} ${(e as Error).message}`);
-        }
-        ownerWrites.acknowledged++;
-        await new Promise((r) => setTimeout(r, 5)); // a few rows, not a second hot loop
-      }
-    };
-
-    const retagClient = new pg.Client(db.server.urlFor(db.database));
-    await retagClient.connect();
-    const batches: RetagBatchProgress[] = [];
-    const progress: RetagProgress[] = [];
-    let retagOutcome: { result?: RetagProgress[]; error?: unknown };
-    try {
-      const retag = (async () => {
-        // let the services get going first
-        while (lanes.reduce((n, l) => n + l.units, 0) < LANES * 5) await new Promise((r) => setTimeout(r, 5));
-        try {
-          return {
-            result: await retagTenantRows(retagClient, K2.keyId, {
-              batchPages: 8,
-              lockTimeoutMs: 100,
-              onBatch: (b) => batches.push(b),
-              onProgress: (p) => progress.push(p),
-            }),
-          };
-        } catch (error) {
-          return { error };
-        } finally {
-          shared.retagDone = true;
-        }
-      })();
-      await Promise.all([...lanes.map(runLane), runOwner(), retag]);
-      retagOutcome = await retag;
-    } finally {
-      await retagClient.end();
-      await ownerPool.end();
-    }
-
-    // the re-tag resolved, through more than one batch per pass, and moved the seed rows
-    expect(retagOutcome.error, ctx).toBeUndefined();
-    expect(retagOutcome.result, ctx).toEqual(progress);
-    expect(
-      progress.map((p) => p.table),
-      ctx,
-    ).toEqual(['public.items', 'public.notes']);
-    expect(progress[0]!.rows, ctx).toBeGreaterThan(0);
-    expect(batches.filter((b) => b.table === 'public.items' && b.phase === 'batch').length, ctx).toBeGreaterThan(10);
-    // the services ran throughout, and past the re-tag's end
-    for (const lane of lanes) expect(lane.units, `${ctx} lane ${lane.index}`).toBeGreaterThanOrEqual(EXTRA_UNITS + 5);
-    expect(Math.min(...lanes.map((l) => l.units)), ctx).toBeLessThan(MAX_UNITS);
-
-    // no unit failed (a lock wait is fine, an error is not: 42501 would be the policy rejecting a rotation write)
-    expect(shared.failures, ctx).toEqual([]);
-    expect(shared.violations, ctx).toEqual([]);
-
-    // FORCE is back on every tenant table
-    const forced = await db.pool.query(`select relname, relforcerowsecurity from pg_class where relname in ('items', 'notes') order by 1`);
-    expect(forced.rows, ctx).toEqual([
-      { relname: 'items', relforcerowsecurity: true },
-      { relname: 'notes', relforcerowsecurity: true },
-    ]);
-
-    // every row is tagged with its own tenant's new-key tag
-    for (const table of ['items', 'notes']) {
-      const wrong = await db.pool.query(
-        `select id, tenant_id from ${table} where tenant_tag is distinct from stellaops_security.tenant_tag(tenant_id, $1) order by id limit 20`,
-        [K2.keyId],
       );
-      expect(wrong.rows, `${ctx} ${table} rows not on ${K2.keyId}`).toEqual([]);
-    }
+      await db.pool.query(
+        `insert into notes (tenant_id, body) select 'r' || (g % ${TENANTS.length}), 'seed note ' || g from generate_series(1, ${SEED_NOTES}) g`,
+      );
+      await installTenantKey(db.pool, K2);
+      const pagesBefore = (await db.pool.query(`select pg_relation_size('items') / 8192 as pages`)).rows[0]?.pages as string;
+      expect(Number(pagesBefore), ctx).toBeGreaterThan(100);
 
-    // every acknowledged write is there with its last value; no deleted row came back; no row nobody wrote
-    const all = await db.pool.query<{ id: number; tenant_id: string; name: string; qty: number }>(
-      'select id, tenant_id, name, qty from items order by id',
-    );
-    const actual = new Map(all.rows.map((r) => [r.id, r]));
-    const expected = new Map<number, Row>();
-    for (const lane of lanes) for (const [id, row] of lane.rows) expected.set(id, row);
-    const lost: string[] = [];
-    for (const [id, row] of expected) {
-      const got = actual.get(id);
-      if (got?.tenant_id !== row.tenant || got.name !== row.name)
-        lost.push(
-          `${id}: expected ${row.tenant} ${row.name.slice(0, 24)}, found ${got ? `${got.tenant_id} ${got.name.slice(0, 24)}` : 'nothing'}`,
-        );
-    }
-    expect(lost.slice(0, 20), ctx).toEqual([]);
-    const resurrected = lanes.flatMap((l) => [...l.deleted].filter((id) => !l.rows.has(id) && actual.has(id)));
-    expect(resurrected, ctx).toEqual([]);
-    const unknown = all.rows.filter((r) => r.id > COUNTERS && !expected.has(r.id)).map((r) => r.id);
-    expect(unknown, ctx).toEqual([]);
-    const counters = all.rows.filter((r) => r.id <= COUNTERS).map((r) => [r.id, r.qty]);
-    expect(counters, ctx).toEqual(Array.from({ length: COUNTERS }, (_, i) => [i + 1, shared.counters.get(i + 1) ?? 0]));
-    const notes = await db.pool.query<{ body: string; tenant_id: string }>(`select body, tenant_id from notes where body like 'L%'`);
-    const expectedNotes = new Map(lanes.flatMap((l) => [...l.notes]));
-    expect(new Map(notes.rows.map((r) => [r.body, r.tenant_id])), ctx).toEqual(expectedNotes);
-    expect(expectedNotes.size, ctx).toBeGreaterThan(0);
+      const shared: Shared = { counters: new Map(), failures: [], violations: [], retagDone: false };
+      const lanes: Lane[] = Array.from({ length: LANES }, (_, index) => ({
+        index,
+        rows: new Map(),
+        deleted: new Set(),
+        notes: new Map(),
+        nextId: 100_000 + index,
+        version: 0,
+        units: 0,
+      }));
+      for (let id = 1; id <= SEED_ROWS; id++)
+        if (id > COUNTERS) lanes[ownerLane(id)]!.rows.set(id, { tenant: seedTenant(id), name: `L${ownerLane(id)}:${id}:v0|${PAD}` });
 
-    // step 3: the new key alone reads every row of each tenant, the old key alone none
-    const nextOnly = openService({ tenantKey: K2 }, 2);
-    const oldOnly = openService({ tenantKey: fixtureKey() }, 2);
-    for (const tenant of TENANTS) {
-      const ids = all.rows.filter((r) => r.tenant_id === tenant).map((r) => r.id);
-      const seen = await nextOnly.forTenant(tenant).selectFrom('items').select('id').orderBy('id').execute();
+      const services = Array.from({ length: SERVICES }, () => openService({ tenantKey: K2, previousTenantKey: fixtureKey() }));
+      const runLane = async (lane: Lane): Promise<void> => {
+        const rnd = prng(seed + lane.index * 7919);
+        const ds = services[Math.floor(lane.index / LANES_PER_SERVICE)]!;
+        let extra = 0;
+        while (extra < EXTRA_UNITS && lane.units < MAX_UNITS) {
+          if (shared.retagDone) extra++;
+          await unit(ds, lane, shared, rnd);
+          lane.units++;
+        }
+      };
+
+      // the owner (a superuser session, no tenant context) increments counters too: an old-key row it updates keeps
+      // its old tag and may land behind the re-tag's pass
+      const ownerWrites = { acknowledged: 0, extra: 0 };
+      const ownerPool = new pg.Pool({ connectionString: db.server.urlFor(db.database), max: 1 });
+      const runOwner = async (): Promise<void> => {
+        const rnd = prng(seed ^ 0x5eed);
+        while (ownerWrites.extra < EXTRA_UNITS && ownerWrites.acknowledged < MAX_UNITS) {
+          if (shared.retagDone) ownerWrites.extra++;
+          const id = 1 + Math.floor(rnd() * COUNTERS);
+          try {
+            const r = await ownerPool.query('update items set qty = qty + 1 where id = $1', [id]);
+            if (r.rowCount !== 1) shared.violations.push(`owner: counter ${id} increment changed ${r.rowCount} rows`);
+            else shared.counters.set(id, (shared.counters.get(id) ?? 0) + 1);
+          } catch (e) {
+            shared.failures.push(`owner counter ${id}: ${codeOf(e)} ${(e as Error).message}`);
+          }
+          ownerWrites.acknowledged++;
+          await new Promise((r) => setTimeout(r, 5)); // a few rows, not a second hot loop
+        }
+      };
+
+      if (as === 'owner') await tableOwner(db.pool, 'retag_online_owner');
+      const retagClient = new pg.Client(
+        as === 'owner'
+          ? db.server.urlFor(db.database, { user: 'retag_online_owner', password: OWNER_PASSWORD })
+          : db.server.urlFor(db.database),
+      );
+      await retagClient.connect();
+      expect((await retagClient.query('select rolsuper from pg_roles where rolname = current_user')).rows[0].rolsuper, ctx).toBe(
+        as === 'superuser',
+      );
+      const batches: RetagBatchProgress[] = [];
+      const progress: RetagProgress[] = [];
+      let retagOutcome: { result?: RetagProgress[]; error?: unknown };
+      try {
+        const retag = (async () => {
+          // let the services get going first
+          while (lanes.reduce((n, l) => n + l.units, 0) < LANES * 5) await new Promise((r) => setTimeout(r, 5));
+          try {
+            return {
+              result: await retagTenantRows(retagClient, K2.keyId, {
+                batchPages: 8,
+                lockTimeoutMs: 100,
+                onBatch: (b) => batches.push(b),
+                onProgress: (p) => progress.push(p),
+              }),
+            };
+          } catch (error) {
+            return { error };
+          } finally {
+            shared.retagDone = true;
+          }
+        })();
+        await Promise.all([...lanes.map(runLane), runOwner(), retag]);
+        retagOutcome = await retag;
+      } finally {
+        await retagClient.end();
+        await ownerPool.end();
+      }
+
+      // the re-tag resolved, through more than one batch per pass, and moved the seed rows
+      expect(retagOutcome.error, ctx).toBeUndefined();
+      expect(retagOutcome.result, ctx).toEqual(progress);
       expect(
-        seen.map((r) => r.id),
-        `${ctx} ${tenant}`,
-      ).toEqual(ids);
-      expect(ids.length, ctx).toBeGreaterThan(SEED_ROWS / TENANTS.length / 2);
-      const seenNotes = await nextOnly.forTenant(tenant).selectFrom('notes').select('id').execute();
-      expect(seenNotes.length, ctx).toBe(
-        Number((await db.pool.query('select count(*) from notes where tenant_id = $1', [tenant])).rows[0]?.count),
+        progress.map((p) => p.table),
+        ctx,
+      ).toEqual(['public.items', 'public.notes']);
+      expect(progress[0]!.rows, ctx).toBeGreaterThan(0);
+      expect(batches.filter((b) => b.table === 'public.items' && b.phase === 'batch').length, ctx).toBeGreaterThan(10);
+      // the services ran throughout, and past the re-tag's end
+      for (const lane of lanes) expect(lane.units, `${ctx} lane ${lane.index}`).toBeGreaterThanOrEqual(EXTRA_UNITS + 5);
+      expect(Math.min(...lanes.map((l) => l.units)), ctx).toBeLessThan(MAX_UNITS);
+
+      // no unit failed (a lock wait is fine, an error is not: 42501 would be the policy rejecting a rotation write)
+      expect(shared.failures, ctx).toEqual([]);
+      expect(shared.violations, ctx).toEqual([]);
+
+      // FORCE is back on every tenant table
+      const forced = await db.pool.query(
+        `select relname, relforcerowsecurity from pg_class where relname in ('items', 'notes') order by 1`,
       );
-      expect(await oldOnly.forTenant(tenant).selectFrom('items').select('id').execute(), `${ctx} ${tenant}`).toEqual([]);
-      expect(await oldOnly.forTenant(tenant).selectFrom('notes').select('id').execute(), `${ctx} ${tenant}`).toEqual([]);
-    }
-  });
+      expect(forced.rows, ctx).toEqual([
+        { relname: 'items', relforcerowsecurity: true },
+        { relname: 'notes', relforcerowsecurity: true },
+      ]);
+
+      // every row is tagged with its own tenant's new-key tag
+      for (const table of ['items', 'notes']) {
+        const wrong = await db.pool.query(
+          `select id, tenant_id from ${table} where tenant_tag is distinct from stellaops_security.tenant_tag(tenant_id, $1) order by id limit 20`,
+          [K2.keyId],
+        );
+        expect(wrong.rows, `${ctx} ${table} rows not on ${K2.keyId}`).toEqual([]);
+      }
+
+      // every acknowledged write is there with its last value; no deleted row came back; no row nobody wrote
+      const all = await db.pool.query<{ id: number; tenant_id: string; name: string; qty: number }>(
+        'select id, tenant_id, name, qty from items order by id',
+      );
+      const actual = new Map(all.rows.map((r) => [r.id, r]));
+      const expected = new Map<number, Row>();
+      for (const lane of lanes) for (const [id, row] of lane.rows) expected.set(id, row);
+      const lost: string[] = [];
+      for (const [id, row] of expected) {
+        const got = actual.get(id);
+        if (got?.tenant_id !== row.tenant || got.name !== row.name)
+          lost.push(
+            `${id}: expected ${row.tenant} ${row.name.slice(0, 24)}, found ${got ? `${got.tenant_id} ${got.name.slice(0, 24)}` : 'nothing'}`,
+          );
+      }
+      expect(lost.slice(0, 20), ctx).toEqual([]);
+      const resurrected = lanes.flatMap((l) => [...l.deleted].filter((id) => !l.rows.has(id) && actual.has(id)));
+      expect(resurrected, ctx).toEqual([]);
+      const unknown = all.rows.filter((r) => r.id > COUNTERS && !expected.has(r.id)).map((r) => r.id);
+      expect(unknown, ctx).toEqual([]);
+      const counters = all.rows.filter((r) => r.id <= COUNTERS).map((r) => [r.id, r.qty]);
+      expect(counters, ctx).toEqual(Array.from({ length: COUNTERS }, (_, i) => [i + 1, shared.counters.get(i + 1) ?? 0]));
+      const notes = await db.pool.query<{ body: string; tenant_id: string }>(`select body, tenant_id from notes where body like 'L%'`);
+      const expectedNotes = new Map(lanes.flatMap((l) => [...l.notes]));
+      expect(new Map(notes.rows.map((r) => [r.body, r.tenant_id])), ctx).toEqual(expectedNotes);
+      expect(expectedNotes.size, ctx).toBeGreaterThan(0);
+
+      // step 3: the new key alone reads every row of each tenant, the old key alone none
+      const nextOnly = openService({ tenantKey: K2 }, 2);
+      const oldOnly = openService({ tenantKey: fixtureKey() }, 2);
+      for (const tenant of TENANTS) {
+        const ids = all.rows.filter((r) => r.tenant_id === tenant).map((r) => r.id);
+        const seen = await nextOnly.forTenant(tenant).selectFrom('items').select('id').orderBy('id').execute();
+        expect(
+          seen.map((r) => r.id),
+          `${ctx} ${tenant}`,
+        ).toEqual(ids);
+        expect(ids.length, ctx).toBeGreaterThan(SEED_ROWS / TENANTS.length / 2);
+        const seenNotes = await nextOnly.forTenant(tenant).selectFrom('notes').select('id').execute();
+        expect(seenNotes.length, ctx).toBe(
+          Number((await db.pool.query('select count(*) from notes where tenant_id = $1', [tenant])).rows[0]?.count),
+        );
+        expect(await oldOnly.forTenant(tenant).selectFrom('items').select('id').execute(), `${ctx} ${tenant}`).toEqual([]);
+        expect(await oldOnly.forTenant(tenant).selectFrom('notes').select('id').execute(), `${ctx} ${tenant}`).toEqual([]);
+      }
+    },
+  );
 
   // A writer still tagging with the old key (here a service instance signing with the old key only, as during an
   // unfinished step-1 deploy) puts a row behind the pass: the final sweep, one snapshot of the whole table, moves it.

@@ -21,7 +21,7 @@ import {
   type RetagProgress,
   tenantIsolationSql,
 } from '../src/index.js';
-import { APP_PASSWORD, APP_ROLE, coreRlsMigrations, type TestDB } from './support/schema.js';
+import { APP_PASSWORD, APP_ROLE, coreRlsMigrations, OWNER_PASSWORD, tableOwner, type TestDB } from './support/schema.js';
 
 const db = useTestDatabase({ migrations: coreRlsMigrations });
 const opened: Array<PostgresDataSource<TestDB>> = [];
@@ -214,7 +214,9 @@ describe('row tenant tags', () => {
       `insert into items (id, tenant_id, name) select 1000 + g, 't' || (g % 7), repeat('x', 500) from generate_series(1, 3000) g`,
     );
     await installTenantKey(db.pool, NEXT);
-    const owner = new pg.Client(db.server.urlFor(db.database));
+    // as the tables' owner (not a superuser): subject to FORCE, so each batch lifts it under the table lock
+    await tableOwner(db.pool, 'retag_owner');
+    const owner = new pg.Client(db.server.urlFor(db.database, { user: 'retag_owner', password: OWNER_PASSWORD }));
     const blocker = new pg.Client(db.server.urlFor(db.database));
     await Promise.all([owner.connect(), blocker.connect()]);
     try {
@@ -275,6 +277,46 @@ describe('row tenant tags', () => {
       await blocker.query('rollback').catch(() => undefined);
       await Promise.all([owner.end(), blocker.end()]);
       await removeTenantKey(db.pool, NEXT.keyId);
+    }
+  });
+
+  it('as a superuser (bypasses row security) the re-tag lifts no FORCE and takes no table lock: a reader holding its lock does not stop it; a row lock is waited out or named', async () => {
+    await db.pool.query(
+      `insert into items (id, tenant_id, name) select 1000 + g, 't' || (g % 7), repeat('x', 500) from generate_series(1, 1000) g`,
+    );
+    await installTenantKey(db.pool, NEXT);
+    const admin = new pg.Client(db.server.urlFor(db.database));
+    const blocker = new pg.Client(db.server.urlFor(db.database));
+    await Promise.all([admin.connect(), blocker.connect()]);
+    try {
+      expect((await admin.query('select rolsuper from pg_roles where rolname = current_user')).rows).toEqual([{ rolsuper: true }]);
+      // a long transaction reads items (ACCESS SHARE): the owner's path would wait for it; this one does not
+      await blocker.query('begin');
+      await blocker.query('select count(*) from items');
+      const result = await retagTenantRows(admin, NEXT.keyId, { batchPages: 20, lockTimeoutMs: 50, lockAttempts: 1 });
+      expect(result.map((p) => [p.table, p.rows])).toEqual([
+        ['public.items', 1003],
+        ['public.notes', 0],
+      ]);
+      // it never lifted FORCE: no ALTER TABLE lock was queued behind the reader, which still holds only its own lock
+      const locks = await admin.query(`select mode from pg_locks where relation = 'items'::regclass and pid = $1 order by mode`, [
+        (await blocker.query('select pg_backend_pid() as pid')).rows[0].pid,
+      ]);
+      expect(locks.rows).toEqual([{ mode: 'AccessShareLock' }]);
+      await blocker.query('commit');
+      // a transaction holding a row lock on a row to re-tag: waited for lockTimeoutMs per try, then named
+      await retagTenantRows(admin, fixtureKey().keyId);
+      await blocker.query('begin');
+      await blocker.query('select 1 from items where id = 1 for update');
+      const busy = await retagTenantRows(admin, NEXT.keyId, { lockTimeoutMs: 50, lockAttempts: 2 }).catch((e: unknown) => e);
+      expect(busy).toMatchObject({ code: 'RETAG_LOCK_TIMEOUT' });
+      expect((busy as Error).message).toMatch(/holds a lock on it or on its rows/);
+      await blocker.query('commit');
+      const state = await admin.query(`select relforcerowsecurity as forced from pg_class where oid = 'items'::regclass`);
+      expect(state.rows).toEqual([{ forced: true }]);
+    } finally {
+      await blocker.query('rollback').catch(() => undefined);
+      await Promise.all([admin.end(), blocker.end()]);
     }
   });
 

@@ -104,21 +104,26 @@ export interface RetagTenantRowsOptions {
 /**
  * Key rotation, step 2 of 3: re-tags every tenant row of every table made
  * tenant-isolated by `tenantIsolationSql` (found by its fill trigger) with the
- * key `keyId`, which must be installed. Run as the tables' owner on ONE
- * connection (`pg.Client`), never a pool.
+ * key `keyId`, which must be installed. Run as the tables' owner, or (with no
+ * table lock at all) as a superuser, on ONE connection (`pg.Client`), never
+ * a pool.
  *
  * Online: each table is re-tagged in batches of `batchPages` pages (a TID
  * range), each its own short transaction. The owner is subject to `FORCE ROW
- * LEVEL SECURITY`, so a batch lifts FORCE and restores it before it commits;
- * that takes the table's `ACCESS EXCLUSIVE` lock for the batch alone
- * (readers and writers wait for one batch, not for the whole update). A
- * batch waits at most `lockTimeoutMs` for the lock (so that it never queues
- * other sessions behind a long transaction for longer), then backs off and
- * tries again. Tags are computed once per tenant of a batch. The pass ends
- * with one sweep of the whole table in a single transaction (one snapshot:
- * it catches rows that moved behind the pass, e.g. a row not yet re-tagged
- * that a session without the rotation's previous proof updated); the sweep
- * holds the lock for one read of the table, and writes little.
+ * LEVEL SECURITY`, so as the owner a batch lifts FORCE and restores it before
+ * it commits; that takes the table's `ACCESS EXCLUSIVE` lock for the batch
+ * alone (readers and writers wait for one batch, not for the whole update).
+ * A role that bypasses row security (a superuser, or `BYPASSRLS`) needs no
+ * FORCE lifted: its batches and sweep take only the locks of the rows they
+ * update, and nobody waits for them but a writer of the same row. A batch
+ * waits at most `lockTimeoutMs` for a lock (so that it never queues other
+ * sessions behind a long transaction for longer), then backs off and tries
+ * again. Tags are computed once per tenant of a batch. The pass ends
+ * with one sweep of the whole table in a single statement (one snapshot; a
+ * row updated meanwhile is followed to its new version: it catches rows that
+ * moved behind the pass, e.g. a row not yet re-tagged that a session without
+ * the rotation's previous proof updated); as the owner the sweep holds the
+ * table lock for one read of the table, and writes little.
  * Services in step 1 keep working throughout: they read rows of either key,
  * and write (or update, through the rotation trigger) the new one.
  * Idempotent: rows already tagged with `keyId` are left alone.
@@ -160,6 +165,7 @@ export async function retagTenantRows(db: Queryable, keyId: string, o: RetagTena
       where t.tgfoid = 'stellaops_security.fill_tenant_tag()'::pg_catalog.regprocedure and t.tgname like '%\\_tenant\\_tag\\_fill'
       order by 1`,
   );
+  const bypass = await bypassesRowSecurity(db);
   const done: RetagProgress[] = [];
   for (const row of tables.rows) {
     const table = String(row.name);
@@ -170,6 +176,7 @@ export async function retagTenantRows(db: Queryable, keyId: string, o: RetagTena
       batchPages,
       lockTimeoutMs,
       lockAttempts,
+      bypass,
       onBatch: o.onBatch,
     });
     const progress: RetagProgress = { table, rows, done: done.length + 1, total: tables.rows.length };
@@ -389,7 +396,15 @@ interface RetagTableArgs {
   batchPages: number;
   lockTimeoutMs: number;
   lockAttempts: number;
+  /** The session bypasses row security (superuser, `BYPASSRLS`): no FORCE to lift, so no table lock. */
+  bypass: boolean;
   onBatch?: (batch: RetagBatchProgress) => void;
+}
+
+/** Whether this session's role bypasses row security (a superuser or `BYPASSRLS`), so it sees every row without lifting FORCE. */
+async function bypassesRowSecurity(db: Queryable): Promise<boolean> {
+  const r = await db.query('select rolsuper or rolbypassrls as bypass from pg_catalog.pg_roles where rolname = current_user');
+  return r.rows[0]?.bypass === true;
 }
 
 /**
@@ -426,7 +441,7 @@ async function retagBatch(db: Queryable, a: RetagTableArgs, range: readonly [num
     await db.query('begin');
     try {
       await db.query(`select pg_catalog.set_config('lock_timeout', $1, true)`, [`${a.lockTimeoutMs}ms`]);
-      await db.query(`alter table ${a.table} no force row level security`);
+      if (!a.bypass) await db.query(`alter table ${a.table} no force row level security`);
       const inRange = range ? 'ctid >= $2::tid and ctid < $3::tid' : 'true';
       const targetInRange = range ? 't.ctid >= $2::tid and t.ctid < $3::tid' : 'true';
       const r = await db.query(
@@ -441,7 +456,7 @@ async function retagBatch(db: Queryable, a: RetagTableArgs, range: readonly [num
          select count(*)::int as n from changed`,
         range ? [a.keyId, `(${range[0]},0)`, `(${range[1]},0)`] : [a.keyId],
       );
-      await db.query(`alter table ${a.table} force row level security`);
+      if (!a.bypass) await db.query(`alter table ${a.table} force row level security`);
       await db.query('commit');
       return Number(r.rows[0]?.n ?? 0);
     } catch (e) {
@@ -450,7 +465,7 @@ async function retagBatch(db: Queryable, a: RetagTableArgs, range: readonly [num
       if (attempt >= a.lockAttempts)
         throw new PostgresCoreError(
           'RETAG_LOCK_TIMEOUT',
-          `could not lock ${a.table} to re-tag it: ${a.lockAttempts} tries of ${a.lockTimeoutMs} ms each found it busy (a long transaction holds a lock on it). Batches done stay done. Fix: end the long transaction (pg_stat_activity shows it), then run the re-tag again.`,
+          `could not lock ${a.table} to re-tag it: ${a.lockAttempts} tries of ${a.lockTimeoutMs} ms each found it busy (a long transaction holds a lock on it${a.bypass ? ' or on its rows' : ''}). Batches done stay done. Fix: end the long transaction (pg_stat_activity shows it), then run the re-tag again.`,
           { cause: e },
         );
       await sleep(Math.min(a.lockTimeoutMs, 1000) * Math.min(attempt, 5) * (0.5 + Math.random() / 2));

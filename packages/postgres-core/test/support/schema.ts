@@ -96,3 +96,19 @@ export const coreRlsMigrations = {
     }
   },
 };
+
+/** The password {@link tableOwner} gives its role. */
+export const OWNER_PASSWORD = 'pgcore-test-owner-pw';
+
+/**
+ * Makes `role` (a plain login role: no superuser, no BYPASSRLS, subject to FORCE) the owner of the tagged test
+ * tables, with what the owner role has in production for re-tagging (the key table, `tenant_tag()`).
+ */
+export async function tableOwner(pool: pg.Pool, role: string): Promise<void> {
+  await pool.query(`do $$ begin create role ${role} login password '${OWNER_PASSWORD}'; exception when duplicate_object then null; end $$`);
+  await pool.query(`alter role ${role} with login nosuperuser nobypassrls password '${OWNER_PASSWORD}'`); // it may exist from an earlier run
+  for (const t of ['items', 'notes']) await pool.query(`alter table ${t} owner to ${role}`);
+  await pool.query(`grant usage on schema stellaops_security to ${role}`);
+  await pool.query(`grant select on stellaops_security.tenant_keys to ${role}`);
+  await pool.query(`grant execute on function stellaops_security.tenant_tag(text, text) to ${role}`);
+}
