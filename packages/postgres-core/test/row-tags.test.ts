@@ -280,7 +280,7 @@ describe('row tenant tags', () => {
     }
   });
 
-  it('as a superuser (bypasses row security) the re-tag lifts no FORCE and takes no table lock: a reader holding its lock does not stop it; a row lock is waited out or named', async () => {
+  it('as a superuser (bypasses row security) the re-tag lifts no FORCE and never waits for a lock: a reader holding the table lock does not stop it; rows locked by others are skipped, swept again once free, or named', async () => {
     await db.pool.query(
       `insert into items (id, tenant_id, name) select 1000 + g, 't' || (g % 7), repeat('x', 500) from generate_series(1, 1000) g`,
     );
@@ -288,9 +288,18 @@ describe('row tenant tags', () => {
     const admin = new pg.Client(db.server.urlFor(db.database));
     const blocker = new pg.Client(db.server.urlFor(db.database));
     await Promise.all([admin.connect(), blocker.connect()]);
+    const notOn = async (keyId: string): Promise<number> =>
+      Number(
+        (
+          await db.pool.query('select count(*)::int as n from items where tenant_tag <> stellaops_security.tenant_tag(tenant_id, $1)', [
+            keyId,
+          ])
+        ).rows[0].n,
+      );
     try {
       expect((await admin.query('select rolsuper from pg_roles where rolname = current_user')).rows).toEqual([{ rolsuper: true }]);
-      // a long transaction reads items (ACCESS SHARE): the owner's path would wait for it; this one does not
+      // a long transaction reads items (ACCESS SHARE): the owner's batch would wait for it (its ALTER TABLE), this
+      // one goes through with a single try of 50 ms
       await blocker.query('begin');
       await blocker.query('select count(*) from items');
       const result = await retagTenantRows(admin, NEXT.keyId, { batchPages: 20, lockTimeoutMs: 50, lockAttempts: 1 });
@@ -298,20 +307,31 @@ describe('row tenant tags', () => {
         ['public.items', 1003],
         ['public.notes', 0],
       ]);
-      // it never lifted FORCE: no ALTER TABLE lock was queued behind the reader, which still holds only its own lock
-      const locks = await admin.query(`select mode from pg_locks where relation = 'items'::regclass and pid = $1 order by mode`, [
-        (await blocker.query('select pg_backend_pid() as pid')).rows[0].pid,
-      ]);
-      expect(locks.rows).toEqual([{ mode: 'AccessShareLock' }]);
+      expect(await notOn(NEXT.keyId)).toBe(0);
       await blocker.query('commit');
-      // a transaction holding a row lock on a row to re-tag: waited for lockTimeoutMs per try, then named
+
+      // a transaction holds a row lock: the batches and sweeps skip that row (never waiting on it, so never in a
+      // deadlock with it); after lockAttempts sweeps the re-tag names it, every other row moved
       await retagTenantRows(admin, fixtureKey().keyId);
       await blocker.query('begin');
       await blocker.query('select 1 from items where id = 1 for update');
       const busy = await retagTenantRows(admin, NEXT.keyId, { lockTimeoutMs: 50, lockAttempts: 2 }).catch((e: unknown) => e);
       expect(busy).toMatchObject({ code: 'RETAG_LOCK_TIMEOUT' });
-      expect((busy as Error).message).toMatch(/holds a lock on it or on its rows/);
+      expect((busy as Error).message).toMatch(
+        /could not re-tag 1 row\(s\) of public\.items: 2 sweeps found them locked .* Fix: end the long transaction/,
+      );
+      expect(await notOn(NEXT.keyId)).toBe(1);
+      // the lock ends while the sweeps back off: the re-tag finishes
+      const batches: RetagBatchProgress[] = [];
+      const run = retagTenantRows(admin, NEXT.keyId, { lockTimeoutMs: 100, lockAttempts: 50, onBatch: (b) => batches.push(b) });
+      await new Promise((r) => setTimeout(r, 300));
       await blocker.query('commit');
+      expect((await run).map((p) => [p.table, p.rows])).toEqual([
+        ['public.items', 1],
+        ['public.notes', 0],
+      ]);
+      expect(batches.filter((b) => b.table === 'public.items' && b.phase === 'sweep')).toHaveLength(1);
+      expect(await notOn(NEXT.keyId)).toBe(0);
       const state = await admin.query(`select relforcerowsecurity as forced from pg_class where oid = 'items'::regclass`);
       expect(state.rows).toEqual([{ forced: true }]);
     } finally {

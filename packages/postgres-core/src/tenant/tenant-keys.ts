@@ -410,7 +410,7 @@ async function bypassesRowSecurity(db: Queryable): Promise<boolean> {
 /**
  * Re-tags one table: a pass in page batches (what the table had when it
  * began; the bulk of the work, short locks), then one sweep of the whole
- * table in a single transaction — one snapshot, so it also catches rows that
+ * table in a single statement — one snapshot, so it also catches rows that
  * moved behind the pass meanwhile (a session without the rotation's previous
  * proof updating a row not yet re-tagged). Returns the rows re-tagged.
  */
@@ -418,13 +418,36 @@ async function retagTable(db: Queryable, a: RetagTableArgs): Promise<number> {
   let rows = 0;
   const pages = await tablePages(db, a.table);
   for (let first = 0; first < pages; first += a.batchPages) {
-    rows += await retagBatch(db, a, [first, first + a.batchPages]);
+    rows += (await retagBatch(db, a, [first, first + a.batchPages])).changed;
     a.onBatch?.({ table: a.table, phase: 'batch', pagesDone: Math.min(first + a.batchPages, pages), pages, rows });
   }
   const total = await tablePages(db, a.table);
-  rows += await retagBatch(db, a, undefined);
+  rows += await sweep(db, a);
   a.onBatch?.({ table: a.table, phase: 'sweep', pagesDone: total, pages: total, rows });
   return rows;
+}
+
+/**
+ * The final sweep. As the owner, one statement under the table lock. As a
+ * role that bypasses row security, the batches skip rows other transactions
+ * hold locked (they never wait for a row lock, so they can never be part of
+ * a deadlock with the application's units): the sweep repeats, backing off,
+ * until one pass found nothing it had to skip, and gives up with
+ * `RETAG_LOCK_TIMEOUT` after `lockAttempts` passes. Returns the rows re-tagged.
+ */
+async function sweep(db: Queryable, a: RetagTableArgs): Promise<number> {
+  let rows = 0;
+  for (let pass = 1; ; pass++) {
+    const r = await retagBatch(db, a, undefined);
+    rows += r.changed;
+    if (r.skipped === 0) return rows;
+    if (pass >= a.lockAttempts)
+      throw new PostgresCoreError(
+        'RETAG_LOCK_TIMEOUT',
+        `could not re-tag ${r.skipped} row(s) of ${a.table}: ${a.lockAttempts} sweeps found them locked by other transactions (a long transaction holds them). Rows done stay done. Fix: end the long transaction (pg_stat_activity shows it), then run the re-tag again.`,
+      );
+    await sleep(backoff(a, pass));
+  }
 }
 
 async function tablePages(db: Queryable, table: string): Promise<number> {
@@ -435,40 +458,68 @@ async function tablePages(db: Queryable, table: string): Promise<number> {
   return Number(r.rows[0]?.pages ?? 0);
 }
 
-/** Re-tags the rows on pages [first, end) (or the whole table) in one transaction; retries (backing off) while the table lock is busy. */
-async function retagBatch(db: Queryable, a: RetagTableArgs, range: readonly [number, number] | undefined): Promise<number> {
+/** The SQLSTATEs after which a batch (rolled back, idempotent) is simply tried again: lock timeout, deadlock, serialization. */
+const RETRY_STATES = new Set(['55P03', '40P01', '40001']);
+
+/** How long to wait before try `attempt` + 1 (grows to five times `lockTimeoutMs`, at most 5 s, with jitter). */
+function backoff(a: RetagTableArgs, attempt: number): number {
+  return Math.min(a.lockTimeoutMs, 1000) * Math.min(attempt, 5) * (0.5 + Math.random() / 2);
+}
+
+/**
+ * Re-tags the rows on pages [first, end) (or the whole table) in one READ
+ * COMMITTED transaction; retries (backing off) while the table lock is busy
+ * or the transaction lost a deadlock or serialization conflict. As the owner
+ * it lifts FORCE under the table's lock; as a role that bypasses row
+ * security it locks only the rows it changes, skipping rows other
+ * transactions hold (`SKIP LOCKED`: it never waits for a row lock) and
+ * counting them as `skipped`.
+ */
+async function retagBatch(
+  db: Queryable,
+  a: RetagTableArgs,
+  range: readonly [number, number] | undefined,
+): Promise<{ changed: number; skipped: number }> {
   for (let attempt = 1; ; attempt++) {
-    await db.query('begin');
+    await db.query('begin isolation level read committed');
     try {
       await db.query(`select pg_catalog.set_config('lock_timeout', $1, true)`, [`${a.lockTimeoutMs}ms`]);
       if (!a.bypass) await db.query(`alter table ${a.table} no force row level security`);
       const inRange = range ? 'ctid >= $2::tid and ctid < $3::tid' : 'true';
       const targetInRange = range ? 't.ctid >= $2::tid and t.ctid < $3::tid' : 'true';
+      const candidates = `select t.ctid as id, tags.tag from ${a.table} t join tags on t.${a.column}::text = tags.tenant
+            where ${targetInRange} and t.tenant_tag is distinct from tags.tag`;
       const r = await db.query(
         `with tags as (
            select d.tenant, stellaops_security.tenant_tag(d.tenant, $1) as tag
              from (select distinct ${a.column}::text as tenant from ${a.table} where ${inRange}) d),
+         candidates as (${candidates}),${
+           a.bypass
+             ? `
+         lockable as (${candidates} for no key update of t skip locked),`
+             : ''
+         }
          changed as (
-           update ${a.table} t set tenant_tag = tags.tag from tags
-            where ${targetInRange}
-              and t.${a.column}::text = tags.tenant and t.tenant_tag is distinct from tags.tag
+           update ${a.table} t set tenant_tag = l.tag from ${a.bypass ? 'lockable' : 'candidates'} l
+            where t.ctid = l.id
            returning 1)
-         select count(*)::int as n from changed`,
+         select (select count(*) from candidates)::int as candidates, (select count(*) from changed)::int as changed`,
         range ? [a.keyId, `(${range[0]},0)`, `(${range[1]},0)`] : [a.keyId],
       );
       if (!a.bypass) await db.query(`alter table ${a.table} force row level security`);
       await db.query('commit');
-      return Number(r.rows[0]?.n ?? 0);
+      const changed = Number(r.rows[0]?.changed ?? 0);
+      return { changed, skipped: Number(r.rows[0]?.candidates ?? 0) - changed };
     } catch (e) {
       await db.query('rollback').catch(() => undefined);
-      if ((e as { code?: string }).code !== '55P03') throw e;
+      if (!RETRY_STATES.has(String((e as { code?: string }).code))) throw e;
       if (attempt >= a.lockAttempts)
         throw new PostgresCoreError(
           'RETAG_LOCK_TIMEOUT',
-          `could not lock ${a.table} to re-tag it: ${a.lockAttempts} tries of ${a.lockTimeoutMs} ms each found it busy (a long transaction holds a lock on it${a.bypass ? ' or on its rows' : ''}). Batches done stay done. Fix: end the long transaction (pg_stat_activity shows it), then run the re-tag again.`,
+          `could not lock ${a.table} to re-tag it: ${a.lockAttempts} tries of ${a.lockTimeoutMs} ms each found it busy (a long transaction holds a lock on it). Batches done stay done. Fix: end the long transaction (pg_stat_activity shows it), then run the re-tag again.`,
           { cause: e },
         );
-      await sleep(Math.min(a.lockTimeoutMs, 1000) * Math.min(attempt, 5) * (0.5 + Math.random() / 2));
+      await sleep(backoff(a, attempt));
     }
   }
 }
