@@ -6,7 +6,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { benchMachine, pair, runCleanups, slice, writeBenchResult, type PairResult } from '@stellaops/bench-kit';
-import { freePort } from '@stellaops/embedded-server';
+import { freePorts } from '@stellaops/embedded-server';
 import { SchemaMigrator } from '@stellaops/migrator';
 import {
   createDataSource,
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     root,
     memoryBytes: parseMemory('2GiB'),
     overrides: { max_connections: MAX_CONNECTIONS },
-    ports: { postgres: await freePort(), pgbouncer: await freePort() },
+    ports: await freePorts(2).then(([postgres, pgbouncer]) => ({ postgres: postgres!, pgbouncer: pgbouncer! })),
     onProgress: (m) => console.error(`… ${m}`),
     monitoring: { mode: 'off' }, // figures comparable with earlier runs (no scrape load)
   });

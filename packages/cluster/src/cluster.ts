@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { ensurePrivateDir, freePort, locateBinaries, serverRunAs, withFileLock, type RunAs } from '@stellaops/embedded-server';
+import { ensurePrivateDir, freePorts, locateBinaries, serverRunAs, withFileLock, type RunAs } from '@stellaops/embedded-server';
 import type { ClusterComponent, ClusterContext, ComponentStatus } from './component.js';
 import { ClusterStateError, MissingPackageError } from './errors.js';
 import { clusterLayout, type ClusterLayout } from './layout.js';
@@ -183,11 +183,7 @@ export class Cluster {
     const o = this.#o;
     const state: ClusterState = {
       version: 1,
-      ports: {
-        ...saved?.ports,
-        postgres: o.ports?.postgres ?? saved?.ports.postgres ?? (await freePort()),
-        pgbouncer: o.ports?.pgbouncer ?? saved?.ports.pgbouncer ?? (await freePort()),
-      },
+      ports: { ...saved?.ports, ...(await this.#serverPorts(saved)) },
       memoryBytes: o.memoryBytes ?? saved?.memoryBytes ?? totalmem(),
       overrides: o.overrides ?? saved?.overrides ?? {},
       up: saved?.up ?? false,
@@ -214,8 +210,7 @@ export class Cluster {
       const saved = state.ports[name];
       if (saved !== undefined) return saved;
       const taken = new Set(Object.values(state.ports));
-      let port = await freePort();
-      while (taken.has(port)) port = await freePort();
+      const port = (await freePorts(taken.size + 1)).find((p) => !taken.has(p))!;
       state.ports[name] = port;
       const onDisk = readJson<ClusterState>(stateFile, "the cluster's ports and settings");
       writeJson(stateFile, { ...(onDisk ?? state), ports: { ...(onDisk?.ports ?? state.ports), [name]: port } }, 0o644);
@@ -224,6 +219,15 @@ export class Cluster {
     const loaded = secrets ?? { superuser: '', roles: {}, pgbouncer: {} };
     const saveSecrets = () => writeJson(this.layout.secretsFile, loaded, 0o600);
     return { layout: this.layout, runAs: this.#runAs, settings, state, secrets: loaded, programs, progress, allocatePort, saveSecrets };
+  }
+
+  /** The PostgreSQL and PgBouncer ports: given, saved, or free ones (never one port for both). */
+  async #serverPorts(saved: ClusterState | undefined): Promise<{ postgres: number; pgbouncer: number }> {
+    const postgres = this.#o.ports?.postgres ?? saved?.ports.postgres;
+    const pgbouncer = this.#o.ports?.pgbouncer ?? saved?.ports.pgbouncer;
+    if (postgres !== undefined && pgbouncer !== undefined) return { postgres, pgbouncer };
+    const fresh = (await freePorts(3)).filter((p) => p !== postgres && p !== pgbouncer);
+    return { postgres: postgres ?? fresh[0]!, pgbouncer: pgbouncer ?? fresh[1]! };
   }
 
   async #status(ctx: ClusterContext): Promise<ClusterStatus> {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import pg from 'pg';
-import { freePort } from '@stellaops/embedded-server';
+import { freePorts } from '@stellaops/embedded-server';
 import { Cluster, connectionInfo, parseMemory, type ClusterContext, type ClusterOptions, type ConnectionInfo } from '../src/index.js';
 
 /** A running test cluster in its own folder on tmpfs (reachable by OS user postgres), on random ports. */
@@ -25,7 +25,7 @@ export async function startTestCluster(extra: Partial<ClusterOptions> = {}): Pro
   const cluster = new Cluster({
     root,
     memoryBytes: parseMemory('1GiB'),
-    ports: { postgres: await freePort(), pgbouncer: await freePort() },
+    ports: await freePorts(2).then(([postgres, pgbouncer]) => ({ postgres: postgres!, pgbouncer: pgbouncer! })),
     monitoring: { mode: 'off' },
     ...extra,
   });

@@ -14,7 +14,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { redactSecrets } from '@stellaops/safe-text';
 import { PortInUseError, ServerStartError } from './errors.js';
@@ -110,17 +110,40 @@ export function acceptsConnections(port: number, host = '127.0.0.1'): Promise<bo
   });
 }
 
-/** A free TCP port on `host`, chosen by the OS. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen({ port: 0, host, exclusive: true }, () => {
+/** A free TCP port on `host`, chosen by the OS. Two calls may return the same port: for several at once use {@link freePorts}. */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const [port] = await freePorts(1, host);
+  return port!;
+}
+
+/**
+ * `count` free TCP ports on `host`, all different: each is held open until
+ * all are chosen (two {@link freePort} calls in a row can get the same port
+ * back from the OS).
+ *
+ * @example
+ * ```ts
+ * const [postgres, pgbouncer] = await freePorts(2);
+ * ```
+ */
+export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const srv = createServer();
+      servers.push(srv);
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen({ port: 0, host, exclusive: true }, () => resolve());
+      });
+    }
+    return servers.map((srv) => {
       const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
+      return typeof addr === 'object' && addr ? addr.port : 0;
     });
-  });
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise<void>((resolve) => (srv.listening ? srv.close(() => resolve()) : resolve()))));
+  }
 }
 
 /**

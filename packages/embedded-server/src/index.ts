@@ -20,6 +20,7 @@ export {
   TEST_TUNED_SETTINGS,
   acceptsConnections,
   freePort,
+  freePorts,
   isPortFree,
   type EmbeddedClusterOptions,
 } from './embedded-cluster.js';
