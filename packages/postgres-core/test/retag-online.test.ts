@@ -15,6 +15,15 @@ import {
   type RetagBatchProgress,
   type RetagProgress,
 } from '../src/index.js';
+import {
+  describeError,
+  expectAcknowledgedState,
+  prng,
+  randomUnit,
+  seedTenant,
+  type Lane,
+  type LoadShape,
+} from './support/rotation-load.js';
 import { APP_PASSWORD, APP_ROLE, coreRlsMigrations, OWNER_PASSWORD, tableOwner, type TestDB } from './support/schema.js';
 
 const db = useTestDatabase({ migrations: coreRlsMigrations });
@@ -36,34 +45,6 @@ const EXTRA_UNITS = 25;
 const MAX_UNITS = 4000;
 const PAD = 'x'.repeat(420);
 
-/** A small seeded PRNG (mulberry32): a failing run names its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface Row {
-  tenant: string;
-  name: string;
-}
-
-/** What one lane (a sequence of units on one service) committed: rows it owns, by id. */
-interface Lane {
-  readonly index: number;
-  readonly rows: Map<number, Row>;
-  readonly deleted: Set<number>;
-  readonly notes: Map<string, string>;
-  nextId: number;
-  version: number;
-  units: number;
-}
-
 interface Shared {
   readonly counters: Map<number, number>;
   readonly failures: string[];
@@ -71,9 +52,7 @@ interface Shared {
   retagDone: boolean;
 }
 
-const seedTenant = (id: number): string => TENANTS[id % TENANTS.length]!;
 const ownerLane = (id: number): number => id % LANES;
-const nameOf = (lane: number, id: number, version: number): string => `L${lane}:${id}:v${version}|${PAD}`;
 
 function openService(keys: { tenantKey: TenantKey; previousTenantKey?: TenantKey }, max = 4): PostgresDataSource<TestDB> {
   const ds = createDataSource<TestDB>(
@@ -84,159 +63,7 @@ function openService(keys: { tenantKey: TenantKey; previousTenantKey?: TenantKey
   return ds;
 }
 
-const codeOf = (e: unknown): string => {
-  const x = e as { sqlState?: string; code?: string; cause?: { code?: string } };
-  return x.sqlState ?? x.cause?.code ?? x.code ?? (e instanceof Error ? e.name : 'unknown');
-};
-
-/** One random unit of a lane; returns once it committed (its effects recorded) or failed (recorded). */
-async function unit(ds: PostgresDataSource<TestDB>, lane: Lane, shared: Shared, rnd: () => number): Promise<void> {
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-  const live = [...lane.rows.keys()];
-  const anyLive = (): number => pick(live);
-  const newId = (): number => {
-    const id = lane.nextId;
-    lane.nextId += LANES;
-    return id;
-  };
-  const kind = Math.floor(rnd() * 8);
-  const what = `lane ${lane.index} unit ${lane.units} kind ${kind}`;
-  try {
-    switch (kind) {
-      case 0: {
-        // insert a new row for a random tenant
-        const id = newId();
-        const row = { tenant: pick(TENANTS), name: nameOf(lane.index, id, ++lane.version) };
-        await ds.forTenant(row.tenant).insertInto('items').values({ id, tenant_id: row.tenant, name: row.name }).execute();
-        lane.rows.set(id, row);
-        break;
-      }
-      case 1: {
-        // update a row of the lane (tagged with either key)
-        const id = anyLive();
-        const row = lane.rows.get(id)!;
-        const name = nameOf(lane.index, id, ++lane.version);
-        const r = await ds.forTenant(row.tenant).updateTable('items').set({ name }).where('id', '=', id).executeTakeFirst();
-        if (r.numUpdatedRows !== 1n) shared.violations.push(`${what}: update of ${id} (${row.tenant}) changed ${r.numUpdatedRows} rows`);
-        else row.name = name;
-        break;
-      }
-      case 2: {
-        // upsert: an existing row of the lane (conflict, update) or a new one
-        const existing = rnd() < 0.6;
-        const id = existing ? anyLive() : newId();
-        const tenant = existing ? lane.rows.get(id)!.tenant : pick(TENANTS);
-        const name = nameOf(lane.index, id, ++lane.version);
-        const r = await ds
-          .forTenant(tenant)
-          .insertInto('items')
-          .values({ id, tenant_id: tenant, name })
-          .onConflict((oc) => oc.column('id').doUpdateSet({ name }))
-          .executeTakeFirst();
-        if (r.numInsertedOrUpdatedRows !== 1n)
-          shared.violations.push(`${what}: upsert of ${id} (${tenant}) wrote ${r.numInsertedOrUpdatedRows}`);
-        else lane.rows.set(id, { tenant, name });
-        break;
-      }
-      case 3: {
-        // delete a row of the lane
-        if (live.length < 50) break;
-        const id = anyLive();
-        const row = lane.rows.get(id)!;
-        const r = await ds.forTenant(row.tenant).deleteFrom('items').where('id', '=', id).executeTakeFirst();
-        if (r.numDeletedRows !== 1n) shared.violations.push(`${what}: delete of ${id} (${row.tenant}) removed ${r.numDeletedRows} rows`);
-        lane.rows.delete(id);
-        lane.deleted.add(id);
-        break;
-      }
-      case 4: {
-        // read the lane's rows of a tenant: exactly what the lane last committed (nobody else writes them)
-        const tenant = pick(TENANTS);
-        const mine = [...lane.rows].filter(([, r]) => r.tenant === tenant).map(([id]) => id);
-        const gone = [...lane.deleted].slice(-20);
-        const seen = await ds
-          .forTenant(tenant)
-          .selectFrom('items')
-          .select(['id', 'tenant_id', 'name'])
-          .where('id', 'in', [...mine, ...gone, -1])
-          .orderBy('id')
-          .execute();
-        // ids are never reused: a deleted row must stay gone
-        const expected = mine.sort((a, b) => a - b).map((id) => ({ id, tenant_id: tenant, name: lane.rows.get(id)!.name }));
-        if (JSON.stringify(seen) !== JSON.stringify(expected)) {
-          const seenIds = seen.map((r) => r.id);
-          const missing = expected.filter((r) => !seenIds.includes(r.id)).map((r) => r.id);
-          const extra = seenIds.filter((id) => !lane.rows.has(id));
-          shared.violations.push(`${what}: read of ${tenant}: missing ${missing.join(',')} extra ${extra.join(',')} (or stale values)`);
-        }
-        break;
-      }
-      case 5: {
-        // increment a shared counter (row-lock contention with other lanes and the owner)
-        const id = 1 + Math.floor(rnd() * COUNTERS);
-        const r = await ds
-          .forTenant(seedTenant(id))
-          .updateTable('items')
-          .set((eb) => ({ qty: eb('qty', '+', 1) }))
-          .where('id', '=', id)
-          .executeTakeFirst();
-        if (r.numUpdatedRows !== 1n) shared.violations.push(`${what}: counter ${id} increment changed ${r.numUpdatedRows} rows`);
-        else shared.counters.set(id, (shared.counters.get(id) ?? 0) + 1);
-        break;
-      }
-      default: {
-        // a unit of several statements: read a row, update it, bump a counter, insert a row and a note, maybe delete one
-        const tenant = pick(TENANTS);
-        const mine = [...lane.rows].filter(([, r]) => r.tenant === tenant).map(([id]) => id);
-        if (mine.length < 2) break;
-        const target = pick(mine);
-        let victim: number | undefined = pick(mine);
-        if (victim === target || rnd() < 0.5) victim = undefined;
-        // one of the tenant's counters (id % tenants = the tenant's index; ids start at 1)
-        const k = Math.floor(rnd() * (COUNTERS / TENANTS.length));
-        const t = TENANTS.indexOf(tenant);
-        const counterId = t === 0 ? TENANTS.length * (k + 1) : t + TENANTS.length * k;
-        const insertId = newId();
-        const version = ++lane.version;
-        const updated = nameOf(lane.index, target, version);
-        const inserted = nameOf(lane.index, insertId, version);
-        const note = `L${lane.index}:note:${version}`;
-        const problems = await ds.withTenant(tenant, async (trx) => {
-          const out: string[] = [];
-          const before = await trx.selectFrom('items').select(['name']).where('id', '=', target).executeTakeFirst();
-          if (before?.name !== lane.rows.get(target)!.name) out.push(`read ${target} gave ${before?.name.slice(0, 30) ?? 'nothing'}`);
-          const u = await trx.updateTable('items').set({ name: updated }).where('id', '=', target).executeTakeFirst();
-          if (u.numUpdatedRows !== 1n) out.push(`update ${target} changed ${u.numUpdatedRows}`);
-          const c = await trx
-            .updateTable('items')
-            .set((eb) => ({ qty: eb('qty', '+', 1) }))
-            .where('id', '=', counterId)
-            .executeTakeFirst();
-          if (c.numUpdatedRows !== 1n) out.push(`counter ${counterId} changed ${c.numUpdatedRows}`);
-          await trx.insertInto('items').values({ id: insertId, tenant_id: tenant, name: inserted }).execute();
-          await trx.insertInto('notes').values({ tenant_id: tenant, body: note }).execute();
-          if (victim !== undefined) {
-            const d = await trx.deleteFrom('items').where('id', '=', victim).executeTakeFirst();
-            if (d.numDeletedRows !== 1n) out.push(`delete ${victim} removed ${d.numDeletedRows}`);
-          }
-          return out;
-        });
-        // committed: record every effect, then report what the unit saw wrong
-        lane.rows.get(target)!.name = updated;
-        shared.counters.set(counterId, (shared.counters.get(counterId) ?? 0) + 1);
-        lane.rows.set(insertId, { tenant, name: inserted });
-        lane.notes.set(note, tenant);
-        if (victim !== undefined) {
-          lane.rows.delete(victim);
-          lane.deleted.add(victim);
-        }
-        for (const p of problems) shared.violations.push(`${what} (${tenant}): ${p}`);
-      }
-    }
-  } catch (e) {
-    shared.failures.push(`${what}: ${codeOf(e)} ${e instanceof Error ? e.message.slice(0, 200) : String(e)}`);
-  }
-}
+const SHAPE: LoadShape = { tenants: TENANTS, lanes: LANES, counters: COUNTERS, pad: PAD };
 
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((ds) => ds.close()));
@@ -274,7 +101,7 @@ describe('online re-tagging under load (key rotation steps 1 and 2)', () => {
         units: 0,
       }));
       for (let id = 1; id <= SEED_ROWS; id++)
-        if (id > COUNTERS) lanes[ownerLane(id)]!.rows.set(id, { tenant: seedTenant(id), name: `L${ownerLane(id)}:${id}:v0|${PAD}` });
+        if (id > COUNTERS) lanes[ownerLane(id)]!.rows.set(id, { tenant: seedTenant(SHAPE, id), name: `L${ownerLane(id)}:${id}:v0|${PAD}` });
 
       const services = Array.from({ length: SERVICES }, () => openService({ tenantKey: K2, previousTenantKey: fixtureKey() }));
       const runLane = async (lane: Lane): Promise<void> => {
@@ -283,7 +110,7 @@ describe('online re-tagging under load (key rotation steps 1 and 2)', () => {
         let extra = 0;
         while (extra < EXTRA_UNITS && lane.units < MAX_UNITS) {
           if (shared.retagDone) extra++;
-          await unit(ds, lane, shared, rnd);
+          await randomUnit(ds, lane, shared, rnd, SHAPE);
           lane.units++;
         }
       };
@@ -302,7 +129,7 @@ describe('online re-tagging under load (key rotation steps 1 and 2)', () => {
             if (r.rowCount !== 1) shared.violations.push(`owner: counter ${id} increment changed ${r.rowCount} rows`);
             else shared.counters.set(id, (shared.counters.get(id) ?? 0) + 1);
           } catch (e) {
-            shared.failures.push(`owner counter ${id}: ${codeOf(e)} ${(e as Error).message}`);
+            shared.failures.push(`owner counter ${id}: ${describeError(e)}`);
           }
           ownerWrites.acknowledged++;
           await new Promise((r) => setTimeout(r, 5)); // a few rows, not a second hot loop
@@ -367,56 +194,21 @@ describe('online re-tagging under load (key rotation steps 1 and 2)', () => {
       expect(shared.failures, ctx).toEqual([]);
       expect(shared.violations, ctx).toEqual([]);
 
-      // FORCE is back on every tenant table
-      const forced = await db.pool.query(
-        `select relname, relforcerowsecurity from pg_class where relname in ('items', 'notes') order by 1`,
-      );
-      expect(forced.rows, ctx).toEqual([
-        { relname: 'items', relforcerowsecurity: true },
-        { relname: 'notes', relforcerowsecurity: true },
-      ]);
-
-      // every row is tagged with its own tenant's new-key tag
-      for (const table of ['items', 'notes']) {
-        const wrong = await db.pool.query(
-          `select id, tenant_id from ${table} where tenant_tag is distinct from stellaops_security.tenant_tag(tenant_id, $1) order by id limit 20`,
-          [K2.keyId],
-        );
-        expect(wrong.rows, `${ctx} ${table} rows not on ${K2.keyId}`).toEqual([]);
-      }
-
-      // every acknowledged write is there with its last value; no deleted row came back; no row nobody wrote
-      const all = await db.pool.query<{ id: number; tenant_id: string; name: string; qty: number }>(
-        'select id, tenant_id, name, qty from items order by id',
-      );
-      const actual = new Map(all.rows.map((r) => [r.id, r]));
-      const expected = new Map<number, Row>();
-      for (const lane of lanes) for (const [id, row] of lane.rows) expected.set(id, row);
-      const lost: string[] = [];
-      for (const [id, row] of expected) {
-        const got = actual.get(id);
-        if (got?.tenant_id !== row.tenant || got.name !== row.name)
-          lost.push(
-            `${id}: expected ${row.tenant} ${row.name.slice(0, 24)}, found ${got ? `${got.tenant_id} ${got.name.slice(0, 24)}` : 'nothing'}`,
-          );
-      }
-      expect(lost.slice(0, 20), ctx).toEqual([]);
-      const resurrected = lanes.flatMap((l) => [...l.deleted].filter((id) => !l.rows.has(id) && actual.has(id)));
-      expect(resurrected, ctx).toEqual([]);
-      const unknown = all.rows.filter((r) => r.id > COUNTERS && !expected.has(r.id)).map((r) => r.id);
-      expect(unknown, ctx).toEqual([]);
-      const counters = all.rows.filter((r) => r.id <= COUNTERS).map((r) => [r.id, r.qty]);
-      expect(counters, ctx).toEqual(Array.from({ length: COUNTERS }, (_, i) => [i + 1, shared.counters.get(i + 1) ?? 0]));
-      const notes = await db.pool.query<{ body: string; tenant_id: string }>(`select body, tenant_id from notes where body like 'L%'`);
-      const expectedNotes = new Map(lanes.flatMap((l) => [...l.notes]));
-      expect(new Map(notes.rows.map((r) => [r.body, r.tenant_id])), ctx).toEqual(expectedNotes);
+      // FORCE on, every row on its tenant's k2 tag, every acknowledged write there with its last value
+      const { rows: allRows, notes: expectedNotes } = await expectAcknowledgedState(db.pool, {
+        shape: SHAPE,
+        lanes,
+        counters: shared.counters,
+        keyId: K2.keyId,
+        ctx,
+      });
       expect(expectedNotes.size, ctx).toBeGreaterThan(0);
 
       // step 3: the new key alone reads every row of each tenant, the old key alone none
       const nextOnly = openService({ tenantKey: K2 }, 2);
       const oldOnly = openService({ tenantKey: fixtureKey() }, 2);
       for (const tenant of TENANTS) {
-        const ids = all.rows.filter((r) => r.tenant_id === tenant).map((r) => r.id);
+        const ids = allRows.filter((r) => r.tenant_id === tenant).map((r) => r.id);
         const seen = await nextOnly.forTenant(tenant).selectFrom('items').select('id').orderBy('id').execute();
         expect(
           seen.map((r) => r.id),

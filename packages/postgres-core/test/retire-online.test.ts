@@ -19,6 +19,19 @@ import {
   type PostgresDataSource,
   type RetireResult,
 } from '../src/index.js';
+import {
+  codeOf,
+  describeError,
+  expectAcknowledgedState,
+  nameOf,
+  newId,
+  prng,
+  randomUnit,
+  seedTenant,
+  type Lane,
+  type LoadShape,
+  type Row,
+} from './support/rotation-load.js';
 import { APP_PASSWORD, APP_ROLE, coreRlsMigrations, type TestDB } from './support/schema.js';
 
 const db = useTestDatabase({ migrations: coreRlsMigrations });
@@ -51,34 +64,6 @@ const RR_BASE = 900_000;
 const RR_TENANTS = ['r0', 'r3'];
 const PAD = 'x'.repeat(420);
 
-/** A small seeded PRNG (mulberry32): a failing run names its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface Row {
-  tenant: string;
-  name: string;
-}
-
-/** What one lane (a sequence of units on one service) committed: rows it owns, by id. */
-interface Lane {
-  readonly index: number;
-  readonly rows: Map<number, Row>;
-  readonly deleted: Set<number>;
-  readonly notes: Map<string, string>;
-  nextId: number;
-  version: number;
-  units: number;
-}
-
 /** 0: the retire was not called yet (k1 installed); 1: it runs; 2: it resolved. */
 type Phase = 0 | 1 | 2;
 
@@ -100,9 +85,7 @@ interface Shared {
   };
 }
 
-const seedTenant = (id: number): string => TENANTS[id % TENANTS.length]!;
 const seedLane = (id: number): number => id % CURRENT_LANES;
-const nameOf = (lane: number, id: number, version: number): string => `L${lane}:${id}:v${version}|${PAD}`;
 const isLagging = (lane: Lane): boolean => lane.index >= CURRENT_LANES;
 
 function openService(keys: { tenantKey: TenantKey; previousTenantKey?: TenantKey }, max = 4): PostgresDataSource<TestDB> {
@@ -114,161 +97,7 @@ function openService(keys: { tenantKey: TenantKey; previousTenantKey?: TenantKey
   return ds;
 }
 
-const codeOf = (e: unknown): string => {
-  const x = e as { sqlState?: string; code?: string; cause?: { code?: string } };
-  return x.sqlState ?? x.cause?.code ?? x.code ?? (e instanceof Error ? e.name : 'unknown');
-};
-const describeError = (e: unknown): string => `${codeOf(e)} ${e instanceof Error ? e.message.slice(0, 200) : String(e)}`;
-
-/** A new id of the lane (ids are never reused). */
-const newId = (lane: Lane): number => {
-  const id = lane.nextId;
-  lane.nextId += LANES;
-  return id;
-};
-
-/** One random unit of a current (k2-only) lane; returns once it committed (its effects recorded) or failed (recorded). */
-async function currentUnit(ds: PostgresDataSource<TestDB>, lane: Lane, shared: Shared, rnd: () => number): Promise<void> {
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-  const live = [...lane.rows.keys()];
-  const anyLive = (): number => pick(live);
-  const kind = Math.floor(rnd() * 8);
-  const what = `lane ${lane.index} unit ${lane.units} kind ${kind} (phase ${shared.phase})`;
-  try {
-    switch (kind) {
-      case 0: {
-        // insert a new row for a random tenant
-        const id = newId(lane);
-        const row = { tenant: pick(TENANTS), name: nameOf(lane.index, id, ++lane.version) };
-        await ds.forTenant(row.tenant).insertInto('items').values({ id, tenant_id: row.tenant, name: row.name }).execute();
-        lane.rows.set(id, row);
-        break;
-      }
-      case 1: {
-        // update a row of the lane
-        const id = anyLive();
-        const row = lane.rows.get(id)!;
-        const name = nameOf(lane.index, id, ++lane.version);
-        const r = await ds.forTenant(row.tenant).updateTable('items').set({ name }).where('id', '=', id).executeTakeFirst();
-        if (r.numUpdatedRows !== 1n) shared.violations.push(`${what}: update of ${id} (${row.tenant}) changed ${r.numUpdatedRows} rows`);
-        else row.name = name;
-        break;
-      }
-      case 2: {
-        // upsert: an existing row of the lane (conflict, update) or a new one
-        const existing = rnd() < 0.6;
-        const id = existing ? anyLive() : newId(lane);
-        const tenant = existing ? lane.rows.get(id)!.tenant : pick(TENANTS);
-        const name = nameOf(lane.index, id, ++lane.version);
-        const r = await ds
-          .forTenant(tenant)
-          .insertInto('items')
-          .values({ id, tenant_id: tenant, name })
-          .onConflict((oc) => oc.column('id').doUpdateSet({ name }))
-          .executeTakeFirst();
-        if (r.numInsertedOrUpdatedRows !== 1n)
-          shared.violations.push(`${what}: upsert of ${id} (${tenant}) wrote ${r.numInsertedOrUpdatedRows}`);
-        else lane.rows.set(id, { tenant, name });
-        break;
-      }
-      case 3: {
-        // delete a row of the lane
-        if (live.length < 50) break;
-        const id = anyLive();
-        const row = lane.rows.get(id)!;
-        const r = await ds.forTenant(row.tenant).deleteFrom('items').where('id', '=', id).executeTakeFirst();
-        if (r.numDeletedRows !== 1n) shared.violations.push(`${what}: delete of ${id} (${row.tenant}) removed ${r.numDeletedRows} rows`);
-        lane.rows.delete(id);
-        lane.deleted.add(id);
-        break;
-      }
-      case 4: {
-        // read the lane's rows of a tenant: exactly what the lane last committed (nobody else writes them)
-        const tenant = pick(TENANTS);
-        const mine = [...lane.rows].filter(([, r]) => r.tenant === tenant).map(([id]) => id);
-        const gone = [...lane.deleted].slice(-20);
-        const seen = await ds
-          .forTenant(tenant)
-          .selectFrom('items')
-          .select(['id', 'tenant_id', 'name'])
-          .where('id', 'in', [...mine, ...gone, -1])
-          .orderBy('id')
-          .execute();
-        const expected = mine.sort((a, b) => a - b).map((id) => ({ id, tenant_id: tenant, name: lane.rows.get(id)!.name }));
-        if (JSON.stringify(seen) !== JSON.stringify(expected)) {
-          const seenIds = seen.map((r) => r.id);
-          const missing = expected.filter((r) => !seenIds.includes(r.id)).map((r) => r.id);
-          const extra = seenIds.filter((id) => !lane.rows.has(id));
-          shared.violations.push(`${what}: read of ${tenant}: missing ${missing.join(',')} extra ${extra.join(',')} (or stale values)`);
-        }
-        break;
-      }
-      case 5: {
-        // increment a shared counter (row-lock contention with other lanes)
-        const id = 1 + Math.floor(rnd() * COUNTERS);
-        const r = await ds
-          .forTenant(seedTenant(id))
-          .updateTable('items')
-          .set((eb) => ({ qty: eb('qty', '+', 1) }))
-          .where('id', '=', id)
-          .executeTakeFirst();
-        if (r.numUpdatedRows !== 1n) shared.violations.push(`${what}: counter ${id} increment changed ${r.numUpdatedRows} rows`);
-        else shared.counters.set(id, (shared.counters.get(id) ?? 0) + 1);
-        break;
-      }
-      default: {
-        // a unit of several statements: read a row, update it, bump a counter, insert a row and a note, maybe delete one
-        const tenant = pick(TENANTS);
-        const mine = [...lane.rows].filter(([, r]) => r.tenant === tenant).map(([id]) => id);
-        if (mine.length < 2) break;
-        const target = pick(mine);
-        let victim: number | undefined = pick(mine);
-        if (victim === target || rnd() < 0.5) victim = undefined;
-        // one of the tenant's counters (id % tenants = the tenant's index; ids start at 1)
-        const k = Math.floor(rnd() * (COUNTERS / TENANTS.length));
-        const t = TENANTS.indexOf(tenant);
-        const counterId = t === 0 ? TENANTS.length * (k + 1) : t + TENANTS.length * k;
-        const insertId = newId(lane);
-        const version = ++lane.version;
-        const updated = nameOf(lane.index, target, version);
-        const inserted = nameOf(lane.index, insertId, version);
-        const note = `L${lane.index}:note:${version}`;
-        const problems = await ds.withTenant(tenant, async (trx) => {
-          const out: string[] = [];
-          const before = await trx.selectFrom('items').select(['name']).where('id', '=', target).executeTakeFirst();
-          if (before?.name !== lane.rows.get(target)!.name) out.push(`read ${target} gave ${before?.name.slice(0, 30) ?? 'nothing'}`);
-          const u = await trx.updateTable('items').set({ name: updated }).where('id', '=', target).executeTakeFirst();
-          if (u.numUpdatedRows !== 1n) out.push(`update ${target} changed ${u.numUpdatedRows}`);
-          const c = await trx
-            .updateTable('items')
-            .set((eb) => ({ qty: eb('qty', '+', 1) }))
-            .where('id', '=', counterId)
-            .executeTakeFirst();
-          if (c.numUpdatedRows !== 1n) out.push(`counter ${counterId} changed ${c.numUpdatedRows}`);
-          await trx.insertInto('items').values({ id: insertId, tenant_id: tenant, name: inserted }).execute();
-          await trx.insertInto('notes').values({ tenant_id: tenant, body: note }).execute();
-          if (victim !== undefined) {
-            const d = await trx.deleteFrom('items').where('id', '=', victim).executeTakeFirst();
-            if (d.numDeletedRows !== 1n) out.push(`delete ${victim} removed ${d.numDeletedRows}`);
-          }
-          return out;
-        });
-        // committed: record every effect, then report what the unit saw wrong
-        lane.rows.get(target)!.name = updated;
-        shared.counters.set(counterId, (shared.counters.get(counterId) ?? 0) + 1);
-        lane.rows.set(insertId, { tenant, name: inserted });
-        lane.notes.set(note, tenant);
-        if (victim !== undefined) {
-          lane.rows.delete(victim);
-          lane.deleted.add(victim);
-        }
-        for (const p of problems) shared.violations.push(`${what} (${tenant}): ${p}`);
-      }
-    }
-  } catch (e) {
-    shared.failures.push(`${what}: ${describeError(e)}`);
-  }
-}
+const SHAPE: LoadShape = { tenants: TENANTS, lanes: LANES, counters: COUNTERS, pad: PAD };
 
 /**
  * One random unit of a lagging (k1-only) lane. It only ever sees its own rows (k1-tagged; the k2 rows are not
@@ -298,8 +127,8 @@ async function laggingUnit(ds: PostgresDataSource<TestDB>, lane: Lane, shared: S
   try {
     switch (kind) {
       case 0: {
-        const id = newId(lane);
-        const row = { tenant: pick(TENANTS), name: nameOf(lane.index, id, ++lane.version) };
+        const id = newId(SHAPE, lane);
+        const row = { tenant: pick(TENANTS), name: nameOf(SHAPE, lane.index, id, ++lane.version) };
         await ds.forTenant(row.tenant).insertInto('items').values({ id, tenant_id: row.tenant, name: row.name }).execute();
         lane.rows.set(id, row);
         acknowledged();
@@ -308,7 +137,7 @@ async function laggingUnit(ds: PostgresDataSource<TestDB>, lane: Lane, shared: S
       case 1: {
         const id = pick(live);
         const row = lane.rows.get(id)!;
-        const name = nameOf(lane.index, id, ++lane.version);
+        const name = nameOf(SHAPE, lane.index, id, ++lane.version);
         const r = await ds.forTenant(row.tenant).updateTable('items').set({ name }).where('id', '=', id).executeTakeFirst();
         if (r.numUpdatedRows === 1n) {
           row.name = name;
@@ -318,9 +147,9 @@ async function laggingUnit(ds: PostgresDataSource<TestDB>, lane: Lane, shared: S
       }
       case 2: {
         const existing = live.length > 0 && rnd() < 0.6;
-        const id = existing ? pick(live) : newId(lane);
+        const id = existing ? pick(live) : newId(SHAPE, lane);
         const tenant = existing ? lane.rows.get(id)!.tenant : pick(TENANTS);
-        const name = nameOf(lane.index, id, ++lane.version);
+        const name = nameOf(SHAPE, lane.index, id, ++lane.version);
         const r = await ds
           .forTenant(tenant)
           .insertInto('items')
@@ -379,10 +208,10 @@ async function laggingUnit(ds: PostgresDataSource<TestDB>, lane: Lane, shared: S
         const target = pick(mine);
         let victim: number | undefined = pick(mine);
         if (victim === target || rnd() < 0.5) victim = undefined;
-        const insertId = newId(lane);
+        const insertId = newId(SHAPE, lane);
         const version = ++lane.version;
-        const updated = nameOf(lane.index, target, version);
-        const inserted = nameOf(lane.index, insertId, version);
+        const updated = nameOf(SHAPE, lane.index, target, version);
+        const inserted = nameOf(SHAPE, lane.index, insertId, version);
         const note = `G${lane.index}:note:${version}`;
         const problems = await ds.withTenant(tenant, async (trx) => {
           const out: string[] = [];
@@ -470,7 +299,7 @@ describe('online key retirement under load (key rotation step 3)', () => {
         units: 0,
       }));
       for (let id = COUNTERS + 1; id <= SEED_ROWS; id++)
-        lanes[seedLane(id)]!.rows.set(id, { tenant: seedTenant(id), name: `L${seedLane(id)}:${id}:v0|${PAD}` });
+        lanes[seedLane(id)]!.rows.set(id, { tenant: seedTenant(SHAPE, id), name: `L${seedLane(id)}:${id}:v0|${PAD}` });
 
       const current = Array.from({ length: CURRENT_SERVICES }, () => openService({ tenantKey: K2 }));
       const lagging = openService({ tenantKey: k1 }, LAGGING_LANES);
@@ -496,7 +325,7 @@ describe('online key retirement under load (key rotation step 3)', () => {
         while (extra < extraUnits && lane.units < MAX_UNITS) {
           if (shared.phase === 2) extra++;
           if (isLagging(lane)) await laggingUnit(lagging, lane, shared, rnd);
-          else await currentUnit(current[Math.floor(lane.index / LANES_PER_SERVICE)]!, lane, shared, rnd);
+          else await randomUnit(current[Math.floor(lane.index / LANES_PER_SERVICE)]!, lane, shared, rnd, SHAPE, ` (phase ${shared.phase})`);
           lane.units++;
         }
       };
@@ -586,52 +415,17 @@ describe('online key retirement under load (key rotation step 3)', () => {
       expect(shared.lagging.acksBefore, ctx).toBeGreaterThanOrEqual(LAGGING_ACKS_BEFORE);
       expect(shared.lagging.closedAfter, ctx).toBeGreaterThan(0);
 
-      // FORCE is back on every tenant table
-      const forced = await db.pool.query(
-        `select relname, relforcerowsecurity from pg_class where relname in ('items', 'notes') order by 1`,
-      );
-      expect(forced.rows, ctx).toEqual([
-        { relname: 'items', relforcerowsecurity: true },
-        { relname: 'notes', relforcerowsecurity: true },
-      ]);
-
-      // every row carries its own tenant's canonical k2 tag
-      for (const table of ['items', 'notes']) {
-        const wrong = await db.pool.query(
-          `select id, tenant_id from ${table} where tenant_tag is distinct from stellaops_security.tenant_tag(tenant_id, $1) order by id limit 20`,
-          [K2.keyId],
-        );
-        expect(wrong.rows, `${ctx} ${table} rows not on ${K2.keyId}`).toEqual([]);
-      }
-
-      // every acknowledged write is there with its last value (read as superuser); no deleted row came back; no row
-      // nobody acknowledged (a refused insert left nothing)
-      const all = await db.pool.query<{ id: number; tenant_id: string; name: string; qty: number }>(
-        'select id, tenant_id, name, qty from items order by id',
-      );
-      const actual = new Map(all.rows.map((r) => [r.id, r]));
-      const expected = new Map<number, Row>(rr.rows);
-      for (const lane of lanes) for (const [id, row] of lane.rows) expected.set(id, row);
-      const lost: string[] = [];
-      for (const [id, row] of expected) {
-        const got = actual.get(id);
-        if (got?.tenant_id !== row.tenant || got.name !== row.name)
-          lost.push(
-            `${id}: expected ${row.tenant} ${row.name.slice(0, 24)}, found ${got ? `${got.tenant_id} ${got.name.slice(0, 24)}` : 'nothing'}`,
-          );
-      }
-      expect(lost.slice(0, 20), ctx).toEqual([]);
-      const resurrected = lanes.flatMap((l) => [...l.deleted].filter((id) => !l.rows.has(id) && actual.has(id)));
-      expect(resurrected, ctx).toEqual([]);
-      const unknown = all.rows.filter((r) => r.id > COUNTERS && !expected.has(r.id)).map((r) => r.id);
-      expect(unknown, ctx).toEqual([]);
-      const counters = all.rows.filter((r) => r.id <= COUNTERS).map((r) => [r.id, r.qty]);
-      expect(counters, ctx).toEqual(Array.from({ length: COUNTERS }, (_, i) => [i + 1, shared.counters.get(i + 1) ?? 0]));
-      const notes = await db.pool.query<{ body: string; tenant_id: string }>(
-        `select body, tenant_id from notes where body not like 'seed note %'`,
-      );
-      const expectedNotes = new Map([...rr.notes, ...lanes.flatMap((l) => [...l.notes])]);
-      expect(new Map(notes.rows.map((r) => [r.body, r.tenant_id])), ctx).toEqual(expectedNotes);
+      // FORCE on, every row on its tenant's canonical k2 tag, every acknowledged write (the lanes' and the REPEATABLE
+      // READ transactions') there with its last value, read as superuser; a refused insert left nothing
+      const { rows: allRows, notes: expectedNotes } = await expectAcknowledgedState(db.pool, {
+        shape: SHAPE,
+        lanes,
+        counters: shared.counters,
+        extraRows: rr.rows,
+        extraNotes: rr.notes,
+        keyId: K2.keyId,
+        ctx,
+      });
 
       // the final re-tag moved exactly what was written under k1 and is still there: the lagging service's rows and
       // notes, and the REPEATABLE READ transactions' (nothing else writes k1 tags after step 2)
@@ -649,7 +443,7 @@ describe('online key retirement under load (key rotation step 3)', () => {
       // a k2-only service reads every row of each tenant; the retired key alone reads nothing
       const k2Only = openService({ tenantKey: K2 }, 2);
       for (const tenant of TENANTS) {
-        const ids = all.rows.filter((r) => r.tenant_id === tenant).map((r) => r.id);
+        const ids = allRows.filter((r) => r.tenant_id === tenant).map((r) => r.id);
         const seen = await k2Only.forTenant(tenant).selectFrom('items').select('id').orderBy('id').execute();
         expect(
           seen.map((r) => r.id),
