@@ -113,13 +113,17 @@ export interface RetagTenantRowsOptions {
  * LEVEL SECURITY`, so as the owner a batch lifts FORCE and restores it before
  * it commits; that takes the table's `ACCESS EXCLUSIVE` lock for the batch
  * alone (readers and writers wait for one batch, not for the whole update).
- * A role that bypasses row security (a superuser, or `BYPASSRLS`) needs no
- * FORCE lifted: its batches and sweep take only the locks of the rows they
- * update, and nobody waits for them but a writer of the same row. A batch
- * waits at most `lockTimeoutMs` for a lock (so that it never queues other
- * sessions behind a long transaction for longer), then backs off and tries
- * again. Tags are computed once per tenant of a batch. The pass ends
- * with one sweep of the whole table in a single statement (one snapshot; a
+ * As the owner a batch waits at most `lockTimeoutMs` for that lock (so that
+ * it never queues other sessions behind a long transaction for longer), then
+ * backs off and tries again. A role that bypasses row security (a
+ * superuser, or the owner with `BYPASSRLS`) needs no FORCE lifted: its
+ * batches lock only the rows they change and skip rows other transactions
+ * hold (`SKIP LOCKED`), so they never wait for a lock and can never be part
+ * of a deadlock with the application's units; its sweep repeats, backing
+ * off, until a pass skipped nothing. Every batch is `READ COMMITTED` and is
+ * tried again after a deadlock or serialization failure. Tags are computed
+ * once per tenant of a batch. The pass ends with one sweep of the whole
+ * table in a single statement (one snapshot; a
  * row updated meanwhile is followed to its new version: it catches rows that
  * moved behind the pass, e.g. a row not yet re-tagged that a session without
  * the rotation's previous proof updated); as the owner the sweep holds the
@@ -139,8 +143,8 @@ export interface RetagTenantRowsOptions {
  * @param options `onProgress` per table, `onBatch` per batch and sweep, batch size and lock waits
  * @returns the tables with the number of rows re-tagged in each
  * @throws {@link PostgresCoreError} `TENANT_KEY_NOT_INSTALLED` when `keyId` is not installed (nothing changed);
- *   `RETAG_LOCK_TIMEOUT` when a batch could not lock its table in `lockAttempts` tries (batches done stay done;
- *   run it again)
+ *   `RETAG_LOCK_TIMEOUT` when a batch could not lock its table in `lockAttempts` tries, or `lockAttempts`
+ *   sweeps still found rows locked by others (batches done stay done; run it again)
  * @example
  * ```ts
  * await retagTenantRows(ownerClient, 'k2', {
@@ -458,6 +462,34 @@ async function tablePages(db: Queryable, table: string): Promise<number> {
   return Number(r.rows[0]?.pages ?? 0);
 }
 
+/**
+ * The re-tag statement of one batch (`range`, pages [first, end)) or of the
+ * sweep (no range); `$1` is the key id, `$2`/`$3` the range's TIDs. Tags are
+ * computed once per tenant found. As the owner (table lock held, nobody else
+ * writes) one plain `UPDATE … FROM`. As a role that bypasses row security,
+ * only rows it can lock at once (`SKIP LOCKED`); the sweep also counts the
+ * rows it had to skip (`candidates`), in the same snapshot.
+ */
+function retagSql(a: RetagTableArgs, range: readonly [number, number] | undefined): string {
+  const inRange = (alias: string): string => (range ? `${alias}ctid >= $2::tid and ${alias}ctid < $3::tid` : 'true');
+  const tags = `tags as (
+      select d.tenant, stellaops_security.tenant_tag(d.tenant, $1) as tag
+        from (select distinct ${a.column}::text as tenant from ${a.table} where ${inRange('')}) d)`;
+  const stale = `${a.table} t join tags on t.${a.column}::text = tags.tenant where ${inRange('t.')} and t.tenant_tag is distinct from tags.tag`;
+  if (!a.bypass)
+    return `with ${tags},
+      changed as (
+        update ${a.table} t set tenant_tag = tags.tag from tags
+         where ${inRange('t.')} and t.${a.column}::text = tags.tenant and t.tenant_tag is distinct from tags.tag
+        returning 1)
+      select count(*)::int as changed from changed`;
+  const counted = range === undefined;
+  return `with ${tags},
+      lockable as (select t.ctid as id, tags.tag from ${stale} for no key update of t skip locked),
+      changed as (update ${a.table} t set tenant_tag = l.tag from lockable l where t.ctid = l.id returning 1)
+      select (select count(*) from changed)::int as changed${counted ? `, (select count(*) from ${stale})::int as candidates` : ''}`;
+}
+
 /** The SQLSTATEs after which a batch (rolled back, idempotent) is simply tried again: lock timeout, deadlock, serialization. */
 const RETRY_STATES = new Set(['55P03', '40P01', '40001']);
 
@@ -485,31 +517,11 @@ async function retagBatch(
     try {
       await db.query(`select pg_catalog.set_config('lock_timeout', $1, true)`, [`${a.lockTimeoutMs}ms`]);
       if (!a.bypass) await db.query(`alter table ${a.table} no force row level security`);
-      const inRange = range ? 'ctid >= $2::tid and ctid < $3::tid' : 'true';
-      const targetInRange = range ? 't.ctid >= $2::tid and t.ctid < $3::tid' : 'true';
-      const candidates = `select t.ctid as id, tags.tag from ${a.table} t join tags on t.${a.column}::text = tags.tenant
-            where ${targetInRange} and t.tenant_tag is distinct from tags.tag`;
-      const r = await db.query(
-        `with tags as (
-           select d.tenant, stellaops_security.tenant_tag(d.tenant, $1) as tag
-             from (select distinct ${a.column}::text as tenant from ${a.table} where ${inRange}) d),
-         candidates as (${candidates}),${
-           a.bypass
-             ? `
-         lockable as (${candidates} for no key update of t skip locked),`
-             : ''
-         }
-         changed as (
-           update ${a.table} t set tenant_tag = l.tag from ${a.bypass ? 'lockable' : 'candidates'} l
-            where t.ctid = l.id
-           returning 1)
-         select (select count(*) from candidates)::int as candidates, (select count(*) from changed)::int as changed`,
-        range ? [a.keyId, `(${range[0]},0)`, `(${range[1]},0)`] : [a.keyId],
-      );
+      const r = await db.query(retagSql(a, range), range ? [a.keyId, `(${range[0]},0)`, `(${range[1]},0)`] : [a.keyId]);
       if (!a.bypass) await db.query(`alter table ${a.table} force row level security`);
       await db.query('commit');
       const changed = Number(r.rows[0]?.changed ?? 0);
-      return { changed, skipped: Number(r.rows[0]?.candidates ?? 0) - changed };
+      return { changed, skipped: Number(r.rows[0]?.candidates ?? changed) - changed };
     } catch (e) {
       await db.query('rollback').catch(() => undefined);
       if (!RETRY_STATES.has(String((e as { code?: string }).code))) throw e;
