@@ -20,7 +20,8 @@ import {
   expectAcknowledgedState,
   prng,
   randomUnit,
-  seedTenant,
+  SEED,
+  seedLoad,
   type Lane,
   type LoadShape,
 } from './support/rotation-load.js';
@@ -31,11 +32,10 @@ const opened: Array<PostgresDataSource<TestDB>> = [];
 const K2 = new TenantKey('k2', 'the-rotated-tenant-key-for-the-online-retag-0123456789');
 const fixtureKey = (): TenantKey => new TenantKey(db.server.tenantKey.tenantKeyId, db.server.tenantKey.tenantKey);
 
-const TENANTS = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'];
-const SEED_ROWS = 3000;
+const TENANTS = SEED.tenants;
+const SEED_ROWS = SEED.rows;
 /** Rows every lane may increment (`qty + 1`, commutative): they get row-lock contention between units. */
-const COUNTERS = 60;
-const SEED_NOTES = 300;
+const COUNTERS = SEED.counters;
 const SERVICES = 4;
 const LANES_PER_SERVICE = 3;
 const LANES = SERVICES * LANES_PER_SERVICE;
@@ -43,7 +43,6 @@ const LANES = SERVICES * LANES_PER_SERVICE;
 const EXTRA_UNITS = 25;
 /** Lanes stop anyway after this many units (a re-tag that never resolves then fails the test, it does not hang it). */
 const MAX_UNITS = 4000;
-const PAD = 'x'.repeat(420);
 
 interface Shared {
   readonly counters: Map<number, number>;
@@ -51,8 +50,6 @@ interface Shared {
   readonly violations: string[];
   retagDone: boolean;
 }
-
-const ownerLane = (id: number): number => id % LANES;
 
 function openService(keys: { tenantKey: TenantKey; previousTenantKey?: TenantKey }, max = 4): PostgresDataSource<TestDB> {
   const ds = createDataSource<TestDB>(
@@ -63,7 +60,7 @@ function openService(keys: { tenantKey: TenantKey; previousTenantKey?: TenantKey
   return ds;
 }
 
-const SHAPE: LoadShape = { tenants: TENANTS, lanes: LANES, counters: COUNTERS, pad: PAD };
+const SHAPE: LoadShape = { tenants: TENANTS, lanes: LANES, counters: COUNTERS, pad: SEED.pad };
 
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((ds) => ds.close()));
@@ -78,30 +75,12 @@ describe('online re-tagging under load (key rotation steps 1 and 2)', () => {
       const seed = Number(process.env.RETAG_STRESS_SEED ?? Math.floor(Math.random() * 2 ** 31));
       const ctx = `seed ${seed}`;
       // ~3000 rows of ~450 bytes (some 200 pages) and a few notes, tagged with the fixture key by the fill trigger
-      await db.pool.query(
-        `insert into items (id, tenant_id, name)
-       select g, 'r' || (g % ${TENANTS.length}), 'L' || (g % ${LANES}) || ':' || g || ':v0|' || repeat('x', ${PAD.length})
-         from generate_series(1, ${SEED_ROWS}) g`,
-      );
-      await db.pool.query(
-        `insert into notes (tenant_id, body) select 'r' || (g % ${TENANTS.length}), 'seed note ' || g from generate_series(1, ${SEED_NOTES}) g`,
-      );
+      const lanes = await seedLoad(db.pool, SHAPE, LANES);
       await installTenantKey(db.pool, K2);
       const pagesBefore = (await db.pool.query(`select pg_relation_size('items') / 8192 as pages`)).rows[0]?.pages as string;
       expect(Number(pagesBefore), ctx).toBeGreaterThan(100);
 
       const shared: Shared = { counters: new Map(), failures: [], violations: [], retagDone: false };
-      const lanes: Lane[] = Array.from({ length: LANES }, (_, index) => ({
-        index,
-        rows: new Map(),
-        deleted: new Set(),
-        notes: new Map(),
-        nextId: 100_000 + index,
-        version: 0,
-        units: 0,
-      }));
-      for (let id = 1; id <= SEED_ROWS; id++)
-        if (id > COUNTERS) lanes[ownerLane(id)]!.rows.set(id, { tenant: seedTenant(SHAPE, id), name: `L${ownerLane(id)}:${id}:v0|${PAD}` });
 
       const services = Array.from({ length: SERVICES }, () => openService({ tenantKey: K2, previousTenantKey: fixtureKey() }));
       const runLane = async (lane: Lane): Promise<void> => {

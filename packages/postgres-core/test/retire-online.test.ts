@@ -27,7 +27,8 @@ import {
   newId,
   prng,
   randomUnit,
-  seedTenant,
+  SEED,
+  seedLoad,
   type Lane,
   type LoadShape,
   type Row,
@@ -40,11 +41,10 @@ const K2 = new TenantKey('k2', 'the-rotated-tenant-key-for-the-online-retire-012
 /** "k1": the key the fixture installed, the one retired. */
 const fixtureKey = (): TenantKey => new TenantKey(db.server.tenantKey.tenantKeyId, db.server.tenantKey.tenantKey);
 
-const TENANTS = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'];
-const SEED_ROWS = 3000;
+const TENANTS = SEED.tenants;
+const SEED_ROWS = SEED.rows;
 /** Rows every current lane may increment (`qty + 1`, commutative): they get row-lock contention between units. */
-const COUNTERS = 60;
-const SEED_NOTES = 300;
+const COUNTERS = SEED.counters;
 /** Services signing with k2 alone (the step-3 deployment), and their lanes. */
 const CURRENT_SERVICES = 3;
 const LANES_PER_SERVICE = 3;
@@ -62,7 +62,6 @@ const MAX_UNITS = 4000;
 /** Rows (and notes) of the REPEATABLE READ transactions that hold a k1 proof across the removal: ids from here. */
 const RR_BASE = 900_000;
 const RR_TENANTS = ['r0', 'r3'];
-const PAD = 'x'.repeat(420);
 
 /** 0: the retire was not called yet (k1 installed); 1: it runs; 2: it resolved. */
 type Phase = 0 | 1 | 2;
@@ -85,7 +84,6 @@ interface Shared {
   };
 }
 
-const seedLane = (id: number): number => id % CURRENT_LANES;
 const isLagging = (lane: Lane): boolean => lane.index >= CURRENT_LANES;
 
 function openService(keys: { tenantKey: TenantKey; previousTenantKey?: TenantKey }, max = 4): PostgresDataSource<TestDB> {
@@ -97,7 +95,7 @@ function openService(keys: { tenantKey: TenantKey; previousTenantKey?: TenantKey
   return ds;
 }
 
-const SHAPE: LoadShape = { tenants: TENANTS, lanes: LANES, counters: COUNTERS, pad: PAD };
+const SHAPE: LoadShape = { tenants: TENANTS, lanes: LANES, counters: COUNTERS, pad: SEED.pad };
 
 /**
  * One random unit of a lagging (k1-only) lane. It only ever sees its own rows (k1-tagged; the k2 rows are not
@@ -261,21 +259,14 @@ describe('online key retirement under load (key rotation step 3)', () => {
     await Promise.all(rrClients.map((c) => c.connect()));
     try {
       // 1. ~3000 rows of ~450 bytes (some 200 pages) and a few notes, tagged with k1 by the fill trigger; then steps 1-2
-      await db.pool.query(
-        `insert into items (id, tenant_id, name)
-         select g, 'r' || (g % ${TENANTS.length}), 'L' || (g % ${CURRENT_LANES}) || ':' || g || ':v0|' || repeat('x', ${PAD.length})
-           from generate_series(1, ${SEED_ROWS}) g`,
-      );
-      await db.pool.query(
-        `insert into notes (tenant_id, body) select 'r' || (g % ${TENANTS.length}), 'seed note ' || g from generate_series(1, ${SEED_NOTES}) g`,
-      );
+      const lanes = await seedLoad(db.pool, SHAPE, CURRENT_LANES);
       await installTenantKey(db.pool, K2);
       expect(
         (await retagTenantRows(owner, K2.keyId)).map((p) => [p.table, p.rows]),
         ctx,
       ).toEqual([
         ['public.items', SEED_ROWS],
-        ['public.notes', SEED_NOTES],
+        ['public.notes', SEED.notes],
       ]);
       expect((await listTenantKeyIds(db.pool)).sort(), ctx).toEqual([k1.keyId, K2.keyId].sort());
       const pages = (await db.pool.query(`select pg_relation_size('items') / 8192 as pages`)).rows[0]?.pages as string;
@@ -289,17 +280,6 @@ describe('online key retirement under load (key rotation step 3)', () => {
         violations: [],
         lagging: { acksBefore: 0, acksDuring: 0, closedDuring: 0, closedAfter: 0 },
       };
-      const lanes: Lane[] = Array.from({ length: LANES }, (_, index) => ({
-        index,
-        rows: new Map(),
-        deleted: new Set(),
-        notes: new Map(),
-        nextId: 100_000 + index,
-        version: 0,
-        units: 0,
-      }));
-      for (let id = COUNTERS + 1; id <= SEED_ROWS; id++)
-        lanes[seedLane(id)]!.rows.set(id, { tenant: seedTenant(SHAPE, id), name: `L${seedLane(id)}:${id}:v0|${PAD}` });
 
       const current = Array.from({ length: CURRENT_SERVICES }, () => openService({ tenantKey: K2 }));
       const lagging = openService({ tenantKey: k1 }, LAGGING_LANES);

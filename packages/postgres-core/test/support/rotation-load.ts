@@ -13,6 +13,43 @@ export interface LoadShape {
   readonly pad: string;
 }
 
+/** The seeded tables of the stress tests: 6 tenants; 3000 rows of ~450 bytes (some 200 pages), ids 1..60 of them the shared counters; 300 notes. */
+export const SEED = {
+  tenants: ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'],
+  rows: 3000,
+  counters: 60,
+  notes: 300,
+  pad: 'x'.repeat(420),
+} as const;
+
+/**
+ * Fills `items` and `notes` with {@link SEED}'s rows (tagged by the fill trigger with the newest key) and returns
+ * `laneCount` lanes (index i; new ids from 100 000 + i, stride `shape.lanes`), the first `seedLanes` of them owning
+ * the seeded rows above the counters (row id % `seedLanes`).
+ */
+export async function seedLoad(pool: pg.Pool, shape: LoadShape, seedLanes: number): Promise<Lane[]> {
+  await pool.query(
+    `insert into items (id, tenant_id, name)
+     select g, 'r' || (g % ${SEED.tenants.length}), 'L' || (g % ${seedLanes}) || ':' || g || ':v0|' || repeat('x', ${SEED.pad.length})
+       from generate_series(1, ${SEED.rows}) g`,
+  );
+  await pool.query(
+    `insert into notes (tenant_id, body) select 'r' || (g % ${SEED.tenants.length}), 'seed note ' || g from generate_series(1, ${SEED.notes}) g`,
+  );
+  const lanes: Lane[] = Array.from({ length: shape.lanes }, (_, index) => ({
+    index,
+    rows: new Map(),
+    deleted: new Set(),
+    notes: new Map(),
+    nextId: 100_000 + index,
+    version: 0,
+    units: 0,
+  }));
+  for (let id = SEED.counters + 1; id <= SEED.rows; id++)
+    lanes[id % seedLanes]!.rows.set(id, { tenant: seedTenant(shape, id), name: nameOf(shape, id % seedLanes, id, 0) });
+  return lanes;
+}
+
 /** A small seeded PRNG (mulberry32): a failing run names its seed. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
