@@ -23,6 +23,7 @@ import {
   codeOf,
   describeError,
   expectAcknowledgedState,
+  multiStatementUnit,
   nameOf,
   newId,
   prng,
@@ -199,43 +200,9 @@ async function laggingUnit(ds: PostgresDataSource<TestDB>, lane: Lane, shared: S
         break;
       }
       default: {
-        // several statements: read a row, update it, insert a row and a note, maybe delete one
-        const tenant = pick(TENANTS);
-        const mine = [...lane.rows].filter(([, r]) => r.tenant === tenant).map(([id]) => id);
-        if (mine.length < 2) break;
-        const target = pick(mine);
-        let victim: number | undefined = pick(mine);
-        if (victim === target || rnd() < 0.5) victim = undefined;
-        const insertId = newId(SHAPE, lane);
-        const version = ++lane.version;
-        const updated = nameOf(SHAPE, lane.index, target, version);
-        const inserted = nameOf(SHAPE, lane.index, insertId, version);
-        const note = `G${lane.index}:note:${version}`;
-        const problems = await ds.withTenant(tenant, async (trx) => {
-          const out: string[] = [];
-          const before = await trx.selectFrom('items').select(['name']).where('id', '=', target).executeTakeFirst();
-          if (before?.name !== lane.rows.get(target)!.name) out.push(`read ${target} gave ${before?.name.slice(0, 30) ?? 'nothing'}`);
-          const u = await trx.updateTable('items').set({ name: updated }).where('id', '=', target).executeTakeFirst();
-          if (u.numUpdatedRows !== 1n) out.push(`update ${target} changed ${u.numUpdatedRows}`);
-          await trx.insertInto('items').values({ id: insertId, tenant_id: tenant, name: inserted }).execute();
-          await trx.insertInto('notes').values({ tenant_id: tenant, body: note }).execute();
-          if (victim !== undefined) {
-            const d = await trx.deleteFrom('items').where('id', '=', victim).executeTakeFirst();
-            if (d.numDeletedRows !== 1n) out.push(`delete ${victim} removed ${d.numDeletedRows}`);
-          }
-          return out;
-        });
-        // committed: its inserts verified k1, so the retire's re-tag cannot have begun before it ended (the wait):
-        // every statement of it saw the lane's rows
-        lane.rows.get(target)!.name = updated;
-        lane.rows.set(insertId, { tenant, name: inserted });
-        lane.notes.set(note, tenant);
-        if (victim !== undefined) {
-          lane.rows.delete(victim);
-          lane.deleted.add(victim);
-        }
-        acknowledged();
-        for (const p of problems) shared.violations.push(`${what} (${tenant}): ${p}`);
+        // several statements (no shared counter): committed means its inserts verified k1, so the retire's re-tag
+        // cannot have begun before it ended (the wait): every statement of it saw the lane's rows
+        if (await multiStatementUnit(ds, lane, shared, rnd, SHAPE, what, { counter: false, notePrefix: 'G' })) acknowledged();
       }
     }
   } catch (e) {

@@ -211,25 +211,32 @@ export async function randomUnit(
       }
       default:
         await multiStatementUnit(ds, lane, log, rnd, shape, what);
+        break;
     }
   } catch (e) {
     log.failures.push(`${what}: ${describeError(e)}`);
   }
 }
 
-/** A unit of several statements: read a row, update it, bump a counter, insert a row and a note, maybe delete one. */
-async function multiStatementUnit(
+/**
+ * A unit of several statements in one `withTenant`: read a row, update it, bump one of the tenant's counters
+ * (unless `counter` is false), insert a row and a note (`<notePrefix><lane>:note:<version>`), maybe delete a row.
+ * Returns whether it committed (its effects then recorded; what it saw wrong in `log.violations`); false when the
+ * lane had too few rows of the tenant picked. A failure is thrown (nothing recorded).
+ */
+export async function multiStatementUnit(
   ds: PostgresDataSource<TestDB>,
   lane: Lane,
   log: UnitLog,
   rnd: () => number,
   shape: LoadShape,
   what: string,
-): Promise<void> {
+  o: { counter: boolean; notePrefix: string } = { counter: true, notePrefix: 'L' },
+): Promise<boolean> {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const tenant = pick(shape.tenants);
   const mine = [...lane.rows].filter(([, r]) => r.tenant === tenant).map(([id]) => id);
-  if (mine.length < 2) return;
+  if (mine.length < 2) return false;
   const target = pick(mine);
   let victim: number | undefined = pick(mine);
   if (victim === target || rnd() < 0.5) victim = undefined;
@@ -241,19 +248,21 @@ async function multiStatementUnit(
   const version = ++lane.version;
   const updated = nameOf(shape, lane.index, target, version);
   const inserted = nameOf(shape, lane.index, insertId, version);
-  const note = `L${lane.index}:note:${version}`;
+  const note = `${o.notePrefix}${lane.index}:note:${version}`;
   const problems = await ds.withTenant(tenant, async (trx) => {
     const out: string[] = [];
     const before = await trx.selectFrom('items').select(['name']).where('id', '=', target).executeTakeFirst();
     if (before?.name !== lane.rows.get(target)!.name) out.push(`read ${target} gave ${before?.name.slice(0, 30) ?? 'nothing'}`);
     const u = await trx.updateTable('items').set({ name: updated }).where('id', '=', target).executeTakeFirst();
     if (u.numUpdatedRows !== 1n) out.push(`update ${target} changed ${u.numUpdatedRows}`);
-    const c = await trx
-      .updateTable('items')
-      .set((eb) => ({ qty: eb('qty', '+', 1) }))
-      .where('id', '=', counterId)
-      .executeTakeFirst();
-    if (c.numUpdatedRows !== 1n) out.push(`counter ${counterId} changed ${c.numUpdatedRows}`);
+    if (o.counter) {
+      const c = await trx
+        .updateTable('items')
+        .set((eb) => ({ qty: eb('qty', '+', 1) }))
+        .where('id', '=', counterId)
+        .executeTakeFirst();
+      if (c.numUpdatedRows !== 1n) out.push(`counter ${counterId} changed ${c.numUpdatedRows}`);
+    }
     await trx.insertInto('items').values({ id: insertId, tenant_id: tenant, name: inserted }).execute();
     await trx.insertInto('notes').values({ tenant_id: tenant, body: note }).execute();
     if (victim !== undefined) {
@@ -264,7 +273,7 @@ async function multiStatementUnit(
   });
   // committed: record every effect, then report what the unit saw wrong
   lane.rows.get(target)!.name = updated;
-  log.counters.set(counterId, (log.counters.get(counterId) ?? 0) + 1);
+  if (o.counter) log.counters.set(counterId, (log.counters.get(counterId) ?? 0) + 1);
   lane.rows.set(insertId, { tenant, name: inserted });
   lane.notes.set(note, tenant);
   if (victim !== undefined) {
@@ -272,6 +281,7 @@ async function multiStatementUnit(
     lane.deleted.add(victim);
   }
   for (const p of problems) log.violations.push(`${what} (${tenant}): ${p}`);
+  return true;
 }
 
 /** What {@link expectAcknowledgedState} checks against. */
