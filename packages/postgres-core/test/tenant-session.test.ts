@@ -2,7 +2,7 @@ import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { CamelCasePlugin, sql, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { Registry } from 'prom-client';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   CheckViolationError,
   checkAppRole,
@@ -342,6 +342,85 @@ describe('session defaults', () => {
 });
 
 describe('auto-prepared statements', () => {
+  /** Counts the Describe messages the data source's connections send while `fn` runs. */
+  const describes = async (fn: () => Promise<unknown>): Promise<number> => {
+    const spy = vi.spyOn(pg.Connection.prototype, 'describe');
+    try {
+      await fn();
+      return spy.mock.calls.length;
+    } finally {
+      spy.mockRestore();
+    }
+  };
+
+  it('describe a statement once per connection, then reuse its row description (rows, zero rows, no rows)', async () => {
+    await seed();
+    const ds = open({ pool: { max: 1 } });
+    const acme = ds.forTenant('acme');
+    const typed = () =>
+      sql<{
+        id: number;
+        big: string;
+        at: Date;
+        doc: unknown;
+        name: string;
+      }>`select id, id::int8 * 10 as big, timestamptz '2026-01-02 03:04:05+00' as at, jsonb_build_object('n', id) as doc, name from items where id <= ${2} order by id`.execute(
+        acme,
+      );
+    const none = () => acme.selectFrom('items').select(['id', 'name']).where('id', '=', 999).execute();
+    const insert = (id: number) =>
+      acme
+        .insertInto('items')
+        .values({ id, tenant_id: 'acme', name: `n${id}` })
+        .execute();
+    let first: unknown[] = [];
+    expect(
+      await describes(async () => {
+        first = [(await typed()).rows, await none(), await insert(10)];
+      }),
+    ).toBe(3);
+    const expected = [
+      { id: 1, big: '10', at: new Date('2026-01-02T03:04:05Z'), doc: { n: 1 }, name: 'a1' },
+      { id: 2, big: '20', at: new Date('2026-01-02T03:04:05Z'), doc: { n: 2 }, name: 'a2' },
+    ];
+    expect(first[0]).toEqual(expected);
+    let again: unknown[] = [];
+    expect(
+      await describes(async () => {
+        again = [
+          (await typed()).rows,
+          await none(),
+          (await insert(11))[0]?.numInsertedOrUpdatedRows,
+          await ds.withTenant('acme', async (trx) => (await sql`select id, name from items where id = ${1}`.execute(trx)).rows),
+        ];
+      }),
+    ).toBe(1); // only the new statement in withTenant
+    expect(again).toEqual([expected, [], 1n, [{ id: 1, name: 'a1' }]]);
+    // the same statement twice in one batch, already described: rows for both
+    const batch = await ds.batchWithTenant('acme', [
+      acme.selectFrom('items').select(['id', 'name']).where('id', '=', 1),
+      acme.selectFrom('items').select(['id', 'name']).where('id', '=', 2),
+    ]);
+    expect(batch.map((r) => r.rows)).toEqual([[{ id: 1, name: 'a1' }], [{ id: 2, name: 'a2' }]]);
+  });
+
+  it('describe a statement again once the cleanup after untrusted SQL dropped it', async () => {
+    await seed();
+    const ds = open({ pool: { max: 1 } });
+    const q = () => ds.forTenant('acme').selectFrom('items').select(['id', 'name']).where('id', '=', 1).execute();
+    expect(await describes(q)).toBe(1);
+    expect(await describes(q)).toBe(0);
+    // pg_sleep is not on the trusted list: DISCARD ALL after the checkout drops every prepared statement
+    await sql`select pg_sleep(0)`.execute(ds.forTenant('acme'));
+    let rows: unknown;
+    expect(
+      await describes(async () => {
+        rows = await q();
+      }),
+    ).toBe(1);
+    expect(rows).toEqual([{ id: 1, name: 'a1' }]);
+  });
+
   it('replace a connection whose prepared statement went stale after DDL', async () => {
     await db.pool.query(`insert into plain values (1, 'a')`);
     const ds = open({ pool: { max: 1 } });

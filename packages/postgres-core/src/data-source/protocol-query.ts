@@ -45,6 +45,17 @@ export interface WireStatement {
   readonly name?: string;
 }
 
+/** A named statement the server confirmed, and the row description its portals return once seen. @internal */
+export interface PreparedStatementInfo {
+  /** The statement's SQL text. */
+  readonly text: string;
+  /** pg's parsed RowDescription message of the statement's portal (text format), or {@link NO_ROWS}, once a Describe answered it. */
+  rowDescription?: unknown;
+}
+
+/** The Describe of a statement returning no rows (NoData: an INSERT without RETURNING). @internal */
+export const NO_ROWS: unique symbol = Symbol('NoData');
+
 /**
  * What the driver knows about one pg client's server session: the named
  * statements the server CONFIRMED (ParseComplete received), the Parse messages
@@ -55,11 +66,18 @@ export interface WireStatement {
  * after an earlier error is never taken for prepared, so it is parsed again
  * next time instead of failing with `26000 prepared statement does not exist`.
  *
+ * Its row description is kept with it (like Npgsql's auto-prepare): later
+ * executions send no Describe, so the server builds no RowDescription and the
+ * client parses none. It lives exactly as long as the entry: a statement
+ * forgotten (26000, cleanup after untrusted SQL) or parsed again starts
+ * without one, and a statement whose result type changed fails with 0A000,
+ * after which the connection is dropped.
+ *
  * @internal
  */
 export class WireState {
-  /** Confirmed prepared statements: name → text. */
-  readonly prepared = new Map<string, string>();
+  /** Confirmed prepared statements by name. */
+  readonly prepared = new Map<string, PreparedStatementInfo>();
   readonly #inflight: UnitQuery[] = [];
   readonly #client: pg.ClientBase;
 
@@ -67,6 +85,7 @@ export class WireState {
     this.#client = client;
     const connection = (client as unknown as { connection: ProtocolConnection }).connection;
     connection.on('parseComplete', () => this.#inflight[0]?.onParseComplete(this));
+    connection.on('noData', () => this.#inflight[0]?.onNoData());
     // pg's own handler ran first (it records the status byte and may already submit the next query)
     connection.on('readyForQuery', () => this.#inflight.shift()?.onReadyForQuery());
     const flush = (): void => {
@@ -126,6 +145,10 @@ export class UnitQuery extends BaseQuery {
   readonly #onDone: QueryCallback;
   /** Named statements this pipeline parses, in Parse order (undefined = unnamed). */
   readonly #parses: Array<WireStatement | undefined> = [];
+  /** Per statement: the cached row description sent in place of a Describe (undefined: the server describes it). */
+  readonly #knownRows: unknown[] = [];
+  /** Index of the last statement whose row description pg's Query received. */
+  #describedIndex = -1;
   #completed = 0;
   #error: UnitError | undefined;
   #settled = false;
@@ -196,8 +219,32 @@ export class UnitQuery extends BaseQuery {
       pending.push(name);
     }
     connection.bind({ statement: name ?? '', portal: '', values });
-    if (describe) connection.describe({ type: 'P', name: '' });
+    if (describe) {
+      const known = this.#knownRowDescription(name);
+      this.#knownRows.push(known);
+      if (known === undefined) connection.describe({ type: 'P', name: '' });
+    }
     connection.execute({ portal: '', rows: describe ? (this.#fetchSize ?? 0) : 0 });
+  }
+
+  /** The row description of a confirmed named statement, when one was seen (never for streaming: its chunks need pg's own flow). */
+  #knownRowDescription(name: string | undefined): unknown {
+    if (name === undefined || this.#fetchSize !== undefined) return undefined;
+    return this.#state.prepared.get(name)?.rowDescription;
+  }
+
+  /** Index of the statement the next result belongs to. */
+  get #statementIndex(): number {
+    return this.#completed - this.#prelude.length;
+  }
+
+  /** Hands pg's Query the cached row description of the current statement, once, before its first row or its end. */
+  #deliverKnownRows(): void {
+    const k = this.#statementIndex;
+    if (this.#describedIndex === k) return;
+    this.#describedIndex = k;
+    const known = this.#knownRows[k];
+    if (known !== undefined && known !== NO_ROWS) super.handleRowDescription(known);
   }
 
   /** Where the next result belongs. */
@@ -210,19 +257,38 @@ export class UnitQuery extends BaseQuery {
   /** @internal */
   onParseComplete(state: WireState): void {
     const st = this.#parses.shift();
-    if (st?.name !== undefined) state.prepared.set(st.name, st.text);
+    if (st?.name !== undefined) state.prepared.set(st.name, { text: st.text });
   }
 
   override handleRowDescription(msg: unknown): void {
-    if (this.#phase === 'statement') super.handleRowDescription(msg);
+    if (this.#phase !== 'statement') return;
+    this.#remember(msg);
+    super.handleRowDescription(msg);
+  }
+
+  /** @internal A Describe answered NoData: the statement returns no rows. */
+  onNoData(): void {
+    if (this.#phase === 'statement') this.#remember(NO_ROWS);
+  }
+
+  /** Keeps the current statement's row description with its prepared statement. */
+  #remember(description: unknown): void {
+    const k = this.#statementIndex;
+    this.#describedIndex = k;
+    const st = this.#statements[k];
+    const entry = st?.name === undefined ? undefined : this.#state.prepared.get(st.name);
+    if (entry?.text === st?.text && entry) entry.rowDescription = description;
   }
 
   override handleDataRow(msg: unknown): void {
-    if (this.#phase === 'statement') super.handleDataRow(msg);
+    if (this.#phase !== 'statement') return;
+    this.#deliverKnownRows();
+    super.handleDataRow(msg);
   }
 
   override handleCommandComplete(msg: { text: string }, connection: ProtocolConnection): void {
     const phase = this.#phase;
+    if (phase === 'statement') this.#deliverKnownRows();
     this.#completed++;
     if (phase === 'statement') super.handleCommandComplete(msg, connection);
     else if (phase === 'postlude') this.postludeTags.push(msg.text.split(' ')[0] ?? msg.text);
