@@ -2,7 +2,7 @@ import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { CamelCasePlugin, sql, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { Registry } from 'prom-client';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   CheckViolationError,
   checkAppRole,
@@ -342,20 +342,32 @@ describe('session defaults', () => {
 });
 
 describe('auto-prepared statements', () => {
-  /** Counts the Describe messages the data source's connections send while `fn` runs. */
-  const describes = async (fn: () => Promise<unknown>): Promise<number> => {
-    const spy = vi.spyOn(pg.Connection.prototype, 'describe');
-    try {
+  /**
+   * Opens a data source (pool of one) and counts the Describe messages its own connection sends
+   * (spied per connection: the fixture's pools run queries in the background).
+   */
+  const openCounting = (): { ds: PostgresDataSource<TestDB>; describes: (fn: () => Promise<unknown>) => Promise<number> } => {
+    const ds = open({ pool: { max: 1 } });
+    let count = 0;
+    ds.pool.on('connect', (client) => {
+      const connection = (client as unknown as { connection: { describe: (...a: unknown[]) => unknown } }).connection;
+      const describe = connection.describe.bind(connection);
+      connection.describe = (...a: unknown[]) => {
+        count++;
+        return describe(...a);
+      };
+    });
+    const describes = async (fn: () => Promise<unknown>): Promise<number> => {
+      const before = count;
       await fn();
-      return spy.mock.calls.length;
-    } finally {
-      spy.mockRestore();
-    }
+      return count - before;
+    };
+    return { ds, describes };
   };
 
   it('describe a statement once per connection, then reuse its row description (rows, zero rows, no rows)', async () => {
     await seed();
-    const ds = open({ pool: { max: 1 } });
+    const { ds, describes } = openCounting();
     const acme = ds.forTenant('acme');
     const typed = () =>
       sql<{
@@ -406,7 +418,7 @@ describe('auto-prepared statements', () => {
 
   it('describe a statement again once the cleanup after untrusted SQL dropped it', async () => {
     await seed();
-    const ds = open({ pool: { max: 1 } });
+    const { ds, describes } = openCounting();
     const q = () => ds.forTenant('acme').selectFrom('items').select(['id', 'name']).where('id', '=', 1).execute();
     expect(await describes(q)).toBe(1);
     expect(await describes(q)).toBe(0);
