@@ -20,7 +20,11 @@ export class EmbeddedPostgres {
   readonly #password = randomBytes(18).toString('base64url');
   readonly #cluster: EmbeddedCluster;
 
-  constructor(name = 'pgcore') {
+  /**
+   * @param name folder prefix under /dev/shm
+   * @param settings extra `postgresql.conf` settings over the test-tuned ones (e.g. `max_prepared_transactions`)
+   */
+  constructor(name = 'pgcore', settings: Readonly<Record<string, string>> = {}) {
     const runAs = serverRunAs();
     this.dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : '/tmp', `${name}-`));
     if (runAs) chownSync(this.dir, runAs.uid, runAs.gid);
@@ -30,7 +34,7 @@ export class EmbeddedPostgres {
       logFile: join(this.dir, 'log'),
       runAs,
       superuserPassword: this.#password,
-      settings: { ...TEST_TUNED_SETTINGS, max_connections: '200' },
+      settings: { ...TEST_TUNED_SETTINGS, max_connections: '200', ...settings },
     });
   }
 
