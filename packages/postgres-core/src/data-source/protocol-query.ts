@@ -298,8 +298,11 @@ export class UnitQuery extends BaseQuery {
   }
 
   override handleEmptyQuery(connection: ProtocolConnection): void {
+    const phase = this.#phase;
     this.#completed++;
-    super.handleEmptyQuery(connection);
+    // an empty statement (only a comment) answers EmptyQueryResponse and no CommandComplete: close its own
+    // (empty) result as a CommandComplete would, so the results of the statements after it stay theirs
+    if (phase === 'statement') super.handleCommandComplete({ text: 'EMPTY' }, connection);
   }
 
   /** Streaming: a chunk is complete; hand it over and wait for {@link UnitQuery.fetchMore}. */

@@ -29,6 +29,7 @@ import {
   streamUnit,
   wireState,
   type UnitError,
+  type UnitResult,
   type WireState,
   type WireStatement,
 } from './protocol-query.js';
@@ -322,23 +323,36 @@ export class ScopedConnection implements DatabaseConnection {
     error: unknown,
     retries: number,
   ): Promise<pg.QueryResult> {
-    const missing = /prepared statement "([^"]+)" does not exist/.exec((error as Error).message)?.[1];
-    for (const s of [...prelude, st]) if (s.name && (missing === undefined || s.name === missing)) this.#wire.prepared.delete(s.name);
+    this.#forgetLostStatement(error, [...prelude, st]);
     if (retries > 0 && before !== 'open') {
-      if (this.#wire.transactionStatus !== 'I') {
-        try {
-          await this.client.query('rollback');
-        } catch (e) {
-          this.discard = true;
-          throw mapDatabaseError(e);
-        }
-      }
+      await this.#rollbackFailedRoundTrip();
       this.#state = before;
       return this.#send(st, retries - 1);
     }
     this.discard = true;
     const e = error as Error & { code?: string };
     throw new PreparedStatementLostError(e.message, { sqlState: '26000' }, error);
+  }
+
+  /**
+   * After `26000 prepared statement "<name>" does not exist`: forgets that one
+   * name (the others are still prepared on the server, and parsing them again
+   * would fail with `42P05`), or every name sent when the message names none.
+   */
+  #forgetLostStatement(error: unknown, sent: readonly WireStatement[]): void {
+    const missing = /prepared statement "([^"]+)" does not exist/.exec((error as Error).message)?.[1];
+    for (const s of sent) if (s.name && (missing === undefined || s.name === missing)) this.#wire.prepared.delete(s.name);
+  }
+
+  /** Ends the transaction block a failed round trip left (an explicit `BEGIN` in it) before it is sent again. */
+  async #rollbackFailedRoundTrip(): Promise<void> {
+    if (this.#wire.transactionStatus === 'I') return;
+    try {
+      await this.client.query('rollback');
+    } catch (e) {
+      this.discard = true;
+      throw mapDatabaseError(e);
+    }
   }
 
   /**
@@ -365,22 +379,41 @@ export class ScopedConnection implements DatabaseConnection {
       ? [{ text: beginText(settings), values: [] }, ...this.#scope.prelude]
       : [...this.#scope.prelude];
     const postlude = explicit ? [COMMIT] : [];
-    let tags: readonly string[];
-    let results: pg.QueryResult[];
-    try {
-      ({ results, postludeTags: tags } = await runUnit(this.client, prelude, statements, postlude));
-    } catch (e) {
-      if ((e as UnitError).code === '26000') {
-        for (const s of statements) if (s.name) this.#wire.prepared.delete(s.name);
-      }
-      throw mapDatabaseError(e);
-    }
+    const { results, postludeTags: tags } = await this.#runBatch(prelude, statements, postlude);
     if (explicit && tags.at(-1) !== 'COMMIT') throw new TransactionRolledBackError();
     if (this.#wire.transactionStatus !== 'I') {
       this.discard = true;
       throw new UnsupportedOperationError('the batch left a transaction open on the connection (its effects were not committed)');
     }
     return results.map((r) => toKyselyResult(r));
+  }
+
+  /**
+   * Sends a batch's round trip. A batch is atomic, so when a named statement
+   * turned out lost (26000) nothing of it happened: that name is forgotten
+   * and the round trip sent again (once per named statement in it). A stale
+   * statement (0A000) or a lost connection replaces the connection, as for
+   * single statements.
+   */
+  async #runBatch(
+    prelude: readonly WireStatement[],
+    statements: readonly WireStatement[],
+    postlude: readonly WireStatement[],
+    retries = prelude.length + statements.length,
+  ): Promise<UnitResult> {
+    try {
+      return await runUnit(this.client, prelude, statements, postlude);
+    } catch (e) {
+      const err = e as UnitError;
+      if (err.code === '26000' && retries > 0) {
+        this.#forgetLostStatement(e, [...prelude, ...statements]);
+        await this.#rollbackFailedRoundTrip();
+        return this.#runBatch(prelude, statements, postlude, retries - 1);
+      }
+      const mapped = mapDatabaseError(e);
+      if (err.code === '0A000' || mapped instanceof ConnectionLostError) this.discard = true;
+      throw mapped;
+    }
   }
 
   /**

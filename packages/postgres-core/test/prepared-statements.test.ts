@@ -1,0 +1,251 @@
+import { useTestDatabase } from '@stellaops/test-fixture/vitest';
+import { CamelCasePlugin, sql } from 'kysely';
+import type pg from 'pg';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createDataSource, PoolRegistry, type PostgresDataSource, type PostgresOptionsInput } from '../src/index.js';
+import { APP_PASSWORD, APP_ROLE, coreRlsMigrations, ensureTestRole, type TestDB } from './support/schema.js';
+
+const db = useTestDatabase({ migrations: coreRlsMigrations, scope: 'test' });
+const opened: Array<PostgresDataSource<TestDB>> = [];
+
+beforeAll(async () => {
+  await ensureTestRole(db.server.adminConnectionString);
+});
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((d) => d.close()));
+});
+
+function appUrl(): string {
+  return db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD });
+}
+
+/** A data source with a pool of one, the pg client it opened, and a count of the Describe messages it sent. */
+function open(extra: Partial<PostgresOptionsInput> = {}, camel = false) {
+  const ds = createDataSource<TestDB>(
+    { connectionString: appUrl(), pool: { max: 1 }, ...db.server.tenantKey, ...extra },
+    { registry: new PoolRegistry(), ...(camel ? { configure: (b) => b.addPlugin(new CamelCasePlugin()) } : {}) },
+  );
+  opened.push(ds);
+  const box: { client?: pg.PoolClient; describes: number } = { describes: 0 };
+  ds.pool.on('connect', (client) => {
+    box.client = client;
+    const connection = (client as unknown as { connection: { describe: (...a: unknown[]) => unknown } }).connection;
+    const describe = connection.describe.bind(connection);
+    connection.describe = (...a: unknown[]) => {
+      box.describes++;
+      return describe(...a);
+    };
+  });
+  return { ds, box };
+}
+
+async function seed(): Promise<void> {
+  await db.pool.query(`insert into items (id, tenant_id, name) values (1, 'acme', 'a1'), (2, 'acme', 'a2'), (3, 'globex', 'g1')`);
+}
+
+describe('row description reuse', () => {
+  it('reuses the description for the same statement several times in a batch, also after the middle one failed', async () => {
+    await seed();
+    const { ds, box } = open();
+    const t = ds.forTenant('acme');
+    const div = (d: number) => sql<{ q: number }>`select (10 / ${d}::int)::int as q, name from items where id = 1`;
+    expect((await div(2).execute(t)).rows).toEqual([{ q: 5, name: 'a1' }]);
+    await expect(
+      ds.batchWithTenant(
+        'acme',
+        [div(1), div(0), div(5)].map((x) => x.compile(t)),
+      ),
+    ).rejects.toMatchObject({ sqlState: '22012' });
+    const before = box.describes;
+    const res = await ds.batchWithTenant(
+      'acme',
+      [div(1), div(5), div(10)].map((x) => x.compile(t)),
+    );
+    expect(box.describes).toBe(before);
+    expect(res.map((r) => r.rows)).toEqual([[{ q: 10, name: 'a1' }], [{ q: 2, name: 'a1' }], [{ q: 1, name: 'a1' }]]);
+  });
+
+  it('keeps a batch of cached no-rows, zero-rows and rows statements aligned with its queries', async () => {
+    await seed();
+    const { ds, box } = open();
+    const t = ds.forTenant('acme');
+    const ins = (id: number) => t.insertInto('notes').values({ tenant_id: 'acme', body: `b${id}` });
+    const none = t.selectFrom('items').select(['id', 'name']).where('id', '=', 999);
+    const some = (id: number) => t.selectFrom('items').select(['id', 'name']).where('id', '=', id);
+    const ret = (id: number) =>
+      t
+        .insertInto('notes')
+        .values({ tenant_id: 'acme', body: `r${id}` })
+        .returning(['body']);
+    const first = await ds.batchWithTenant('acme', [ins(1), none, some(1), ret(1), none, some(2), ins(2)]);
+    const before = box.describes;
+    const again = await ds.batchWithTenant('acme', [ins(3), none, some(1), ret(2), none, some(2), ins(4)]);
+    expect(box.describes).toBe(before);
+    const shape = (rs: typeof first) => rs.map((r) => [r.rows, r.numAffectedRows]);
+    expect(shape(first)).toEqual([
+      [[], 1n],
+      [[], undefined],
+      [[{ id: 1, name: 'a1' }], undefined],
+      [[{ body: 'r1' }], 1n],
+      [[], undefined],
+      [[{ id: 2, name: 'a2' }], undefined],
+      [[], 1n],
+    ]);
+    expect(shape(again)).toEqual([
+      [[], 1n],
+      [[], undefined],
+      [[{ id: 1, name: 'a1' }], undefined],
+      [[{ body: 'r2' }], 1n],
+      [[], undefined],
+      [[{ id: 2, name: 'a2' }], undefined],
+      [[], 1n],
+    ]);
+  });
+
+  it('describes a statement whose first execution failed at Bind (confirmed, never described) on its next run', async () => {
+    await seed();
+    const { ds } = open();
+    const t = ds.forTenant('acme');
+    const q = (id: unknown) => sql<{ id: number; name: string }>`select id, name from items where id = ${id}`.execute(t);
+    await expect(q('abc')).rejects.toMatchObject({ sqlState: '22P02' });
+    expect((await q(1)).rows).toEqual([{ id: 1, name: 'a1' }]);
+    expect((await q(2)).rows).toEqual([{ id: 2, name: 'a2' }]);
+  });
+
+  it('describes afresh a statement the server lost (26000) and whose table changed meanwhile', async () => {
+    await db.pool.query(`insert into plain values (1, 'a')`);
+    const { ds, box } = open();
+    const q = () => ds.db.selectFrom('plain').selectAll().execute();
+    expect(await q()).toEqual([{ id: 1, v: 'a' }]);
+    expect(await q()).toEqual([{ id: 1, v: 'a' }]);
+    await box.client!.query('deallocate all');
+    await db.pool.query('alter table plain add column w int default 7');
+    expect(await q()).toEqual([{ id: 1, v: 'a', w: 7 }]);
+    expect(await q()).toEqual([{ id: 1, v: 'a', w: 7 }]);
+  });
+
+  it('streams a statement that also runs with a cached description before and after', async () => {
+    await seed();
+    const { ds } = open();
+    const t = ds.forTenant('acme');
+    const q = t.selectFrom('items').select(['id', 'name']).orderBy('id');
+    expect(await q.execute()).toEqual([
+      { id: 1, name: 'a1' },
+      { id: 2, name: 'a2' },
+    ]);
+    const streamed: unknown[] = [];
+    for await (const r of q.stream(1)) streamed.push(r);
+    expect(streamed).toEqual([
+      { id: 1, name: 'a1' },
+      { id: 2, name: 'a2' },
+    ]);
+    expect(await q.execute()).toEqual([
+      { id: 1, name: 'a1' },
+      { id: 2, name: 'a2' },
+    ]);
+  });
+
+  it('keeps descriptions right across savepoints, rolled back and failed transactions', async () => {
+    await seed();
+    const { ds } = open();
+    const q = (trx: typeof ds.db) => trx.selectFrom('items').select(['id', 'name']).where('id', '=', 1).execute();
+    const trx = await ds.forTenant('acme').startTransaction().execute();
+    const sp = await trx.savepoint('a').execute();
+    expect(await q(sp as unknown as typeof ds.db)).toEqual([{ id: 1, name: 'a1' }]);
+    await sp.rollbackToSavepoint('a').execute();
+    expect(await q(trx as unknown as typeof ds.db)).toEqual([{ id: 1, name: 'a1' }]);
+    await trx.rollback().execute();
+    expect(await q(ds.forTenant('acme'))).toEqual([{ id: 1, name: 'a1' }]);
+    await ds
+      .withTenant('acme', async (w) => {
+        expect(await q(w as unknown as typeof ds.db)).toEqual([{ id: 1, name: 'a1' }]);
+        await expect(sql`select 1/0`.execute(w)).rejects.toMatchObject({ sqlState: '22012' });
+      })
+      .catch(() => undefined);
+    expect(await q(ds.forTenant('acme'))).toEqual([{ id: 1, name: 'a1' }]);
+  });
+
+  it('serves a CamelCasePlugin data source and a plain one sharing the pool and the statement', async () => {
+    await seed();
+    const { ds } = open();
+    const { ds: camel } = open({}, true);
+    const text = sql<{ tenant_id: string }>`select tenant_id, name from items where id = ${1}`;
+    expect((await text.execute(ds.forTenant('acme'))).rows).toEqual([{ tenant_id: 'acme', name: 'a1' }]);
+    expect((await text.execute(camel.forTenant('acme'))).rows).toEqual([{ tenantId: 'acme', name: 'a1' }]);
+    expect((await text.execute(ds.forTenant('acme'))).rows).toEqual([{ tenant_id: 'acme', name: 'a1' }]);
+    expect((await text.execute(camel.forTenant('acme'))).rows).toEqual([{ tenantId: 'acme', name: 'a1' }]);
+  });
+});
+
+// Found in review: batches did not recover as single statements do (each test failed before the fix).
+describe('batches recover like single statements', () => {
+  it('a batch that hit 0A000 replaces its connection: the next batch runs the statement afresh', async () => {
+    await db.pool.query(`insert into plain values (1, 'a')`);
+    const { ds } = open();
+    const q = ds.db.selectFrom('plain').selectAll();
+    expect((await ds.batchWithTenant('acme', [q])).map((r) => r.rows)).toEqual([[{ id: 1, v: 'a' }]]);
+    await db.pool.query('alter table plain add column w int');
+    const err = await ds.batchWithTenant('acme', [q]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ sqlState: '0A000' });
+    expect((await ds.batchWithTenant('acme', [q])).map((r) => r.rows)).toEqual([[{ id: 1, v: 'a', w: null }]]);
+  });
+
+  it('a batch that hit 26000 (the tenant prelude lost too) prepares again and runs, this time and the next', async () => {
+    await seed();
+    const { ds, box } = open();
+    const t = ds.forTenant('acme');
+    const a = t.selectFrom('items').select(['id', 'name']).where('id', '=', 1);
+    const b = t.selectFrom('items').select('name').where('id', '=', 2);
+    expect((await ds.batchWithTenant('acme', [a, b])).map((r) => r.rows)).toEqual([[{ id: 1, name: 'a1' }], [{ name: 'a2' }]]);
+    await box.client!.query('deallocate all');
+    const first = await ds
+      .batchWithTenant('acme', [a, b])
+      .then((r) => r.map((x) => x.rows))
+      .catch((e: unknown) => (e as { sqlState?: string }).sqlState);
+    const second = await ds
+      .batchWithTenant('acme', [a, b])
+      .then((r) => r.map((x) => x.rows))
+      .catch((e: unknown) => (e as { sqlState?: string }).sqlState);
+    const rows = [[{ id: 1, name: 'a1' }], [{ name: 'a2' }]];
+    expect([first, second]).toEqual([rows, rows]); // the lost statements are prepared again within the first batch
+  });
+
+  it('a batch that hit 26000 forgets only the lost statement: no 42P05 afterwards, batch or single', async () => {
+    await seed();
+    const { ds, box } = open();
+    const t = ds.forTenant('acme');
+    const a = t.selectFrom('items').select(['id', 'name']).where('id', '=', 1);
+    const b = t.selectFrom('items').select('name').where('id', '=', 2);
+    expect((await ds.batchWithTenant('acme', [a, b])).map((r) => r.rows)).toEqual([[{ id: 1, name: 'a1' }], [{ name: 'a2' }]]);
+    const { rows } = await box.client!.query<{ name: string }>(`select name from pg_prepared_statements where statement = $1`, [
+      b.compile().sql,
+    ]);
+    await box.client!.query(`deallocate "${rows[0]!.name}"`);
+    const first = await ds
+      .batchWithTenant('acme', [a, b])
+      .then((r) => r.map((x) => x.rows))
+      .catch((e: unknown) => (e as { sqlState?: string }).sqlState);
+    const second = await ds
+      .batchWithTenant('acme', [a, b])
+      .then((r) => r.map((x) => x.rows))
+      .catch((e: unknown) => (e as { sqlState?: string }).sqlState);
+    const single = await a.execute().catch((e: unknown) => (e as { sqlState?: string }).sqlState);
+    const both = [[{ id: 1, name: 'a1' }], [{ name: 'a2' }]];
+    expect([first, second, single]).toEqual([both, both, [{ id: 1, name: 'a1' }]]);
+  });
+
+  it('an empty statement has its own empty result: the results after it stay on their queries', async () => {
+    await seed();
+    const { ds } = open();
+    const alone = await sql`-- nothing`
+      .execute(ds.db)
+      .then((r) => r.rows)
+      .catch((e: unknown) => String(e));
+    const mid = await ds
+      .batchWithTenant('acme', [sql`select 1 as one`.compile(ds.db), sql`-- nothing`.compile(ds.db), sql`select 2 as two`.compile(ds.db)])
+      .then((x) => x.map((y) => y.rows))
+      .catch((e: unknown) => String(e));
+    expect([alone, mid]).toEqual([[], [[{ one: 1 }], [], [{ two: 2 }]]]);
+  });
+});
