@@ -40,11 +40,90 @@ function open(extra: Partial<PostgresOptionsInput> = {}, camel = false) {
   return { ds, box };
 }
 
+/** Runs `fn` and returns how many Describe messages the data source's connection sent meanwhile. */
+const countDescribes =
+  (box: { describes: number }) =>
+  async (fn: () => Promise<unknown>): Promise<number> => {
+    const before = box.describes;
+    await fn();
+    return box.describes - before;
+  };
+
 async function seed(): Promise<void> {
   await db.pool.query(`insert into items (id, tenant_id, name) values (1, 'acme', 'a1'), (2, 'acme', 'a2'), (3, 'globex', 'g1')`);
 }
 
 describe('row description reuse', () => {
+  it('describe a statement once per connection, then reuse its row description (rows, zero rows, no rows)', async () => {
+    await seed();
+    const { ds, box } = open();
+    const describes = countDescribes(box);
+    const acme = ds.forTenant('acme');
+    const typed = () =>
+      sql<{
+        id: number;
+        big: string;
+        at: Date;
+        doc: unknown;
+        name: string;
+      }>`select id, id::int8 * 10 as big, timestamptz '2026-01-02 03:04:05+00' as at, jsonb_build_object('n', id) as doc, name from items where id <= ${2} order by id`.execute(
+        acme,
+      );
+    const none = () => acme.selectFrom('items').select(['id', 'name']).where('id', '=', 999).execute();
+    const insert = (id: number) =>
+      acme
+        .insertInto('items')
+        .values({ id, tenant_id: 'acme', name: `n${id}` })
+        .execute();
+    let first: unknown[] = [];
+    expect(
+      await describes(async () => {
+        first = [(await typed()).rows, await none(), await insert(10)];
+      }),
+    ).toBe(3);
+    const expected = [
+      { id: 1, big: '10', at: new Date('2026-01-02T03:04:05Z'), doc: { n: 1 }, name: 'a1' },
+      { id: 2, big: '20', at: new Date('2026-01-02T03:04:05Z'), doc: { n: 2 }, name: 'a2' },
+    ];
+    expect(first[0]).toEqual(expected);
+    let again: unknown[] = [];
+    expect(
+      await describes(async () => {
+        again = [
+          (await typed()).rows,
+          await none(),
+          (await insert(11))[0]?.numInsertedOrUpdatedRows,
+          await ds.withTenant('acme', async (trx) => (await sql`select id, name from items where id = ${1}`.execute(trx)).rows),
+        ];
+      }),
+    ).toBe(1); // only the new statement in withTenant
+    expect(again).toEqual([expected, [], 1n, [{ id: 1, name: 'a1' }]]);
+    // the same statement twice in one batch, already described: rows for both
+    const batch = await ds.batchWithTenant('acme', [
+      acme.selectFrom('items').select(['id', 'name']).where('id', '=', 1),
+      acme.selectFrom('items').select(['id', 'name']).where('id', '=', 2),
+    ]);
+    expect(batch.map((r) => r.rows)).toEqual([[{ id: 1, name: 'a1' }], [{ id: 2, name: 'a2' }]]);
+  });
+
+  it('describe a statement again once the cleanup after untrusted SQL dropped it', async () => {
+    await seed();
+    const { ds, box } = open();
+    const describes = countDescribes(box);
+    const q = () => ds.forTenant('acme').selectFrom('items').select(['id', 'name']).where('id', '=', 1).execute();
+    expect(await describes(q)).toBe(1);
+    expect(await describes(q)).toBe(0);
+    // pg_sleep is not on the trusted list: DISCARD ALL after the checkout drops every prepared statement
+    await sql`select pg_sleep(0)`.execute(ds.forTenant('acme'));
+    let rows: unknown;
+    expect(
+      await describes(async () => {
+        rows = await q();
+      }),
+    ).toBe(1);
+    expect(rows).toEqual([{ id: 1, name: 'a1' }]);
+  });
+
   it('reuses the description for the same statement several times in a batch, also after the middle one failed', async () => {
     await seed();
     const { ds, box } = open();
@@ -83,24 +162,17 @@ describe('row description reuse', () => {
     const again = await ds.batchWithTenant('acme', [ins(3), none, some(1), ret(2), none, some(2), ins(4)]);
     expect(box.describes).toBe(before);
     const shape = (rs: typeof first) => rs.map((r) => [r.rows, r.numAffectedRows]);
-    expect(shape(first)).toEqual([
+    const expected = (returned: string) => [
       [[], 1n],
       [[], undefined],
       [[{ id: 1, name: 'a1' }], undefined],
-      [[{ body: 'r1' }], 1n],
+      [[{ body: returned }], 1n],
       [[], undefined],
       [[{ id: 2, name: 'a2' }], undefined],
       [[], 1n],
-    ]);
-    expect(shape(again)).toEqual([
-      [[], 1n],
-      [[], undefined],
-      [[{ id: 1, name: 'a1' }], undefined],
-      [[{ body: 'r2' }], 1n],
-      [[], undefined],
-      [[{ id: 2, name: 'a2' }], undefined],
-      [[], 1n],
-    ]);
+    ];
+    expect(shape(first)).toEqual(expected('r1'));
+    expect(shape(again)).toEqual(expected('r2'));
   });
 
   it('describes a statement whose first execution failed at Bind (confirmed, never described) on its next run', async () => {
