@@ -263,48 +263,36 @@ describe('batches recover like single statements', () => {
     expect((await ds.batchWithTenant('acme', [q])).map((r) => r.rows)).toEqual([[{ id: 1, v: 'a', w: null }]]);
   });
 
-  it('a batch that hit 26000 (the tenant prelude lost too) prepares again and runs, this time and the next', async () => {
+  const sqlState = (e: unknown) => (e as { sqlState?: string }).sqlState;
+  const BOTH = [[{ id: 1, name: 'a1' }], [{ name: 'a2' }]];
+  /** Runs the batch [a, b] once, lets `lose` drop prepared statements on the server, then runs the batch twice and `a` alone. */
+  const afterLoss = async (lose: (client: pg.PoolClient, bText: string) => Promise<unknown>): Promise<unknown[]> => {
     await seed();
     const { ds, box } = open();
     const t = ds.forTenant('acme');
     const a = t.selectFrom('items').select(['id', 'name']).where('id', '=', 1);
     const b = t.selectFrom('items').select('name').where('id', '=', 2);
-    expect((await ds.batchWithTenant('acme', [a, b])).map((r) => r.rows)).toEqual([[{ id: 1, name: 'a1' }], [{ name: 'a2' }]]);
-    await box.client!.query('deallocate all');
-    const first = await ds
-      .batchWithTenant('acme', [a, b])
-      .then((r) => r.map((x) => x.rows))
-      .catch((e: unknown) => (e as { sqlState?: string }).sqlState);
-    const second = await ds
-      .batchWithTenant('acme', [a, b])
-      .then((r) => r.map((x) => x.rows))
-      .catch((e: unknown) => (e as { sqlState?: string }).sqlState);
-    const rows = [[{ id: 1, name: 'a1' }], [{ name: 'a2' }]];
-    expect([first, second]).toEqual([rows, rows]); // the lost statements are prepared again within the first batch
+    const batch = () =>
+      ds
+        .batchWithTenant('acme', [a, b])
+        .then((r) => r.map((x) => x.rows))
+        .catch(sqlState);
+    expect(await batch()).toEqual(BOTH);
+    await lose(box.client!, b.compile().sql);
+    return [await batch(), await batch(), await a.execute().catch(sqlState)];
+  };
+
+  it('a batch that hit 26000 (the tenant prelude lost too) prepares again and runs, this time and the next', async () => {
+    // the lost statements are prepared again within the first batch
+    expect(await afterLoss((client) => client.query('deallocate all'))).toEqual([BOTH, BOTH, [{ id: 1, name: 'a1' }]]);
   });
 
   it('a batch that hit 26000 forgets only the lost statement: no 42P05 afterwards, batch or single', async () => {
-    await seed();
-    const { ds, box } = open();
-    const t = ds.forTenant('acme');
-    const a = t.selectFrom('items').select(['id', 'name']).where('id', '=', 1);
-    const b = t.selectFrom('items').select('name').where('id', '=', 2);
-    expect((await ds.batchWithTenant('acme', [a, b])).map((r) => r.rows)).toEqual([[{ id: 1, name: 'a1' }], [{ name: 'a2' }]]);
-    const { rows } = await box.client!.query<{ name: string }>(`select name from pg_prepared_statements where statement = $1`, [
-      b.compile().sql,
-    ]);
-    await box.client!.query(`deallocate "${rows[0]!.name}"`);
-    const first = await ds
-      .batchWithTenant('acme', [a, b])
-      .then((r) => r.map((x) => x.rows))
-      .catch((e: unknown) => (e as { sqlState?: string }).sqlState);
-    const second = await ds
-      .batchWithTenant('acme', [a, b])
-      .then((r) => r.map((x) => x.rows))
-      .catch((e: unknown) => (e as { sqlState?: string }).sqlState);
-    const single = await a.execute().catch((e: unknown) => (e as { sqlState?: string }).sqlState);
-    const both = [[{ id: 1, name: 'a1' }], [{ name: 'a2' }]];
-    expect([first, second, single]).toEqual([both, both, [{ id: 1, name: 'a1' }]]);
+    const lost = await afterLoss(async (client, bText) => {
+      const { rows } = await client.query<{ name: string }>(`select name from pg_prepared_statements where statement = $1`, [bText]);
+      await client.query(`deallocate "${rows[0]!.name}"`);
+    });
+    expect(lost).toEqual([BOTH, BOTH, [{ id: 1, name: 'a1' }]]);
   });
 
   it('an empty statement has its own empty result: the results after it stay on their queries', async () => {
