@@ -391,9 +391,9 @@ export class ScopedConnection implements DatabaseConnection {
   /**
    * Sends a batch's round trip. A batch is atomic, so when a named statement
    * turned out lost (26000) nothing of it happened: that name is forgotten
-   * and the round trip sent again (once per named statement in it). A stale
-   * statement (0A000) or a lost connection replaces the connection, as for
-   * single statements.
+   * and the round trip sent again (once per named statement in it; then the
+   * connection is replaced). A stale statement (0A000) or a lost connection
+   * replaces the connection, as for single statements.
    */
   async #runBatch(
     prelude: readonly WireStatement[],
@@ -405,13 +405,15 @@ export class ScopedConnection implements DatabaseConnection {
       return await runUnit(this.client, prelude, statements, postlude);
     } catch (e) {
       const err = e as UnitError;
-      if (err.code === '26000' && retries > 0) {
+      if (err.code === '26000') {
         this.#forgetLostStatement(e, [...prelude, ...statements]);
-        await this.#rollbackFailedRoundTrip();
-        return this.#runBatch(prelude, statements, postlude, retries - 1);
+        if (retries > 0) {
+          await this.#rollbackFailedRoundTrip();
+          return this.#runBatch(prelude, statements, postlude, retries - 1);
+        }
       }
       const mapped = mapDatabaseError(e);
-      if (err.code === '0A000' || mapped instanceof ConnectionLostError) this.discard = true;
+      if (err.code === '0A000' || err.code === '26000' || mapped instanceof ConnectionLostError) this.discard = true;
       throw mapped;
     }
   }
