@@ -53,8 +53,8 @@ export interface PreparedStatementInfo {
   rowDescription?: unknown;
 }
 
-/** The Describe of a statement returning no rows (NoData: an INSERT without RETURNING). @internal */
-export const NO_ROWS: unique symbol = Symbol('NoData');
+/** The Describe of a statement returning no rows (NoData: an INSERT without RETURNING). */
+const NO_ROWS: unique symbol = Symbol('NoData');
 
 /**
  * What the driver knows about one pg client's server session: the named
@@ -213,27 +213,24 @@ export class UnitQuery extends BaseQuery {
 
   #send(connection: ProtocolConnection, st: WireStatement, values: readonly unknown[], describe: boolean, pending: string[]): void {
     const name = st.name;
+    const prepared = name === undefined ? undefined : this.#state.prepared.get(name);
     if (name === undefined) {
       connection.parse({ text: st.text, name: '', types: [] });
       this.#parses.push(undefined);
-    } else if (!this.#state.prepared.has(name) && !pending.includes(name)) {
+    } else if (prepared === undefined && !pending.includes(name)) {
       connection.parse({ text: st.text, name, types: [] });
       this.#parses.push(st);
       pending.push(name);
     }
     connection.bind({ statement: name ?? '', portal: '', values });
     if (describe) {
-      const known = this.#knownRowDescription(name);
+      // a confirmed statement's row description stands in for the Describe (never when streaming: its chunks
+      // follow pg's own flow)
+      const known = this.#fetchSize === undefined ? prepared?.rowDescription : undefined;
       this.#knownRows.push(known);
       if (known === undefined) connection.describe({ type: 'P', name: '' });
     }
     connection.execute({ portal: '', rows: describe ? (this.#fetchSize ?? 0) : 0 });
-  }
-
-  /** The row description of a confirmed named statement, when one was seen (never for streaming: its chunks need pg's own flow). */
-  #knownRowDescription(name: string | undefined): unknown {
-    if (name === undefined || this.#fetchSize !== undefined) return undefined;
-    return this.#state.prepared.get(name)?.rowDescription;
   }
 
   /** Index of the statement the next result belongs to. */
@@ -280,7 +277,7 @@ export class UnitQuery extends BaseQuery {
     this.#describedIndex = k;
     const st = this.#statements[k];
     const entry = st?.name === undefined ? undefined : this.#state.prepared.get(st.name);
-    if (entry?.text === st?.text && entry) entry.rowDescription = description;
+    if (entry !== undefined && entry.text === st!.text) entry.rowDescription = description;
   }
 
   override handleDataRow(msg: unknown): void {
