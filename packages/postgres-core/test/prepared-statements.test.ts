@@ -1,24 +1,11 @@
-import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { CamelCasePlugin, sql } from 'kysely';
 import type pg from 'pg';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDataSource, PoolRegistry, type PostgresDataSource, type PostgresOptionsInput } from '../src/index.js';
-import { APP_PASSWORD, APP_ROLE, coreRlsMigrations, ensureTestRole, type TestDB } from './support/schema.js';
+import { describe, expect, it } from 'vitest';
+import { createDataSource, PoolRegistry, type PostgresOptionsInput } from '../src/index.js';
+import type { TestDB } from './support/schema.js';
+import { useAppDatabase } from './support/app-database.js';
 
-const db = useTestDatabase({ migrations: coreRlsMigrations, scope: 'test' });
-const opened: Array<PostgresDataSource<TestDB>> = [];
-
-beforeAll(async () => {
-  await ensureTestRole(db.server.adminConnectionString);
-});
-
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((d) => d.close()));
-});
-
-function appUrl(): string {
-  return db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD });
-}
+const { db, opened, appUrl } = useAppDatabase();
 
 /** A data source with a pool of one, the pg client it opened, and a count of the Describe messages it sent. */
 function open(extra: Partial<PostgresOptionsInput> = {}, camel = false) {

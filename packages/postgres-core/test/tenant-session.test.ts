@@ -1,8 +1,7 @@
-import { useTestDatabase } from '@stellaops/test-fixture/vitest';
 import { CamelCasePlugin, sql, type LogEvent } from 'kysely';
 import pg from 'pg';
 import { Registry } from 'prom-client';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CheckViolationError,
   checkAppRole,
@@ -23,22 +22,10 @@ import {
   type PostgresDataSource,
   type PostgresOptionsInput,
 } from '../src/index.js';
-import { APP_PASSWORD, APP_ROLE, coreRlsMigrations, ensureTestRole, type TestDB } from './support/schema.js';
+import { APP_ROLE, type TestDB } from './support/schema.js';
+import { useAppDatabase } from './support/app-database.js';
 
-const db = useTestDatabase({ migrations: coreRlsMigrations, scope: 'test' });
-const opened: Array<PostgresDataSource<TestDB>> = [];
-
-beforeAll(async () => {
-  await ensureTestRole(db.server.adminConnectionString);
-});
-
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((d) => d.close()));
-});
-
-function appUrl(): string {
-  return db.server.urlFor(db.database, { user: APP_ROLE, password: APP_PASSWORD });
-}
+const { db, opened, appUrl } = useAppDatabase();
 
 function open(extra: Partial<PostgresOptionsInput> = {}): PostgresDataSource<TestDB> {
   const ds = createDataSource<TestDB>(
